@@ -1,0 +1,97 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+/** Backend names accepted by `selectBackend`, in the order `auto` tries them. */
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<string>> = {
+  'tensorflow-gpu': () => loadTfjsNode('@tensorflow/tfjs-node-gpu'),
+  tensorflow: () => loadTfjsNode('@tensorflow/tfjs-node'),
+  native: loadNative,
+  wasm: loadWasm,
+  cpu: async () => activate('cpu'),
+};
+
+/**
+ * Picks and initialises a tfjs backend and returns the name tfjs uses for it
+ * ('tensorflow', 'native', 'wasm' or 'cpu').
+ * @example const name = await selectBackend(); // e.g. 'wasm'
+ */
+export async function selectBackend(name: BackendName | string = 'auto'): Promise<string> {
+  if (!(BACKENDS as readonly string[]).includes(name)) {
+    throw new Error(`backend must be one of ${BACKENDS.join(', ')} (got "${name}")`);
+  }
+  if (name === 'auto') {
+    for (const candidate of BACKENDS.slice(1) as Exclude<BackendName, 'auto'>[]) {
+      try {
+        return await loaders[candidate]();
+      } catch {
+        // Optional backends are expected to be missing; try the next one.
+      }
+    }
+    throw new Error('backend "auto" could not start: no tfjs backend initialised');
+  }
+  try {
+    return await loaders[name as Exclude<BackendName, 'auto'>]();
+  } catch (err) {
+    throw new Error(`backend "${name}" could not start: ${oneLine(err)}`);
+  }
+}
+
+function oneLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0] ?? msg;
+}
+
+async function activate(tfName: string): Promise<string> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(tfName);
+    await tf.ready();
+  } catch (err) {
+    throw new Error(`tfjs backend "${tfName}" failed to initialise: ${oneLine(err)}`);
+  }
+  if (!ok || tf.getBackend() !== tfName) {
+    throw new Error(`tfjs backend "${tfName}" failed to initialise`);
+  }
+  // Prove the backend really computes before reporting it.
+  const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(2)));
+  const value = (await probe.data())[0];
+  probe.dispose();
+  if (value !== 3) throw new Error(`tfjs backend "${tfName}" computed 1+2=${value}`);
+  return tfName;
+}
+
+async function loadTfjsNode(pkg: string): Promise<string> {
+  // A variable specifier keeps TypeScript from requiring the optional package at compile time.
+  const specifier: string = pkg;
+  await import(specifier);
+  return activate('tensorflow');
+}
+
+async function loadNative(): Promise<string> {
+  const specifier: string = './native-backend.js';
+  let mod: { registerNativeBackend?: unknown };
+  try {
+    mod = (await import(specifier)) as { registerNativeBackend?: unknown };
+  } catch (err) {
+    throw new Error(`engine/native-backend is not available: ${oneLine(err)}`);
+  }
+  if (typeof mod.registerNativeBackend !== 'function') {
+    throw new Error('engine/native-backend does not export registerNativeBackend()');
+  }
+  const register = mod.registerNativeBackend as () => boolean;
+  if (register() !== true) throw new Error('the native addon is not built or did not load');
+  return activate('native');
+}
+
+async function loadWasm(): Promise<string> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // In Node the .wasm binaries must be given as a directory path with a trailing separator.
+  const require = createRequire(import.meta.url);
+  const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep;
+  wasm.setWasmPaths(dir);
+  return activate('wasm');
+}
