@@ -105,6 +105,11 @@ export class RunStore {
     return this.meta.runId;
   }
 
+  /** A copy of what meta.json holds now. */
+  get info(): RunMeta {
+    return { ...this.meta };
+  }
+
   get lastSeq(): number {
     return this.seq;
   }
