@@ -139,9 +139,10 @@ function progressSink(total: number, runsDir: string): (e: RunEvent) => void {
         `${tty ? '\r\x1b[K' : ''}${prefix}phase ${e.from ?? '-'} → ${e.to} at step ${e.step}\n`,
       );
     } else if (e.type === 'run-end') {
-      const where = `runs dir entry ${e.runId}`;
+      const why = e.error ? `: ${e.error}` : '';
+      const where = join(runsDir, e.runId);
       process.stderr.write(
-        `${tty ? '\n' : ''}${prefix}run ${e.status} at step ${e.step} (${where})\n`,
+        `${tty ? '\n' : ''}run ${e.status} at step ${e.step}${why} (${where})\n`,
       );
     }
   };
