@@ -1,0 +1,13 @@
+export * from './backend.js';
+export * from './conv.js';
+export * from './schedule.js';
+export * from './unet.js';
+export * from './ddpm.js';
+export * from './random.js';
+export * from './config.js';
+export * from './experiment.js';
+export * from './run-store.js';
+export * from './progress.js';
+export type { Script, ScriptContext } from './cli.js';
+export { startServer } from './live-server.js';
+export type { LiveServer, LiveServerOptions } from './live-server.js';

@@ -1,0 +1,2 @@
+export * from './training.js';
+export * from './replay.js';
