@@ -36,7 +36,7 @@ export async function selectBackend(name: BackendName | string = 'auto'): Promis
   try {
     return await loaders[name as Exclude<BackendName, 'auto'>]();
   } catch (err) {
-    throw new Error(`backend "${name}" could not start: ${oneLine(err)}`);
+    throw new Error(`backend "${name}" could not start: ${oneLine(err)}`, { cause: err });
   }
 }
 
@@ -46,12 +46,14 @@ function oneLine(err: unknown): string {
 }
 
 async function activate(tfName: string): Promise<string> {
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await tf.setBackend(tfName);
     await tf.ready();
   } catch (err) {
-    throw new Error(`tfjs backend "${tfName}" failed to initialise: ${oneLine(err)}`);
+    throw new Error(`tfjs backend "${tfName}" failed to initialise: ${oneLine(err)}`, {
+      cause: err,
+    });
   }
   if (!ok || tf.getBackend() !== tfName) {
     throw new Error(`tfjs backend "${tfName}" failed to initialise`);
@@ -77,7 +79,7 @@ async function loadNative(): Promise<string> {
   try {
     mod = (await import(specifier)) as { registerNativeBackend?: unknown };
   } catch (err) {
-    throw new Error(`engine/native-backend is not available: ${oneLine(err)}`);
+    throw new Error(`engine/native-backend is not available: ${oneLine(err)}`, { cause: err });
   }
   if (typeof mod.registerNativeBackend !== 'function') {
     throw new Error('engine/native-backend does not export registerNativeBackend()');

@@ -18,7 +18,8 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
 /** The hand-written-gradient convolution, exported for tests and benchmarks. */
 export function sliceGradConv(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const [k, k2, ci, co] = w.shape;
-  if (k !== k2 || k % 2 !== 1) throw new Error(`conv2d kernel must be square and odd (got ${k}×${k2})`);
+  if (k !== k2 || k % 2 !== 1)
+    throw new Error(`conv2d kernel must be square and odd (got ${k}×${k2})`);
   if (x.shape[3] !== ci) {
     throw new Error(`conv2d input has ${x.shape[3]} channels but the filter expects ${ci}`);
   }

@@ -123,7 +123,9 @@ export class Ddpm {
       throw new Error(`batch must be a positive integer (got ${batch})`);
     }
     if (images.length !== batch * S * S) {
-      throw new Error(`images must hold batch*${S}*${S} = ${batch * S * S} values (got ${images.length})`);
+      throw new Error(
+        `images must hold batch*${S}*${S} = ${batch * S * S} values (got ${images.length})`,
+      );
     }
     if (labels.length !== batch * 2) {
       throw new Error(`labels must hold batch*2 = ${batch * 2} values (got ${labels.length})`);
@@ -150,7 +152,8 @@ export class Ddpm {
       const t = tf.tensor1d(ts);
       const lab = tf.tensor2d(labels, [batch, 2]);
       const cost = this.optimizer.minimize(
-        () => tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar,
+        () =>
+          tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar,
         true,
         vars,
       );
@@ -204,7 +207,8 @@ export class Ddpm {
     const dim = side * side * w1;
     const images = new Float32Array(N * S * S);
     const activations = new Float32Array(N * dim);
-    const times = method === 'ddim' ? ddimTimes(T, steps) : Array.from({ length: T }, (_, i) => T - 1 - i);
+    const times =
+      method === 'ddim' ? ddimTimes(T, steps) : Array.from({ length: T }, (_, i) => T - 1 - i);
     const rng = createRng(opts.seed ?? 0);
     // Freeze the EMA weights so training steps interleaved with this sampling do not mix in.
     const weights: Record<string, tf.Tensor> = {};
@@ -223,7 +227,10 @@ export class Ddpm {
             const capture = i === 0;
             const next = tf.tidy(() => {
               const out = unetApply(params, x, tf.fill([n], t) as tf.Tensor1D, lab, { capture });
-              if (out.layer4) activations.set(out.layer4.dataSync(), start * dim);
+              if (out.layer4) {
+                activations.set(out.layer4.dataSync(), start * dim);
+                out.layer4.dispose(); // kept by unetApply, so tidy would not free it
+              }
               return this.denoiseStep(x, out.eps, t, tPrev, clip, method, noise);
             });
             x.dispose();
@@ -279,7 +286,8 @@ export class Ddpm {
     this.assertLive();
     await mkdir(dir, { recursive: true });
     const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
-    for (const n of this.names) entries.push({ name: n, group: 'param', tensor: this.params.weights[n] });
+    for (const n of this.names)
+      entries.push({ name: n, group: 'param', tensor: this.params.weights[n] });
     for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
     const adam = await this.optimizer.getWeights();
     // Adam keys its moments by position in the variable list, so store them in order.
@@ -295,7 +303,13 @@ export class Ddpm {
     }
     // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
     if (adam.length > 0) adam[0].tensor.dispose();
-    const manifest: Manifest = { format: 'phasewatch-ddpm', version: 1, config: this.config, step: this.step, tensors };
+    const manifest: Manifest = {
+      format: 'phasewatch-ddpm',
+      version: 1,
+      config: this.config,
+      step: this.step,
+      tensors,
+    };
     await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
     await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
   }
@@ -315,9 +329,13 @@ export class Ddpm {
     const bytes = await readFile(path.join(dir, 'weights.bin'));
     const total = manifest.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
     if (bytes.byteLength !== total * 4) {
-      throw new Error(`weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`);
+      throw new Error(
+        `weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`,
+      );
     }
-    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const all = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
     const view = (t: Manifest['tensors'][number]): Float32Array =>
       all.subarray(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
     const adam: { name: string; tensor: tf.Tensor }[] = [];
@@ -384,10 +402,18 @@ async function readManifest(dir: string): Promise<Manifest> {
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    throw new Error(
+      `cannot read ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      { cause: err },
+    );
   }
   const m = parsed as Partial<Manifest>;
-  if (m?.format !== 'phasewatch-ddpm' || m.version !== 1 || !Array.isArray(m.tensors) || !m.config) {
+  if (
+    m?.format !== 'phasewatch-ddpm' ||
+    m.version !== 1 ||
+    !Array.isArray(m.tensors) ||
+    !m.config
+  ) {
     throw new Error(`${file} is not a phasewatch-ddpm v1 manifest`);
   }
   return m as Manifest;

@@ -42,7 +42,10 @@ export interface UnetParams<W extends tf.Tensor = tf.Tensor> {
 export interface UnetOutput {
   /** Predicted noise, [B, S, S, 1]. */
   eps: tf.Tensor4D;
-  /** The first up block's output before its conditioning is added, [B, S/4, S/4, widths[1]]. */
+  /**
+   * The first up block's output before its conditioning is added, [B, S/4, S/4, widths[1]].
+   * Kept outside any enclosing tf.tidy: the caller disposes it.
+   */
   layer4?: tf.Tensor4D;
 }
 
@@ -72,7 +75,9 @@ export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig
     throw new Error(`unet.encDim must be an even integer in [4, 512] (got ${String(c.encDim)})`);
   }
   if (!Number.isInteger(c.condHidden) || c.condHidden < 0 || c.condHidden > 4096) {
-    throw new Error(`unet.condHidden must be an integer in [0, 4096] (got ${String(c.condHidden)})`);
+    throw new Error(
+      `unet.condHidden must be an integer in [0, 4096] (got ${String(c.condHidden)})`,
+    );
   }
   if (!Number.isInteger(c.T) || c.T < 2 || c.T > 10000) {
     throw new Error(`unet.T must be an integer in [2, 10000] (got ${String(c.T)})`);
@@ -98,7 +103,10 @@ export function unetShapes(config: UnetConfig): [string, number[]][] {
   const c = config;
   const [w0, , w2] = c.widths;
   const cond = c.condHidden > 0 ? c.condHidden : 3 * c.encDim;
-  const shapes: [string, number[]][] = [['stem.w', [3, 3, 1, w0]], ['stem.b', [w0]]];
+  const shapes: [string, number[]][] = [
+    ['stem.w', [3, 3, 1, w0]],
+    ['stem.b', [w0]],
+  ];
   if (c.condHidden > 0) {
     shapes.push(['cond.w', [3 * c.encDim, c.condHidden]], ['cond.b', [c.condHidden]]);
   }
@@ -129,7 +137,10 @@ function initValues(name: string, shape: number[], rng: Rng): Float32Array {
   if (leaf === 'b' || leaf === 'g') return new Float32Array(n);
   // He-normal for weights feeding GELU; fan-in is every axis but the last.
   const fanIn = n / shape[shape.length - 1];
-  const std = name.startsWith('out.') || name.startsWith('attn.o') ? 0.1 / Math.sqrt(fanIn) : Math.sqrt(2 / fanIn);
+  const std =
+    name.startsWith('out.') || name.startsWith('attn.o')
+      ? 0.1 / Math.sqrt(fanIn)
+      : Math.sqrt(2 / fanIn);
   const v = rng.normals(n);
   for (let i = 0; i < n; i++) v[i] *= std;
   return v;
@@ -264,7 +275,9 @@ export function unetApply(
   const W = params.weights;
   const [, s1, s2, ch] = x.shape;
   if (s1 !== c.size || s2 !== c.size || ch !== 1) {
-    throw new Error(`unet input must be [B, ${c.size}, ${c.size}, 1] (got [${x.shape.join(', ')}])`);
+    throw new Error(
+      `unet input must be [B, ${c.size}, ${c.size}, 1] (got [${x.shape.join(', ')}])`,
+    );
   }
   let layer4: tf.Tensor4D | undefined;
   const eps = tf.tidy(() => {
