@@ -1,0 +1,124 @@
+import {
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Tooltip,
+  type ChartDataset,
+} from 'chart.js';
+import type { Point } from './decimate.js';
+import { panRange, zoomRange, type StepRange } from './view-range.js';
+
+// Only the pieces the dashboard draws: keeps the bundle small and startup quick.
+Chart.register(
+  LineController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  LogarithmicScale,
+  Tooltip,
+  Legend,
+);
+
+export type LineDataset = ChartDataset<'line', Point[]>;
+
+/** A line chart set up for streaming: no parsing, no animation, redrawn with update('none'). */
+export function createLineChart(
+  canvas: HTMLCanvasElement,
+  y: { type: 'linear' | 'logarithmic'; min?: number; max?: number; title: string },
+): Chart<'line', Point[]> {
+  return new Chart<'line', Point[]>(canvas, {
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      parsing: false,
+      normalized: true,
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      spanGaps: true,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      elements: { point: { radius: 0, hitRadius: 4 }, line: { borderWidth: 1.5, tension: 0 } },
+      scales: {
+        x: {
+          type: 'linear',
+          title: { display: true, text: 'step', color: '#6b7280' },
+          ticks: { maxTicksLimit: 8, color: '#4b5563' },
+          grid: { color: '#f3f4f6' },
+        },
+        y: {
+          type: y.type,
+          min: y.min,
+          max: y.max,
+          title: { display: true, text: y.title, color: '#6b7280' },
+          ticks: { maxTicksLimit: 6, color: '#4b5563' },
+          grid: { color: '#f3f4f6' },
+        },
+      },
+      plugins: {
+        legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 2, color: '#374151' } },
+        tooltip: { animation: false },
+      },
+    },
+  });
+}
+
+/** Sets the visible steps and the data, and redraws without animation. */
+export function redraw(
+  chart: Chart<'line', Point[]>,
+  datasets: LineDataset[],
+  range: StepRange,
+): void {
+  chart.data.datasets = datasets;
+  const x = chart.options.scales?.x;
+  if (x) {
+    x.min = range ? range[0] : undefined;
+    x.max = range ? range[1] : undefined;
+  }
+  chart.update('none');
+}
+
+/**
+ * Wheel zooms the step axis around the pointer, drag pans it, double-click shows everything.
+ * The range itself lives in the app (shared by every chart); this only reports changes.
+ */
+export function attachRangeGestures(
+  canvas: HTMLCanvasElement,
+  chart: () => Chart<'line', Point[]> | undefined,
+  current: () => { range: StepRange; full: readonly [number, number] },
+  emit: (range: StepRange) => void,
+): void {
+  const fraction = (clientX: number) => {
+    const area = chart()?.chartArea;
+    if (!area) return 0.5;
+    const left = canvas.getBoundingClientRect().left;
+    return (clientX - left - area.left) / (area.right - area.left || 1);
+  };
+  canvas.addEventListener(
+    'wheel',
+    (ev) => {
+      ev.preventDefault();
+      const { range, full } = current();
+      emit(zoomRange(range, full, fraction(ev.clientX), ev.deltaY > 0 ? 1.25 : 0.8));
+    },
+    { passive: false },
+  );
+  let dragX: number | null = null;
+  canvas.addEventListener('pointerdown', (ev) => {
+    dragX = ev.clientX;
+    canvas.setPointerCapture(ev.pointerId);
+  });
+  canvas.addEventListener('pointerup', () => (dragX = null));
+  canvas.addEventListener('pointermove', (ev) => {
+    const { range, full } = current();
+    const area = chart()?.chartArea;
+    if (dragX === null || !range || !area) return;
+    const steps = ((dragX - ev.clientX) / (area.right - area.left || 1)) * (range[1] - range[0]);
+    dragX = ev.clientX;
+    emit(panRange(range, full, steps));
+  });
+  canvas.addEventListener('dblclick', () => emit(null));
+}

@@ -1,0 +1,97 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, property, query } from 'lit/decorators.js';
+import type { Chart } from 'chart.js';
+import type { AssessmentEvent } from '../streams/events.js';
+import type { Point } from './decimate.js';
+import { attachRangeGestures, createLineChart, redraw, type LineDataset } from './line-chart.js';
+import type { RunSeries } from './run-state.js';
+import { panelStyles } from './theme.js';
+import type { StepRange } from './view-range.js';
+
+const METRICS: ReadonlyArray<{
+  label: string;
+  color: string;
+  value: (a: AssessmentEvent) => number;
+}> = [
+  { label: 'accuracy', color: '#2563eb', value: (a) => a.accuracy },
+  { label: 'R² x', color: '#db2777', value: (a) => a.r2.x },
+  { label: 'R² y', color: '#7c3aed', value: (a) => a.r2.y },
+  { label: 'one bump', color: '#059669', value: (a) => a.bumps.one },
+];
+// Runs after the first are told apart by dashes.
+const DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
+
+/** Accuracy, R² of the embedding on x and y, and the one-bump fraction, per assessment. */
+@customElement('metric-chart')
+export class MetricChart extends LitElement {
+  static override styles = [
+    panelStyles,
+    css`
+      .box {
+        position: relative;
+        height: 240px;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) series: RunSeries[] = [];
+  @property({ attribute: false }) range: StepRange = null;
+  @property({ type: Number }) revision = 0;
+  @query('canvas') private canvas!: HTMLCanvasElement;
+  private chart?: Chart<'line', Point[]>;
+
+  override render() {
+    const n = this.series.reduce((k, s) => k + s.assessments.length, 0);
+    return html`<div class="panel">
+      <h2>Metrics <span class="aside">${n} assessments</span></h2>
+      <div class="box"><canvas></canvas></div>
+    </div>`;
+  }
+
+  override firstUpdated(): void {
+    attachRangeGestures(
+      this.canvas,
+      () => this.chart,
+      () => ({ range: this.range, full: [0, Math.max(1, ...this.series.map((s) => s.lastStep))] }),
+      (range) =>
+        this.dispatchEvent(
+          new CustomEvent('range-change', { detail: range, bubbles: true, composed: true }),
+        ),
+    );
+  }
+
+  override updated(): void {
+    this.chart ??= createLineChart(this.canvas, {
+      type: 'linear',
+      min: 0,
+      max: 1,
+      title: 'fraction / R²',
+    });
+    const datasets: LineDataset[] = [];
+    this.series.forEach((s, i) => {
+      for (const m of METRICS) {
+        datasets.push({
+          label: this.series.length > 1 ? `${m.label} · ${s.runId}` : m.label,
+          data: s.assessments.map((a) => ({ x: a.step, y: m.value(a) })),
+          borderColor: m.color,
+          backgroundColor: m.color,
+          borderDash: DASHES[i % DASHES.length],
+          pointRadius: s.assessments.length < 60 ? 2 : 0,
+        });
+      }
+    });
+    redraw(this.chart, datasets, this.range);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.chart?.destroy();
+    this.chart = undefined;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'metric-chart': MetricChart;
+  }
+}

@@ -1,0 +1,125 @@
+import { LitElement, css, html, svg } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import { describeEvidence, phaseSegments } from './phase-bands.js';
+import type { RunSeries } from './run-state.js';
+import { PHASE_COLORS, PHASE_NAMES, panelStyles } from './theme.js';
+import type { StepRange } from './view-range.js';
+
+const ROW = 26;
+const LABEL = 130;
+
+/** One band per run, coloured by phase along the steps, with a marker at each transition. */
+@customElement('phase-timeline')
+export class PhaseTimeline extends LitElement {
+  static override styles = [
+    panelStyles,
+    css`
+      svg {
+        width: 100%;
+        display: block;
+        overflow: visible;
+      }
+      .legend {
+        display: flex;
+        gap: 14px;
+        font-weight: 400;
+        text-transform: none;
+        letter-spacing: 0;
+        color: #374151;
+      }
+      .swatch {
+        display: inline-block;
+        width: 10px;
+        height: 10px;
+        border-radius: 2px;
+        margin-right: 4px;
+        vertical-align: -1px;
+      }
+      rect.seg:hover {
+        opacity: 0.85;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) series: RunSeries[] = [];
+  @property({ attribute: false }) range: StepRange = null;
+  @property({ type: Number }) revision = 0;
+  /** Drawn at the element's real width, so text is never stretched. */
+  @state() private width = 1000;
+  private readonly resize = new ResizeObserver(([entry]) => {
+    this.width = Math.max(300, Math.round(entry.contentRect.width));
+  });
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.resize.observe(this);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.resize.disconnect();
+  }
+
+  override render() {
+    const W = this.width - 26;
+    const end = Math.max(1, ...this.series.map((s) => s.lastStep));
+    const [from, to] = this.range ?? [0, end];
+    const sx = (step: number) => LABEL + ((step - from) / (to - from || 1)) * (W - LABEL);
+    const clampX = (step: number) => Math.max(LABEL, Math.min(W, sx(step)));
+    const height = Math.max(1, this.series.length) * ROW + 18;
+    const all = this.series.map((s) => phaseSegments(s.assessments, s.lastStep));
+    this.dataset.phases = all.map((segs) => segs.map((g) => g.phase).join('')).join(',');
+    this.dataset.markers = String(this.series.reduce((n, s) => n + s.phases.length, 0));
+    const ticks = Array.from({ length: 6 }, (_, i) => from + ((to - from) * i) / 5);
+    return html`<div class="panel">
+      <h2>
+        Phase timeline
+        <span class="aside legend">
+          ${(['A', 'B', 'C'] as const).map(
+            (p) =>
+              html`<span
+                ><i class="swatch" style="background:${PHASE_COLORS[p]}"></i>${PHASE_NAMES[p]}</span
+              >`,
+          )}
+        </span>
+      </h2>
+      ${
+        this.series.length === 0
+          ? html`<div class="empty">Select a run</div>`
+          : svg`<svg viewBox="0 0 ${W} ${height}" style="height:${height}px">
+        ${this.series.map((s, row) => {
+          const y = row * ROW + 2;
+          return svg`
+            <text x="0" y=${y + 16} font-size="12" fill="#374151">${s.runId.length > 20 ? '…' + s.runId.slice(-19) : s.runId}</text>
+            <rect x=${LABEL} y=${y} width=${W - LABEL} height=${ROW - 6} fill="#f3f4f6" rx="3"></rect>
+            ${all[row].map((g) => {
+              const x0 = clampX(g.from);
+              const x1 = clampX(g.to);
+              if (x1 - x0 <= 0) return null;
+              return svg`<rect class="seg" x=${x0} y=${y} width=${Math.max(1, x1 - x0)} height=${ROW - 6}
+                fill=${PHASE_COLORS[g.phase]}><title>${`Phase ${PHASE_NAMES[g.phase]}\nsteps ${g.from}–${g.to} (${g.count} assessments)\n${describeEvidence(g.evidence)}`}</title></rect>
+                ${x1 - x0 > 18 ? svg`<text x=${(x0 + x1) / 2} y=${y + 14} font-size="11" font-weight="600" fill="#fff" text-anchor="middle" pointer-events="none">${g.phase}</text>` : null}`;
+            })}
+            ${s.phases.map((p) => {
+              const x = sx(p.step);
+              if (x < LABEL || x > W) return null;
+              return svg`<g class="marker"><line x1=${x} x2=${x} y1=${y - 2} y2=${y + ROW - 4} stroke="#111827" stroke-width="2"></line>
+                <path d="M ${x - 4} ${y - 2} L ${x + 4} ${y - 2} L ${x} ${y + 3} Z" fill="#111827"></path>
+                <rect x=${x - 5} y=${y - 2} width="10" height=${ROW - 2} fill="transparent"><title>${`${p.from ?? '–'} → ${p.to} at step ${p.step}\n${describeEvidence(p.evidence)}`}</title></rect></g>`;
+            })}`;
+        })}
+        ${ticks.map(
+          (t) =>
+            svg`<text x=${sx(t)} y=${height - 2} font-size="11" fill="#6b7280" text-anchor="middle">${Math.round(t)}</text>`,
+        )}
+      </svg>`
+      }
+    </div>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'phase-timeline': PhaseTimeline;
+  }
+}

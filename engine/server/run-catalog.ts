@@ -1,0 +1,78 @@
+import type { RunEvent, RunMeta } from '../../streams/events.js';
+import { join } from 'node:path';
+import { listRuns, readRunMeta } from '../run-store.js';
+
+/**
+ * What the server knows of every run: stored runs from `meta.json`, kept current by the
+ * live events (status, phase, last step) so a new client sees live runs as they are now.
+ */
+export class RunCatalog {
+  private readonly metas = new Map<string, RunMeta>();
+  private readonly adoptTried = new Set<string>();
+
+  constructor(private readonly runsDir: string) {
+    this.refresh();
+  }
+
+  /** Re-reads the runs dir, e.g. for runs another process writes there. */
+  refresh(): void {
+    for (const meta of listRuns(this.runsDir)) {
+      const known = this.metas.get(meta.runId);
+      const lastStep = Math.max(known?.lastStep ?? -Infinity, meta.lastStep ?? -Infinity);
+      this.metas.set(meta.runId, {
+        ...meta,
+        ...(Number.isFinite(lastStep) ? { lastStep } : {}),
+      });
+    }
+  }
+
+  has(runId: string): boolean {
+    return this.metas.has(runId);
+  }
+
+  /** Folds one live event in; true when clients should get a fresh `runs` list. */
+  observe(e: RunEvent): boolean {
+    const meta = this.metas.get(e.runId);
+    switch (e.type) {
+      case 'run-start':
+        // meta.json, written by the run store, is the authority; the event's copy fills in.
+        this.metas.set(e.runId, {
+          ...e.meta,
+          ...this.stored(e.runId),
+          status: 'running',
+          lastStep: e.step,
+        });
+        return true;
+      case 'phase':
+        if (meta) Object.assign(meta, { phase: e.to, lastStep: e.step });
+        return true;
+      case 'run-end':
+        if (meta) Object.assign(meta, { status: e.status, lastStep: e.step });
+        return true;
+      default:
+        if (meta) meta.lastStep = e.step;
+        return meta === undefined && this.adopt(e.runId);
+    }
+  }
+
+  list(): RunMeta[] {
+    return [...this.metas.values()].sort((a, b) => (a.runId < b.runId ? -1 : 1));
+  }
+
+  private stored(runId: string): RunMeta | undefined {
+    try {
+      return readRunMeta(join(this.runsDir, runId));
+    } catch {
+      return undefined;
+    }
+  }
+
+  // An event of a run we have not heard start (a resumed run, or one begun before us).
+  // Scan once per unknown run, not once per event of it.
+  private adopt(runId: string): boolean {
+    if (this.adoptTried.has(runId)) return false;
+    this.adoptTried.add(runId);
+    this.refresh();
+    return this.metas.has(runId);
+  }
+}
