@@ -1,0 +1,3 @@
+#include "ops.h"
+
+namespace pw {}  // namespace pw
