@@ -1,0 +1,77 @@
+import { UMAP } from 'umap-js';
+import { kNearest } from './k-nearest.js';
+import { mulberry32 } from './mulberry32.js';
+import { rowCount } from './pairwise-distances.js';
+import { pcaEmbed } from './pca-embed.js';
+
+export interface UmapEmbedOptions {
+  /** Output dimensions (3). */
+  nComponents?: number;
+  /** Neighbourhood size, the point itself included as in umap-learn (15). */
+  nNeighbors?: number;
+  /** Minimum distance between embedded points (0.1). */
+  minDist?: number;
+  /** PRNG seed: same data and seed give identical output (42). */
+  seed?: number;
+  /** Optimisation epochs (umap-js default: 500 below 10k points). */
+  nEpochs?: number;
+}
+
+/**
+ * UMAP of the rows of `data` (N×dim) to N*nComponents coordinates, row-major. The exact
+ * neighbour graph is computed by brute force and handed to umap-js, whose remaining randomness is
+ * a seeded mulberry32, so the result is reproducible. With fewer than nNeighbors + 1 points the
+ * neighbourhood shrinks to N - 1; below 4 points UMAP is meaningless and PCA is returned.
+ *
+ * @example umapEmbed(activations, 256, { seed: 1, nEpochs: 200 }); // Float32Array(N*3)
+ */
+export function umapEmbed(
+  data: Float32Array,
+  dim: number,
+  opts: UmapEmbedOptions = {},
+): Float32Array {
+  const n = rowCount(data, dim, 'data');
+  const { nComponents = 3, nNeighbors = 15, minDist = 0.1, seed = 42, nEpochs } = opts;
+  if (!Number.isInteger(nComponents) || nComponents < 1) {
+    throw new Error(`nComponents must be a positive integer (got ${String(nComponents)})`);
+  }
+  if (!Number.isInteger(nNeighbors) || nNeighbors < 2) {
+    throw new Error(`nNeighbors must be an integer >= 2 (got ${String(nNeighbors)})`);
+  }
+  if (!(minDist >= 0)) throw new Error(`minDist must be a number >= 0 (got ${String(minDist)})`);
+  if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number (got ${String(seed)})`);
+  if (nEpochs !== undefined && (!Number.isInteger(nEpochs) || nEpochs < 1)) {
+    throw new Error(`nEpochs must be a positive integer (got ${String(nEpochs)})`);
+  }
+  if (n < 4) return pcaEmbed(data, dim, nComponents);
+  const k = Math.min(nNeighbors, n - 1);
+  const nn = kNearest(data, dim, k - 1);
+  const knnIndices: number[][] = [];
+  const knnDistances: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const idx = [i];
+    const dst = [0];
+    for (let j = 0; j < nn.k; j++) {
+      idx.push(nn.indices[i * nn.k + j]);
+      dst.push(nn.distances[i * nn.k + j]);
+    }
+    knnIndices.push(idx);
+    knnDistances.push(dst);
+  }
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) rows.push(Array.from(data.subarray(i * dim, (i + 1) * dim)));
+  const umap = new UMAP({
+    nComponents,
+    nNeighbors: k,
+    minDist,
+    nEpochs,
+    random: mulberry32(seed),
+  });
+  umap.setPrecomputedKNN(knnIndices, knnDistances);
+  const fitted = umap.fit(rows);
+  const out = new Float32Array(n * nComponents);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < nComponents; c++) out[i * nComponents + c] = fitted[i][c];
+  }
+  return out;
+}
