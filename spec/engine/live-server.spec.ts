@@ -225,7 +225,7 @@ describe('live server', () => {
       [{ v: 1, type: 'subscribe', runId: 'nope', sinceSeq: 0 }, /unknown runId "nope"/],
       [JSON.stringify({ v: 1, type: 'subscribe', pad: 'x'.repeat(10_000) }), /too large/],
     ];
-    for (const [msg, _] of bad) c.send(msg);
+    for (const [msg] of bad) c.send(msg);
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     await c.until((c) => c.of('error').length === bad.length + 1);
     const errors = c.of('error').map((m) => m.message);

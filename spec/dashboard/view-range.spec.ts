@@ -1,0 +1,20 @@
+import { expect } from 'chai';
+import { panRange, zoomRange } from '../../dashboard/view-range.js';
+
+describe('step range zoom and pan', () => {
+  it('zooms in around the pointer and back out to everything', () => {
+    const r = zoomRange(null, [0, 1000], 0.5, 0.5);
+    expect(r).to.deep.equal([250, 750]);
+    const left = zoomRange(null, [0, 1000], 0, 0.5);
+    expect(left).to.deep.equal([0, 500]);
+    expect(zoomRange(r, [0, 1000], 0.5, 4)).to.equal(null);
+  });
+
+  it('keeps a minimum width and stays inside the run', () => {
+    const tiny = zoomRange([500, 510], [0, 1000], 0.5, 0.01);
+    expect(tiny![1] - tiny![0]).to.equal(10);
+    expect(panRange([0, 100], [0, 1000], -50)).to.deep.equal([0, 100]);
+    expect(panRange([800, 900], [0, 1000], 500)).to.deep.equal([900, 1000]);
+    expect(panRange(null, [0, 1000], 5)).to.equal(null);
+  });
+});
