@@ -8,6 +8,28 @@ export type ColorBy = 'x' | 'y';
 
 const RAMP = [0, 0.25, 0.5, 0.75, 1].map(colormap).join(', ');
 
+const AXES = Float32Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1]);
+
+/** A small triad in the corner, so the current orientation is always readable. */
+function drawAxes(ctx: CanvasRenderingContext2D, view: View, h: number): void {
+  const p = projectCloud(AXES, view, 64, 64);
+  const [ox, oy] = [10, h - 74];
+  ctx.font = '10px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  for (let i = 1; i <= 3; i++) {
+    ctx.strokeStyle = ctx.fillStyle = '#6b7280';
+    ctx.globalAlpha = 0.5 + 0.5 * ((p.depth[i] + 1) / 2);
+    ctx.beginPath();
+    ctx.moveTo(ox + p.x[0], oy + p.y[0]);
+    ctx.lineTo(ox + p.x[i], oy + p.y[i]);
+    ctx.stroke();
+    const [dx, dy] = [p.x[i] - p.x[0], p.y[i] - p.y[0]];
+    ctx.fillText(`d${i}`, ox + p.x[0] + dx * 1.3, oy + p.y[0] + dy * 1.3);
+  }
+  ctx.globalAlpha = 1;
+}
+
 /**
  * The 3-D embedding of one snapshot as a scatter you can turn by dragging, coloured by the
  * conditioning x or y, with a scrubber over the run's snapshots. The scrubber index is null
@@ -76,7 +98,7 @@ export class EmbeddingView extends LitElement {
   /** Index of the shown snapshot, or null for the newest. */
   @property({ attribute: false }) index: number | null = null;
   @property() colorBy: ColorBy = 'x';
-  @state() private view: View = { yaw: 0.6, pitch: 0.35 };
+  @state() private view: View = { yaw: 0.55, pitch: 0.6 };
   @query('canvas') private canvas!: HTMLCanvasElement;
   private drag: { x: number; y: number } | null = null;
   private cloud: { source: AssessmentEvent; points: Float32Array } | null = null;
@@ -96,7 +118,7 @@ export class EmbeddingView extends LitElement {
         <span class="aside">
           ${
             a
-              ? html`step ${a.step} ·
+              ? html`drag to rotate · step ${a.step} ·
                   <span class="phase" style="background:${PHASE_COLORS[a.phase]}">${a.phase}</span>
                   · R² ${a.r2.mean.toFixed(2)}`
               : ''
@@ -198,6 +220,7 @@ export class EmbeddingView extends LitElement {
       ctx.fill();
     }
     ctx.globalAlpha = 1;
+    drawAxes(ctx, this.view, h);
     this.dataset.points = String(p.order.length);
   }
 }

@@ -31,6 +31,23 @@ export class MetricChart extends LitElement {
         position: relative;
         height: 240px;
       }
+      .run {
+        margin-right: 10px;
+      }
+      .dash {
+        display: inline-block;
+        width: 22px;
+        margin-right: 4px;
+        vertical-align: middle;
+        border-top: 2px solid #374151;
+      }
+      .d1 {
+        border-top-style: dashed;
+      }
+      .d2,
+      .d3 {
+        border-top-style: dotted;
+      }
     `,
   ];
 
@@ -43,7 +60,22 @@ export class MetricChart extends LitElement {
   override render() {
     const n = this.series.reduce((k, s) => k + s.assessments.length, 0);
     return html`<div class="panel">
-      <h2>Metrics <span class="aside">${n} assessments</span></h2>
+      <h2>
+        Metrics
+        <span class="aside">
+          ${
+            this.series.length > 1
+              ? this.series.map(
+                  (s, i) =>
+                    html`<span class="run"
+                      ><i class="dash d${i % DASHES.length}"></i>${s.runId}</span
+                    >`,
+                )
+              : ''
+          }
+          ${n} assessments
+        </span>
+      </h2>
       <div class="box"><canvas></canvas></div>
     </div>`;
   }
@@ -71,7 +103,7 @@ export class MetricChart extends LitElement {
     this.series.forEach((s, i) => {
       for (const m of METRICS) {
         datasets.push({
-          label: this.series.length > 1 ? `${m.label} · ${s.runId}` : m.label,
+          label: m.label,
           data: s.assessments.map((a) => ({ x: a.step, y: m.value(a) })),
           borderColor: m.color,
           backgroundColor: m.color,
@@ -80,6 +112,9 @@ export class MetricChart extends LitElement {
         });
       }
     });
+    // Colour says which metric, dashes which run: list each metric once.
+    const legend = this.chart.options.plugins?.legend;
+    if (legend?.labels) legend.labels.filter = (item) => (item.datasetIndex ?? 0) < METRICS.length;
     redraw(this.chart, datasets, this.range);
   }
 

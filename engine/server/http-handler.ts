@@ -31,6 +31,7 @@ export function httpHandler(token: string | undefined) {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text + '\n');
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed');
+    if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (!file) return reply(404, 'not found');
     if (file.token && !tokenMatches(token, url.searchParams.get('token'))) {
       return reply(401, 'missing or wrong token: open the URL that phasewatch printed');
