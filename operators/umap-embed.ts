@@ -1,5 +1,5 @@
 import { UMAP } from 'umap-js';
-import { kNearest } from './k-nearest.js';
+import { kNearest, type Neighbours } from './k-nearest.js';
 import { mulberry32 } from './mulberry32.js';
 import { rowCount } from './pairwise-distances.js';
 import { pcaEmbed } from './pca-embed.js';
@@ -15,6 +15,8 @@ export interface UmapEmbedOptions {
   seed?: number;
   /** Optimisation epochs (umap-js default: 500 below 10k points). */
   nEpochs?: number;
+  /** `kNearest(data, dim, k >= nNeighbors - 1)` already computed, to skip the search. */
+  neighbours?: Neighbours;
 }
 
 /**
@@ -31,7 +33,7 @@ export function umapEmbed(
   opts: UmapEmbedOptions = {},
 ): Float32Array {
   const n = rowCount(data, dim, 'data');
-  const { nComponents = 3, nNeighbors = 15, minDist = 0.1, seed = 42, nEpochs } = opts;
+  const { nComponents = 3, nNeighbors = 15, minDist = 0.1, seed = 42, nEpochs, neighbours } = opts;
   if (!Number.isInteger(nComponents) || nComponents < 1) {
     throw new Error(`nComponents must be a positive integer (got ${String(nComponents)})`);
   }
@@ -45,13 +47,18 @@ export function umapEmbed(
   }
   if (n < 4) return pcaEmbed(data, dim, nComponents);
   const k = Math.min(nNeighbors, n - 1);
-  const nn = kNearest(data, dim, k - 1);
+  const nn = neighbours ?? kNearest(data, dim, k - 1);
+  if (nn.k < k - 1 || nn.indices.length !== n * nn.k) {
+    throw new Error(
+      `neighbours must come from kNearest(data, dim, k >= ${k - 1}) on these ${n} rows`,
+    );
+  }
   const knnIndices: number[][] = [];
   const knnDistances: number[][] = [];
   for (let i = 0; i < n; i++) {
     const idx = [i];
     const dst = [0];
-    for (let j = 0; j < nn.k; j++) {
+    for (let j = 0; j < k - 1; j++) {
       idx.push(nn.indices[i * nn.k + j]);
       dst.push(nn.distances[i * nn.k + j]);
     }
