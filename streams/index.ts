@@ -1,2 +1,5 @@
 export * from './training.js';
 export * from './replay.js';
+export * from './events.js';
+export * from './gaussian-bumps.js';
+export * from './types.js';
