@@ -193,11 +193,26 @@ async function runCommand(positionals: string[], values: Values): Promise<void> 
   }
 }
 
+/** `--dx -1` → `--dx=-1`, so a negative number reaches validation instead of looking like a flag. */
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i].startsWith('--') ? argv[i].slice(2) : '';
+    const spec = (OPTIONS as Record<string, { type: string }>)[flag];
+    if (spec?.type === 'string' && /^-[\d.]/.test(argv[i + 1] ?? '')) {
+      out.push(`${argv[i]}=${argv[++i]}`);
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 /** Runs the CLI; returns the exit code. User errors print one line, never a stack. */
 export async function main(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinNegativeValues(argv),
       options: OPTIONS,
       allowPositionals: true,
       strict: true,

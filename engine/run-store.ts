@@ -117,8 +117,10 @@ export class RunStore {
   /** Stamps the event with the next `seq`, appends it to events.jsonl, then publishes it. */
   append(event: UnsequencedEvent): RunEvent {
     if (this.fd === null) throw new Error(`run ${this.runId} is closed`);
-    const stamped = { ...event, runId: this.runId, seq: ++this.seq } as RunEvent;
-    writeSync(this.fd, JSON.stringify(stamped) + '\n');
+    const line = JSON.stringify({ ...event, runId: this.runId, seq: ++this.seq });
+    writeSync(this.fd, line + '\n');
+    // What subscribers get is what a reader of the file gets (no undefined fields, no -0, no NaN).
+    const stamped = JSON.parse(line) as RunEvent;
     if (stamped.type !== 'step') fsyncSync(this.fd);
     if (stamped.type === 'phase') this.updateMeta({ phase: stamped.to });
     this.subject.next(stamped);

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
+import { filter } from 'rxjs/operators';
+import type { RunEvent } from '../../streams/events.js';
+import { replay } from '../../streams/replay.js';
+import { runExperiment } from '../../engine/experiment.js';
+import { readRunMeta } from '../../engine/run-store.js';
+
+const TINY = {
+  backend: 'cpu',
+  size: 8,
+  widths: [4, 8, 8],
+  dx: 1,
+  steps: 6,
+  snapshotEvery: 3,
+  samples: 24,
+  batchSize: 8,
+  ddimSteps: 2,
+  timesteps: 10,
+  confirm: 1,
+};
+
+describe('runExperiment', () => {
+  let runsDir: string;
+  beforeEach(() => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-exp-'));
+  });
+  afterEach(() => rmSync(runsDir, { recursive: true, force: true }));
+
+  it('trains, snapshots, assesses and stores; replay gives back the same events', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const hub = new Subject<RunEvent>();
+    const published: RunEvent[] = [];
+    hub.subscribe((e) => published.push(e));
+    const events = await lastValueFrom(
+      runExperiment({ ...TINY, runId: 'e2e' }, { runsDir, hub }).pipe(toArray()),
+    );
+    const types = events.map((e) => e.type);
+    expect(types[0]).to.equal('run-start');
+    expect(types.filter((t) => t === 'step')).to.have.length(6);
+    expect(types.filter((t) => t === 'snapshot')).to.have.length(2);
+    expect(types.filter((t) => t === 'assessment')).to.have.length(2);
+    expect(types).to.include('phase');
+    expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1));
+
+    const stored = await lastValueFrom(replay(join(runsDir, 'e2e')).pipe(toArray()));
+    expect(stored.slice(0, events.length)).to.deep.equal(events);
+    expect(stored.at(-1)).to.include({ type: 'run-end', status: 'completed', step: 6 });
+    expect(published).to.deep.equal(stored);
+
+    const meta = readRunMeta(join(runsDir, 'e2e'));
+    expect(meta).to.include({ status: 'completed', backend: 'cpu' });
+    expect(existsSync(join(runsDir, 'e2e', 'snapshots', '3.bin'))).to.equal(true);
+    const a = events.find((e) => e.type === 'assessment');
+    if (a?.type !== 'assessment') throw new Error('no assessment');
+    expect(a.embedding).to.have.length(24 * 3);
+    expect(a.samples[0].pixels).to.have.length(64);
+    expect(a.evidence).to.have.property('oneBump');
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('stops cleanly on unsubscribe and marks the run stopped', async () => {
+    const run$ = runExperiment({ ...TINY, steps: 1000, runId: 'stop' }, { runsDir });
+    await firstValueFrom(run$.pipe(filter((e) => e.type === 'step' && e.step === 2)));
+    const meta = readRunMeta(join(runsDir, 'stop'));
+    expect(meta.status).to.equal('stopped');
+    expect(meta.lastStep).to.be.lessThan(10);
+  });
+
+  it('fails with the config error before creating a run', async () => {
+    let message = '';
+    await lastValueFrom(runExperiment({ dx: -1 }, { runsDir })).catch((e: Error) => {
+      message = e.message;
+    });
+    expect(message).to.match(/^dx must be a number > 0/);
+  });
+});
