@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import { mulberry32 } from '../../operators/mulberry32.js';
+import { umapEmbed } from '../../operators/umap-embed.js';
+
+describe('umapEmbed', () => {
+  const rand = mulberry32(5);
+  const n = 120;
+  const dim = 16;
+  const data = Float32Array.from({ length: n * dim }, () => rand());
+
+  it('gives identical output for the same input and seed', () => {
+    const a = umapEmbed(data, dim, { seed: 3, nEpochs: 100 });
+    const b = umapEmbed(data, dim, { seed: 3, nEpochs: 100 });
+    expect(a.length).to.equal(n * 3);
+    expect(Array.from(a)).to.deep.equal(Array.from(b));
+    for (const v of a) expect(Number.isFinite(v)).to.equal(true);
+  });
+
+  it('gives different output for a different seed', () => {
+    const a = umapEmbed(data, dim, { seed: 3, nEpochs: 100 });
+    const b = umapEmbed(data, dim, { seed: 4, nEpochs: 100 });
+    expect(Array.from(a)).not.to.deep.equal(Array.from(b));
+  });
+
+  it('honours nComponents', () => {
+    expect(umapEmbed(data, dim, { nComponents: 2, nEpochs: 50 }).length).to.equal(n * 2);
+  });
+
+  it('handles fewer points than nNeighbors + 1', () => {
+    for (const m of [1, 2, 3, 5, 15]) {
+      const out = umapEmbed(data.subarray(0, m * dim), dim, { nEpochs: 50 });
+      expect(out.length).to.equal(m * 3);
+      for (const v of out) expect(Number.isFinite(v)).to.equal(true);
+    }
+  });
+
+  it('rejects bad options with one-line errors', () => {
+    expect(() => umapEmbed(data, dim, { nNeighbors: 1 })).to.throw(
+      /^nNeighbors must be an integer >= 2/,
+    );
+    expect(() => umapEmbed(data, dim, { nComponents: 0 })).to.throw(/^nComponents must be/);
+    expect(() => umapEmbed(data, dim, { nEpochs: 0.5 })).to.throw(/^nEpochs must be/);
+    expect(() => umapEmbed(data, 7)).to.throw(/^data length must be a multiple of dim = 7/);
+  });
+});
