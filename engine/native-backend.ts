@@ -13,9 +13,49 @@ import path from 'node:path';
 /** The functions the addon exports (see native/addon.cc). */
 export interface NativeAddon {
   conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, geom: Int32Array): void;
-  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  conv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    geom: Int32Array,
+  ): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geom: Int32Array): void;
   batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, params: Int32Array): void;
+  binary(
+    op: number,
+    a: Float32Array,
+    aShape: Int32Array,
+    b: Float32Array,
+    bShape: Int32Array,
+    out: Float32Array,
+    outShape: Int32Array,
+  ): void;
+  unary(op: number, x: Float32Array, out: Float32Array, p0?: number, p1?: number): void;
+  reduce(op: number, x: Float32Array, shape: Int32Array, mask: Int32Array, out: Float32Array): void;
+  slice(
+    x: Float32Array,
+    shape: Int32Array,
+    begin: Int32Array,
+    size: Int32Array,
+    out: Float32Array,
+  ): void;
+  concat(xs: Float32Array[], widths: number[], outer: number, out: Float32Array): void;
+  avgPool(x: Float32Array, y: Float32Array, geom: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  resizeNearest(
+    x: Float32Array,
+    y: Float32Array,
+    geom: Int32Array,
+    ymap: Int32Array,
+    xmap: Int32Array,
+  ): void;
+  resizeNearestGrad(
+    dy: Float32Array,
+    dx: Float32Array,
+    geom: Int32Array,
+    ymap: Int32Array,
+    xmap: Int32Array,
+  ): void;
   /** Threads used per kernel; with an argument, sets it first. */
   threads(n?: number): number;
 }
@@ -29,7 +69,11 @@ interface CpuBackend {
 
 type Attrs = Record<string, unknown>;
 type Inputs = Record<string, tf.TensorInfo>;
-type NativeKernel = (inputs: Inputs, backend: CpuBackend, attrs: Attrs) => tf.TensorInfo | null;
+type NativeKernel = (
+  inputs: Inputs,
+  backend: CpuBackend,
+  attrs: Attrs,
+) => tf.TensorInfo | tf.TensorInfo[] | null;
 
 export const NATIVE_BACKEND = 'native';
 const ADDON_RELATIVE = '../build/Release/phasewatch_native.node';
@@ -76,7 +120,9 @@ export function registerNativeBackend(): boolean {
   if (!cpuFactory) {
     if (!warned) {
       warned = true;
-      console.warn('phasewatch: the tfjs cpu backend is missing; native kernels are not registered');
+      console.warn(
+        'phasewatch: the tfjs cpu backend is missing; native kernels are not registered',
+      );
     }
     return false;
   }
@@ -244,6 +290,267 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     ]);
     lib.batchMatMul(av, bv, out, params);
     return backend.makeTensorInfo([...outer, m, n], 'float32', out);
+  });
+
+  // Elementwise binary ops with broadcasting (codes as in native/ops.h).
+  const binaryOps: [string, number][] = [
+    ['Add', 0],
+    ['Sub', 1],
+    ['Multiply', 2],
+    ['RealDiv', 3],
+    ['SquaredDifference', 4],
+    ['Maximum', 5],
+    ['Minimum', 6],
+  ];
+  for (const [name, op] of binaryOps) {
+    k.set(name, (inputs, backend) => {
+      const { a, b } = inputs;
+      const av = f32(backend, a);
+      const bv = f32(backend, b);
+      if (!av || !bv || a.shape.length > 8 || b.shape.length > 8) return null;
+      const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const out = new Float32Array(size(shape));
+      lib.binary(
+        op,
+        av,
+        Int32Array.from(a.shape),
+        bv,
+        Int32Array.from(b.shape),
+        out,
+        Int32Array.from(shape),
+      );
+      return backend.makeTensorInfo(shape, 'float32', out);
+    });
+  }
+
+  // Elementwise unary ops.
+  const unaryOps: [string, number][] = [
+    ['Neg', 0],
+    ['Square', 1],
+    ['Sqrt', 2],
+    ['Rsqrt', 3],
+    ['Exp', 4],
+    ['Log', 5],
+    ['Erf', 6],
+    ['Abs', 7],
+    ['Relu', 8],
+    ['Sigmoid', 9],
+    ['Tanh', 10],
+    ['Reciprocal', 11],
+    ['ClipByValue', 12],
+  ];
+  for (const [name, op] of unaryOps) {
+    k.set(name, (inputs, backend, attrs) => {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!xv) return null;
+      const out = new Float32Array(size(x.shape));
+      lib.unary(op, xv, out, Number(attrs.clipValueMin ?? 0), Number(attrs.clipValueMax ?? 0));
+      return backend.makeTensorInfo([...x.shape], 'float32', out);
+    });
+  }
+
+  // Reductions over any set of axes.
+  const reduceOps: [string, number][] = [
+    ['Sum', 0],
+    ['Mean', 1],
+    ['Max', 2],
+    ['Min', 3],
+  ];
+  for (const [name, op] of reduceOps) {
+    k.set(name, (inputs, backend, attrs) => {
+      const { x } = inputs;
+      const xv = f32(backend, x);
+      if (!xv || x.shape.length > 8) return null;
+      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], [...x.shape]);
+      const mask = new Int32Array(x.shape.length);
+      for (const ax of axes) mask[ax] = 1;
+      const shape: number[] = [];
+      x.shape.forEach((d, i) => {
+        if (!mask[i]) shape.push(d);
+        else if (attrs.keepDims === true) shape.push(1);
+      });
+      const out = new Float32Array(size(shape));
+      lib.reduce(op, xv, Int32Array.from(x.shape), mask, out);
+      return backend.makeTensorInfo(shape, 'float32', out);
+    });
+  }
+
+  const sliceInto = (
+    backend: CpuBackend,
+    xv: Float32Array,
+    xShape: readonly number[],
+    begin: number[],
+    sz: number[],
+  ): tf.TensorInfo => {
+    const out = new Float32Array(size(sz));
+    lib.slice(xv, Int32Array.from(xShape), Int32Array.from(begin), Int32Array.from(sz), out);
+    return backend.makeTensorInfo(sz, 'float32', out);
+  };
+
+  k.set('Slice', (inputs, backend, attrs) => {
+    const { x } = inputs;
+    const xv = f32(backend, x);
+    if (!xv || x.shape.length > 8 || x.shape.length === 0) return null;
+    const [begin, sz] = tf.slice_util.parseSliceParams(
+      x,
+      attrs.begin as number | number[],
+      attrs.size as number | number[] | undefined,
+    );
+    tf.slice_util.assertParamsValid(x, begin, sz);
+    return sliceInto(backend, xv, x.shape, begin, sz);
+  });
+
+  k.set('SplitV', (inputs, backend, attrs) => {
+    const { x } = inputs;
+    const xv = f32(backend, x);
+    if (!xv || x.shape.length > 8) return null;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, [...x.shape])[0];
+    const splits = tf.backend_util.prepareSplitSize(
+      x,
+      attrs.numOrSizeSplits as number | number[],
+      axis,
+    );
+    const begin = new Array<number>(x.shape.length).fill(0);
+    return splits.map((s) => {
+      const sz = [...x.shape];
+      sz[axis] = s;
+      const t = sliceInto(backend, xv, x.shape, [...begin], sz);
+      begin[axis] += s;
+      return t;
+    });
+  });
+
+  k.set('Concat', (inputs, backend, attrs) => {
+    const list = Object.values(inputs);
+    if (list.length === 0) return null;
+    const axis = tf.util.parseAxisParam(attrs.axis as number, [...list[0].shape])[0];
+    const values: Float32Array[] = [];
+    for (const t of list) {
+      const v = f32(backend, t);
+      if (!v) return null;
+      values.push(v);
+    }
+    const shape = tf.backend_util.computeOutShape(
+      list.map((t) => [...t.shape]),
+      axis,
+    );
+    const outer = size(shape.slice(0, axis));
+    const widths = list.map((t) => size(t.shape.slice(axis)));
+    const out = new Float32Array(size(shape));
+    lib.concat(values, widths, outer, out);
+    return backend.makeTensorInfo(shape, 'float32', out);
+  });
+
+  const poolGeom = (c: tf.backend_util.Conv2DInfo): Int32Array | null =>
+    c.dilationHeight !== 1 || c.dilationWidth !== 1
+      ? null
+      : Int32Array.from([
+          c.batchSize,
+          c.inHeight,
+          c.inWidth,
+          c.inChannels,
+          c.outHeight,
+          c.outWidth,
+          c.filterHeight,
+          c.filterWidth,
+          c.strideHeight,
+          c.strideWidth,
+          c.padInfo.top,
+          c.padInfo.left,
+        ]);
+
+  const poolInfo = (shape: readonly number[], attrs: Attrs): tf.backend_util.Conv2DInfo | null =>
+    shape.length !== 4
+      ? null
+      : tf.backend_util.computePool2DInfo(
+          [...shape] as Shape4,
+          attrs.filterSize as number | [number, number],
+          attrs.strides as number | [number, number],
+          1,
+          attrs.pad as Pad,
+          attrs.dimRoundingMode as Rounding,
+        );
+
+  k.set('AvgPool', (inputs, backend, attrs) => {
+    const { x } = inputs;
+    const xv = f32(backend, x);
+    const info = poolInfo(x.shape, attrs);
+    const g = info && poolGeom(info);
+    if (!xv || !info || !g) return null;
+    const out = new Float32Array(size(info.outShape));
+    lib.avgPool(xv, out, g);
+    return backend.makeTensorInfo(info.outShape, 'float32', out);
+  });
+
+  k.set('AvgPoolGrad', (inputs, backend, attrs) => {
+    const { dy, input } = inputs;
+    const dyv = f32(backend, dy);
+    const info = poolInfo(input.shape, attrs);
+    const g = info && poolGeom(info);
+    if (!dyv || !info || !g) return null;
+    const out = new Float32Array(size(input.shape));
+    lib.avgPoolGrad(dyv, out, g);
+    return backend.makeTensorInfo([...input.shape], 'float32', out);
+  });
+
+  // Source row/column of each output row/column, exactly as the cpu kernel computes them.
+  const nearestMap = (
+    oldSize: number,
+    newSize: number,
+    alignCorners: boolean,
+    half: boolean,
+  ): Int32Array => {
+    const inEff = alignCorners && newSize > 1 ? oldSize - 1 : oldSize;
+    const outEff = alignCorners && newSize > 1 ? newSize - 1 : newSize;
+    const ratio = inEff / outEff;
+    const map = new Int32Array(newSize);
+    for (let r = 0; r < newSize; r++) {
+      const frac = half ? ratio * (r + 0.5) : ratio * r;
+      let src = Math.min(oldSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+      if (half) src = Math.max(0, src);
+      map[r] = src;
+    }
+    return map;
+  };
+
+  k.set('ResizeNearestNeighbor', (inputs, backend, attrs) => {
+    const { images } = inputs;
+    const xv = f32(backend, images);
+    if (!xv || images.shape.length !== 4) return null;
+    const [n, h, w, c] = images.shape;
+    const [nh, nw] = attrs.size as [number, number];
+    const ac = attrs.alignCorners === true;
+    const hp = attrs.halfPixelCenters === true;
+    const out = new Float32Array(n * nh * nw * c);
+    lib.resizeNearest(
+      xv,
+      out,
+      Int32Array.from([n, h, w, c, nh, nw]),
+      nearestMap(h, nh, ac, hp),
+      nearestMap(w, nw, ac, hp),
+    );
+    return backend.makeTensorInfo([n, nh, nw, c], 'float32', out);
+  });
+
+  // The exact adjoint of the forward pass; taken only for whole-number upscales without corner
+  // alignment, where it agrees with the cpu kernel's own formula.
+  k.set('ResizeNearestNeighborGrad', (inputs, backend, attrs) => {
+    const { images, dy } = inputs;
+    const dyv = f32(backend, dy);
+    if (!dyv || images.shape.length !== 4 || attrs.alignCorners === true) return null;
+    const [n, h, w, c] = images.shape;
+    const [, nh, nw] = dy.shape;
+    if (nh % h !== 0 || nw % w !== 0) return null;
+    const out = new Float32Array(n * h * w * c);
+    lib.resizeNearestGrad(
+      dyv,
+      out,
+      Int32Array.from([n, h, w, c, nh, nw]),
+      nearestMap(h, nh, false, false),
+      nearestMap(w, nw, false, false),
+    );
+    return backend.makeTensorInfo([n, h, w, c], 'float32', out);
   });
 
   return k;

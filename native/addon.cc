@@ -2,6 +2,8 @@
 // writes into a preallocated output array, so nothing is copied across the boundary.
 #include <napi.h>
 
+#include <vector>
+
 #include "gemm.h"
 #include "ops.h"
 #include "pool.h"
@@ -122,6 +124,209 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Int32Array argument of any length (n set to its length).
+const int32_t* int_array(const Napi::CallbackInfo& info, size_t i, size_t* n) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    fail(info.Env(), "phasewatch_native: expected an Int32Array argument");
+    return nullptr;
+  }
+  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+  *n = a.ElementLength();
+  return a.Data();
+}
+
+int64_t prod(const int32_t* s, size_t n) {
+  int64_t p = 1;
+  for (size_t k = 0; k < n; ++k) p *= s[k];
+  return p;
+}
+
+int arg_int(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
+}
+
+double arg_num(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : 0.0;
+}
+
+// binary(op, a, aShape, b, bShape, out, outShape)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  size_t la, lb, lo, ra, rb, ro;
+  int op = arg_int(info, 0);
+  float* a = f32(info, 1, &la);
+  const int32_t* as = a ? int_array(info, 2, &ra) : nullptr;
+  float* b = as ? f32(info, 3, &lb) : nullptr;
+  const int32_t* bs = b ? int_array(info, 4, &rb) : nullptr;
+  float* o = bs ? f32(info, 5, &lo) : nullptr;
+  const int32_t* os = o ? int_array(info, 6, &ro) : nullptr;
+  if (!os) return info.Env().Undefined();
+  bool ok = op >= pw::kAdd && op <= pw::kMin && ra <= ro && rb <= ro && ro <= 8 &&
+            (size_t)prod(as, ra) <= la && (size_t)prod(bs, rb) <= lb && (size_t)prod(os, ro) <= lo;
+  for (size_t d = 0; ok && d < ro; ++d) {
+    int od = os[d];
+    int ad = d + ra >= ro ? as[d + ra - ro] : 1;
+    int bd = d + rb >= ro ? bs[d + rb - ro] : 1;
+    ok = (ad == od || ad == 1) && (bd == od || bd == 1);
+  }
+  if (!ok) {
+    fail(info.Env(), "phasewatch_native.binary: bad op or shapes");
+    return info.Env().Undefined();
+  }
+  pw::binary(op, a, as, (int)ra, b, bs, (int)rb, o, os, (int)ro);
+  return info.Env().Undefined();
+}
+
+// unary(op, x, out, p0, p1)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  size_t lx, lo;
+  int op = arg_int(info, 0);
+  float* x = f32(info, 1, &lx);
+  float* o = x ? f32(info, 2, &lo) : nullptr;
+  if (!o) return info.Env().Undefined();
+  if (op < pw::kNeg || op > pw::kClip || lo < lx) {
+    fail(info.Env(), "phasewatch_native.unary: bad op or sizes");
+    return info.Env().Undefined();
+  }
+  pw::unary(op, x, o, (int64_t)lx, (float)arg_num(info, 3), (float)arg_num(info, 4));
+  return info.Env().Undefined();
+}
+
+// reduce(op, x, shape, mask, out)
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  size_t lx, lo, rs, rm;
+  int op = arg_int(info, 0);
+  float* x = f32(info, 1, &lx);
+  const int32_t* shape = x ? int_array(info, 2, &rs) : nullptr;
+  const int32_t* mask = shape ? int_array(info, 3, &rm) : nullptr;
+  float* o = mask ? f32(info, 4, &lo) : nullptr;
+  if (!o) return info.Env().Undefined();
+  int64_t kept = 1;
+  for (size_t d = 0; d < rs && rm == rs; ++d)
+    if (!mask[d]) kept *= shape[d];
+  if (op < pw::kSum || op > pw::kRMin || rm != rs || rs > 8 || (size_t)prod(shape, rs) > lx ||
+      (size_t)kept > lo) {
+    fail(info.Env(), "phasewatch_native.reduce: bad op or shapes");
+    return info.Env().Undefined();
+  }
+  pw::reduce(op, x, shape, mask, (int)rs, o);
+  return info.Env().Undefined();
+}
+
+// slice(x, shape, begin, size, out)
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  size_t lx, lo, r1, r2, r3;
+  float* x = f32(info, 0, &lx);
+  const int32_t* shape = x ? int_array(info, 1, &r1) : nullptr;
+  const int32_t* begin = shape ? int_array(info, 2, &r2) : nullptr;
+  const int32_t* size = begin ? int_array(info, 3, &r3) : nullptr;
+  float* o = size ? f32(info, 4, &lo) : nullptr;
+  if (!o) return info.Env().Undefined();
+  bool ok = r1 == r2 && r2 == r3 && r1 <= 8 && (size_t)prod(shape, r1) <= lx &&
+            (size_t)prod(size, r3) <= lo;
+  for (size_t d = 0; ok && d < r1; ++d)
+    ok = begin[d] >= 0 && size[d] >= 0 && begin[d] + size[d] <= shape[d];
+  if (!ok) {
+    fail(info.Env(), "phasewatch_native.slice: bad shapes");
+    return info.Env().Undefined();
+  }
+  if (prod(size, r3) > 0) pw::slice(x, shape, begin, size, (int)r1, o);
+  return info.Env().Undefined();
+}
+
+// concat(inputs: Float32Array[], widths: number[], outer, out)
+Napi::Value Concat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsNumber()) {
+    fail(env, "phasewatch_native.concat: bad arguments");
+    return env.Undefined();
+  }
+  Napi::Array xs = info[0].As<Napi::Array>();
+  Napi::Array ws = info[1].As<Napi::Array>();
+  int64_t outer = info[2].As<Napi::Number>().Int64Value();
+  size_t lo;
+  float* o = f32(info, 3, &lo);
+  if (!o) return env.Undefined();
+  uint32_t count = xs.Length();
+  if (ws.Length() != count || outer < 0) {
+    fail(env, "phasewatch_native.concat: bad arguments");
+    return env.Undefined();
+  }
+  std::vector<const float*> ptrs(count);
+  std::vector<int64_t> widths(count);
+  int64_t total = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    Napi::Value xv = xs.Get(i);
+    Napi::Value wv = ws.Get(i);
+    if (!xv.IsTypedArray() || xv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        !wv.IsNumber()) {
+      fail(env, "phasewatch_native.concat: bad arguments");
+      return env.Undefined();
+    }
+    Napi::Float32Array a = xv.As<Napi::Float32Array>();
+    widths[i] = wv.As<Napi::Number>().Int64Value();
+    if (widths[i] < 0 || (int64_t)a.ElementLength() < widths[i] * outer) {
+      fail(env, "phasewatch_native.concat: input too short");
+      return env.Undefined();
+    }
+    ptrs[i] = a.Data();
+    total += widths[i];
+  }
+  if ((int64_t)lo < total * outer) {
+    fail(env, "phasewatch_native.concat: output too short");
+    return env.Undefined();
+  }
+  pw::concat_rows(ptrs.data(), widths.data(), (int)count, outer, o);
+  return env.Undefined();
+}
+
+// avgPool(x, y, g[12]) / avgPoolGrad(dy, dx, g[12])
+Napi::Value AvgPoolImpl(const Napi::CallbackInfo& info, bool grad) {
+  size_t l0, l1;
+  int g[12];
+  float* a = f32(info, 0, &l0);
+  float* b = a ? f32(info, 1, &l1) : nullptr;
+  if (!b || !ints(info, 2, g, 12)) return info.Env().Undefined();
+  int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
+  bool ok = g[6] > 0 && g[7] > 0 && g[8] > 0 && g[9] > 0;
+  for (int k = 0; k < 12; ++k) ok = ok && g[k] >= 0;
+  if (!ok || (size_t)(grad ? out : in) > l0 || (size_t)(grad ? in : out) > l1) {
+    fail(info.Env(), "phasewatch_native.avgPool: bad shapes");
+    return info.Env().Undefined();
+  }
+  if (grad) pw::avg_pool_grad(a, b, g);
+  else pw::avg_pool(a, b, g);
+  return info.Env().Undefined();
+}
+Napi::Value AvgPool(const Napi::CallbackInfo& info) { return AvgPoolImpl(info, false); }
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) { return AvgPoolImpl(info, true); }
+
+// resizeNearest(x, y, g[6], ymap, xmap) / resizeNearestGrad(dy, dx, g[6], ymap, xmap)
+Napi::Value ResizeImpl(const Napi::CallbackInfo& info, bool grad) {
+  size_t l0, l1, ly, lx;
+  int g[6];
+  float* a = f32(info, 0, &l0);
+  float* b = a ? f32(info, 1, &l1) : nullptr;
+  if (!b || !ints(info, 2, g, 6)) return info.Env().Undefined();
+  const int32_t* ymap = int_array(info, 3, &ly);
+  const int32_t* xmap = ymap ? int_array(info, 4, &lx) : nullptr;
+  if (!xmap) return info.Env().Undefined();
+  int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
+  bool ok = ly == (size_t)g[4] && lx == (size_t)g[5];
+  for (int k = 0; k < 6; ++k) ok = ok && g[k] >= 0;
+  for (size_t i = 0; ok && i < ly; ++i) ok = ymap[i] >= 0 && ymap[i] < g[1];
+  for (size_t i = 0; ok && i < lx; ++i) ok = xmap[i] >= 0 && xmap[i] < g[2];
+  if (!ok || (size_t)(grad ? out : in) > l0 || (size_t)(grad ? in : out) > l1) {
+    fail(info.Env(), "phasewatch_native.resizeNearest: bad shapes");
+    return info.Env().Undefined();
+  }
+  if (grad) pw::resize_nearest_grad(a, b, g, ymap, xmap);
+  else pw::resize_nearest(a, b, g, ymap, xmap);
+  return info.Env().Undefined();
+}
+Napi::Value ResizeNearest(const Napi::CallbackInfo& info) { return ResizeImpl(info, false); }
+Napi::Value ResizeNearestGrad(const Napi::CallbackInfo& info) { return ResizeImpl(info, true); }
+
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsNumber()) {
     return Napi::Number::New(info.Env(), pw::set_pool_threads(info[0].As<Napi::Number>().Int32Value()));
@@ -134,6 +339,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("slice", Napi::Function::New(env, Slice));
+  exports.Set("concat", Napi::Function::New(env, Concat));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
+  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
+  exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestGrad));
   exports.Set("threads", Napi::Function::New(env, Threads));
   return exports;
 }

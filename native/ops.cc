@@ -1,3 +1,425 @@
 #include "ops.h"
 
-namespace pw {}  // namespace pw
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "pool.h"
+
+namespace pw {
+namespace {
+
+constexpr int64_t kParallelMin = 1 << 15;  // elements below which one thread is faster
+
+// Splits [0, n) into about `parts` ranges and runs fn(begin, end) on the pool.
+template <class F>
+void split_range(int64_t n, int64_t grain, F fn) {
+  int threads = pool_threads();
+  if (n < kParallelMin || threads == 1 || n < 2 * grain) {
+    fn(0, n);
+    return;
+  }
+  int tasks = (int)std::min<int64_t>(threads * 4, n / grain);
+  parallel_for(tasks, [&](int, int t) {
+    int64_t b = n * t / tasks, e = n * (t + 1) / tasks;
+    fn(b, e);
+  });
+}
+
+template <int OP>
+inline float bin(float x, float y) {
+  if (OP == kAdd) return x + y;
+  if (OP == kSub) return x - y;
+  if (OP == kMul) return x * y;
+  if (OP == kDiv) return x / y;
+  if (OP == kSquaredDiff) return (x - y) * (x - y);
+  if (OP == kMax) return (x != x || y != y) ? NAN : (x > y ? x : y);
+  return (x != x || y != y) ? NAN : (x < y ? x : y);
+}
+
+template <int OP>
+inline void bin_run(const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+                    float* __restrict o, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) o[i] = bin<OP>(a[i], b[i]);
+  } else if (sa == 1) {
+    const float y = b[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = bin<OP>(a[i], y);
+  } else if (sb == 1) {
+    const float x = a[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = bin<OP>(x, b[i]);
+  } else {
+    const float v = bin<OP>(a[0], b[0]);
+    for (int64_t i = 0; i < n; ++i) o[i] = v;
+  }
+}
+
+constexpr int kMaxRank = 8;
+
+template <int OP>
+void binary_t(const float* a, const float* b, float* out, int rank, const int64_t* dims,
+              const int64_t* sa, const int64_t* sb) {
+  // dims/sa/sb collapsed, innermost last; iterate the outer index space by rows.
+  const int64_t inner = dims[rank - 1];
+  int64_t rows = 1;
+  for (int d = 0; d < rank - 1; ++d) rows *= dims[d];
+  const int64_t isa = sa[rank - 1], isb = sb[rank - 1];
+  split_range(rows * inner, std::max<int64_t>(inner, 4096), [&](int64_t e0, int64_t e1) {
+    // Each row goes to the task holding its first element.
+    int64_t rb = (e0 + inner - 1) / inner, re = (e1 + inner - 1) / inner;
+    for (int64_t r = rb; r < re; ++r) {
+      int64_t rem = r, oa = 0, ob = 0;
+      for (int d = rank - 2; d >= 0; --d) {
+        int64_t i = rem % dims[d];
+        rem /= dims[d];
+        oa += i * sa[d];
+        ob += i * sb[d];
+      }
+      bin_run<OP>(a + oa, isa, b + ob, isb, out + r * inner, inner);
+    }
+  });
+}
+
+}  // namespace
+
+void binary(int op, const float* a, const int* ashape, int arank, const float* b,
+            const int* bshape, int brank, float* out, const int* oshape, int orank) {
+  if (orank == 0) {
+    const int one = 1;
+    binary(op, a, &one, 0, b, &one, 0, out, &one, 1);
+    return;
+  }
+  int64_t od[kMaxRank], as[kMaxRank], bs[kMaxRank];
+  // Right-aligned element strides, 0 where broadcast.
+  int64_t acc_a = 1, acc_b = 1;
+  for (int d = orank - 1; d >= 0; --d) {
+    od[d] = oshape[d];
+    int ai = d - (orank - arank), bi = d - (orank - brank);
+    int64_t ad = ai >= 0 ? ashape[ai] : 1, bd = bi >= 0 ? bshape[bi] : 1;
+    as[d] = (ad == 1 && od[d] != 1) ? 0 : acc_a;
+    bs[d] = (bd == 1 && od[d] != 1) ? 0 : acc_b;
+    acc_a *= ad;
+    acc_b *= bd;
+  }
+  // Drop size-1 dims, then merge neighbours whose strides chain.
+  int64_t cd[kMaxRank], ca[kMaxRank], cb[kMaxRank];
+  int n = 0;
+  for (int d = 0; d < orank; ++d) {
+    if (od[d] == 1) continue;
+    if (n > 0 && ca[n - 1] == as[d] * od[d] && cb[n - 1] == bs[d] * od[d]) {
+      cd[n - 1] *= od[d];
+      ca[n - 1] = as[d];
+      cb[n - 1] = bs[d];
+    } else {
+      cd[n] = od[d];
+      ca[n] = as[d];
+      cb[n] = bs[d];
+      ++n;
+    }
+  }
+  if (n == 0) {
+    cd[0] = 1;
+    ca[0] = 1;
+    cb[0] = 1;
+    n = 1;
+  }
+  switch (op) {
+    case kAdd: binary_t<kAdd>(a, b, out, n, cd, ca, cb); break;
+    case kSub: binary_t<kSub>(a, b, out, n, cd, ca, cb); break;
+    case kMul: binary_t<kMul>(a, b, out, n, cd, ca, cb); break;
+    case kDiv: binary_t<kDiv>(a, b, out, n, cd, ca, cb); break;
+    case kSquaredDiff: binary_t<kSquaredDiff>(a, b, out, n, cd, ca, cb); break;
+    case kMax: binary_t<kMax>(a, b, out, n, cd, ca, cb); break;
+    case kMin: binary_t<kMin>(a, b, out, n, cd, ca, cb); break;
+  }
+}
+
+namespace {
+template <class F>
+void map_unary(const float* x, float* out, int64_t n, F f) {
+  split_range(n, 8192, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) out[i] = f(x[i]);
+  });
+}
+}  // namespace
+
+void unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
+  switch (op) {
+    case kNeg: map_unary(x, out, n, [](float v) { return -v; }); break;
+    case kSquare: map_unary(x, out, n, [](float v) { return v * v; }); break;
+    case kSqrt: map_unary(x, out, n, [](float v) { return std::sqrt(v); }); break;
+    case kRsqrt: map_unary(x, out, n, [](float v) { return 1.0f / std::sqrt(v); }); break;
+    case kExp: map_unary(x, out, n, [](float v) { return std::exp(v); }); break;
+    case kLog: map_unary(x, out, n, [](float v) { return std::log(v); }); break;
+    case kErf: map_unary(x, out, n, [](float v) { return std::erf(v); }); break;
+    case kAbs: map_unary(x, out, n, [](float v) { return std::fabs(v); }); break;
+    case kRelu: map_unary(x, out, n, [](float v) { return v < 0 ? 0.0f : v; }); break;
+    case kSigmoid: map_unary(x, out, n, [](float v) { return 1.0f / (1.0f + std::exp(-v)); }); break;
+    case kTanh: map_unary(x, out, n, [](float v) { return std::tanh(v); }); break;
+    case kReciprocal: map_unary(x, out, n, [](float v) { return 1.0f / v; }); break;
+    case kClip:
+      map_unary(x, out, n, [p0, p1](float v) { return v != v ? v : std::min(p1, std::max(p0, v)); });
+      break;
+  }
+}
+
+void reduce(int op, const float* x, const int* shape, const int* mask, int rank, float* out) {
+  // Collapse neighbouring axes with the same mask; drop size-1 axes.
+  int64_t dims[kMaxRank];
+  bool red[kMaxRank];
+  int n = 0;
+  int64_t total = 1, rcount = 1;
+  for (int d = 0; d < rank; ++d) {
+    total *= shape[d];
+    if (mask[d]) rcount *= shape[d];
+    if (shape[d] == 1) continue;
+    bool r = mask[d] != 0;
+    if (n > 0 && red[n - 1] == r) {
+      dims[n - 1] *= shape[d];
+    } else {
+      dims[n] = shape[d];
+      red[n] = r;
+      ++n;
+    }
+  }
+  int64_t osize = 1;
+  for (int d = 0; d < n; ++d)
+    if (!red[d]) osize *= dims[d];
+  if (total == 0) {
+    for (int64_t i = 0; i < osize; ++i) out[i] = op == kSum ? 0.f : (op == kMean ? NAN : (op == kRMax ? -INFINITY : INFINITY));
+    return;
+  }
+  if (n == 0) {
+    dims[0] = 1;
+    red[0] = false;
+    n = 1;
+  }
+  // Output strides of the kept axes (0 for reduced ones).
+  int64_t ost[kMaxRank];
+  int64_t s = 1;
+  for (int d = n - 1; d >= 0; --d) {
+    ost[d] = red[d] ? 0 : s;
+    if (!red[d]) s *= dims[d];
+  }
+  const bool is_max = op == kRMax, is_min = op == kRMin;
+  const bool extremum = is_max || is_min;
+  const int64_t inner = dims[n - 1];
+  const bool inner_red = red[n - 1];
+  int64_t rows = total / inner;
+  // Partition rows by the outermost axis so each task writes disjoint outputs when that axis
+  // is kept; otherwise every task gets its own accumulator.
+  int threads = pool_threads();
+  int tasks = (total < kParallelMin || threads == 1) ? 1 : (int)std::min<int64_t>(threads, rows);
+  bool outer_kept = !red[0] && n > 1;
+  std::vector<std::vector<double>> accs(outer_kept ? 1 : tasks);
+  for (auto& acc : accs) acc.assign(osize, extremum ? (is_max ? -INFINITY : INFINITY) : 0.0);
+  auto body = [&](int, int t) {
+    std::vector<double>& acc = accs[outer_kept ? 0 : t];
+    int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    if (outer_kept) {
+      // Align to the outermost axis so tasks own whole output slices.
+      int64_t per = rows / dims[0];
+      r0 = (dims[0] * t / tasks) * per;
+      r1 = (dims[0] * (t + 1) / tasks) * per;
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      int64_t rem = r, oo = 0;
+      for (int d = n - 2; d >= 0; --d) {
+        int64_t i = rem % dims[d];
+        rem /= dims[d];
+        oo += i * ost[d];
+      }
+      const float* src = x + r * inner;
+      if (inner_red) {
+        if (extremum) {
+          double m = acc[oo];
+          for (int64_t i = 0; i < inner; ++i) {
+            double v = src[i];
+            if (v != v) m = v;
+            else if (m == m) m = is_max ? std::max(m, v) : std::min(m, v);
+          }
+          acc[oo] = m;
+        } else {
+          double sum = 0;
+          for (int64_t i = 0; i < inner; ++i) sum += src[i];
+          acc[oo] += sum;
+        }
+      } else {
+        double* dst = acc.data() + oo;
+        if (extremum) {
+          for (int64_t i = 0; i < inner; ++i) {
+            double v = src[i];
+            if (v != v) dst[i] = v;
+            else if (dst[i] == dst[i]) dst[i] = is_max ? std::max(dst[i], v) : std::min(dst[i], v);
+          }
+        } else {
+          for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
+        }
+      }
+    }
+  };
+  if (tasks == 1) body(0, 0);
+  else parallel_for(tasks, body);
+  std::vector<double>& acc = accs[0];
+  for (size_t t = 1; t < accs.size(); ++t) {
+    for (int64_t i = 0; i < osize; ++i) {
+      double v = accs[t][i];
+      if (!extremum) acc[i] += v;
+      else if (v != v || acc[i] != acc[i]) acc[i] = NAN;
+      else acc[i] = is_max ? std::max(acc[i], v) : std::min(acc[i], v);
+    }
+  }
+  const double scale = op == kMean ? 1.0 / (double)rcount : 1.0;
+  for (int64_t i = 0; i < osize; ++i) out[i] = (float)(op == kMean ? acc[i] * scale : acc[i]);
+}
+
+void slice(const float* x, const int* shape, const int* begin, const int* size, int rank,
+           float* out) {
+  // Innermost run: trailing axes taken whole, plus the first partial one.
+  int64_t run = 1;
+  int d = rank - 1;
+  while (d >= 0 && begin[d] == 0 && size[d] == shape[d]) run *= shape[d--];
+  int64_t xstride[kMaxRank];
+  int64_t st = 1;
+  for (int k = rank - 1; k >= 0; --k) {
+    xstride[k] = st;
+    st *= shape[k];
+  }
+  if (d < 0) {
+    std::memcpy(out, x, run * sizeof(float));
+    return;
+  }
+  const int64_t seg = run * size[d];  // floats copied per row
+  int64_t rows = 1;
+  for (int k = 0; k < d; ++k) rows *= size[k];
+  split_range(rows * seg, std::max<int64_t>(seg, 4096), [&](int64_t e0, int64_t e1) {
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    for (int64_t r = rb; r < re; ++r) {
+      int64_t rem = r, off = (int64_t)begin[d] * xstride[d];
+      for (int k = d - 1; k >= 0; --k) {
+        int64_t i = rem % size[k];
+        rem /= size[k];
+        off += (i + begin[k]) * xstride[k];
+      }
+      std::memcpy(out + r * seg, x + off, seg * sizeof(float));
+    }
+  });
+}
+
+void concat_rows(const float* const* xs, const int64_t* widths, int count, int64_t outer,
+                 float* out) {
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) total += widths[i];
+  split_range(outer * total, std::max<int64_t>(total, 4096), [&](int64_t e0, int64_t e1) {
+    int64_t rb = (e0 + total - 1) / total, re = (e1 + total - 1) / total;
+    for (int64_t r = rb; r < re; ++r) {
+      float* dst = out + r * total;
+      for (int i = 0; i < count; ++i) {
+        std::memcpy(dst, xs[i] + r * widths[i], widths[i] * sizeof(float));
+        dst += widths[i];
+      }
+    }
+  });
+}
+
+void avg_pool(const float* x, float* y, const int* g) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5], fh = g[6], fw = g[7],
+            sh = g[8], sw = g[9], pt = g[10], pl = g[11];
+  const int64_t rows = (int64_t)n * ho;
+  split_range(rows * wo * c, (int64_t)wo * c, [&](int64_t e0, int64_t e1) {
+    const int64_t seg = (int64_t)wo * c;
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    std::vector<float> acc(c);
+    for (int64_t r = rb; r < re; ++r) {
+      int b = (int)(r / ho), oy = (int)(r % ho);
+      for (int ox = 0; ox < wo; ++ox) {
+        std::fill(acc.begin(), acc.end(), 0.f);
+        int count = 0;
+        for (int i = 0; i < fh; ++i) {
+          int iy = oy * sh - pt + i;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < fw; ++j) {
+            int ix = ox * sw - pl + j;
+            if (ix < 0 || ix >= w) continue;
+            const float* src = x + (((int64_t)b * h + iy) * w + ix) * c;
+            for (int k = 0; k < c; ++k) acc[k] += src[k];
+            ++count;
+          }
+        }
+        float* dst = y + (r * wo + ox) * c;
+        for (int k = 0; k < c; ++k) dst[k] = count > 0 ? acc[k] / (float)count : 0.f;
+      }
+    }
+  });
+}
+
+void avg_pool_grad(const float* dy, float* dx, const int* g) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5], fh = g[6], fw = g[7],
+            sh = g[8], sw = g[9], pt = g[10], pl = g[11];
+  const float scale = 1.0f / (float)(fh * fw);
+  // Gather form: each input pixel sums the dy of the windows that cover it (race-free).
+  const int64_t rows = (int64_t)n * h;
+  split_range(rows * w * c, (int64_t)w * c, [&](int64_t e0, int64_t e1) {
+    const int64_t seg = (int64_t)w * c;
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    for (int64_t r = rb; r < re; ++r) {
+      int b = (int)(r / h), iy = (int)(r % h);
+      for (int ix = 0; ix < w; ++ix) {
+        float* dst = dx + (r * w + ix) * c;
+        for (int k = 0; k < c; ++k) dst[k] = 0.f;
+        for (int i = 0; i < fh; ++i) {
+          int ny = iy + pt - i;
+          if (ny < 0 || ny % sh != 0 || ny / sh >= ho) continue;
+          int oy = ny / sh;
+          for (int j = 0; j < fw; ++j) {
+            int nx = ix + pl - j;
+            if (nx < 0 || nx % sw != 0 || nx / sw >= wo) continue;
+            const float* src = dy + (((int64_t)b * ho + oy) * wo + nx / sw) * c;
+            for (int k = 0; k < c; ++k) dst[k] += src[k];
+          }
+        }
+        for (int k = 0; k < c; ++k) dst[k] *= scale;
+      }
+    }
+  });
+}
+
+void resize_nearest(const float* x, float* y, const int* g, const int* ymap, const int* xmap) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5];
+  const int64_t rows = (int64_t)n * ho, seg = (int64_t)wo * c;
+  split_range(rows * seg, seg, [&](int64_t e0, int64_t e1) {
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    for (int64_t r = rb; r < re; ++r) {
+      int b = (int)(r / ho), oy = (int)(r % ho);
+      const float* src = x + ((int64_t)b * h + ymap[oy]) * w * c;
+      float* dst = y + r * seg;
+      for (int ox = 0; ox < wo; ++ox) std::memcpy(dst + (int64_t)ox * c, src + (int64_t)xmap[ox] * c, c * sizeof(float));
+    }
+  });
+}
+
+void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ymap,
+                         const int* xmap) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5];
+  // Scatter-add per image (images are independent, so threads split the batch).
+  std::memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+  auto body = [&](int, int b) {
+    for (int oy = 0; oy < ho; ++oy) {
+      float* drow = dx + ((int64_t)b * h + ymap[oy]) * w * c;
+      const float* srow = dy + ((int64_t)b * ho + oy) * wo * c;
+      for (int ox = 0; ox < wo; ++ox) {
+        float* d = drow + (int64_t)xmap[ox] * c;
+        const float* s = srow + (int64_t)ox * c;
+        for (int k = 0; k < c; ++k) d[k] += s[k];
+      }
+    }
+  };
+  if ((int64_t)n * ho * wo * c < kParallelMin) {
+    for (int b = 0; b < n; ++b) body(0, b);
+  } else {
+    parallel_for(n, body);
+  }
+}
+
+}  // namespace pw
