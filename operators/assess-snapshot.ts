@@ -80,7 +80,7 @@ function checkSnapshot(s: Snapshot): number {
  * Assesses one snapshot (seed 004): locates the bump in every image (fractions with none, one or
  * many bumps; accuracy within `tol` per axis, over all images and among one-bump images),
  * embeds the activations in 3-D (UMAP or PCA) and regresses the embedding onto x and onto y (R²),
- * estimates the activations' intrinsic dimension (TWO-NN) and how well they keep label-space
+ * estimates the activations' intrinsic dimension (TWO-NN; 0 when undefined) and how well they keep label-space
  * neighbours, then applies `classifyPhase`. `evidence` holds every figure and threshold the rule
  * used. Pure and deterministic given `opts.seed`.
  *
@@ -126,7 +126,8 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
   const r2x = linearR2(embedding, 3, labelsX);
   const r2y = linearR2(embedding, 3, labelsY);
   const r2mean = (r2x + r2y) / 2;
-  const intrinsicDim = twoNN(s.activations, s.dim, neighbours);
+  // NaN (fewer than 3 distinct points) would turn into null on the wire: report 0 instead.
+  const intrinsicDim = twoNN(s.activations, s.dim, neighbours) || 0;
   const neighbourhood = neighbourhoodPreservation(
     s.labels,
     2,

@@ -1,4 +1,4 @@
-import { defer, exhaustMap, filter, finalize, from, tap } from 'rxjs';
+import { defer, exhaustMap, filter, finalize, from, take, tap } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { StepEvent } from '../streams/events.js';
 import type { Snapshot } from '../streams/types.js';
@@ -12,7 +12,7 @@ export interface SnapshotEveryOptions {
  * Takes a snapshot every `k` optimiser steps (steps k, 2k, …; never step 0) by calling
  * `sampler`. While a snapshot is still being computed, due steps are dropped on purpose
  * (exhaustMap) so that sampling never queues up behind training, and each drop is reported
- * through `onSkip`, never silently.
+ * through `onSkip`, never silently. The first value the sampler gives is the step's snapshot.
  *
  * ```
  * steps:    -1-2-3-4-5-6-|       k = 2, sampler takes 3 frames
@@ -43,7 +43,9 @@ export function snapshotEvery(
         }),
         exhaustMap((e) => {
           busy = true;
+          // One snapshot per due step: a sampler that never completes must not block the rest.
           return from(sampler(e)).pipe(
+            take(1),
             finalize(() => {
               busy = false;
             }),

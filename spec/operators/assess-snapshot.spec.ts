@@ -83,6 +83,20 @@ describe('assessSnapshot', () => {
     expect(tight.accuracy).to.be.lessThan(pca.accuracy);
   });
 
+  it('keeps every figure finite on degenerate input (identical activations, blank images)', async () => {
+    const s = syntheticSnapshot('noise', 30);
+    const blank = { ...s, activations: new Float32Array(30 * s.dim), images: s.images.fill(-1) };
+    for (const embed of ['umap', 'pca'] as const) {
+      const a = await assessSnapshot(blank, { embed, nEpochs: 50 });
+      expect(a.phase).to.equal('A');
+      expect(a.bumps.none).to.equal(1);
+      expect(a.evidence.intrinsicDim).to.equal(0);
+      for (const [key, v] of Object.entries(a.evidence))
+        expect(Number.isFinite(v), key).to.equal(true);
+      for (const v of a.embedding) expect(Number.isFinite(v)).to.equal(true);
+    }
+  });
+
   it('rejects bad options and mis-sized snapshots with one-line errors', async () => {
     const s = syntheticSnapshot('noise', 20);
     const bad: [Parameters<typeof assessSnapshot>[1], RegExp][] = [

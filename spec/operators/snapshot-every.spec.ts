@@ -84,6 +84,15 @@ describe('snapshotEvery', () => {
     });
   });
 
+  it('takes the first value of a sampler that never completes', () => {
+    scheduler.run(({ cold, expectObservable }) => {
+      const out = cold('-c---e-|', steps).pipe(
+        snapshotEvery(2, (e) => cold('-s-s', { s: snap(e.step) })),
+      );
+      expectObservable(out).toBe('--x---y|', { x: snap(2), y: snap(4) });
+    });
+  });
+
   it('propagates sampler errors', () => {
     scheduler.run(({ cold, expectObservable }) => {
       const out = cold('-c-|', steps).pipe(
