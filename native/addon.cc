@@ -24,7 +24,9 @@ float* f32(const Napi::CallbackInfo& info, size_t i, size_t* len = nullptr) {
   }
   Napi::Float32Array a = info[i].As<Napi::Float32Array>();
   if (len) *len = a.ElementLength();
-  return a.Data();
+  // An empty array may have no backing store; hand out a harmless non-null pointer.
+  static float empty[16];
+  return a.ElementLength() == 0 ? empty : a.Data();
 }
 
 bool ints(const Napi::CallbackInfo& info, size_t i, int* out, size_t n) {
@@ -133,7 +135,8 @@ const int32_t* int_array(const Napi::CallbackInfo& info, size_t i, size_t* n) {
   }
   Napi::Int32Array a = info[i].As<Napi::Int32Array>();
   *n = a.ElementLength();
-  return a.Data();
+  static const int32_t kEmpty[1] = {1};
+  return *n == 0 ? kEmpty : a.Data();
 }
 
 int64_t prod(const int32_t* s, size_t n) {

@@ -1,0 +1,386 @@
+/**
+ * Training-step and sampling-pass speed of the DDPM on each tfjs backend, side by side with the
+ * same model in PyTorch (bench/reference/unet.py), measured in one run on this machine.
+ *
+ * Usage: npm run bench:train -- [--backends native,wasm,cpu] [--models default,wide]
+ *        [--steps 10] [--samples 500] [--no-torch] [--full]
+ *
+ * Models (batch 64): default = size 16, widths [16,32,64]; wide = size 32, widths [32,64,128].
+ * The sampling pass is DDIM with 20 steps over `--samples` images in chunks of 100, as
+ * `Ddpm.sample` does by default. Slow backends (over 2 s a step) sample 100 images and scale
+ * the time by samples/100 (marked "est."); over 20 s a step they skip sampling unless --full.
+ * The last line is JSON for the default model:
+ * {"model":…, "fast_ms":…, "torch_ms":…, "ratio":…, "sample_fast_ms":…, "sample_torch_ms":…, …}
+ */
+import * as tf from '@tensorflow/tfjs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { selectBackend } from '../engine/backend.js';
+import { Ddpm } from '../engine/ddpm.js';
+import { loadNativeAddon } from '../engine/native-backend.js';
+
+interface ModelSpec {
+  key: string;
+  size: number;
+  widths: [number, number, number];
+  batch: number;
+}
+
+const MODELS: Record<string, ModelSpec> = {
+  default: { key: 'default', size: 16, widths: [16, 32, 64], batch: 64 },
+  wide: { key: 'wide', size: 32, widths: [32, 64, 128], batch: 64 },
+};
+
+const { values } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'native,wasm,cpu' },
+    models: { type: 'string', default: 'default,wide' },
+    steps: { type: 'string', default: '10' },
+    samples: { type: 'string', default: '500' },
+    'no-torch': { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
+  },
+});
+const STEPS = Math.max(1, Number(values.steps));
+const SAMPLES = Math.max(1, Number(values.samples));
+const SAMPLE_STEPS = 20;
+const CHUNK = 100;
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function modelName(m: ModelSpec): string {
+  return `size ${m.size} widths [${m.widths.join(',')}] batch ${m.batch}`;
+}
+
+/** Multiply-adds ×2 of every convolution in one forward pass over `batch` images. */
+function convFlops(m: ModelSpec, batch: number): { forward: number; stemDx: number } {
+  const [w0, w1, w2] = m.widths;
+  const s = m.size;
+  const conv = (side: number, k: number, ci: number, co: number): number =>
+    2 * batch * side * side * k * k * ci * co;
+  const dbl = (side: number, ci: number, co: number): number =>
+    conv(side, 3, ci, co) + conv(side, 3, co, co);
+  const stem = conv(s, 3, 1, w0);
+  const forward =
+    stem +
+    dbl(s / 2, w0, w1) +
+    dbl(s / 4, w1, w2) +
+    dbl(s / 8, w2, w2) +
+    dbl(s / 4, 2 * w2, w1) +
+    dbl(s / 2, 2 * w1, w0) +
+    dbl(s, 2 * w0, w0) +
+    conv(s, 1, w0, 1);
+  return { forward, stemDx: stem };
+}
+
+/** Training step conv FLOPs: forward, filter gradient, input gradient (none for the stem). */
+function trainFlops(m: ModelSpec): number {
+  const { forward, stemDx } = convFlops(m, m.batch);
+  return 3 * forward - stemDx;
+}
+
+function sampleFlops(m: ModelSpec): number {
+  return convFlops(m, SAMPLES).forward * SAMPLE_STEPS;
+}
+
+/** Nominal FP32 FMA peak of this machine, from /proc/cpuinfo (best effort). */
+function machinePeak(): { gflops: number; note: string } {
+  const cores = os.cpus().length;
+  let text: string;
+  try {
+    text = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return { gflops: NaN, note: 'unknown' };
+  }
+  const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const amd = /AuthenticAMD/.test(text);
+  const avx512 = /\bavx512f\b/.test(text);
+  // Zen 4 runs AVX-512 on two 256-bit FMA pipes (32 FLOP/cycle); Intel server cores with two
+  // 512-bit FMA units reach 64; AVX2-only cores 32.
+  const perCycle = avx512 && !amd ? 64 : 32;
+  const gflops = (cores * perCycle * mhz) / 1000;
+  return {
+    gflops,
+    note: `${cores} cores × ${perCycle} FLOP/cycle × ${(mhz / 1000).toFixed(2)} GHz`,
+  };
+}
+
+function trainData(m: ModelSpec): { images: Float32Array; labels: Float32Array } {
+  const { size, batch } = m;
+  const images = new Float32Array(batch * size * size);
+  const labels = new Float32Array(batch * 2);
+  for (let i = 0; i < batch; i++) {
+    const cx = (i * 7) % size;
+    const cy = (i * 3) % size;
+    labels[2 * i] = cx;
+    labels[2 * i + 1] = cy;
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const d2 = (c - cx) ** 2 + (r - cy) ** 2;
+        images[i * size * size + r * size + c] = 2 * Math.exp(-d2 / 8) - 1;
+      }
+    }
+  }
+  return { images, labels };
+}
+
+interface Row {
+  model: string;
+  backend: string;
+  trainMs: number | null;
+  sampleMs: number | null;
+  sampleNote: string;
+  note: string;
+}
+
+async function timeBackend(m: ModelSpec, backend: string): Promise<Row> {
+  const row: Row = {
+    model: m.key,
+    backend,
+    trainMs: null,
+    sampleMs: null,
+    sampleNote: '',
+    note: '',
+  };
+  let name: string;
+  try {
+    name = await selectBackend(backend);
+  } catch (err) {
+    row.note = `unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    return row;
+  }
+  row.backend = name;
+  const model = new Ddpm({ size: m.size, widths: m.widths });
+  const { images, labels } = trainData(m);
+  try {
+    let t0 = performance.now();
+    model.trainStep(images, labels, m.batch);
+    const first = performance.now() - t0;
+    let n = 0;
+    if (first > 5000) {
+      t0 = performance.now();
+      model.trainStep(images, labels, m.batch);
+      n = 1;
+    } else {
+      model.trainStep(images, labels, m.batch);
+      t0 = performance.now();
+      while (n < STEPS && (n < 2 || performance.now() - t0 < 20000)) {
+        model.trainStep(images, labels, m.batch);
+        n++;
+      }
+    }
+    row.trainMs = (performance.now() - t0) / n;
+    if (n < STEPS) row.note = `${n} timed step${n > 1 ? 's' : ''}`;
+
+    if (row.trainMs > 20000 && !values.full) {
+      row.sampleNote = 'skipped (slow; --full runs it)';
+      return row;
+    }
+    const slow = row.trainMs > 2000 && !values.full;
+    const count = slow ? Math.min(CHUNK, SAMPLES) : SAMPLES;
+    const sampleLabels = new Float32Array(count * 2);
+    for (let i = 0; i < count; i++) {
+      sampleLabels[2 * i] = (i * 5) % m.size;
+      sampleLabels[2 * i + 1] = (i * 11) % m.size;
+    }
+    // Warm the sampling path on a few images first (first-call compilation, allocation).
+    await model.sample({ labels: sampleLabels.subarray(0, 8), steps: 2, seed: 1 });
+    t0 = performance.now();
+    await model.sample({ labels: sampleLabels, steps: SAMPLE_STEPS, seed: 1, chunk: CHUNK });
+    const ms = performance.now() - t0;
+    row.sampleMs = (ms * SAMPLES) / count;
+    if (count < SAMPLES) row.sampleNote = `est. from ${count}`;
+  } finally {
+    model.dispose();
+  }
+  return row;
+}
+
+function torchAvailable(): boolean {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+function timeTorch(m: ModelSpec): Row {
+  const row: Row = {
+    model: m.key,
+    backend: 'torch',
+    trainMs: null,
+    sampleMs: null,
+    sampleNote: '',
+    note: '',
+  };
+  const script = path.join(here, 'reference', 'unet.py');
+  const args = [
+    script,
+    '--size',
+    String(m.size),
+    '--widths',
+    m.widths.join(','),
+    '--batch',
+    String(m.batch),
+    '--steps',
+    String(STEPS),
+    '--sample',
+    String(SAMPLES),
+    '--sample-steps',
+    String(SAMPLE_STEPS),
+    '--chunk',
+    String(CHUNK),
+    '--threads',
+    String(os.cpus().length),
+  ];
+  try {
+    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const last = out.trim().split('\n').pop() ?? '{}';
+    const parsed = JSON.parse(last) as { train_ms?: number; sample_ms?: number; torch?: string };
+    row.trainMs = parsed.train_ms ?? null;
+    row.sampleMs = parsed.sample_ms ?? null;
+    row.note = `torch ${parsed.torch ?? '?'}, ${os.cpus().length} threads`;
+  } catch (err) {
+    row.note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+  }
+  return row;
+}
+
+function fmt(ms: number | null): string {
+  if (ms === null) return '—';
+  return ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(1)} ms`;
+}
+
+/** Per-kernel timing of the native convolutions on the issue's shapes (GEMM efficiency). */
+async function convKernels(peak: number): Promise<void> {
+  try {
+    await selectBackend('native');
+  } catch {
+    return;
+  }
+  console.log('\nnative conv kernels (3×3, stride 1, same):');
+  const shapes: [number, number, number, number][] = [
+    [16, 16, 32, 32],
+    [64, 32, 32, 32],
+    [64, 16, 64, 128],
+    [64, 8, 128, 128],
+  ];
+  for (const [b, h, c, co] of shapes) {
+    const x = tf.randomNormal([b, h, h, c]) as tf.Tensor4D;
+    const w = tf.randomNormal([3, 3, c, co]) as tf.Tensor4D;
+    const dy = tf.randomNormal([b, h, h, co]) as tf.Tensor4D;
+    const flops = 2 * b * h * h * 9 * c * co;
+    const kernels: [string, () => tf.Tensor][] = [
+      ['Conv2D', () => tf.conv2d(x, w, 1, 'same')],
+      ['BackpropInput', () => tf.conv2dTranspose(dy, w, [b, h, h, c], 1, 'same')],
+      [
+        'BackpropFilter',
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropFilter',
+              { x, dy },
+              { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, c, co] },
+            ) as tf.Tensor,
+      ],
+    ];
+    const parts: string[] = [];
+    for (const [name, fn] of kernels) {
+      fn().dispose();
+      const reps = Math.max(3, Math.min(50, Math.round(2e9 / flops)));
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) fn().dispose();
+      const ms = (performance.now() - t0) / reps;
+      const gf = flops / ms / 1e6;
+      parts.push(
+        `${name} ${ms.toFixed(2)} ms ${gf.toFixed(0)} GFLOP/s (${((100 * gf) / peak).toFixed(0)}%)`,
+      );
+    }
+    console.log(`  [${b},${h},${h},${c}]→${co}: ${parts.join(' | ')}`);
+    tf.dispose([x, w, dy]);
+  }
+}
+
+const peak = machinePeak();
+const load = os.loadavg()[0];
+console.log(
+  `phasewatch bench:train — ${os.cpus()[0]?.model ?? 'cpu'}; peak ≈ ${peak.gflops.toFixed(0)} GFLOP/s (${peak.note})`,
+);
+console.log(
+  `load average ${load.toFixed(2)} on ${os.cpus().length} cores${load > 1 ? ' (machine busy: timings are noisy)' : ''}`,
+);
+const lib = loadNativeAddon();
+if (lib) console.log(`native addon: ${lib.threads()} threads`);
+
+const backends = values.backends.split(',').filter((b) => b.length > 0);
+const models = values.models.split(',').map((k) => {
+  const m = MODELS[k];
+  if (!m) throw new Error(`--models takes ${Object.keys(MODELS).join(', ')} (got "${k}")`);
+  return m;
+});
+const withTorch = !values['no-torch'] && torchAvailable();
+if (!values['no-torch'] && !withTorch) {
+  console.log(
+    'PyTorch reference skipped: torch is not importable by /usr/bin/python3 (apt-get install python3-torch)',
+  );
+}
+
+const rows: Row[] = [];
+for (const m of models) {
+  console.log(
+    `\nmodel ${m.key}: ${modelName(m)}; sampling ${SAMPLES} images, DDIM ${SAMPLE_STEPS} steps`,
+  );
+  for (const b of backends) {
+    const row = await timeBackend(m, b);
+    rows.push(row);
+    console.log(
+      `  ${row.backend.padEnd(8)} train ${fmt(row.trainMs).padStart(9)}/step  sample ${fmt(row.sampleMs).padStart(9)} ${row.sampleNote} ${row.note}`,
+    );
+  }
+  if (withTorch) {
+    const row = timeTorch(m);
+    rows.push(row);
+    console.log(
+      `  ${'torch'.padEnd(8)} train ${fmt(row.trainMs).padStart(9)}/step  sample ${fmt(row.sampleMs).padStart(9)} ${row.note}`,
+    );
+  }
+}
+
+console.log(
+  '\n| model | backend | train ms/step | conv GFLOP/s | % peak | sampling pass | conv GFLOP/s | vs torch (train / sample) |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  const m = MODELS[r.model];
+  const torch = rows.find((t) => t.model === r.model && t.backend === 'torch');
+  const gTrain = r.trainMs ? trainFlops(m) / r.trainMs / 1e6 : NaN;
+  const gSample = r.sampleMs ? sampleFlops(m) / r.sampleMs / 1e6 : NaN;
+  const ratio = (a: number | null, b: number | null | undefined): string =>
+    a && b ? `${(a / b).toFixed(2)}×` : '—';
+  console.log(
+    `| ${r.model} | ${r.backend} | ${fmt(r.trainMs)} | ${gTrain.toFixed(1)} | ${((100 * gTrain) / peak.gflops).toFixed(1)}% | ${fmt(r.sampleMs)}${r.sampleNote ? ` (${r.sampleNote})` : ''} | ${gSample.toFixed(1)} | ${ratio(r.trainMs, torch?.trainMs)} / ${ratio(r.sampleMs, torch?.sampleMs)} |`,
+  );
+}
+console.log(
+  `(conv GFLOP/s counts only convolution FLOPs over the whole step; peak ${peak.gflops.toFixed(0)} GFLOP/s here, 358 on the issue's 2-core Xeon)`,
+);
+
+if (backends.includes('native')) await convKernels(peak.gflops);
+
+const main = models[0];
+const fast =
+  rows.find((r) => r.model === main.key && r.backend === 'native') ??
+  rows.find((r) => r.model === main.key && r.backend !== 'torch' && r.trainMs !== null);
+const torch = rows.find((r) => r.model === main.key && r.backend === 'torch');
+const summary = {
+  model: modelName(main),
+  backend: fast?.backend ?? null,
+  fast_ms: fast?.trainMs ?? null,
+  torch_ms: torch?.trainMs ?? null,
+  ratio: fast?.trainMs && torch?.trainMs ? fast.trainMs / torch.trainMs : null,
+  sample_fast_ms: fast?.sampleMs ?? null,
+  sample_torch_ms: torch?.sampleMs ?? null,
+  sample_ratio: fast?.sampleMs && torch?.sampleMs ? fast.sampleMs / torch.sampleMs : null,
+};
+console.log(JSON.stringify(summary));
