@@ -81,6 +81,20 @@ const ADDON_RELATIVE = '../build/Release/phasewatch_native.node';
 let addon: NativeAddon | null | undefined;
 let registered = false;
 let warned = false;
+const hits = new Map<string, number>();
+
+/**
+ * How often each native kernel ran natively (rather than falling back to the cpu kernel) since
+ * the last reset; for tests and profiling.
+ * @example resetNativeKernelHits(); tf.conv2d(x, w, 1, 'same'); nativeKernelHits().Conv2D // 1
+ */
+export function nativeKernelHits(): Record<string, number> {
+  return Object.fromEntries(hits);
+}
+
+export function resetNativeKernelHits(): void {
+  hits.clear();
+}
 
 /**
  * Loads the addon once; returns null (after one warning line on stderr) when it is not built.
@@ -132,12 +146,15 @@ export function registerNativeBackend(): boolean {
   for (const config of tf.getKernelsForBackend('cpu')) {
     const override = overrides.get(config.kernelName);
     const cpuFunc = config.kernelFunc;
+    const name = config.kernelName;
     const kernelFunc: tf.KernelFunc = override
       ? (params) => {
           const backend = params.backend as CpuBackend;
           const attrs = (params.attrs ?? {}) as Attrs;
           const out = override(params.inputs as Inputs, backend, attrs);
-          return out ?? cpuFunc(params);
+          if (out === null) return cpuFunc(params);
+          hits.set(name, (hits.get(name) ?? 0) + 1);
+          return out;
         }
       : cpuFunc;
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc });
@@ -362,7 +379,9 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
       const { x } = inputs;
       const xv = f32(backend, x);
       if (!xv || x.shape.length > 8) return null;
-      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], [...x.shape]);
+      // Max names its axes reductionIndices; the others call them axis.
+      const axis = (attrs.axis ?? attrs.reductionIndices) as number | number[];
+      const axes = tf.util.parseAxisParam(axis, [...x.shape]);
       const mask = new Int32Array(x.shape.length);
       for (const ax of axes) mask[ax] = 1;
       const shape: number[] = [];
@@ -533,22 +552,24 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     return backend.makeTensorInfo([n, nh, nw, c], 'float32', out);
   });
 
-  // The exact adjoint of the forward pass; taken only for whole-number upscales without corner
-  // alignment, where it agrees with the cpu kernel's own formula.
+  // The exact adjoint of the forward pass (every dy element added to the pixel it was copied
+  // from). tfjs's cpu kernel reads dy with the image's batch stride, so for batch > 1 its
+  // result is wrong; this one is checked against the adjoint identity in the spec.
   k.set('ResizeNearestNeighborGrad', (inputs, backend, attrs) => {
     const { images, dy } = inputs;
     const dyv = f32(backend, dy);
-    if (!dyv || images.shape.length !== 4 || attrs.alignCorners === true) return null;
+    if (!dyv || images.shape.length !== 4 || dy.shape.length !== 4) return null;
     const [n, h, w, c] = images.shape;
     const [, nh, nw] = dy.shape;
-    if (nh % h !== 0 || nw % w !== 0) return null;
+    const ac = attrs.alignCorners === true;
+    const hp = attrs.halfPixelCenters === true;
     const out = new Float32Array(n * h * w * c);
     lib.resizeNearestGrad(
       dyv,
       out,
       Int32Array.from([n, h, w, c, nh, nw]),
-      nearestMap(h, nh, false, false),
-      nearestMap(w, nw, false, false),
+      nearestMap(h, nh, ac, hp),
+      nearestMap(w, nw, ac, hp),
     );
     return backend.makeTensorInfo([n, h, w, c], 'float32', out);
   });
