@@ -33,32 +33,6 @@ const DEFAULTS: Required<LocateBumpOptions> = {
   borderFit: true,
 };
 
-function rawMedian(image: Float32Array): number {
-  return Float32Array.from(image).sort()[image.length >> 1];
-}
-
-/** Separable [1 2 1] / 4 blur in each direction, edges replicated. */
-function blur(image: Float32Array, size: number): Float32Array {
-  const tmp = new Float32Array(size * size);
-  const out = new Float32Array(size * size);
-  for (let r = 0; r < size; r++) {
-    const row = r * size;
-    for (let c = 0; c < size; c++) {
-      const l = image[row + Math.max(0, c - 1)];
-      const rr = image[row + Math.min(size - 1, c + 1)];
-      tmp[row + c] = 0.25 * l + 0.5 * image[row + c] + 0.25 * rr;
-    }
-  }
-  for (let r = 0; r < size; r++) {
-    const up = Math.max(0, r - 1) * size;
-    const dn = Math.min(size - 1, r + 1) * size;
-    for (let c = 0; c < size; c++) {
-      out[r * size + c] = 0.25 * tmp[up + c] + 0.5 * tmp[r * size + c] + 0.25 * tmp[dn + c];
-    }
-  }
-  return out;
-}
-
 /**
  * Finds the bump in one generated image (seed 004's metric): Otsu threshold, 8-connected
  * components, then the centroid of the single blob weighted by intensity above the median
@@ -262,4 +236,30 @@ function imageCentroid(image: Float32Array, size: number, floor: number): { x: n
   }
   const mid = (size - 1) / 2;
   return sw > 0 ? { x: sx / sw, y: sy / sw } : { x: mid, y: mid };
+}
+
+function rawMedian(image: Float32Array): number {
+  return Float32Array.from(image).sort()[image.length >> 1];
+}
+
+/** Separable [1 2 1] / 4 blur in each direction, edges replicated. */
+function blur(image: Float32Array, size: number): Float32Array {
+  const tmp = new Float32Array(size * size);
+  const out = new Float32Array(size * size);
+  for (let r = 0; r < size; r++) {
+    const row = r * size;
+    for (let c = 0; c < size; c++) {
+      const l = image[row + Math.max(0, c - 1)];
+      const rr = image[row + Math.min(size - 1, c + 1)];
+      tmp[row + c] = 0.25 * l + 0.5 * image[row + c] + 0.25 * rr;
+    }
+  }
+  for (let r = 0; r < size; r++) {
+    const up = Math.max(0, r - 1) * size;
+    const dn = Math.min(size - 1, r + 1) * size;
+    for (let c = 0; c < size; c++) {
+      out[r * size + c] = 0.25 * tmp[up + c] + 0.5 * tmp[r * size + c] + 0.25 * tmp[dn + c];
+    }
+  }
+  return out;
 }
