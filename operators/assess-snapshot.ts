@@ -6,7 +6,7 @@ import { locateBump } from './locate-bump.js';
 import { neighbourhoodPreservation } from './neighbourhood-preservation.js';
 import { pcaEmbed } from './pca-embed.js';
 import { twoNN } from './two-nn.js';
-import { umapEmbed } from './umap-embed.js';
+import { umapEmbedAsync } from './umap-embed.js';
 
 export interface AssessOptions {
   /** Seeds UMAP (42). */
@@ -50,6 +50,11 @@ export function checkAssessOptions(opts: AssessOptions = {}) {
   return { seed, tol, embed, k, nNeighbors, nEpochs, thresholds };
 }
 
+/** Lets other work on the event loop (a training loop) run between the heavy stages. */
+function breathe(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Throws a one-line error naming the first field of `s` whose size does not fit; returns N. */
 function checkSnapshot(s: Snapshot): number {
   if (!Number.isInteger(s.size) || s.size < 1) {
@@ -82,7 +87,8 @@ function checkSnapshot(s: Snapshot): number {
  * embeds the activations in 3-D (UMAP or PCA) and regresses the embedding onto x and onto y (R²),
  * estimates the activations' intrinsic dimension (TWO-NN; 0 when undefined) and how well they keep label-space
  * neighbours, then applies `classifyPhase`. `evidence` holds every figure and threshold the rule
- * used. Pure and deterministic given `opts.seed`.
+ * used. Pure and deterministic given `opts.seed`. The work runs in the calling thread but yields to
+ * the event loop between stages and every 20 ms of UMAP, so a training loop keeps stepping.
  *
  * @example const a = await assessSnapshot(snap, { seed: 1 }); a.phase; // 'A' | 'B' | 'C'
  */
@@ -111,11 +117,13 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
       if (hit) hitsOne++;
     } else many++;
   }
+  await breathe();
   // One exact neighbour search on the activations serves UMAP, TWO-NN and the preservation.
   const neighbours = kNearest(s.activations, s.dim, Math.max(2, o.k, o.nNeighbors - 1));
+  await breathe();
   const embedding =
     o.embed === 'umap'
-      ? umapEmbed(s.activations, s.dim, {
+      ? await umapEmbedAsync(s.activations, s.dim, {
           nComponents: 3,
           nNeighbors: o.nNeighbors,
           seed: o.seed,
@@ -123,6 +131,7 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
           neighbours,
         })
       : pcaEmbed(s.activations, s.dim, 3);
+  await breathe();
   const r2x = linearR2(embedding, 3, labelsX);
   const r2y = linearR2(embedding, 3, labelsY);
   const r2mean = (r2x + r2y) / 2;

@@ -24,4 +24,4 @@ export {
 export { phaseTransitions, type PhaseTransition } from './phase-transitions.js';
 export { snapshotEvery, type SnapshotEveryOptions } from './snapshot-every.js';
 export { twoNN } from './two-nn.js';
-export { umapEmbed, type UmapEmbedOptions } from './umap-embed.js';
+export { umapEmbed, umapEmbedAsync, type UmapEmbedOptions } from './umap-embed.js';

@@ -32,6 +32,46 @@ export function umapEmbed(
   dim: number,
   opts: UmapEmbedOptions = {},
 ): Float32Array {
+  const run = prepare(data, dim, opts);
+  if (run instanceof Float32Array) return run;
+  run.umap.fit(run.rows);
+  return run.result();
+}
+
+/**
+ * `umapEmbed` that hands the event loop back every `sliceMs` of optimisation (default 20 ms), so
+ * a training loop in the same thread keeps stepping. Same output as `umapEmbed` for the same
+ * input and seed.
+ *
+ * @example const y = await umapEmbedAsync(activations, 256, { seed: 1, sliceMs: 10 });
+ */
+export async function umapEmbedAsync(
+  data: Float32Array,
+  dim: number,
+  opts: UmapEmbedOptions & { sliceMs?: number } = {},
+): Promise<Float32Array> {
+  const { sliceMs = 20 } = opts;
+  if (!(sliceMs > 0)) throw new Error(`sliceMs must be a number > 0 (got ${String(sliceMs)})`);
+  const run = prepare(data, dim, opts);
+  if (run instanceof Float32Array) return run;
+  const epochs = run.umap.initializeFit(run.rows);
+  let epoch = 0;
+  while (epoch < epochs) {
+    const until = performance.now() + sliceMs;
+    while (epoch < epochs && performance.now() < until) epoch = run.umap.step();
+    if (epoch < epochs) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return run.result();
+}
+
+interface Prepared {
+  umap: UMAP;
+  rows: number[][];
+  result(): Float32Array;
+}
+
+/** Validates, builds the exact neighbour graph and a seeded UMAP; PCA output for tiny inputs. */
+function prepare(data: Float32Array, dim: number, opts: UmapEmbedOptions): Prepared | Float32Array {
   const n = rowCount(data, dim, 'data');
   const { nComponents = 3, nNeighbors = 15, minDist = 0.1, seed = 42, nEpochs, neighbours } = opts;
   if (!Number.isInteger(nComponents) || nComponents < 1) {
@@ -75,10 +115,13 @@ export function umapEmbed(
     random: mulberry32(seed),
   });
   umap.setPrecomputedKNN(knnIndices, knnDistances);
-  const fitted = umap.fit(rows);
-  const out = new Float32Array(n * nComponents);
-  for (let i = 0; i < n; i++) {
-    for (let c = 0; c < nComponents; c++) out[i * nComponents + c] = fitted[i][c];
-  }
-  return out;
+  const result = (): Float32Array => {
+    const fitted = umap.getEmbedding();
+    const out = new Float32Array(n * nComponents);
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < nComponents; c++) out[i * nComponents + c] = fitted[i][c];
+    }
+    return out;
+  };
+  return { umap, rows, result };
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { mulberry32 } from '../../operators/mulberry32.js';
-import { umapEmbed } from '../../operators/umap-embed.js';
+import { umapEmbed, umapEmbedAsync } from '../../operators/umap-embed.js';
 
 describe('umapEmbed', () => {
   const rand = mulberry32(5);
@@ -20,6 +20,20 @@ describe('umapEmbed', () => {
     const a = umapEmbed(data, dim, { seed: 3, nEpochs: 100 });
     const b = umapEmbed(data, dim, { seed: 4, nEpochs: 100 });
     expect(Array.from(a)).not.to.deep.equal(Array.from(b));
+  });
+
+  it('has an async twin that yields to the event loop and gives the same output', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const a = await umapEmbedAsync(data, dim, { seed: 3, nEpochs: 300, sliceMs: 2 });
+    clearInterval(timer);
+    expect(Array.from(a)).to.deep.equal(
+      Array.from(umapEmbed(data, dim, { seed: 3, nEpochs: 300 })),
+    );
+    expect(ticks).to.be.greaterThan(0);
+    let err: unknown;
+    await umapEmbedAsync(data, dim, { sliceMs: 0 }).catch((e: unknown) => (err = e));
+    expect((err as Error).message).to.match(/^sliceMs must be a number > 0/);
   });
 
   it('honours nComponents', () => {
