@@ -15,8 +15,8 @@ export interface SnapshotEveryOptions {
  * through `onSkip`, never silently. The first value the sampler gives is the step's snapshot.
  *
  * ```
- * steps:    -1-2-3-4-5-6-|       k = 2, sampler takes 3 frames
- * result:   -------a---b-|       step 4 skipped: onSkip(step 4)
+ * steps:    -1-2-3-4-5-6-|          k = 2, the sampler takes 5 frames
+ * result:   --------a-------(b|)    step 4 is skipped: onSkip(step 4)
  * ```
  *
  * @example steps$.pipe(snapshotEvery(200, (e) => model.snapshot(e.step), { onSkip: log }));
