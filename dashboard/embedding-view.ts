@@ -101,6 +101,7 @@ export class EmbeddingView extends LitElement {
   @state() private view: View = { yaw: 0.55, pitch: 0.6 };
   @query('canvas') private canvas!: HTMLCanvasElement;
   private drag: { x: number; y: number } | null = null;
+  private drawn = '';
   private cloud: { source: AssessmentEvent; points: Float32Array } | null = null;
 
   private get shown(): AssessmentEvent | undefined {
@@ -156,6 +157,18 @@ export class EmbeddingView extends LitElement {
   }
 
   override updated(_changed: PropertyValues): void {
+    // Redraw only when what is shown changed, not on every event of the run.
+    const a = this.shown;
+    const key = [
+      a?.runId,
+      a?.seq,
+      this.view.yaw,
+      this.view.pitch,
+      this.colorBy,
+      this.canvas.clientWidth,
+    ].join();
+    if (key === this.drawn) return;
+    this.drawn = key;
     this.draw();
   }
 

@@ -1,6 +1,19 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ClientMessage } from '../engine/protocol.js';
+import type { ClientMessage, ServerMessage } from '../engine/protocol.js';
 import { applyMessage, createState, parseServerMessage, type DashboardState } from './run-state.js';
+
+declare global {
+  interface Window {
+    /** Set by the live bench: event → received latencies in ms. */
+    __pwReceived?: number[];
+  }
+}
+
+function recordArrival(sink: number[], msg: ServerMessage): void {
+  const events = msg.type === 'events' ? msg.events : msg.type === 'event' ? [msg.event] : [];
+  const newest = events.reduce((t, e) => (e.type === 'step' ? Math.max(t, e.time) : t), 0);
+  if (newest) sink.push(Date.now() - newest);
+}
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
 
@@ -19,6 +32,7 @@ export class LiveController implements ReactiveController {
   private retry: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
   private active = false;
+  private frame: number | null = null;
 
   constructor(
     private readonly host: ReactiveControllerHost,
@@ -36,6 +50,8 @@ export class LiveController implements ReactiveController {
     this.active = false;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    if (this.frame !== null) cancelAnimationFrame(this.frame);
+    this.frame = null;
     this.ws?.close();
     this.ws = null;
   }
@@ -66,6 +82,19 @@ export class LiveController implements ReactiveController {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
 
+  /**
+   * At most one render per animation frame, however many messages came in: when drawing is
+   * slower than the stream, each frame shows everything received so far instead of falling
+   * further behind one message at a time.
+   */
+  private scheduleUpdate(): void {
+    if (this.frame !== null) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.host.requestUpdate();
+    });
+  }
+
   private connect(): void {
     const ws = new WebSocket(this.url);
     this.ws = ws;
@@ -77,7 +106,8 @@ export class LiveController implements ReactiveController {
     };
     ws.onmessage = (ev: MessageEvent) => {
       const msg = typeof ev.data === 'string' ? parseServerMessage(ev.data) : null;
-      if (msg && applyMessage(this.state, msg)) this.host.requestUpdate();
+      if (msg && applyMessage(this.state, msg)) this.scheduleUpdate();
+      if (msg && window.__pwReceived) recordArrival(window.__pwReceived, msg);
     };
     ws.onclose = () => {
       if (this.ws !== ws || !this.active) return;

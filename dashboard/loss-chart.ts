@@ -9,8 +9,10 @@ import type { StepRange } from './view-range.js';
 
 declare global {
   interface Window {
-    /** Set by the live bench: event → drawn latencies in ms. */
+    /** Set by the live bench: event → painted (next frame) latencies in ms. */
     __pwLatency?: number[];
+    /** Set by the live bench: event → chart updated latencies in ms. */
+    __pwDrawn?: number[];
   }
 }
 
@@ -87,12 +89,14 @@ export class LossChart extends LitElement {
     this.chart = undefined;
   }
 
-  // For the live bench: time from the newest step event's creation to the frame showing it.
+  // For the live bench: from the newest step event's creation to the chart holding it (DOM and
+  // canvas updated), and to the next frame (painted).
   private recordLatency(): void {
     const sink = window.__pwLatency;
     const t = Math.max(0, ...this.series.map((s) => s.lastStepTime));
     if (!sink || t === this.lastDrawnTime) return;
     this.lastDrawnTime = t;
+    window.__pwDrawn?.push(Date.now() - t);
     requestAnimationFrame(() => sink.push(Date.now() - t));
   }
 }

@@ -56,6 +56,7 @@ export class MetricChart extends LitElement {
   @property({ type: Number }) revision = 0;
   @query('canvas') private canvas!: HTMLCanvasElement;
   private chart?: Chart<'line', Point[]>;
+  private drawn = '';
 
   override render() {
     const n = this.series.reduce((k, s) => k + s.assessments.length, 0);
@@ -93,6 +94,10 @@ export class MetricChart extends LitElement {
   }
 
   override updated(): void {
+    // Metrics change only with a new assessment or a new range: skip the redraw otherwise.
+    const signature = `${this.series.map((s) => `${s.runId}:${s.assessments.length}`).join()}|${this.range?.join() ?? ''}`;
+    if (this.chart && signature === this.drawn) return;
+    this.drawn = signature;
     this.chart ??= createLineChart(this.canvas, {
       type: 'linear',
       min: 0,

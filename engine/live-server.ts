@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { RunEvent } from '../streams/events.js';
 import { ensureBundle } from './server/bundle.js';
 import { ClientSession } from './server/client-session.js';
+import type { FrameCache } from './server/encode.js';
 import {
   isLoopbackHost,
   originAllowed,
@@ -81,7 +82,8 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     frame = null;
     const pending = [...dirty];
     dirty.clear();
-    for (const s of pending) if (s.flush()) dirty.add(s);
+    const cache: FrameCache = new Map();
+    for (const s of pending) if (s.flush(cache)) dirty.add(s);
     if (dirty.size) scheduleFrame();
   };
   const scheduleFrame = () => {

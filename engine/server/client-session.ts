@@ -4,7 +4,7 @@ import type { RunEvent } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
 import type { ServerMessage, SubscribeMessage } from '../protocol.js';
 import { parseClientMessage } from '../protocol.js';
-import { encode, encodeEvents } from './encode.js';
+import { encode, encodeBatch, encodeEvents, type FrameCache } from './encode.js';
 import { Outbox } from './outbox.js';
 import type { RunCatalog } from './run-catalog.js';
 
@@ -52,7 +52,7 @@ export class ClientSession {
   }
 
   /** Sends what is queued, unless the socket is backed up; true when something stays queued. */
-  flush(): boolean {
+  flush(cache: FrameCache = new Map()): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.outbox.size === 0) return false;
     if (this.ws.bufferedAmount > HIGH_WATER_BYTES) {
@@ -61,7 +61,7 @@ export class ClientSession {
     }
     const { events, gaps } = this.outbox.drain();
     for (const gap of gaps) this.send({ v: 1, type: 'gap', ...gap });
-    if (events.length) this.ws.send(encodeEvents(events));
+    if (events.length) this.ws.send(encodeBatch(events, cache), { binary: false });
     return false;
   }
 

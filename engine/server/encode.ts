@@ -22,3 +22,28 @@ export function encodeEvents(events: readonly RunEvent[]): string {
 export function encode(message: ServerMessage): string {
   return JSON.stringify(message);
 }
+
+const ids = new WeakMap<RunEvent, number>();
+let nextId = 0;
+
+/** Encoded batches of one frame: clients that follow the same runs share one buffer. */
+export type FrameCache = Map<string, Buffer>;
+
+/**
+ * `encodeEvents` as UTF-8 bytes, encoded once per distinct batch within a frame (most clients
+ * follow the same runs and get the same batch).
+ */
+export function encodeBatch(events: readonly RunEvent[], cache: FrameCache): Buffer {
+  let key = '';
+  for (const e of events) {
+    let id = ids.get(e);
+    if (id === undefined) ids.set(e, (id = nextId++));
+    key += `${id},`;
+  }
+  let bytes = cache.get(key);
+  if (bytes === undefined) {
+    bytes = Buffer.from(encodeEvents(events));
+    cache.set(key, bytes);
+  }
+  return bytes;
+}

@@ -1,0 +1,212 @@
+/**
+ * Live dashboard bench: event → browser latency at a steady event rate, and server
+ * throughput with many connected sockets, each against a reference measured in the same run.
+ *
+ *   npm run bench:live -- [--seconds 60] [--rate 200] [--clients 20] [--events 20000]
+ *
+ * Latency is from an event's `time` (stamped just before the run store appends it) to the
+ * first animation frame after the loss chart has drawn it, in headless chromium.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Subject } from 'rxjs';
+import { WebSocket } from 'ws';
+import { startServer } from '../engine/live-server.js';
+import { RunStore } from '../engine/run-store.js';
+import { syntheticRun } from '../engine/server/synthetic-run.js';
+import type { RunEvent } from '../streams/events.js';
+import { hasChromium, openBrowser } from '../spec/dashboard/support/browser.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '60' },
+    rate: { type: 'string', default: '200' },
+    clients: { type: 'string', default: '20' },
+    events: { type: 'string', default: '20000' },
+  },
+});
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+const clientCount = Number(values.clients);
+const eventCount = Number(values.events);
+for (const [name, v] of Object.entries({
+  seconds,
+  rate,
+  clients: clientCount,
+  events: eventCount,
+})) {
+  if (!Number.isFinite(v) || v <= 0) {
+    console.error(`--${name} must be a positive number (got ${String(v)})`);
+    process.exit(2);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+
+/** Appends a synthetic run at `rate` events/s for `seconds`, with `time` stamped at append. */
+async function feedAtRate(store: RunStore, runId: string, seconds: number, rate: number) {
+  const events = syntheticRun({ runId, steps: Math.ceil(seconds * rate), snapshotEvery: 50 });
+  const t0 = performance.now();
+  let sent = 0;
+  for (;;) {
+    const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+    while (sent < due) {
+      const next = events.next();
+      if (next.done) return sent;
+      store.append({ ...next.value, time: Date.now() });
+      sent++;
+    }
+    if (performance.now() - t0 > seconds * 1000) return sent;
+    await sleep(2);
+  }
+}
+
+async function latency(runsDir: string) {
+  if (!hasChromium) {
+    console.log('latency: skipped (/usr/bin/chromium is missing)');
+    return;
+  }
+  const hub = new Subject<RunEvent>();
+  const server = await startServer({ runsDir, live$: hub, port: 0 });
+  const browser = await openBrowser();
+  try {
+    await browser.page.addInitScript(() => {
+      window.__pwLatency = [];
+      window.__pwReceived = [];
+      window.__pwDrawn = [];
+    });
+    const store = RunStore.create({ runsDir, runId: 'latency', backend: 'bench', config: {}, hub });
+    // A Node client beside the browser: tells the server's share of the latency from the page's.
+    const probe = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+    const probed: number[] = [];
+    await new Promise((r) => probe.once('open', r));
+    probe.send(JSON.stringify({ v: 1, type: 'subscribe', runId: 'latency' }));
+    probe.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { events?: RunEvent[]; event?: RunEvent };
+      const events = msg.events ?? (msg.event ? [msg.event] : []);
+      const newest = events.reduce((t, e) => (e.type === 'step' ? Math.max(t, e.time) : t), 0);
+      if (newest) probed.push(Date.now() - newest);
+    });
+    await browser.page.goto(server.url);
+    await browser.page.locator('phasewatch-app[data-connection=open]').waitFor();
+    await sleep(300);
+    const sent = await feedAtRate(store, 'latency', seconds, rate);
+    store.close('completed', sent);
+    await sleep(300);
+    const all = await browser.page.evaluate(() => window.__pwLatency ?? []);
+    const recv = await browser.page.evaluate(() => window.__pwReceived ?? []);
+    const drawnAll = await browser.page.evaluate(() => window.__pwDrawn ?? []);
+    const drawn = drawnAll.slice(Math.round(drawnAll.length / seconds));
+    // The first second warms up the page and the JIT.
+    const lat = all.slice(Math.min(all.length - 1, Math.round(all.length / seconds)));
+    console.log(
+      `latency  event→painted (next frame) at ${rate} events/s for ${seconds} s (${sent} events, ${all.length} frames): ` +
+        `p50 ${fmt(pct(lat, 50))} ms  p95 ${fmt(pct(lat, 95))} ms  p99 ${fmt(pct(lat, 99))} ms  ` +
+        `max ${fmt(Math.max(...lat))} ms  (goal p95 <= 50 ms)`,
+    );
+    console.log(
+      `latency  event→chart updated in the DOM: p50 ${fmt(pct(drawn, 50))} ms  ` +
+        `p95 ${fmt(pct(drawn, 95))} ms  p99 ${fmt(pct(drawn, 99))} ms`,
+    );
+    console.log(
+      `latency  event→received by the page (${recv.length} messages): ` +
+        `p50 ${fmt(pct(recv, 50))} ms  p95 ${fmt(pct(recv, 95))} ms  max ${fmt(Math.max(...recv))} ms`,
+    );
+    console.log(
+      `latency  event→received by a Node client (${probed.length} messages): ` +
+        `p50 ${fmt(pct(probed, 50))} ms  p95 ${fmt(pct(probed, 95))} ms  max ${fmt(Math.max(...probed))} ms`,
+    );
+    probe.terminate();
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+// The clients live in a worker thread, so their parsing does not take the server's CPU time
+// in the measurement; each counts events until it has seen the run end.
+const CLIENTS_WORKER = `
+const { WebSocket } = require('ws');
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, clients } = workerData;
+let open = 0, done = 0, received = 0;
+for (let i = 0; i < clients; i++) {
+  const ws = new WebSocket(url);
+  ws.on('open', () => {
+    ws.send(JSON.stringify({ v: 1, type: 'subscribe' }));
+    if (++open === clients) setTimeout(() => parentPort.postMessage({ type: 'ready' }), 100);
+  });
+  ws.on('message', (data) => {
+    // Counted, not parsed: the figure is the server's, not JSON.parse's in the clients.
+    const text = String(data);
+    received += (text.match(/"seq":/g) || []).length;
+    if (text.includes('"type":"run-end"') && ++done === clients) {
+      parentPort.postMessage({ type: 'done', received, at: Date.now() });
+    }
+  });
+}`;
+
+/** Produces `eventCount` events as fast as the store takes them; `clients` sockets read them all. */
+async function throughput(runsDir: string, clients: number, runId: string) {
+  const hub = new Subject<RunEvent>();
+  const server = await startServer({ runsDir, live$: hub, port: 0 });
+  const worker = clients
+    ? new Worker(CLIENTS_WORKER, {
+        eval: true,
+        workerData: { url: `ws://127.0.0.1:${server.port}/ws`, clients },
+      })
+    : null;
+  const next = (type: string) =>
+    new Promise<{ received: number; at: number }>((resolve, reject) => {
+      worker?.on('message', (m: { type: string; received: number; at: number }) => {
+        if (m.type === type) resolve(m);
+      });
+      worker?.on('error', reject);
+    });
+  const done = next('done');
+  if (worker) await next('ready');
+  const store = RunStore.create({ runsDir, runId, backend: 'bench', config: {}, hub });
+  const t0 = Date.now();
+  let n = 0;
+  for (const e of syntheticRun({ runId, steps: eventCount, snapshotEvery: 100 })) {
+    store.append(e);
+    if (++n >= eventCount) break;
+    if (n % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  const produced = Date.now() - t0;
+  store.close('completed', n);
+  const result = worker ? await Promise.race([done, sleep(60_000).then(() => null)]) : null;
+  await worker?.terminate();
+  await server.close();
+  return {
+    producedPerSec: n / (produced / 1000),
+    deliveredPerSec: result ? result.received / ((result.at - t0) / 1000) : 0,
+    complete: worker === null || result !== null,
+  };
+}
+
+const runsDir = mkdtempSync(join(tmpdir(), 'pw-bench-live-'));
+try {
+  await latency(runsDir);
+  const ref = await throughput(runsDir, 0, 'reference');
+  const many = await throughput(runsDir, clientCount, 'fanout');
+  console.log(
+    `throughput  ${eventCount} events, reference (no client): ${fmt(ref.producedPerSec, 0)} events/s produced`,
+  );
+  console.log(
+    `throughput  ${clientCount} clients: ${fmt(many.producedPerSec, 0)} events/s produced ` +
+      `(${fmt((100 * many.producedPerSec) / ref.producedPerSec, 0)}% of reference), ` +
+      `${fmt(many.deliveredPerSec, 0)} events/s delivered in all` +
+      `${many.complete ? '' : ' (INCOMPLETE: not every client got the last event within 60 s)'}`,
+  );
+} finally {
+  rmSync(runsDir, { recursive: true, force: true });
+}
