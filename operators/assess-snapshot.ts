@@ -25,11 +25,17 @@ export interface AssessOptions {
   nEpochs?: number;
 }
 
+/** `AssessOptions` with every default filled in. */
+export type ResolvedAssessOptions = Required<Omit<AssessOptions, 'nEpochs' | 'thresholds'>> & {
+  nEpochs: number | undefined;
+  thresholds: PhaseThresholds;
+};
+
 /**
  * Throws a one-line error naming the first bad option; returns the options with defaults.
  * @example checkAssessOptions({ tol: 0.5 }).embed; // 'umap'
  */
-export function checkAssessOptions(opts: AssessOptions = {}) {
+export function checkAssessOptions(opts: AssessOptions = {}): ResolvedAssessOptions {
   const { seed = 42, tol = 1, embed = 'umap', k = 10, nNeighbors = 15, nEpochs } = opts;
   if (!Number.isFinite(seed)) throw new Error(`seed must be a finite number (got ${String(seed)})`);
   if (!(typeof tol === 'number' && tol > 0 && Number.isFinite(tol))) {
@@ -38,8 +44,9 @@ export function checkAssessOptions(opts: AssessOptions = {}) {
   if (embed !== 'umap' && embed !== 'pca') {
     throw new Error(`embed must be 'umap' or 'pca' (got ${String(embed)})`);
   }
-  if (!Number.isInteger(k) || k < 1)
+  if (!Number.isInteger(k) || k < 1) {
     throw new Error(`k must be a positive integer (got ${String(k)})`);
+  }
   if (!Number.isInteger(nNeighbors) || nNeighbors < 2) {
     throw new Error(`nNeighbors must be an integer >= 2 (got ${String(nNeighbors)})`);
   }

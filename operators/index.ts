@@ -1,5 +1,10 @@
 export { assessPhases, type AssessPhasesOptions } from './assess-phases.js';
-export { assessSnapshot, checkAssessOptions, type AssessOptions } from './assess-snapshot.js';
+export {
+  assessSnapshot,
+  checkAssessOptions,
+  type AssessOptions,
+  type ResolvedAssessOptions,
+} from './assess-snapshot.js';
 export {
   checkPhaseThresholds,
   classifyPhase,

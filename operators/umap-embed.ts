@@ -17,12 +17,19 @@ export interface UmapEmbedOptions {
   nEpochs?: number;
   /** `kNearest(data, dim, k >= nNeighbors - 1)` already computed, to skip the search. */
   neighbours?: Neighbours;
+  /**
+   * Starting layout: 'pca' (default) scales the top principal components to ±10, the role the
+   * spectral start plays in umap-learn, so an ordered sheet is not folded by a random start;
+   * 'random' is umap-js's own uniform start.
+   */
+  init?: 'pca' | 'random';
 }
 
 /**
  * UMAP of the rows of `data` (N×dim) to N*nComponents coordinates, row-major. The exact
- * neighbour graph is computed by brute force and handed to umap-js, whose remaining randomness is
- * a seeded mulberry32, so the result is reproducible. With fewer than nNeighbors + 1 points the
+ * neighbour graph is computed by brute force and handed to umap-js, the layout starts from PCA
+ * (see `init`), and the remaining randomness is a seeded mulberry32, so the result is
+ * reproducible. With fewer than nNeighbors + 1 points the
  * neighbourhood shrinks to N - 1; below 4 points UMAP is meaningless and PCA is returned.
  *
  * @example umapEmbed(activations, 256, { seed: 1, nEpochs: 200 }); // Float32Array(N*3)
@@ -34,7 +41,8 @@ export function umapEmbed(
 ): Float32Array {
   const run = prepare(data, dim, opts);
   if (run instanceof Float32Array) return run;
-  run.umap.fit(run.rows);
+  const epochs = run.start();
+  while (run.umap.step() < epochs);
   return run.result();
 }
 
@@ -54,7 +62,7 @@ export async function umapEmbedAsync(
   if (!(sliceMs > 0)) throw new Error(`sliceMs must be a number > 0 (got ${String(sliceMs)})`);
   const run = prepare(data, dim, opts);
   if (run instanceof Float32Array) return run;
-  const epochs = run.umap.initializeFit(run.rows);
+  const epochs = run.start();
   let epoch = 0;
   while (epoch < epochs) {
     const until = performance.now() + sliceMs;
@@ -66,14 +74,26 @@ export async function umapEmbedAsync(
 
 interface Prepared {
   umap: UMAP;
-  rows: number[][];
+  /** Builds the graph and the starting layout; returns the number of epochs to run. */
+  start(): number;
   result(): Float32Array;
 }
 
 /** Validates, builds the exact neighbour graph and a seeded UMAP; PCA output for tiny inputs. */
 function prepare(data: Float32Array, dim: number, opts: UmapEmbedOptions): Prepared | Float32Array {
   const n = rowCount(data, dim, 'data');
-  const { nComponents = 3, nNeighbors = 15, minDist = 0.1, seed = 42, nEpochs, neighbours } = opts;
+  const {
+    nComponents = 3,
+    nNeighbors = 15,
+    minDist = 0.1,
+    seed = 42,
+    nEpochs,
+    neighbours,
+    init = 'pca',
+  } = opts;
+  if (init !== 'pca' && init !== 'random') {
+    throw new Error(`init must be 'pca' or 'random' (got ${String(init)})`);
+  }
   if (!Number.isInteger(nComponents) || nComponents < 1) {
     throw new Error(`nComponents must be a positive integer (got ${String(nComponents)})`);
   }
@@ -123,5 +143,24 @@ function prepare(data: Float32Array, dim: number, opts: UmapEmbedOptions): Prepa
     }
     return out;
   };
-  return { umap, rows, result };
+  const start = (): number => {
+    const epochs = umap.initializeFit(rows);
+    if (init === 'pca') {
+      // umap-js optimises the very row arrays getEmbedding() returns, so overwrite them in place.
+      const layout = umap.getEmbedding();
+      const pca = pcaEmbed(data, dim, nComponents);
+      let big = 0;
+      for (const v of pca) big = Math.max(big, Math.abs(v));
+      const scale = big > 0 ? 10 / big : 0;
+      const jitter = mulberry32(seed ^ 0x5bd1e995);
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < nComponents; c++) {
+          // A little noise, as in umap-learn, so duplicate points can separate.
+          layout[i][c] = pca[i * nComponents + c] * scale + (jitter() - 0.5) * 1e-3;
+        }
+      }
+    }
+    return epochs;
+  };
+  return { umap, start, result };
 }

@@ -97,6 +97,21 @@ describe('assessSnapshot', () => {
     }
   });
 
+  it('copes with a full-size snapshot: 500 samples × 4096-D activations', async () => {
+    const n = 500;
+    const dim = 4096;
+    const base = syntheticSnapshot('ordered', n, 6);
+    const activations = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < dim; j++)
+        activations[i * dim + j] = base.activations[i * 64 + (j % 64)] * (1 + (j >> 6) / 64);
+    }
+    const a = await assessSnapshot({ ...base, activations, dim }, { seed: 1, nEpochs: 100 });
+    expect(a.embedding.length).to.equal(n * 3);
+    expect(a.phase).to.equal('C');
+    for (const v of Object.values(a.evidence)) expect(Number.isFinite(v)).to.equal(true);
+  });
+
   it('rejects bad options and mis-sized snapshots with one-line errors', async () => {
     const s = syntheticSnapshot('noise', 20);
     const bad: [Parameters<typeof assessSnapshot>[1], RegExp][] = [

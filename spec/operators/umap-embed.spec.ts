@@ -1,6 +1,8 @@
 import { expect } from 'chai';
+import { linearR2 } from '../../operators/linear-r2.js';
 import { mulberry32 } from '../../operators/mulberry32.js';
 import { umapEmbed, umapEmbedAsync } from '../../operators/umap-embed.js';
+import { syntheticSnapshot } from './synthetic-snapshot.js';
 
 describe('umapEmbed', () => {
   const rand = mulberry32(5);
@@ -36,6 +38,15 @@ describe('umapEmbed', () => {
     expect((err as Error).message).to.match(/^sliceMs must be a number > 0/);
   });
 
+  it('starts from PCA so an ordered 2-D sheet stays unfolded (linear in x and y)', () => {
+    const s = syntheticSnapshot('ordered', 200, 1);
+    const e = umapEmbed(s.activations, s.dim, { seed: 1, nEpochs: 150 });
+    const lx = Float32Array.from({ length: 200 }, (_, i) => s.labels[2 * i]);
+    const ly = Float32Array.from({ length: 200 }, (_, i) => s.labels[2 * i + 1]);
+    expect(linearR2(e, 3, lx)).to.be.greaterThan(0.85);
+    expect(linearR2(e, 3, ly)).to.be.greaterThan(0.85);
+  });
+
   it('honours nComponents', () => {
     expect(umapEmbed(data, dim, { nComponents: 2, nEpochs: 50 }).length).to.equal(n * 2);
   });
@@ -54,6 +65,9 @@ describe('umapEmbed', () => {
     );
     expect(() => umapEmbed(data, dim, { nComponents: 0 })).to.throw(/^nComponents must be/);
     expect(() => umapEmbed(data, dim, { nEpochs: 0.5 })).to.throw(/^nEpochs must be/);
+    expect(() => umapEmbed(data, dim, { init: 'spectral' as 'pca' })).to.throw(
+      /^init must be 'pca' or 'random' \(got spectral\)$/,
+    );
     expect(() => umapEmbed(data, 7)).to.throw(/^data length must be a multiple of dim = 7/);
   });
 });
