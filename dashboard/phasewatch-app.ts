@@ -142,7 +142,7 @@ export class PhasewatchApp extends LitElement {
       </header>
       <main>
         <run-list
-          .runs=${st.runs}
+          .runs=${this.withProgress()}
           .selected=${this.selected}
           @selection-change=${(e: CustomEvent<string[]>) => this.select(e.detail)}
         ></run-list>
@@ -177,6 +177,16 @@ export class PhasewatchApp extends LitElement {
           <sample-grid .assessment=${shown}></sample-grid>
         </section>
       </main>`;
+  }
+
+  // The catalogue is re-sent only on start, end and phase changes; the step count of a
+  // followed run is fresher in its series.
+  private withProgress() {
+    const { runs, series } = this.live.state;
+    return runs.map((r) => {
+      const s = series.get(r.runId);
+      return s && s.lastStep > (r.lastStep ?? -1) ? { ...r, lastStep: s.lastStep } : r;
+    });
   }
 
   private onRange = (e: CustomEvent<StepRange>) => {

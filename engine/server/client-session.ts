@@ -92,9 +92,11 @@ export class ClientSession {
     } else if (msg.runId === undefined) {
       this.all = false;
       this.runs.clear();
+      this.replaying.clear();
       this.outbox.discard();
     } else {
       this.runs.delete(msg.runId);
+      this.replaying.delete(msg.runId);
       this.outbox.discard(msg.runId);
     }
   }
@@ -111,19 +113,24 @@ export class ClientSession {
     else this.runs.add(runId);
     if (sinceSeq === undefined) return;
     const targets = runId === undefined ? this.deps.catalog.list().map((m) => m.runId) : [runId];
-    for (const id of targets) this.replay(id, sinceSeq);
+    for (const id of targets) void this.replay(id, sinceSeq);
   }
 
   /**
    * Stored events after `sinceSeq`, then the live ones that came meanwhile, with no gap and
    * no duplicate: live events of the run are held from before the file is read, and only
-   * those newer than the last stored one are passed on.
+   * those newer than the last stored one are passed on. The replay goes out in chunks with a
+   * turn of the event loop between them, so a long run does not stall a training loop that
+   * shares this process.
    */
-  private replay(runId: string, sinceSeq: number): void {
+  private async replay(runId: string, sinceSeq: number): Promise<void> {
     const held: RunEvent[] = [];
     this.replaying.set(runId, held);
     // Whatever was queued for this run is on disk too and comes back in order below.
     this.outbox.discard(runId);
+    // Superseded by a newer subscribe or an unsubscribe, or the socket went away.
+    const abandoned = () =>
+      this.replaying.get(runId) !== held || this.ws.readyState !== WebSocket.OPEN;
     let stored: RunEvent[] = [];
     try {
       stored = readRunEvents(join(this.deps.runsDir, runId), sinceSeq);
@@ -131,9 +138,11 @@ export class ClientSession {
       this.send({ v: 1, type: 'error', message: (err as Error).message });
     }
     for (let i = 0; i < stored.length; i += REPLAY_CHUNK) {
-      if (this.ws.readyState !== WebSocket.OPEN) break;
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      if (abandoned()) return;
       this.ws.send(encodeEvents(stored.slice(i, i + REPLAY_CHUNK)));
     }
+    if (abandoned()) return;
     const lastSeq = stored.length ? stored[stored.length - 1].seq : sinceSeq;
     this.replaying.delete(runId);
     for (const e of held) {

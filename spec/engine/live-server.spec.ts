@@ -171,6 +171,27 @@ describe('live server', () => {
     }
   });
 
+  it('holds live events while a long replay goes out in chunks, then passes on only newer ones', async () => {
+    server = await startServer({ runsDir, live$: hub, port: 0 });
+    const store = RunStore.create({ runsDir, runId: 'long', backend: 'cpu', config: {}, hub });
+    let n = 0;
+    while (n < 4500) store.append(step(++n));
+    const c = await connect();
+    // Appends land between the replay's chunks: each chunk waits a turn of the event loop.
+    const producer = setInterval(() => store.append(step(++n)), 1);
+    try {
+      c.send({ v: 1, type: 'subscribe', runId: 'long', sinceSeq: 0 });
+      await c.until((c) => c.events().length >= 4600, 10_000);
+      const replayed = c.of('replayed')[0];
+      expect(replayed.lastSeq).to.be.greaterThan(4499);
+      const seqs = c.events().map((e) => e.seq);
+      expect(seqs).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    } finally {
+      clearInterval(producer);
+      store.close('stopped', n);
+    }
+  });
+
   it('marks the end of a replay and streams live only without sinceSeq', async () => {
     server = await startServer({ runsDir, live$: hub, port: 0 });
     const store = RunStore.create({ runsDir, runId: 'r1', backend: 'cpu', config: {}, hub });
