@@ -29,8 +29,8 @@ export interface UmapEmbedOptions {
  * UMAP of the rows of `data` (N×dim) to N*nComponents coordinates, row-major. The exact
  * neighbour graph is computed by brute force and handed to umap-js, the layout starts from PCA
  * (see `init`), and the remaining randomness is a seeded mulberry32, so the result is
- * reproducible. With fewer than nNeighbors + 1 points the
- * neighbourhood shrinks to N - 1; below 4 points UMAP is meaningless and PCA is returned.
+ * reproducible. With fewer than nNeighbors + 1 points the neighbourhood shrinks to N - 1;
+ * below 4 points UMAP is meaningless and PCA is returned.
  *
  * @example umapEmbed(activations, 256, { seed: 1, nEpochs: 200 }); // Float32Array(N*3)
  */
