@@ -148,6 +148,12 @@ function progressSink(total: number, runsDir: string): (e: RunEvent) => void {
   };
 }
 
+function reportSkip(step: number): void {
+  process.stderr.write(
+    `\nphasewatch: snapshot at step ${step} skipped (the previous one is still sampling)\n`,
+  );
+}
+
 async function loadScript(file: string): Promise<Script> {
   const path = resolve(file);
   if (!existsSync(path)) throw new Error(`script file "${file}" does not exist`);
@@ -168,7 +174,8 @@ async function runCommand(positionals: string[], values: Values): Promise<void> 
   const ctx: ScriptContext = {
     config,
     runsDir,
-    run: (overrides = {}) => runExperiment({ ...config, ...overrides }, { runsDir, hub }),
+    run: (overrides = {}) =>
+      runExperiment({ ...config, ...overrides }, { runsDir, hub, onSkip: reportSkip }),
   };
   let work: Observable<unknown> | Promise<unknown> | void;
   if (typeof script === 'function') work = script(ctx);

@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { merge, Observable, share, type Subject } from 'rxjs';
 import { map, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
@@ -110,6 +112,7 @@ export function runExperiment(
         const r = await m.sample({ labels: pick, steps: cfg.ddimSteps, seed: cfg.seed + e.step });
         const snap: Snapshot = { runId: s.runId, step: e.step, size: cfg.size, labels: pick, ...r };
         const file = s.writeSnapshot(e.step, snap);
+        await saveCheckpoint(m, s.dir, e.step);
         emit(
           s.append({
             type: 'snapshot',
@@ -172,6 +175,18 @@ export function runExperiment(
 
     return () => finish('stopped');
   });
+}
+
+/** Keeps the weights of the newest snapshot (and the one before, in case a write is cut). */
+async function saveCheckpoint(model: Ddpm, runDir: string, step: number): Promise<void> {
+  const root = join(runDir, 'checkpoints');
+  await model.save(join(root, String(step)));
+  const old = readdirSync(root)
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n < step)
+    .sort((a, b) => b - a)
+    .slice(1);
+  for (const n of old) rmSync(join(root, String(n)), { recursive: true, force: true });
 }
 
 /** A fixed, seeded draw of training labels, the same at every snapshot of a run. */

@@ -37,14 +37,19 @@ describe('runExperiment', () => {
     const hub = new Subject<RunEvent>();
     const published: RunEvent[] = [];
     hub.subscribe((e) => published.push(e));
+    const skipped: number[] = [];
+    const onSkip = (step: number) => skipped.push(step);
     const events = await lastValueFrom(
-      runExperiment({ ...TINY, runId: 'e2e' }, { runsDir, hub }).pipe(toArray()),
+      runExperiment({ ...TINY, runId: 'e2e' }, { runsDir, hub, onSkip }).pipe(toArray()),
     );
     const types = events.map((e) => e.type);
     expect(types[0]).to.equal('run-start');
     expect(types.filter((t) => t === 'step')).to.have.length(6);
-    expect(types.filter((t) => t === 'snapshot')).to.have.length(2);
-    expect(types.filter((t) => t === 'assessment')).to.have.length(2);
+    // a due snapshot is skipped, and reported, while the previous one is still sampling
+    const snapshots = events.filter((e) => e.type === 'snapshot').map((e) => e.step);
+    expect([...snapshots, ...skipped].sort()).to.deep.equal([3, 6]);
+    expect(snapshots[0]).to.equal(3);
+    expect(types.filter((t) => t === 'assessment')).to.have.length(snapshots.length);
     expect(types).to.include('phase');
     expect(events.map((e) => e.seq)).to.deep.equal(events.map((_, i) => i + 1));
 
@@ -56,6 +61,10 @@ describe('runExperiment', () => {
     const meta = readRunMeta(join(runsDir, 'e2e'));
     expect(meta).to.include({ status: 'completed', backend: 'cpu' });
     expect(existsSync(join(runsDir, 'e2e', 'snapshots', '3.bin'))).to.equal(true);
+    const last = snapshots[snapshots.length - 1];
+    expect(existsSync(join(runsDir, 'e2e', 'checkpoints', `${last}`, 'weights.bin'))).to.equal(
+      true,
+    );
     const a = events.find((e) => e.type === 'assessment');
     if (a?.type !== 'assessment') throw new Error('no assessment');
     expect(a.embedding).to.have.length(24 * 3);
