@@ -46,7 +46,7 @@ export function createLineChart(
         x: {
           type: 'linear',
           title: { display: true, text: 'step', color: '#6b7280' },
-          ticks: { maxTicksLimit: 8, color: '#4b5563' },
+          ticks: { maxTicksLimit: 8, color: '#4b5563', includeBounds: false },
           grid: { color: '#f3f4f6' },
         },
         y: {
@@ -66,17 +66,21 @@ export function createLineChart(
   });
 }
 
-/** Sets the visible steps and the data, and redraws without animation. */
+/**
+ * Sets the data and the visible steps (the range, else 0 to `lastStep`, so every chart of the
+ * page spans the same steps), and redraws without animation.
+ */
 export function redraw(
   chart: Chart<'line', Point[]>,
   datasets: LineDataset[],
   range: StepRange,
+  lastStep: number,
 ): void {
   chart.data.datasets = datasets;
   const x = chart.options.scales?.x;
   if (x) {
-    x.min = range ? range[0] : undefined;
-    x.max = range ? range[1] : undefined;
+    x.min = range ? range[0] : 0;
+    x.max = range ? range[1] : Math.max(1, lastStep);
   }
   chart.update('none');
 }

@@ -76,6 +76,7 @@ export class LossChart extends LitElement {
         backgroundColor: runColor(i),
       })),
       this.range,
+      Math.max(0, ...this.series.map((s) => s.lastStep)),
     );
     const points = this.series.reduce((n, s) => n + s.steps.length, 0);
     this.dataset.points = String(points);

@@ -57,6 +57,9 @@ export class MetricChart extends LitElement {
   @query('canvas') private canvas!: HTMLCanvasElement;
   private chart?: Chart<'line', Point[]>;
   private drawn = '';
+  private drawnStep = 0;
+  private drawnAt = 0;
+  private catchUp?: ReturnType<typeof setTimeout>;
 
   override render() {
     const n = this.series.reduce((k, s) => k + s.assessments.length, 0);
@@ -94,9 +97,23 @@ export class MetricChart extends LitElement {
   }
 
   override updated(): void {
-    // Metrics change only with a new assessment or a new range: skip the redraw otherwise.
+    // Metrics change only with a new assessment or a new range; the step axis follows the run
+    // too, but a few times a second is enough for that.
     const signature = `${this.series.map((s) => `${s.runId}:${s.assessments.length}`).join()}|${this.range?.join() ?? ''}`;
-    if (this.chart && signature === this.drawn) return;
+    const lastStep = Math.max(0, ...this.series.map((s) => s.lastStep));
+    const now = performance.now();
+    const stale = lastStep !== this.drawnStep && now - this.drawnAt > 250;
+    if (this.chart && signature === this.drawn && !stale) {
+      // Come back for the newest step even if no further update arrives.
+      if (lastStep !== this.drawnStep) {
+        this.catchUp ??= setTimeout(() => {
+          this.catchUp = undefined;
+          this.requestUpdate();
+        }, 260);
+      }
+      return;
+    }
+    [this.drawnStep, this.drawnAt] = [lastStep, now];
     this.drawn = signature;
     this.chart ??= createLineChart(this.canvas, {
       type: 'linear',
@@ -120,11 +137,13 @@ export class MetricChart extends LitElement {
     // Colour says which metric, dashes which run: list each metric once.
     const legend = this.chart.options.plugins?.legend;
     if (legend?.labels) legend.labels.filter = (item) => (item.datasetIndex ?? 0) < METRICS.length;
-    redraw(this.chart, datasets, this.range);
+    redraw(this.chart, datasets, this.range, lastStep);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    clearTimeout(this.catchUp);
+    this.catchUp = undefined;
     this.chart?.destroy();
     this.chart = undefined;
   }

@@ -3,7 +3,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { describeEvidence, phaseSegments } from './phase-bands.js';
 import type { RunSeries } from './run-state.js';
 import { PHASE_COLORS, PHASE_NAMES, panelStyles } from './theme.js';
-import type { StepRange } from './view-range.js';
+import { niceTicks, type StepRange } from './view-range.js';
 
 const ROW = 26;
 const LABEL = 130;
@@ -70,7 +70,7 @@ export class PhaseTimeline extends LitElement {
     const all = this.series.map((s) => phaseSegments(s.assessments, s.lastStep));
     this.dataset.phases = all.map((segs) => segs.map((g) => g.phase).join('')).join(',');
     this.dataset.markers = String(this.series.reduce((n, s) => n + s.phases.length, 0));
-    const ticks = Array.from({ length: 6 }, (_, i) => from + ((to - from) * i) / 5);
+    const ticks = niceTicks(from, to, 6);
     return html`<div class="panel">
       <h2>
         Phase timeline
@@ -110,7 +110,7 @@ export class PhaseTimeline extends LitElement {
         })}
         ${ticks.map(
           (t) =>
-            svg`<text x=${sx(t)} y=${height - 2} font-size="11" fill="#6b7280" text-anchor="middle">${Math.round(t)}</text>`,
+            svg`<text x=${sx(t)} y=${height - 2} font-size="11" fill="#6b7280" text-anchor="middle">${t.toLocaleString()}</text>`,
         )}
       </svg>`
       }

@@ -4,8 +4,8 @@ import type { RunMeta } from '../streams/events.js';
 import { PHASE_COLORS, panelStyles, runColor } from './theme.js';
 
 /**
- * Every run the server knows, live and stored. A click shows one run; the checkbox adds
- * runs to compare. Emits `selection-change` with the new list of run ids.
+ * Every run the server knows, live and stored. A click (or Enter) shows one run; the
+ * checkbox, or a click with Ctrl/Cmd/Shift, adds runs to compare. Emits `selection-change` with the new list of run ids.
  */
 @customElement('run-list')
 export class RunList extends LitElement {
@@ -26,6 +26,10 @@ export class RunList extends LitElement {
         border-radius: 6px;
         cursor: pointer;
         border-left: 3px solid transparent;
+      }
+      li:focus-visible {
+        outline: 2px solid #2563eb;
+        outline-offset: -2px;
       }
       li:hover {
         background: #f3f4f6;
@@ -91,7 +95,14 @@ export class RunList extends LitElement {
                   data-run=${r.runId}
                   aria-selected=${at >= 0}
                   style=${at >= 0 ? `border-left-color:${runColor(at)}` : ''}
-                  @click=${() => this.choose(r.runId, false)}
+                  tabindex="0"
+                  @click=${(ev: MouseEvent) =>
+                    this.choose(r.runId, ev.ctrlKey || ev.metaKey || ev.shiftKey)}
+                  @keydown=${(ev: KeyboardEvent) => {
+                    if (ev.key !== 'Enter' && ev.key !== ' ') return;
+                    ev.preventDefault();
+                    this.choose(r.runId, ev.ctrlKey || ev.metaKey || ev.shiftKey);
+                  }}
                 >
                   <input
                     type="checkbox"

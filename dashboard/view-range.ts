@@ -32,3 +32,22 @@ export function panRange(
   const from = Math.max(full[0], Math.min(full[1] - width, range[0] + delta));
   return [from, from + width];
 }
+
+/**
+ * Round tick values (1, 2 or 5 times a power of ten apart) inside [from, to], about `count`.
+ *
+ * @example
+ * niceTicks(0, 100692, 6) // → [0, 20000, 40000, 60000, 80000, 100000]
+ */
+export function niceTicks(from: number, to: number, count: number): number[] {
+  const span = to - from;
+  if (!(span > 0) || count < 1) return [from];
+  const raw = span / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(from / step) * step; t <= to + step * 1e-9; t += step) {
+    ticks.push(Math.round(t * 1e6) / 1e6);
+  }
+  return ticks;
+}
