@@ -6,6 +6,7 @@ import { isObservable, Subject, type Observable } from 'rxjs';
 import type { RunEvent } from '../streams/events.js';
 import { resolveConfig, type ExperimentConfig } from './config.js';
 import { runExperiment } from './experiment.js';
+import { readRunMeta } from './run-store.js';
 import { startServer, type LiveServer } from './live-server.js';
 import { advanceProgress, progressLine, type ProgressState } from './progress.js';
 
@@ -13,7 +14,7 @@ const USAGE = `usage:
   phasewatch run [file.ts] [--steps N] [--snapshot-every N] [--samples N] [--size N]
                  [--dx X] [--dy Y] [--sigma S] [--seed N] [--backend NAME] [--out DIR]
                  [--widths a,b,c] [--batch-size N] [--lr X] [--embed umap|pca] [--confirm N]
-                 [--run-id ID] [--serve] [--port N] [--host H] [--token T]
+                 [--run-id ID] [--resume RUNDIR] [--serve] [--port N] [--host H] [--token T]
   phasewatch serve [runsDir] [--port N] [--host H] [--token T]`;
 
 /** What a script given to `phasewatch run file.ts` receives. */
@@ -47,6 +48,7 @@ const OPTIONS = {
   embed: { type: 'string' },
   confirm: { type: 'string' },
   'run-id': { type: 'string' },
+  resume: { type: 'string' },
   serve: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -166,7 +168,11 @@ async function loadScript(file: string): Promise<Script> {
 
 async function runCommand(positionals: string[], values: Values): Promise<void> {
   const runsDir = typeof values.out === 'string' ? values.out : 'runs';
-  const config = resolveConfig(flagsToConfig(values));
+  const resume = typeof values.resume === 'string' ? values.resume : undefined;
+  // a resumed run keeps the config it was started with
+  const config = resume
+    ? resolveConfig({ steps: Number(readRunMeta(resume).config.steps) })
+    : resolveConfig(flagsToConfig(values));
   const script = positionals[0] ? await loadScript(positionals[0]) : undefined;
   const hub = new Subject<RunEvent>();
   const server = values.serve ? await serve(runsDir, values, hub) : undefined;
@@ -175,7 +181,7 @@ async function runCommand(positionals: string[], values: Values): Promise<void> 
     config,
     runsDir,
     run: (overrides = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir, hub, onSkip: reportSkip }),
+      runExperiment({ ...config, ...overrides }, { runsDir, hub, onSkip: reportSkip, resume }),
   };
   let work: Observable<unknown> | Promise<unknown> | void;
   if (typeof script === 'function') work = script(ctx);

@@ -1,4 +1,4 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { merge, Observable, share, type Subject } from 'rxjs';
 import { map, tap } from 'rxjs/operators';
@@ -14,7 +14,7 @@ import { selectBackend } from './backend.js';
 import { resolveConfig, type ExperimentConfig } from './config.js';
 import { createDdpm, type Ddpm } from './ddpm.js';
 import { createRng } from './random.js';
-import { RunStore } from './run-store.js';
+import { readRunMeta, RunStore } from './run-store.js';
 
 export interface RunOptions {
   /** Where runs are stored (default `runs`). */
@@ -23,6 +23,8 @@ export interface RunOptions {
   hub?: Subject<RunEvent>;
   /** Called when a due snapshot is skipped because the previous one is still being assessed. */
   onSkip?: (step: number) => void;
+  /** A stored run to continue from its newest checkpoint (its own config is used). */
+  resume?: string;
 }
 
 /** Thumbnails sent per snapshot over the wire. */
@@ -61,7 +63,8 @@ export function runExperiment(
     };
 
     (async () => {
-      const cfg = resolveConfig(partial);
+      const resumeDir = opts.resume;
+      const cfg = resumeDir ? storedConfig(resumeDir) : resolveConfig(partial);
       const data = gaussianBumps({
         size: cfg.size,
         dx: cfg.dx,
@@ -80,13 +83,22 @@ export function runExperiment(
         emaDecay: cfg.emaDecay,
         seed: cfg.seed,
       });
-      store = RunStore.create({
-        runsDir: opts.runsDir ?? 'runs',
-        runId: cfg.runId,
-        backend,
-        config: { ...cfg, datasetSize: data.count, params: model.paramCount },
-        hub: opts.hub,
-      });
+      if (resumeDir) {
+        const checkpoint = latestCheckpoint(resumeDir);
+        if (checkpoint) await model.load(checkpoint);
+        store = RunStore.open(resumeDir, opts.hub);
+        store.updateMeta({ backend });
+      } else {
+        store = RunStore.create({
+          runsDir: opts.runsDir ?? 'runs',
+          runId: cfg.runId,
+          backend,
+          config: { ...cfg, datasetSize: data.count, params: model.paramCount },
+          hub: opts.hub,
+        });
+      }
+      const startStep = model.step;
+      lastStep = startStep;
       const s = store;
       const m = model;
       const emit = (e: RunEvent) => subscriber.next(e);
@@ -94,7 +106,7 @@ export function runExperiment(
         s.append({
           type: 'run-start',
           runId: s.runId,
-          step: 0,
+          step: startStep,
           time: Date.now(),
           meta: s.info,
         }),
@@ -102,7 +114,8 @@ export function runExperiment(
 
       const steps$ = training(m, data, {
         runId: s.runId,
-        steps: cfg.steps,
+        steps: cfg.steps - startStep,
+        startStep,
         batchSize: cfg.batchSize,
         seed: cfg.seed,
       }).pipe(share());
@@ -175,6 +188,26 @@ export function runExperiment(
 
     return () => finish('stopped');
   });
+}
+
+/** The config a stored run was started with. */
+function storedConfig(runDir: string): ExperimentConfig {
+  const stored: Record<string, unknown> = { ...readRunMeta(runDir).config };
+  delete stored.datasetSize;
+  delete stored.params;
+  delete stored.runId;
+  return resolveConfig(stored as Partial<ExperimentConfig>);
+}
+
+/** The newest complete checkpoint of a run, if any. */
+function latestCheckpoint(runDir: string): string | undefined {
+  const root = join(runDir, 'checkpoints');
+  const steps = existsSync(root)
+    ? readdirSync(root)
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && existsSync(join(root, String(n), 'model.json')))
+    : [];
+  return steps.length ? join(root, String(Math.max(...steps))) : undefined;
 }
 
 /** Keeps the weights of the newest snapshot (and the one before, in case a write is cut). */

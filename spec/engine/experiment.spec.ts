@@ -3,10 +3,10 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import type { RunEvent } from '../../streams/events.js';
-import { replay } from '../../streams/replay.js';
+import { readRunEvents, replay } from '../../streams/replay.js';
 import { runExperiment } from '../../engine/experiment.js';
 import { readRunMeta } from '../../engine/run-store.js';
 
@@ -79,6 +79,24 @@ describe('runExperiment', () => {
     const meta = readRunMeta(join(runsDir, 'stop'));
     expect(meta.status).to.equal('stopped');
     expect(meta.lastStep).to.be.lessThan(10);
+  });
+
+  it('resumes a stopped run from its newest checkpoint, continuing seq and step', async () => {
+    const first = runExperiment({ ...TINY, steps: 1000, runId: 'res' }, { runsDir });
+    const snap = await firstValueFrom(first.pipe(filter((e) => e.type === 'snapshot')));
+    const dir = join(runsDir, 'res');
+    expect(readRunMeta(dir).status).to.equal('stopped');
+    const lastSeq = readRunEvents(dir).at(-1)?.seq ?? 0;
+    const again = await lastValueFrom(
+      runExperiment({}, { resume: dir }).pipe(
+        filter((e) => e.type === 'run-start' || e.type === 'step'),
+        take(2),
+        toArray(),
+      ),
+    );
+    expect(again[0]).to.include({ type: 'run-start', seq: lastSeq + 1 });
+    expect(again[0].step).to.be.at.least(snap.step);
+    expect(again[1]).to.include({ type: 'step', step: again[0].step + 1 });
   });
 
   it('fails with the config error before creating a run', async () => {
