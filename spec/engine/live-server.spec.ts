@@ -310,8 +310,8 @@ describe('live server', () => {
 
   describe('backpressure', () => {
     // Heavy assessments fill a stalled client's socket buffers quickly.
-    const produce = async (runId: string, steps: number): Promise<number> => {
-      const store = RunStore.create({ runsDir, runId, backend: 'cpu', config: {}, hub });
+    const produce = async (runId: string, steps: number, on = hub): Promise<number> => {
+      const store = RunStore.create({ runsDir, runId, backend: 'cpu', config: {}, hub: on });
       const t0 = performance.now();
       let k = 0;
       for (const e of syntheticRun({ runId, steps, snapshotEvery: 10, points: 1000, thumbs: 8 })) {
@@ -325,16 +325,21 @@ describe('live server', () => {
 
     it('a stalled client does not slow event production', async () => {
       server = await startServer({ runsDir, live$: hub, port: 0 });
-      const alone = await produce('warmup', 1500);
-      const baseline = await produce('alone', 1500);
       const stalled = await connect();
       stalled.send({ v: 1, type: 'subscribe' });
       await new Promise((r) => setTimeout(r, 30));
       stalled.ws.pause();
-      const withStalled = await produce('stalled', 1500);
-      expect(alone).to.be.greaterThan(0);
-      // Generous: the point is that it does not wait on the socket, not a timing race.
-      expect(withStalled / baseline).to.be.greaterThan(0.4);
+      // The same work on a hub no client follows, in alternate rounds so that load from
+      // elsewhere on the machine hits both alike; best of three each.
+      const quietHub = new Subject<RunEvent>();
+      const quiet: number[] = [];
+      const withStalled: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        quiet.push(await produce(`quiet${round}`, 1000, quietHub));
+        withStalled.push(await produce(`stalled${round}`, 1000));
+      }
+      // Generous: the point is that production never waits on the socket, not a timing race.
+      expect(Math.max(...withStalled) / Math.max(...quiet)).to.be.greaterThan(0.5);
       expect(server.clients).to.equal(1);
     });
 
