@@ -90,4 +90,26 @@ describe('dashboard in a browser', function () {
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(browser.errors).to.deep.equal([]);
   });
+
+  it('carries the page token to its socket and shows an empty runs dir plainly', async () => {
+    server = await startServer({ runsDir, live$: hub, port: 0, token: 'tok-123' });
+    browser = await openBrowser({ width: 1000, height: 700 });
+    const { page } = browser;
+    await page.goto(server.url);
+    await waitForAttr(page, 'phasewatch-app', 'data-connection', (v) => v === 'open');
+    expect(await page.locator('run-list .empty').textContent()).to.contain('No runs yet');
+    expect(await page.locator('embedding-view canvas').isVisible()).to.equal(true);
+    // A run that starts later appears and is followed by itself.
+    const live = feedRun(syntheticRun$({ runId: 'later', steps: 60, snapshotEvery: 20 }), {
+      runsDir,
+      hub,
+      runId: 'later',
+    });
+    await live.done;
+    await waitForAttr(page, 'loss-chart', 'data-points', (v) => v === '60');
+    expect(
+      await page.locator('run-list li[data-run=later]').getAttribute('aria-selected'),
+    ).to.equal('true');
+    expect(browser.errors).to.deep.equal([]);
+  });
 });
