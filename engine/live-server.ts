@@ -7,6 +7,7 @@ import { ensureBundle } from './server/bundle.js';
 import { ClientSession } from './server/client-session.js';
 import type { FrameCache } from './server/encode.js';
 import {
+  hostHeaderAllowed,
   isLoopbackHost,
   originAllowed,
   resolveToken,
@@ -134,6 +135,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     if (url.pathname !== '/ws') return refuse('404 Not Found');
     if (!tokenMatches(token, url.searchParams.get('token'))) return refuse('401 Unauthorized');
     if (!originAllowed(req.headers.origin, req.headers.host)) return refuse('403 Forbidden');
+    if (!hostHeaderAllowed(req.headers.host, token)) return refuse('403 Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
 

@@ -36,6 +36,23 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   }
 }
 
+/**
+ * Without a token, only requests addressed to a loopback name are served: a page on another
+ * site whose name is made to resolve to 127.0.0.1 (DNS rebinding) sends its own name.
+ */
+export function hostHeaderAllowed(
+  hostHeader: string | undefined,
+  token: string | undefined,
+): boolean {
+  if (token !== undefined) return true;
+  if (hostHeader === undefined) return false;
+  try {
+    return isLoopbackHost(new URL(`http://${hostHeader}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** The host as it goes into a URL: IPv6 literals in brackets. */
 export function urlHost(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host;

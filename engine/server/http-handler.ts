@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { bundleFile, dashboardDir } from './bundle.js';
-import { tokenMatches } from './host-check.js';
+import { hostHeaderAllowed, tokenMatches } from './host-check.js';
 
 const CSP = [
   "default-src 'self'",
@@ -33,6 +33,7 @@ export function httpHandler(token: string | undefined) {
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed');
     if (url.pathname === '/favicon.ico') return void res.writeHead(204).end();
     if (!file) return reply(404, 'not found');
+    if (!hostHeaderAllowed(req.headers.host, token)) return reply(403, 'forbidden host');
     if (file.token && !tokenMatches(token, url.searchParams.get('token'))) {
       return reply(401, 'missing or wrong token: open the URL that phasewatch printed');
     }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
@@ -295,15 +296,33 @@ describe('live server', () => {
     expect(['0.0.0.0', '10.0.0.1', '::', 'example.org'].some(isLoopbackHost)).to.equal(false);
   });
 
-  it('refuses a socket opened by a page from another origin', async () => {
+  it('refuses sockets from another origin, and names other than loopback without a token', async () => {
     server = await startServer({ runsDir, live$: hub, port: 0 });
-    const status = await new Promise<number>((resolve) => {
-      const ws = new WebSocket(wsUrl(server!), { origin: 'http://evil.example' });
-      ws.on('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
+    const refusal = (opts: { origin?: string; headers?: Record<string, string> }) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(wsUrl(server!), opts);
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('open', () => {
+          resolve(101);
+          ws.terminate();
+        });
+        ws.on('error', () => undefined);
       });
-      ws.on('error', () => undefined);
+    expect(await refusal({ origin: 'http://evil.example' })).to.equal(403);
+    // DNS rebinding: the attacker's own name, pointed at 127.0.0.1.
+    const rebound = `evil.example:${server.port}`;
+    expect(await refusal({ origin: `http://${rebound}`, headers: { host: rebound } })).to.equal(
+      403,
+    );
+    expect(await refusal({ headers: { host: `localhost:${server.port}` } })).to.equal(101);
+    const status = await new Promise<number>((resolve, reject) => {
+      get(server!.url, { headers: { host: rebound } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
     });
     expect(status).to.equal(403);
   });
