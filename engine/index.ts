@@ -11,3 +11,5 @@ export * from './progress.js';
 export type { Script, ScriptContext } from './cli.js';
 export { startServer } from './live-server.js';
 export type { LiveServer, LiveServerOptions } from './live-server.js';
+export * from './protocol.js';
+export { syntheticRun, syntheticRun$ } from './server/synthetic-run.js';
