@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
-      "cflags": ["-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno"],
+      "cflags": ["-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-fno-trapping-math"],
       "cflags_cc": ["-std=gnu++17"],
       "ldflags": ["-pthread"]
     }

@@ -179,6 +179,15 @@ function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null {
   return read instanceof Float32Array ? read : null;
 }
 
+/**
+ * Uninitialised float32 storage for a kernel output (every native kernel writes all of it):
+ * skips the zero fill, and with the addon's malloc settings reuses warm heap pages.
+ */
+function alloc(n: number): Float32Array {
+  const buf = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(buf.buffer, buf.byteOffset, n);
+}
+
 function size(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -238,7 +247,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const xv = f32(backend, x);
     const fv = f32(backend, filter);
     if (!info || !xv || !fv) return null;
-    const out = new Float32Array(size(info.outShape));
+    const out = alloc(size(info.outShape));
     lib.conv2d(xv, fv, out, geom(info));
     return backend.makeTensorInfo(info.outShape, 'float32', out);
   });
@@ -250,7 +259,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const dyv = f32(backend, dy);
     const fv = f32(backend, filter);
     if (!info || !dyv || !fv) return null;
-    const out = new Float32Array(size(inputShape));
+    const out = alloc(size(inputShape));
     lib.conv2dBackpropInput(dyv, fv, out, geom(info));
     return backend.makeTensorInfo([...inputShape], 'float32', out);
   });
@@ -262,7 +271,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const xv = f32(backend, x);
     const dyv = f32(backend, dy);
     if (!info || !xv || !dyv) return null;
-    const out = new Float32Array(size(filterShape));
+    const out = alloc(size(filterShape));
     lib.conv2dBackpropFilter(xv, dyv, out, geom(info));
     return backend.makeTensorInfo([...filterShape], 'float32', out);
   });
@@ -294,7 +303,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const bv = f32(backend, b);
     if (!av || !bv) return null;
     const batch = Math.max(batchA, batchB);
-    const out = new Float32Array(batch * m * n);
+    const out = alloc(batch * m * n);
     const params = Int32Array.from([
       batch,
       m,
@@ -326,7 +335,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
       const bv = f32(backend, b);
       if (!av || !bv || a.shape.length > 8 || b.shape.length > 8) return null;
       const shape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-      const out = new Float32Array(size(shape));
+      const out = alloc(size(shape));
       lib.binary(
         op,
         av,
@@ -361,7 +370,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
       const { x } = inputs;
       const xv = f32(backend, x);
       if (!xv) return null;
-      const out = new Float32Array(size(x.shape));
+      const out = alloc(size(x.shape));
       lib.unary(op, xv, out, Number(attrs.clipValueMin ?? 0), Number(attrs.clipValueMax ?? 0));
       return backend.makeTensorInfo([...x.shape], 'float32', out);
     });
@@ -389,7 +398,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
         if (!mask[i]) shape.push(d);
         else if (attrs.keepDims === true) shape.push(1);
       });
-      const out = new Float32Array(size(shape));
+      const out = alloc(size(shape));
       lib.reduce(op, xv, Int32Array.from(x.shape), mask, out);
       return backend.makeTensorInfo(shape, 'float32', out);
     });
@@ -402,7 +411,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     begin: number[],
     sz: number[],
   ): tf.TensorInfo => {
-    const out = new Float32Array(size(sz));
+    const out = alloc(size(sz));
     lib.slice(xv, Int32Array.from(xShape), Int32Array.from(begin), Int32Array.from(sz), out);
     return backend.makeTensorInfo(sz, 'float32', out);
   };
@@ -456,7 +465,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     );
     const outer = size(shape.slice(0, axis));
     const widths = list.map((t) => size(t.shape.slice(axis)));
-    const out = new Float32Array(size(shape));
+    const out = alloc(size(shape));
     lib.concat(values, widths, outer, out);
     return backend.makeTensorInfo(shape, 'float32', out);
   });
@@ -497,7 +506,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const info = poolInfo(x.shape, attrs);
     const g = info && poolGeom(info);
     if (!xv || !info || !g) return null;
-    const out = new Float32Array(size(info.outShape));
+    const out = alloc(size(info.outShape));
     lib.avgPool(xv, out, g);
     return backend.makeTensorInfo(info.outShape, 'float32', out);
   });
@@ -508,7 +517,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const info = poolInfo(input.shape, attrs);
     const g = info && poolGeom(info);
     if (!dyv || !info || !g) return null;
-    const out = new Float32Array(size(input.shape));
+    const out = alloc(size(input.shape));
     lib.avgPoolGrad(dyv, out, g);
     return backend.makeTensorInfo([...input.shape], 'float32', out);
   });
@@ -541,7 +550,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const [nh, nw] = attrs.size as [number, number];
     const ac = attrs.alignCorners === true;
     const hp = attrs.halfPixelCenters === true;
-    const out = new Float32Array(n * nh * nw * c);
+    const out = alloc(n * nh * nw * c);
     lib.resizeNearest(
       xv,
       out,
@@ -563,7 +572,7 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     const [, nh, nw] = dy.shape;
     const ac = attrs.alignCorners === true;
     const hp = attrs.halfPixelCenters === true;
-    const out = new Float32Array(n * h * w * c);
+    const out = alloc(n * h * w * c);
     lib.resizeNearestGrad(
       dyv,
       out,

@@ -2,6 +2,10 @@
 // writes into a preallocated output array, so nothing is copied across the boundary.
 #include <napi.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "gemm.h"
@@ -338,6 +342,15 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Tensor storage comes and goes in multi-megabyte blocks. By default glibc maps each one
+  // fresh (and the first touch of every page then faults, ~5 ms per 8 MB here) and unmaps it
+  // on free; keeping such blocks in the heap lets the next tensor reuse warm pages.
+  // PHASEWATCH_MALLOC_TUNE=0 leaves glibc's defaults alone.
+  const char* tune = std::getenv("PHASEWATCH_MALLOC_TUNE");
+  if (!tune || std::string(tune) != "0") {
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  }
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));

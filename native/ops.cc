@@ -57,26 +57,74 @@ inline void bin_run(const float* __restrict a, int64_t sa, const float* __restri
 
 constexpr int kMaxRank = 8;
 
+// Gathers the block (d1 x d0 elements, strides s1/s0) of an operand into dst.
+inline void gather_block(const float* src, int64_t d1, int64_t s1, int64_t d0, int64_t s0,
+                         float* dst) {
+  for (int64_t i = 0; i < d1; ++i)
+    for (int64_t j = 0; j < d0; ++j) dst[i * d0 + j] = src[i * s1 + j * s0];
+}
+
 template <int OP>
 void binary_t(const float* a, const float* b, float* out, int rank, const int64_t* dims,
               const int64_t* sa, const int64_t* sb) {
-  // dims/sa/sb collapsed, innermost last; iterate the outer index space by rows.
-  const int64_t inner = dims[rank - 1];
+  // The row is the innermost collapsed axis, or the innermost two when the last one is short
+  // (GroupNorm's [.., G, C/G] broadcasts): an operand whose row is not contiguous is gathered
+  // into a small buffer, reused while its offset stays the same (it usually repeats).
+  const bool two = rank >= 2 && dims[rank - 1] < 64 && dims[rank - 1] * dims[rank - 2] <= 16384;
+  const int rdims = two ? 2 : 1;
+  const int64_t d0 = dims[rank - 1], d1 = two ? dims[rank - 2] : 1;
+  const int64_t s0a = sa[rank - 1], s1a = two ? sa[rank - 2] : 0;
+  const int64_t s0b = sb[rank - 1], s1b = two ? sb[rank - 2] : 0;
+  const int64_t inner = d0 * d1;
+  const int outer_rank = rank - rdims;
   int64_t rows = 1;
-  for (int d = 0; d < rank - 1; ++d) rows *= dims[d];
-  const int64_t isa = sa[rank - 1], isb = sb[rank - 1];
+  for (int d = 0; d < outer_rank; ++d) rows *= dims[d];
+  // Operand row access: contiguous (stride 1 over the row), constant (all strides 0), or gathered.
+  auto kind = [&](int64_t s0, int64_t s1) {
+    if (s0 == 0 && s1 == 0) return 0;                 // constant
+    if (s0 == 1 && (!two || s1 == d0)) return 1;      // contiguous
+    return 2;                                         // gather
+  };
+  const int ka = kind(s0a, s1a), kb = kind(s0b, s1b);
   split_range(rows * inner, std::max<int64_t>(inner, 4096), [&](int64_t e0, int64_t e1) {
-    // Each row goes to the task holding its first element.
-    int64_t rb = (e0 + inner - 1) / inner, re = (e1 + inner - 1) / inner;
-    for (int64_t r = rb; r < re; ++r) {
+    std::vector<float> ga(ka == 2 ? inner : 0), gb(kb == 2 ? inner : 0);
+    int64_t last_oa = -1, last_ob = -1;
+    // Rows are split at element granularity when there are few of them (one long row).
+    for (int64_t e = e0; e < e1;) {
+      int64_t r = e / inner, c0 = e % inner;
+      int64_t len = std::min(inner - c0, e1 - e);
       int64_t rem = r, oa = 0, ob = 0;
-      for (int d = rank - 2; d >= 0; --d) {
+      for (int d = outer_rank - 1; d >= 0; --d) {
         int64_t i = rem % dims[d];
         rem /= dims[d];
         oa += i * sa[d];
         ob += i * sb[d];
       }
-      bin_run<OP>(a + oa, isa, b + ob, isb, out + r * inner, inner);
+      const float* pa;
+      const float* pb;
+      int64_t ia = 1, ib = 1;
+      if (ka == 2) {
+        if (oa != last_oa) gather_block(a + oa, d1, s1a, d0, s0a, ga.data());
+        last_oa = oa;
+        pa = ga.data() + c0;
+      } else if (ka == 0) {
+        pa = a + oa;
+        ia = 0;
+      } else {
+        pa = a + oa + c0;
+      }
+      if (kb == 2) {
+        if (ob != last_ob) gather_block(b + ob, d1, s1b, d0, s0b, gb.data());
+        last_ob = ob;
+        pb = gb.data() + c0;
+      } else if (kb == 0) {
+        pb = b + ob;
+        ib = 0;
+      } else {
+        pb = b + ob + c0;
+      }
+      bin_run<OP>(pa, ia, pb, ib, out + e, len);
+      e += len;
     }
   });
 }
@@ -136,6 +184,44 @@ void binary(int op, const float* a, const int* ashape, int arank, const float* b
 }
 
 namespace {
+
+// exp(x) in float, branch-free so loops over it vectorise: 2^n · e^r with |r| <= ln2/2 and a
+// degree-7 Taylor polynomial (relative error about 1 ulp). Below e^-87.3 (the normal range) it
+// returns 0; above 88.72, +inf.
+inline float exp_f(float x) {
+  const float xc = std::min(88.3f, std::max(-87.3f, x));
+  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  float p = 1.0f / 5040.0f;
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof(scale));
+  float v = p * scale;
+  v = x > 88.72f ? INFINITY : v;
+  v = x < -87.3f ? 0.0f : v;
+  return x != x ? x : v;
+}
+
+// erf by Abramowitz & Stegun 7.1.26 (absolute error <= 1.5e-7), the formula tfjs's cpu
+// backend uses, so both backends agree.
+inline float erf_f(float x) {
+  const float v = std::fabs(x);
+  const float t = 1.0f / (1.0f + 0.3275911f * v);
+  const float poly =
+      ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t +
+       0.254829592f) *
+      t;
+  const float y = 1.0f - poly * exp_f(-v * v);
+  return x < 0 ? -y : (x != x ? x : y);
+}
+
 template <class F>
 void map_unary(const float* x, float* out, int64_t n, F f) {
   split_range(n, 8192, [&](int64_t b, int64_t e) {
@@ -150,12 +236,12 @@ void unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kSquare: map_unary(x, out, n, [](float v) { return v * v; }); break;
     case kSqrt: map_unary(x, out, n, [](float v) { return std::sqrt(v); }); break;
     case kRsqrt: map_unary(x, out, n, [](float v) { return 1.0f / std::sqrt(v); }); break;
-    case kExp: map_unary(x, out, n, [](float v) { return std::exp(v); }); break;
+    case kExp: map_unary(x, out, n, [](float v) { return exp_f(v); }); break;
     case kLog: map_unary(x, out, n, [](float v) { return std::log(v); }); break;
-    case kErf: map_unary(x, out, n, [](float v) { return std::erf(v); }); break;
+    case kErf: map_unary(x, out, n, [](float v) { return erf_f(v); }); break;
     case kAbs: map_unary(x, out, n, [](float v) { return std::fabs(v); }); break;
     case kRelu: map_unary(x, out, n, [](float v) { return v < 0 ? 0.0f : v; }); break;
-    case kSigmoid: map_unary(x, out, n, [](float v) { return 1.0f / (1.0f + std::exp(-v)); }); break;
+    case kSigmoid: map_unary(x, out, n, [](float v) { return 1.0f / (1.0f + exp_f(-v)); }); break;
     case kTanh: map_unary(x, out, n, [](float v) { return std::tanh(v); }); break;
     case kReciprocal: map_unary(x, out, n, [](float v) { return 1.0f / v; }); break;
     case kClip:
@@ -204,57 +290,58 @@ void reduce(int op, const float* x, const int* shape, const int* mask, int rank,
   }
   const bool is_max = op == kRMax, is_min = op == kRMin;
   const bool extremum = is_max || is_min;
-  const int64_t inner = dims[n - 1];
-  const bool inner_red = red[n - 1];
-  int64_t rows = total / inner;
-  // Partition rows by the outermost axis so each task writes disjoint outputs when that axis
-  // is kept; otherwise every task gets its own accumulator.
+  const double init = extremum ? (is_max ? -INFINITY : INFINITY) : 0.0;
+  // Rows are the outer axes; each row covers the innermost one or two (alternating) axes.
+  const bool two = n >= 2;
+  const int64_t d0 = dims[n - 1], d1 = two ? dims[n - 2] : 1;
+  const bool last_red = red[n - 1];
+  const int64_t os1 = two ? ost[n - 2] : 0;
+  const int64_t inner = d0 * d1;
+  const int outer_rank = two ? n - 2 : n - 1;
+  const int64_t rows = total / inner;
   int threads = pool_threads();
-  int tasks = (total < kParallelMin || threads == 1) ? 1 : (int)std::min<int64_t>(threads, rows);
-  bool outer_kept = !red[0] && n > 1;
-  std::vector<std::vector<double>> accs(outer_kept ? 1 : tasks);
-  for (auto& acc : accs) acc.assign(osize, extremum ? (is_max ? -INFINITY : INFINITY) : 0.0);
+  int tasks = (total < kParallelMin || threads == 1 || osize * 4 > total)
+                  ? 1
+                  : (int)std::min<int64_t>(threads, rows);
+  std::vector<std::vector<double>> accs(tasks);
+  auto fold = [&](double m, double v) {
+    if (v != v || m != m) return (double)NAN;
+    return is_max ? std::max(m, v) : std::min(m, v);
+  };
   auto body = [&](int, int t) {
-    std::vector<double>& acc = accs[outer_kept ? 0 : t];
+    std::vector<double>& acc = accs[t];
+    acc.assign(osize, init);
     int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
-    if (outer_kept) {
-      // Align to the outermost axis so tasks own whole output slices.
-      int64_t per = rows / dims[0];
-      r0 = (dims[0] * t / tasks) * per;
-      r1 = (dims[0] * (t + 1) / tasks) * per;
-    }
     for (int64_t r = r0; r < r1; ++r) {
       int64_t rem = r, oo = 0;
-      for (int d = n - 2; d >= 0; --d) {
+      for (int d = outer_rank - 1; d >= 0; --d) {
         int64_t i = rem % dims[d];
         rem /= dims[d];
         oo += i * ost[d];
       }
       const float* src = x + r * inner;
-      if (inner_red) {
-        if (extremum) {
-          double m = acc[oo];
-          for (int64_t i = 0; i < inner; ++i) {
-            double v = src[i];
-            if (v != v) m = v;
-            else if (m == m) m = is_max ? std::max(m, v) : std::min(m, v);
-          }
-          acc[oo] = m;
-        } else {
-          double sum = 0;
-          for (int64_t i = 0; i < inner; ++i) sum += src[i];
-          acc[oo] += sum;
-        }
-      } else {
-        double* dst = acc.data() + oo;
-        if (extremum) {
-          for (int64_t i = 0; i < inner; ++i) {
-            double v = src[i];
-            if (v != v) dst[i] = v;
-            else if (dst[i] == dst[i]) dst[i] = is_max ? std::max(dst[i], v) : std::min(dst[i], v);
+      for (int64_t i = 0; i < d1; ++i) {
+        const float* row = src + i * d0;
+        if (last_red) {
+          // Innermost axis reduced: one output per row of d0.
+          double* dst = acc.data() + oo + i * os1;
+          if (extremum) {
+            double m = *dst;
+            for (int64_t j = 0; j < d0; ++j) m = fold(m, row[j]);
+            *dst = m;
+          } else {
+            double sum = 0;
+            for (int64_t j = 0; j < d0; ++j) sum += row[j];
+            *dst += sum;
           }
         } else {
-          for (int64_t i = 0; i < inner; ++i) dst[i] += src[i];
+          // Innermost axis kept: add the row into d0 outputs.
+          double* dst = acc.data() + oo;
+          if (extremum) {
+            for (int64_t j = 0; j < d0; ++j) dst[j] = fold(dst[j], row[j]);
+          } else {
+            for (int64_t j = 0; j < d0; ++j) dst[j] += row[j];
+          }
         }
       }
     }
@@ -262,13 +349,8 @@ void reduce(int op, const float* x, const int* shape, const int* mask, int rank,
   if (tasks == 1) body(0, 0);
   else parallel_for(tasks, body);
   std::vector<double>& acc = accs[0];
-  for (size_t t = 1; t < accs.size(); ++t) {
-    for (int64_t i = 0; i < osize; ++i) {
-      double v = accs[t][i];
-      if (!extremum) acc[i] += v;
-      else if (v != v || acc[i] != acc[i]) acc[i] = NAN;
-      else acc[i] = is_max ? std::max(acc[i], v) : std::min(acc[i], v);
-    }
+  for (int t = 1; t < tasks; ++t) {
+    for (int64_t i = 0; i < osize; ++i) acc[i] = extremum ? fold(acc[i], accs[t][i]) : acc[i] + accs[t][i];
   }
   const double scale = op == kMean ? 1.0 / (double)rcount : 1.0;
   for (int64_t i = 0; i < osize; ++i) out[i] = (float)(op == kMean ? acc[i] * scale : acc[i]);

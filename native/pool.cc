@@ -67,8 +67,9 @@ class Pool {
     }
   }
 
-  void worker(int tid) {
-    long seen = generation_.load(std::memory_order_acquire);
+  // `seen` is the generation at the worker's creation, read by the creating thread: reading it
+  // here instead would miss a job posted before this thread first ran (and deadlock).
+  void worker(int tid, long seen) {
     while (true) {
       // Spin a little for the next job (kernels come back to back), then sleep.
       auto t0 = std::chrono::steady_clock::now();
@@ -103,7 +104,8 @@ class Pool {
   void start(int n) {
     nthreads_ = n < 1 ? 1 : (n > 64 ? 64 : n);
     quit_.store(false);
-    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back(&Pool::worker, this, i);
+    const long gen = generation_.load();
+    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back(&Pool::worker, this, i, gen);
   }
 
   void stop() {
