@@ -36,8 +36,8 @@ describe('classifyPhase', () => {
   it('exports frozen defaults and validates overrides', () => {
     expect(defaultPhaseThresholds).to.deep.equal({
       minOneBump: 0.5,
-      minAccuracyOneBump: 0.6,
-      minR2: 0.6,
+      minAccuracyOneBump: 0.8,
+      minR2: 0.5,
       minNeighbourhood: 0.25,
     });
     expect(Object.isFrozen(defaultPhaseThresholds)).to.equal(true);
