@@ -56,6 +56,29 @@ export interface NativeAddon {
     ymap: Int32Array,
     xmap: Int32Array,
   ): void;
+  groupNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
+  groupNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    dims: Int32Array,
+  ): void;
+  gelu(x: Float32Array, y: Float32Array): void;
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   /** Threads used per kernel; with an argument, sets it first. */
   threads(n?: number): number;
 }
@@ -584,4 +607,103 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
   });
 
   return k;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fused layers. tfjs runs GroupNorm as ~10 elementwise and reduction kernels forward and ~30
+// backward, and exact GELU as 5 + ~10, each a full pass over memory; these do each in one pass
+// forward and one backward on 'native', and fall back to exactly that composition elsewhere.
+
+function activeAddon(): NativeAddon | null {
+  return registered && tf.getBackend() === NATIVE_BACKEND ? (addon ?? null) : null;
+}
+
+function floatValues(t: tf.Tensor): Float32Array {
+  const v = t.dataSync();
+  return v instanceof Float32Array ? v : Float32Array.from(v);
+}
+
+/**
+ * GroupNorm of NHWC `x` with `groups` groups (which must divide the channels), then
+ * `· gamma + beta` per channel; biased variance, like `tf.moments`.
+ * @example const y = groupNorm(x, gamma, beta, 8); // x [B,H,W,32], gamma/beta [32]
+ */
+export function groupNorm(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  eps = 1e-5,
+): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) {
+    throw new Error(`groupNorm: groups must divide the ${c} channels (got ${groups})`);
+  }
+  const lib = activeAddon();
+  if (!lib || x.dtype !== 'float32' || gamma.size !== c || beta.size !== c) {
+    return tf.tidy(() => {
+      const xg = x.reshape([b, h, w, groups, c / groups]);
+      const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+      const norm = tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, eps))).reshape([b, h, w, c]);
+      return tf.add(tf.mul(norm, gamma), beta) as tf.Tensor4D;
+    });
+  }
+  const dims = Int32Array.from([b, h * w, c, groups]);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xt, gt, bt, save] = args as [tf.Tensor4D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const mean = new Float32Array(b * groups);
+    const rstd = new Float32Array(b * groups);
+    const y = alloc(xt.size);
+    lib.groupNorm(floatValues(xt), floatValues(gt), floatValues(bt), y, mean, rstd, dims, eps);
+    save([xt, gt]);
+    return {
+      value: tf.tensor4d(y, xt.shape),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs, gs] = saved;
+        const dx = alloc(xs.size);
+        const dgamma = new Float32Array(c);
+        const dbeta = new Float32Array(c);
+        lib.groupNormGrad(
+          floatValues(dy as tf.Tensor),
+          floatValues(xs),
+          floatValues(gs),
+          mean,
+          rstd,
+          dx,
+          dgamma,
+          dbeta,
+          dims,
+        );
+        return [tf.tensor(dx, xs.shape), tf.tensor(dgamma, gs.shape), tf.tensor(dbeta, gs.shape)];
+      },
+    };
+  });
+  return f(x, gamma, beta) as tf.Tensor4D;
+}
+
+/**
+ * Exact GELU, x·Φ(x) = 0.5·x·(1 + erf(x/√2)).
+ * @example const y = gelu(tf.tensor([-1, 0, 1])); // ≈ [-0.159, 0, 0.841]
+ */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  const lib = activeAddon();
+  if (!lib || x.dtype !== 'float32') {
+    return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
+  }
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xt, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const y = alloc(xt.size);
+    lib.gelu(floatValues(xt), y);
+    save([xt]);
+    return {
+      value: tf.tensor(y, xt.shape),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xs] = saved;
+        const dx = alloc(xs.size);
+        lib.geluGrad(floatValues(dy as tf.Tensor), floatValues(xs), dx);
+        return tf.tensor(dx, xs.shape);
+      },
+    };
+  });
+  return f(x);
 }

@@ -334,6 +334,79 @@ Napi::Value ResizeImpl(const Napi::CallbackInfo& info, bool grad) {
 Napi::Value ResizeNearest(const Napi::CallbackInfo& info) { return ResizeImpl(info, false); }
 Napi::Value ResizeNearestGrad(const Napi::CallbackInfo& info) { return ResizeImpl(info, true); }
 
+// groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g], eps)
+Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
+  size_t lx, lg, lb, ly, lm, lr;
+  int p[4];
+  float* x = f32(info, 0, &lx);
+  float* gamma = x ? f32(info, 1, &lg) : nullptr;
+  float* beta = gamma ? f32(info, 2, &lb) : nullptr;
+  float* y = beta ? f32(info, 3, &ly) : nullptr;
+  float* mean = y ? f32(info, 4, &lm) : nullptr;
+  float* rstd = mean ? f32(info, 5, &lr) : nullptr;
+  if (!rstd || !ints(info, 6, p, 4)) return info.Env().Undefined();
+  int64_t n = (int64_t)p[0] * p[1] * p[2];
+  bool ok = p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 &&
+            (size_t)n <= lx && (size_t)n <= ly && (size_t)p[2] <= lg && (size_t)p[2] <= lb &&
+            (size_t)p[0] * p[3] <= lm && (size_t)p[0] * p[3] <= lr;
+  if (!ok) {
+    fail(info.Env(), "phasewatch_native.groupNorm: bad shapes");
+    return info.Env().Undefined();
+  }
+  pw::group_norm(x, gamma, beta, y, mean, rstd, p[0], p[1], p[2], p[3], (float)arg_num(info, 7));
+  return info.Env().Undefined();
+}
+
+// groupNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, [b, hw, c, g])
+Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
+  size_t l[8];
+  float* a[8];
+  for (int i = 0; i < 8; ++i) {
+    a[i] = f32(info, i, &l[i]);
+    if (!a[i]) return info.Env().Undefined();
+  }
+  int p[4];
+  if (!ints(info, 8, p, 4)) return info.Env().Undefined();
+  size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3];
+  bool ok = p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 && n <= l[0] &&
+            n <= l[1] && (size_t)p[2] <= l[2] && bg <= l[3] && bg <= l[4] && n <= l[5] &&
+            (size_t)p[2] <= l[6] && (size_t)p[2] <= l[7];
+  if (!ok) {
+    fail(info.Env(), "phasewatch_native.groupNormGrad: bad shapes");
+    return info.Env().Undefined();
+  }
+  pw::group_norm_grad(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], p[0], p[1], p[2], p[3]);
+  return info.Env().Undefined();
+}
+
+// gelu(x, y) / geluGrad(dy, x, dx)
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  size_t lx, ly;
+  float* x = f32(info, 0, &lx);
+  float* y = x ? f32(info, 1, &ly) : nullptr;
+  if (!y) return info.Env().Undefined();
+  if (ly < lx) {
+    fail(info.Env(), "phasewatch_native.gelu: output too short");
+    return info.Env().Undefined();
+  }
+  pw::gelu(x, y, (int64_t)lx);
+  return info.Env().Undefined();
+}
+
+Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+  size_t ld, lx, lo;
+  float* dy = f32(info, 0, &ld);
+  float* x = dy ? f32(info, 1, &lx) : nullptr;
+  float* dx = x ? f32(info, 2, &lo) : nullptr;
+  if (!dx) return info.Env().Undefined();
+  if (ld < lx || lo < lx) {
+    fail(info.Env(), "phasewatch_native.geluGrad: arrays differ in length");
+    return info.Env().Undefined();
+  }
+  pw::gelu_grad(dy, x, dx, (int64_t)lx);
+  return info.Env().Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   if (info.Length() > 0 && info[0].IsNumber()) {
     return Napi::Number::New(info.Env(), pw::set_pool_threads(info[0].As<Napi::Number>().Int32Value()));
@@ -364,6 +437,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
   exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
   exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestGrad));
+  exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
+  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
   exports.Set("threads", Napi::Function::New(env, Threads));
   return exports;
 }

@@ -505,3 +505,152 @@ void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ym
 }
 
 }  // namespace pw
+
+namespace pw {
+
+void group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                float* rstd, int b, int64_t hw, int c, int g, float eps) {
+  const int cg = c / g;
+  const double count = (double)hw * cg;
+  auto body = [&](int, int i) {
+    const float* xb = x + (int64_t)i * hw * c;
+    float* yb = y + (int64_t)i * hw * c;
+    std::vector<double> s(c, 0.0), ss(c, 0.0);
+    for (int64_t p = 0; p < hw; ++p) {
+      const float* row = xb + p * c;
+      for (int k = 0; k < c; ++k) s[k] += row[k];
+    }
+    std::vector<float> m(g), r(g), scale(c), shift(c);
+    for (int q = 0; q < g; ++q) {
+      double t = 0;
+      for (int k = q * cg; k < (q + 1) * cg; ++k) t += s[k];
+      m[q] = (float)(t / count);
+    }
+    std::vector<float> mc(c);
+    for (int k = 0; k < c; ++k) mc[k] = m[k / cg];
+    for (int64_t p = 0; p < hw; ++p) {
+      const float* row = xb + p * c;
+      for (int k = 0; k < c; ++k) {
+        double d = (double)row[k] - mc[k];
+        ss[k] += d * d;
+      }
+    }
+    for (int q = 0; q < g; ++q) {
+      double t = 0;
+      for (int k = q * cg; k < (q + 1) * cg; ++k) t += ss[k];
+      float var = (float)(t / count);
+      r[q] = 1.0f / std::sqrt(var + eps);
+      mean[(int64_t)i * g + q] = m[q];
+      rstd[(int64_t)i * g + q] = r[q];
+    }
+    for (int k = 0; k < c; ++k) {
+      scale[k] = r[k / cg] * gamma[k];
+      shift[k] = beta[k] - mc[k] * scale[k];
+    }
+    for (int64_t p = 0; p < hw; ++p) {
+      const float* row = xb + p * c;
+      float* out = yb + p * c;
+      for (int k = 0; k < c; ++k) out[k] = row[k] * scale[k] + shift[k];
+    }
+  };
+  if ((int64_t)b * hw * c < kParallelMin) {
+    for (int i = 0; i < b; ++i) body(0, i);
+  } else {
+    parallel_for(b, body);
+  }
+}
+
+void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean,
+                     const float* rstd, float* dx, float* dgamma, float* dbeta, int b,
+                     int64_t hw, int c, int g) {
+  const int cg = c / g;
+  const double count = (double)hw * cg;
+  const int threads = pool_threads();
+  std::vector<std::vector<double>> pg(threads, std::vector<double>(c, 0.0)),
+      pb(threads, std::vector<double>(c, 0.0));
+  auto body = [&](int tid, int i) {
+    const float* xb = x + (int64_t)i * hw * c;
+    const float* db = dy + (int64_t)i * hw * c;
+    float* out = dx + (int64_t)i * hw * c;
+    std::vector<float> mc(c), rc(c);
+    for (int k = 0; k < c; ++k) {
+      mc[k] = mean[(int64_t)i * g + k / cg];
+      rc[k] = rstd[(int64_t)i * g + k / cg];
+    }
+    // Per channel: sum(dy), sum(dy·xhat); the group sums of dxhat = dy·gamma follow from them.
+    std::vector<double> sdy(c, 0.0), sdyx(c, 0.0);
+    for (int64_t p = 0; p < hw; ++p) {
+      const float* xr = xb + p * c;
+      const float* dr = db + p * c;
+      for (int k = 0; k < c; ++k) {
+        float xh = (xr[k] - mc[k]) * rc[k];
+        sdy[k] += dr[k];
+        sdyx[k] += (double)dr[k] * xh;
+      }
+    }
+    std::vector<double>& tg = pg[tid];
+    std::vector<double>& tb = pb[tid];
+    std::vector<float> a(c), bb(c);
+    for (int q = 0; q < g; ++q) {
+      double s1 = 0, s2 = 0;
+      for (int k = q * cg; k < (q + 1) * cg; ++k) {
+        s1 += sdy[k] * gamma[k];
+        s2 += sdyx[k] * gamma[k];
+      }
+      for (int k = q * cg; k < (q + 1) * cg; ++k) {
+        a[k] = (float)(s1 / count);
+        bb[k] = (float)(s2 / count);
+      }
+    }
+    for (int k = 0; k < c; ++k) {
+      tg[k] += sdyx[k];
+      tb[k] += sdy[k];
+    }
+    // dx = rstd·(dy·gamma − mean(dxhat) − xhat·mean(dxhat·xhat)).
+    for (int64_t p = 0; p < hw; ++p) {
+      const float* xr = xb + p * c;
+      const float* dr = db + p * c;
+      float* o = out + p * c;
+      for (int k = 0; k < c; ++k) {
+        float xh = (xr[k] - mc[k]) * rc[k];
+        o[k] = rc[k] * (dr[k] * gamma[k] - a[k] - xh * bb[k]);
+      }
+    }
+  };
+  if ((int64_t)b * hw * c < kParallelMin || threads == 1) {
+    for (int i = 0; i < b; ++i) body(0, i);
+  } else {
+    parallel_for(b, body);
+  }
+  for (int k = 0; k < c; ++k) {
+    double sg = 0, sb = 0;
+    for (int t = 0; t < threads; ++t) {
+      sg += pg[t][k];
+      sb += pb[t][k];
+    }
+    dgamma[k] = (float)sg;
+    dbeta[k] = (float)sb;
+  }
+}
+
+void gelu(const float* x, float* y, int64_t n) {
+  split_range(n, 8192, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      y[i] = 0.5f * v * (1.0f + erf_f(v * 0.70710678118654752f));
+    }
+  });
+}
+
+void gelu_grad(const float* dy, const float* x, float* dx, int64_t n) {
+  split_range(n, 8192, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + erf_f(v * 0.70710678118654752f));
+      const float pdf = 0.39894228040143268f * exp_f(-0.5f * v * v);
+      dx[i] = dy[i] * (cdf + v * pdf);
+    }
+  });
+}
+
+}  // namespace pw

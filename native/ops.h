@@ -34,3 +34,20 @@ void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ym
                          const int* xmap);
 
 }  // namespace pw
+
+namespace pw {
+
+// GroupNorm over NHWC x viewed as [b, hw, g, c/g]: per (image, group) statistics over hw·c/g
+// values (two-pass, double accumulation), y = (x - mean)·rstd·gamma[c] + beta[c];
+// writes mean and rstd = 1/sqrt(var + eps) as [b, g].
+void group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean,
+                float* rstd, int b, int64_t hw, int c, int g, float eps);
+// Its gradient: dx [b,hw,c], dgamma and dbeta [c].
+void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean,
+                     const float* rstd, float* dx, float* dgamma, float* dbeta, int b,
+                     int64_t hw, int c, int g);
+// Exact GELU x·Φ(x) (Φ through the same erf as the Erf kernel) and its gradient.
+void gelu(const float* x, float* y, int64_t n);
+void gelu_grad(const float* dy, const float* x, float* dx, int64_t n);
+
+}  // namespace pw

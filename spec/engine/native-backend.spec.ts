@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import {
+  gelu,
+  groupNorm,
   nativeKernelHits,
   nativeKernelNames,
   registerNativeBackend,
@@ -434,6 +436,42 @@ describe('native backend', function () {
         return tf.grads(f)([x], rand([1, 8, 10, 3], 30));
       });
       expectNative('ResizeNearestNeighborGrad');
+    });
+  });
+
+  describe('fused layers', () => {
+    for (const [shape, groups] of [
+      [[1, 5, 3, 6], 3],
+      [[4, 8, 8, 32], 8],
+      [[2, 3, 7, 16], 1],
+      [[3, 4, 4, 64], 64],
+    ] as [number[], number][]) {
+      it(`groupNorm ${JSON.stringify(shape)} in ${groups} groups matches the composed ops, with gradients`, async () => {
+        const c = shape[3];
+        await expectMatch(() => {
+          const x = rand(shape, 32, -2, 3);
+          const g = rand([c], 33, 0.5, 1.5);
+          const b = rand([c], 34);
+          const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
+            groupNorm(a as tf.Tensor4D, gg, bb, groups);
+          const y = f(x, g, b);
+          return [y, ...tf.grads(f)([x, g, b], rand(shape, 35))];
+        });
+      });
+    }
+
+    it('gelu matches the composed ops, with gradient', async () => {
+      await expectMatch(() => {
+        const x = rand([3, 5, 7, 11], 36, -5, 5);
+        return [gelu(x), ...tf.grads((a: tf.Tensor) => gelu(a))([x], rand([3, 5, 7, 11], 37))];
+      });
+    });
+
+    it('rejects a group count that does not divide the channels', () => {
+      tf.tidy(() => {
+        const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
+        expect(() => groupNorm(x, tf.ones([6]), tf.zeros([6]), 4)).to.throw(/groups must divide/);
+      });
     });
   });
 
