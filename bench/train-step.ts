@@ -6,7 +6,7 @@
  *        [--steps 10] [--samples 500] [--no-torch] [--full]
  *
  * Models (batch 64): default = size 16, widths [16,32,64]; wide = size 32, widths [32,64,128].
- * The sampling pass is DDIM with 20 steps over `--samples` images in chunks of 100, as
+ * Training times are the median of the timed steps. The sampling pass is DDIM with 20 steps over `--samples` images in chunks of 100, as
  * `Ddpm.sample` does by default. Slow backends (over 2 s a step) sample 100 images and scale
  * the time by samples/100 (marked "est."); over 20 s a step they skip sampling unless --full.
  * The last line is JSON for the default model:
@@ -159,21 +159,22 @@ async function timeBackend(m: ModelSpec, backend: string): Promise<Row> {
     let t0 = performance.now();
     model.trainStep(images, labels, m.batch);
     const first = performance.now() - t0;
-    let n = 0;
-    if (first > 5000) {
-      t0 = performance.now();
+    // Per-step times; the median is robust to the preemptions of a shared machine.
+    const times: number[] = [];
+    const timed = (): void => {
+      const s0 = performance.now();
       model.trainStep(images, labels, m.batch);
-      n = 1;
+      times.push(performance.now() - s0);
+    };
+    if (first > 5000) {
+      timed();
     } else {
       model.trainStep(images, labels, m.batch);
       t0 = performance.now();
-      while (n < STEPS && (n < 2 || performance.now() - t0 < 20000)) {
-        model.trainStep(images, labels, m.batch);
-        n++;
-      }
+      while (times.length < STEPS && (times.length < 2 || performance.now() - t0 < 20000)) timed();
     }
-    row.trainMs = (performance.now() - t0) / n;
-    if (n < STEPS) row.note = `${n} timed step${n > 1 ? 's' : ''}`;
+    row.trainMs = median(times);
+    if (times.length < STEPS) row.note = `${times.length} timed step${times.length > 1 ? 's' : ''}`;
 
     if (row.trainMs > 20000 && !values.full) {
       row.sampleNote = 'skipped (slow; --full runs it)';
@@ -197,6 +198,12 @@ async function timeBackend(m: ModelSpec, backend: string): Promise<Row> {
     model.dispose();
   }
   return row;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function torchAvailable(): boolean {

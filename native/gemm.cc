@@ -241,7 +241,7 @@ void gathered_gemm_t(int M, int N, int K, const Gather& a, const float* bp, floa
     if (padded > rows) std::memset(buf + (long)rows * K, 0, (size_t)(padded - rows) * K * sizeof(float));
     tile_gemm<MR, NV>(rows, N, K, buf, bp, c + (long)m0 * N, N);
   };
-  if (flops < 2e5) {
+  if (flops < 3e6) {
     for (int t = 0; t < tiles; ++t) body(0, t);
   } else {
     parallel_for(tiles, body);
@@ -278,7 +278,7 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
   int chunks = (M + chunk - 1) / chunk;
   int nthreads = pool_threads();
   double flops = 2.0 * M * N * K;
-  if (flops < 2e5) nthreads = 1;
+  if (flops < 3e6) nthreads = 1;
   // Spread chunks over at most nthreads*4 tasks so partials stay few.
   int tasks = std::min(chunks, nthreads * 4);
   std::vector<float*> partial(nthreads, nullptr);

@@ -10,7 +10,7 @@
 namespace pw {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;  // elements below which one thread is faster
+constexpr int64_t kParallelMin = 1 << 17;  // elements below which one thread is faster
 
 // Splits [0, n) into about `parts` ranges and runs fn(begin, end) on the pool.
 template <class F>
