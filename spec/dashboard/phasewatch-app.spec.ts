@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Subject } from 'rxjs';
+import { lastValueFrom, Subject, toArray } from 'rxjs';
+import { runExperiment } from '../../engine/experiment.js';
 import { startServer, type LiveServer } from '../../engine/live-server.js';
 import { syntheticRun$ } from '../../engine/server/synthetic-run.js';
 import type { RunEvent } from '../../streams/events.js';
@@ -88,6 +89,39 @@ describe('dashboard in a browser', function () {
     await page.waitForTimeout(100);
     mkdirSync(join(screenshot, '..'), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
+    expect(browser.errors).to.deep.equal([]);
+  });
+
+  it('follows a real training run: loss, metrics, phase, embedding and samples', async () => {
+    server = await startServer({ runsDir, live$: hub, port: 0 });
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(server.url);
+    await waitForAttr(page, 'phasewatch-app', 'data-connection', (v) => v === 'open');
+    const run$ = runExperiment(
+      {
+        runId: 'real',
+        backend: 'cpu',
+        size: 8,
+        widths: [4, 8, 8],
+        dx: 1,
+        steps: 40,
+        snapshotEvery: 20,
+        samples: 24,
+        batchSize: 8,
+        ddimSteps: 2,
+        timesteps: 10,
+        confirm: 1,
+      },
+      { runsDir, hub },
+    );
+    const stored = await lastValueFrom(run$.pipe(toArray()));
+    const assessed = stored.filter((e) => e.type === 'assessment').map((e) => String(e.step));
+    await waitForAttr(page, 'loss-chart', 'data-points', (v) => v === '40');
+    await waitForAttr(page, 'phase-timeline', 'data-phases', (v) => /^[ABC]+$/.test(v ?? ''));
+    await waitForAttr(page, 'embedding-view', 'data-step', (v) => v === assessed.at(-1));
+    await waitForAttr(page, 'sample-grid', 'data-step', (v) => v === assessed.at(-1));
+    expect(await page.locator('phasewatch-app').getAttribute('data-duplicates')).to.equal('0');
     expect(browser.errors).to.deep.equal([]);
   });
 
