@@ -1,3 +1,5 @@
+import { mulberry32 } from '../streams/mulberry32.js';
+
 /** A small seeded PRNG (mulberry32) with Gaussian draws, so runs are reproducible on any backend. */
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -15,15 +17,8 @@ export interface Rng {
  * @example const r = createRng(1); r.normal();
  */
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0 || 0x9e3779b9;
+  const next = mulberry32(seed >>> 0 || 0x9e3779b9);
   let spare: number | undefined;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const normal = (): number => {
     if (spare !== undefined) {
       const s = spare;

@@ -15,7 +15,6 @@ export {
 export { kNearest, type Neighbours } from './k-nearest.js';
 export { linearR2 } from './linear-r2.js';
 export { locateBump, type LocateBumpOptions, type LocatedBump } from './locate-bump.js';
-export { mulberry32 } from './mulberry32.js';
 export { neighbourhoodPreservation } from './neighbourhood-preservation.js';
 export { otsuThreshold } from './otsu-threshold.js';
 export { pairwiseDistances } from './pairwise-distances.js';

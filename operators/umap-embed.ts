@@ -1,6 +1,6 @@
 import { UMAP } from 'umap-js';
 import { kNearest, type Neighbours } from './k-nearest.js';
-import { mulberry32 } from './mulberry32.js';
+import { mulberry32 } from '../streams/mulberry32.js';
 import { rowCount } from './pairwise-distances.js';
 import { pcaEmbed } from './pca-embed.js';
 

@@ -3,3 +3,4 @@ export * from './replay.js';
 export * from './events.js';
 export * from './gaussian-bumps.js';
 export * from './types.js';
+export * from './mulberry32.js';

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { StepEvent } from './events.js';
 import type { Dataset } from './types.js';
+import { mulberry32 } from './mulberry32.js';
 
 /** What `training` drives: one optimiser step on a batch, returning the loss. */
 export interface Trainable {
@@ -122,16 +123,5 @@ function imageSource(dataset: Dataset): (i: number) => Float32Array {
       filled[i] = 1;
     }
     return view;
-  };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -1,5 +1,6 @@
 import { Observable, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
 import type { Phase, SampleThumb, UnsequencedEvent } from '../../streams/events.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 
 export interface SyntheticRunOptions {
   runId?: string;
@@ -14,17 +15,6 @@ export interface SyntheticRunOptions {
   /** Image side in pixels. */
   size?: number;
   seed?: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const round = (v: number, d = 1000) => Math.round(v * d) / d;

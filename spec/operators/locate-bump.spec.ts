@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { locateBump } from '../../operators/locate-bump.js';
-import { mulberry32 } from '../../operators/mulberry32.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 import { gaussianBumps } from '../../streams/gaussian-bumps.js';
 
 function noisy(img: Float32Array, sd: number, rand: () => number): Float32Array {

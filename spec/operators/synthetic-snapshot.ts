@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../operators/mulberry32.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 import type { Snapshot } from '../../streams/types.js';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mulberry32 } from '../../operators/mulberry32.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 import { twoNN } from '../../operators/two-nn.js';
 
 function gaussian(rand: () => number): number {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { linearR2 } from '../../operators/linear-r2.js';
-import { mulberry32 } from '../../operators/mulberry32.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 import { umapEmbed, umapEmbedAsync } from '../../operators/umap-embed.js';
 import { syntheticSnapshot } from './synthetic-snapshot.js';
 

@@ -1,6 +1,6 @@
 /**
  * A tiny seeded PRNG (mulberry32): uniform numbers in [0, 1), the same sequence for the same
- * seed on every platform. Operators use it where a library wants `Math.random`.
+ * seed on every platform. Used wherever a library wants `Math.random`, and under the engine's Gaussian draws.
  *
  * @example const r = mulberry32(42); r(); // 0.6011…
  */

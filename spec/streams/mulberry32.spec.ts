@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mulberry32 } from '../../operators/mulberry32.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 
 describe('mulberry32', () => {
   it('repeats a sequence for a seed and differs across seeds, within [0, 1)', () => {
