@@ -414,7 +414,29 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pw::pool_threads());
 }
 
+// The addon is compiled with -march=native at install time; refuse to load (instead of dying
+// on an illegal instruction) if the build directory was carried to an older CPU.
+const char* missing_cpu_feature() {
+  __builtin_cpu_init();
+#if defined(__AVX512F__)
+  if (!__builtin_cpu_supports("avx512f")) return "avx512f";
+#endif
+#if defined(__AVX2__)
+  if (!__builtin_cpu_supports("avx2")) return "avx2";
+#endif
+#if defined(__FMA__)
+  if (!__builtin_cpu_supports("fma")) return "fma";
+#endif
+  return nullptr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (const char* feature = missing_cpu_feature()) {
+    Napi::Error::New(env, std::string("phasewatch_native was built for a CPU with ") + feature +
+                              "; rebuild it here (npm rebuild or npm install)")
+        .ThrowAsJavaScriptException();
+    return exports;
+  }
   // Tensor storage comes and goes in multi-megabyte blocks. By default glibc maps each one
   // fresh (and the first touch of every page then faults, ~5 ms per 8 MB here) and unmaps it
   // on free; keeping such blocks in the heap lets the next tensor reuse warm pages.
