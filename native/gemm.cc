@@ -126,6 +126,20 @@ void tile_gemm(int mc, int N, int K, const float* atile, const float* bp, float*
   }
 }
 
+// Small copies and fills (a few channels of one pixel) without a libc call each.
+inline void copy_floats(float* __restrict d, const float* __restrict s, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    *reinterpret_cast<v16u*>(d + i) = *reinterpret_cast<const v16u*>(s + i);
+  for (; i < n; ++i) d[i] = s[i];
+}
+
+inline void zero_floats(float* d, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) *reinterpret_cast<v16u*>(d + i) = v16{};
+  for (; i < n; ++i) d[i] = 0.f;
+}
+
 // Row gatherer: writes rows [m0, m0+mc) of the implicit A matrix (K wide) into dst.
 struct Gather {
   virtual void rows(int m0, int mc, float* dst) const = 0;
@@ -140,21 +154,35 @@ struct Im2col : Gather {
   Im2col(const ConvGeom& geom, const float* xs) : g(geom), x(xs) {}
   void rows(int m0, int mc, float* dst) const override {
     const int K = g.kh * g.kw * g.ci;
-    const size_t cb = g.ci * sizeof(float);
+    const int ci = g.ci;
     int ox = m0 % g.wo;
     int oy = (m0 / g.wo) % g.ho;
     int b = m0 / (g.wo * g.ho);
     for (int r = 0; r < mc; ++r) {
       float* d = dst + (long)r * K;
-      const float* xb = x + (long)b * g.h * g.w * g.ci;
+      const float* xb = x + (long)b * g.h * g.w * ci;
+      const int ix0 = ox * g.sw - g.pad_l;
+      // With dilation 1 and the whole kernel row inside the image, its taps are contiguous.
+      const bool row_inside = g.dw == 1 && ix0 >= 0 && ix0 + g.kw <= g.w;
       for (int i = 0; i < g.kh; ++i) {
         int iy = oy * g.sh - g.pad_t + i * g.dh;
-        for (int j = 0; j < g.kw; ++j, d += g.ci) {
-          int ix = ox * g.sw - g.pad_l + j * g.dw;
-          if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w)
-            std::memset(d, 0, cb);
+        if (iy < 0 || iy >= g.h) {
+          zero_floats(d, g.kw * ci);
+          d += g.kw * ci;
+          continue;
+        }
+        const float* xrow = xb + (long)iy * g.w * ci;
+        if (row_inside) {
+          copy_floats(d, xrow + (long)ix0 * ci, g.kw * ci);
+          d += g.kw * ci;
+          continue;
+        }
+        for (int j = 0; j < g.kw; ++j, d += ci) {
+          int ix = ix0 + j * g.dw;
+          if (ix < 0 || ix >= g.w)
+            zero_floats(d, ci);
           else
-            std::memcpy(d, xb + ((long)iy * g.w + ix) * g.ci, cb);
+            copy_floats(d, xrow + (long)ix * ci, ci);
         }
       }
       if (++ox == g.wo) {
@@ -176,24 +204,24 @@ struct DyGather : Gather {
   DyGather(const ConvGeom& geom, const float* d) : g(geom), dy(d) {}
   void rows(int m0, int mc, float* dst) const override {
     const int K = g.kh * g.kw * g.co;
-    const size_t cb = g.co * sizeof(float);
+    const int co = g.co;
     int x = m0 % g.w;
     int y = (m0 / g.w) % g.h;
     int b = m0 / (g.w * g.h);
     for (int r = 0; r < mc; ++r) {
       float* d = dst + (long)r * K;
-      const float* db = dy + (long)b * g.ho * g.wo * g.co;
+      const float* db = dy + (long)b * g.ho * g.wo * co;
       for (int i = 0; i < g.kh; ++i) {
         int ny = y + g.pad_t - i * g.dh;
         int oy = ny / g.sh;
         bool yok = ny >= 0 && ny % g.sh == 0 && oy < g.ho;
-        for (int j = 0; j < g.kw; ++j, d += g.co) {
+        for (int j = 0; j < g.kw; ++j, d += co) {
           int nx = x + g.pad_l - j * g.dw;
           int ox = nx / g.sw;
           if (!yok || nx < 0 || nx % g.sw != 0 || ox >= g.wo)
-            std::memset(d, 0, cb);
+            zero_floats(d, co);
           else
-            std::memcpy(d, db + ((long)oy * g.wo + ox) * g.co, cb);
+            copy_floats(d, db + ((long)oy * g.wo + ox) * co, co);
         }
       }
       if (++x == g.w) {
