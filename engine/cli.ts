@@ -150,9 +150,26 @@ function progressSink(total: number, runsDir: string): (e: RunEvent) => void {
   };
 }
 
+/**
+ * Calls `stop` on the first Ctrl-C or SIGTERM and swallows repeats: a terminal sends SIGINT to
+ * tsx and to this process, and the second must not kill the run before it is stored as stopped.
+ */
+function onInterrupt(stop: () => void): void {
+  let stopping = false;
+  const handler = () => {
+    if (!stopping) {
+      stopping = true;
+      stop();
+    }
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
 function reportSkip(step: number): void {
+  const lead = process.stderr.isTTY ? '\n' : '';
   process.stderr.write(
-    `\nphasewatch: snapshot at step ${step} skipped (the previous one is still sampling)\n`,
+    `${lead}phasewatch: snapshot at step ${step} skipped (the previous one is still sampling)\n`,
   );
 }
 
@@ -192,7 +209,7 @@ async function runCommand(positionals: string[], values: Values): Promise<void> 
       // Ctrl-C unsubscribes: training stops and each run is stored as 'stopped'.
       await new Promise<void>((done, fail) => {
         const sub = runs.subscribe({ error: fail, complete: done });
-        process.once('SIGINT', () => {
+        onInterrupt(() => {
           sub.unsubscribe();
           done();
         });
@@ -241,7 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'serve') {
       const server = await serve(rest[0] ?? 'runs', values, new Subject<RunEvent>());
-      await new Promise<void>((r) => process.once('SIGINT', () => r()));
+      await new Promise<void>((r) => onInterrupt(r));
       await server.close();
       return 0;
     }
