@@ -15,7 +15,10 @@ export default ({ run }: ScriptContext) =>
     concatMap((dx) =>
       run({ dx }).pipe(
         filter((e: RunEvent): e is PhaseEvent => e.type === 'phase'),
-        reduce((firstAt: Partial<Record<Phase, number>>, e) => ({ [e.to]: e.step, ...firstAt }), {}),
+        reduce(
+          (firstAt: Partial<Record<Phase, number>>, e) => ({ [e.to]: e.step, ...firstAt }),
+          {},
+        ),
         map((firstAt) => ({ dx, firstAt })),
       ),
     ),

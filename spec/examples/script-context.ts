@@ -1,0 +1,26 @@
+import type { ScriptContext } from '../../engine/cli.js';
+import { resolveConfig, type ExperimentConfig } from '../../engine/config.js';
+import { runExperiment } from '../../engine/experiment.js';
+
+/** What `phasewatch run <script>` hands a script, with a tiny model so examples run in seconds. */
+export function tinyContext(runsDir: string): ScriptContext {
+  const config = resolveConfig({
+    backend: 'cpu',
+    size: 8,
+    widths: [4, 8, 8],
+    dx: 1,
+    steps: 12,
+    snapshotEvery: 4,
+    samples: 24,
+    batchSize: 8,
+    ddimSteps: 2,
+    timesteps: 10,
+    confirm: 1,
+  });
+  return {
+    config,
+    runsDir,
+    run: (overrides: Partial<ExperimentConfig> = {}) =>
+      runExperiment({ ...config, ...overrides }, { runsDir }),
+  };
+}
