@@ -13,7 +13,7 @@ import { advanceProgress, progressLine, type ProgressState } from './progress.js
 const USAGE = `usage:
   phasewatch run [file.ts] [--steps N] [--snapshot-every N] [--samples N] [--size N]
                  [--dx X] [--dy Y] [--sigma S] [--seed N] [--backend NAME] [--out DIR]
-                 [--widths a,b,c] [--batch-size N] [--lr X] [--embed umap|pca] [--confirm N]
+                 [--widths a,b,c] [--cond-hidden N] [--batch-size N] [--lr X] [--embed umap|pca] [--confirm N]
                  [--run-id ID] [--resume RUNDIR] [--serve] [--port N] [--host H] [--token T]
   phasewatch serve [runsDir] [--port N] [--host H] [--token T]`;
 
@@ -44,6 +44,7 @@ const OPTIONS = {
   out: { type: 'string' },
   widths: { type: 'string' },
   'batch-size': { type: 'string' },
+  'cond-hidden': { type: 'string' },
   lr: { type: 'string' },
   embed: { type: 'string' },
   confirm: { type: 'string' },
@@ -66,6 +67,7 @@ const NUMERIC: [string, keyof ExperimentConfig][] = [
   ['sigma', 'sigma'],
   ['seed', 'seed'],
   ['batch-size', 'batchSize'],
+  ['cond-hidden', 'condHidden'],
   ['lr', 'lr'],
   ['confirm', 'confirm'],
 ];

@@ -14,6 +14,8 @@ export interface ExperimentConfig {
   backend: string;
   widths: number[];
   attention: boolean;
+  /** Hidden width of the conditioning MLP shared by all blocks; 0 projects the encodings per block. */
+  condHidden: number;
   batchSize: number;
   lr: number;
   emaDecay: number;
@@ -37,6 +39,7 @@ export const DEFAULT_CONFIG: ExperimentConfig = {
   backend: 'auto',
   widths: [16, 32, 64],
   attention: false,
+  condHidden: 64,
   batchSize: 64,
   lr: 1e-3,
   emaDecay: 0.99,
@@ -89,6 +92,7 @@ const CHECKS: Record<keyof ExperimentConfig, Check> = {
       ? null
       : 'three integers from 4 to 1024, e.g. 16,32,64',
   attention: (v) => (typeof v === 'boolean' ? null : 'true or false'),
+  condHidden: int(0, 4096),
   batchSize: int(1, 4096),
   lr: num(0, 1, true),
   emaDecay: num(0, 1),

@@ -78,6 +78,7 @@ export function runExperiment(
         size: cfg.size,
         widths: cfg.widths as [number, number, number],
         attention: cfg.attention,
+        condHidden: cfg.condHidden,
         T: cfg.timesteps,
         lr: cfg.lr,
         emaDecay: cfg.emaDecay,
