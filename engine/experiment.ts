@@ -124,6 +124,7 @@ export function runExperiment(
       const sampler = async (e: StepEvent): Promise<Snapshot> => {
         const t0 = performance.now();
         const r = await m.sample({ labels: pick, steps: cfg.ddimSteps, seed: cfg.seed + e.step });
+        const sampleMs = Math.round(performance.now() - t0);
         const snap: Snapshot = { runId: s.runId, step: e.step, size: cfg.size, labels: pick, ...r };
         const file = s.writeSnapshot(e.step, snap);
         await saveCheckpoint(m, s.dir, e.step);
@@ -137,7 +138,7 @@ export function runExperiment(
             count: pick.length / 2,
             size: cfg.size,
             dim: r.dim,
-            sampleMs: Math.round(performance.now() - t0),
+            sampleMs,
           }),
         );
         return snap;
