@@ -86,18 +86,18 @@ type Pad = 'same' | 'valid';
 
 describe('native backend', function () {
   this.timeout(60000);
-  let available = false;
+  let previous = 'cpu';
 
   before(async function () {
-    available = registerNativeBackend();
-    if (!available) this.skip();
     await tf.ready();
+    previous = tf.getBackend();
+    if (!registerNativeBackend()) this.skip();
   });
 
   beforeEach(() => resetNativeKernelHits());
 
   after(async () => {
-    await tf.setBackend('cpu');
+    await tf.setBackend(previous);
   });
 
   it('registers idempotently and covers every cpu kernel', async () => {
