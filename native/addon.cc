@@ -5,6 +5,7 @@
 #include <malloc.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,14 @@
 #include "pool.h"
 
 namespace {
+
+// Kernels share per-thread scratch and one pool; Node worker threads that load the addon too
+// take turns.
+std::mutex& call_mutex() {
+  static std::mutex* m = new std::mutex();
+  return *m;
+}
+#define PW_SERIALIZE std::lock_guard<std::mutex> pw_lock(call_mutex())
 
 bool fail(const Napi::Env& env, const char* msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
@@ -60,6 +69,7 @@ size_t sz(int64_t a, int64_t b, int64_t c, int64_t d) { return (size_t)(a * b * 
 
 // conv2d(x, filter, y, geom)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   pw::ConvGeom g;
   size_t lx, lf, ly;
   float* x = f32(info, 0, &lx);
@@ -77,6 +87,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
 
 // conv2dBackpropInput(dy, filter, dx, geom)
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   pw::ConvGeom g;
   size_t ld, lf, lx;
   float* dy = f32(info, 0, &ld);
@@ -94,6 +105,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
 
 // conv2dBackpropFilter(x, dy, dfilter, geom)
 Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   pw::ConvGeom g;
   size_t lx, ld, lf;
   float* x = f32(info, 0, &lx);
@@ -111,6 +123,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 
 // batchMatMul(a, b, c, [batch, m, n, k, aBatchStride, bBatchStride, transA, transB])
 Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   int p[8];
   size_t la, lb, lc;
   float* a = f32(info, 0, &la);
@@ -159,6 +172,7 @@ double arg_num(const Napi::CallbackInfo& info, size_t i) {
 
 // binary(op, a, aShape, b, bShape, out, outShape)
 Napi::Value Binary(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t la, lb, lo, ra, rb, ro;
   int op = arg_int(info, 0);
   float* a = f32(info, 1, &la);
@@ -186,6 +200,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 
 // unary(op, x, out, p0, p1)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t lx, lo;
   int op = arg_int(info, 0);
   float* x = f32(info, 1, &lx);
@@ -201,6 +216,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 
 // reduce(op, x, shape, mask, out)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t lx, lo, rs, rm;
   int op = arg_int(info, 0);
   float* x = f32(info, 1, &lx);
@@ -222,6 +238,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 
 // slice(x, shape, begin, size, out)
 Napi::Value Slice(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t lx, lo, r1, r2, r3;
   float* x = f32(info, 0, &lx);
   const int32_t* shape = x ? int_array(info, 1, &r1) : nullptr;
@@ -243,6 +260,7 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
 
 // concat(inputs: Float32Array[], widths: number[], outer, out)
 Napi::Value Concat(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   Napi::Env env = info.Env();
   if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsNumber()) {
     fail(env, "phasewatch_native.concat: bad arguments");
@@ -305,8 +323,14 @@ Napi::Value AvgPoolImpl(const Napi::CallbackInfo& info, bool grad) {
   else pw::avg_pool(a, b, g);
   return info.Env().Undefined();
 }
-Napi::Value AvgPool(const Napi::CallbackInfo& info) { return AvgPoolImpl(info, false); }
-Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) { return AvgPoolImpl(info, true); }
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
+  return AvgPoolImpl(info, false);
+}
+Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
+  return AvgPoolImpl(info, true);
+}
 
 // resizeNearest(x, y, g[6], ymap, xmap) / resizeNearestGrad(dy, dx, g[6], ymap, xmap)
 Napi::Value ResizeImpl(const Napi::CallbackInfo& info, bool grad) {
@@ -331,11 +355,18 @@ Napi::Value ResizeImpl(const Napi::CallbackInfo& info, bool grad) {
   else pw::resize_nearest(a, b, g, ymap, xmap);
   return info.Env().Undefined();
 }
-Napi::Value ResizeNearest(const Napi::CallbackInfo& info) { return ResizeImpl(info, false); }
-Napi::Value ResizeNearestGrad(const Napi::CallbackInfo& info) { return ResizeImpl(info, true); }
+Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
+  return ResizeImpl(info, false);
+}
+Napi::Value ResizeNearestGrad(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
+  return ResizeImpl(info, true);
+}
 
 // groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g], eps)
 Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t lx, lg, lb, ly, lm, lr;
   int p[4];
   float* x = f32(info, 0, &lx);
@@ -359,6 +390,7 @@ Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
 
 // groupNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, [b, hw, c, g])
 Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t l[8];
   float* a[8];
   for (int i = 0; i < 8; ++i) {
@@ -381,6 +413,7 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
 
 // gelu(x, y) / geluGrad(dy, x, dx)
 Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t lx, ly;
   float* x = f32(info, 0, &lx);
   float* y = x ? f32(info, 1, &ly) : nullptr;
@@ -394,6 +427,7 @@ Napi::Value Gelu(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   size_t ld, lx, lo;
   float* dy = f32(info, 0, &ld);
   float* x = dy ? f32(info, 1, &lx) : nullptr;
@@ -408,6 +442,7 @@ Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Threads(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
   if (info.Length() > 0 && info[0].IsNumber()) {
     return Napi::Number::New(info.Env(), pw::set_pool_threads(info[0].As<Napi::Number>().Int32Value()));
   }
