@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from './conv.js';
+// One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
+import { gelu, groupNorm as fusedGroupNorm } from './native-backend.js';
 import { createRng } from './random.js';
 import type { Rng } from './random.js';
 
@@ -167,23 +169,15 @@ export function unetParamCount(config: UnetConfig): number {
   return unetShapes(config).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Exact GELU, x·Φ(x). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))));
-}
 
 function largestDivisorUpTo(n: number, limit: number): number {
   for (let g = Math.min(n, limit); g > 1; g--) if (n % g === 0) return g;
   return 1;
 }
 
+/** GroupNorm with the largest group count up to `groups` that divides the channels. */
 function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
-  const [b, h, w, c] = x.shape;
-  const g = largestDivisorUpTo(c, groups);
-  const xg = x.reshape([b, h, w, g, c / g]);
-  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
-  const norm = tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape([b, h, w, c]);
-  return tf.add(tf.mul(norm, gamma), beta) as tf.Tensor4D;
+  return fusedGroupNorm(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
 }
 
 /** Sinusoidal encoding of v [B] at the given angular frequencies → [B, 2·freqs]. */
