@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { registerNativeBackend } from './native-backend.js';
+import { fixCpuResizeNearestGrad } from './resize-nearest-grad.js';
 
 /** Backend names accepted by `selectBackend`, in the order `auto` tries them. */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
@@ -11,7 +13,10 @@ const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<string>> = {
   tensorflow: () => loadTfjsNode('@tensorflow/tfjs-node'),
   native: loadNative,
   wasm: loadWasm,
-  cpu: async () => activate('cpu'),
+  cpu: async () => {
+    fixCpuResizeNearestGrad();
+    return activate('cpu');
+  },
 };
 
 /**
@@ -74,18 +79,7 @@ async function loadTfjsNode(pkg: string): Promise<string> {
 }
 
 async function loadNative(): Promise<string> {
-  const specifier: string = './native-backend.js';
-  let mod: { registerNativeBackend?: unknown };
-  try {
-    mod = (await import(specifier)) as { registerNativeBackend?: unknown };
-  } catch (err) {
-    throw new Error(`engine/native-backend is not available: ${oneLine(err)}`, { cause: err });
-  }
-  if (typeof mod.registerNativeBackend !== 'function') {
-    throw new Error('engine/native-backend does not export registerNativeBackend()');
-  }
-  const register = mod.registerNativeBackend as () => boolean;
-  if (register() !== true) throw new Error('the native addon is not built or did not load');
+  if (!registerNativeBackend()) throw new Error('the native addon is not built or did not load');
   return activate('native');
 }
 

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { nearestSourceMap } from './resize-nearest-grad.js';
 
 /**
  * The 'native' tfjs backend: the pure-JS cpu backend with its hot kernels (convolutions and
@@ -548,24 +549,6 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
   });
 
   // Source row/column of each output row/column, exactly as the cpu kernel computes them.
-  const nearestMap = (
-    oldSize: number,
-    newSize: number,
-    alignCorners: boolean,
-    half: boolean,
-  ): Int32Array => {
-    const inEff = alignCorners && newSize > 1 ? oldSize - 1 : oldSize;
-    const outEff = alignCorners && newSize > 1 ? newSize - 1 : newSize;
-    const ratio = inEff / outEff;
-    const map = new Int32Array(newSize);
-    for (let r = 0; r < newSize; r++) {
-      const frac = half ? ratio * (r + 0.5) : ratio * r;
-      let src = Math.min(oldSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
-      if (half) src = Math.max(0, src);
-      map[r] = src;
-    }
-    return map;
-  };
 
   k.set('ResizeNearestNeighbor', (inputs, backend, attrs) => {
     const { images } = inputs;
@@ -580,8 +563,8 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
       xv,
       out,
       Int32Array.from([n, h, w, c, nh, nw]),
-      nearestMap(h, nh, ac, hp),
-      nearestMap(w, nw, ac, hp),
+      nearestSourceMap(h, nh, ac, hp),
+      nearestSourceMap(w, nw, ac, hp),
     );
     return backend.makeTensorInfo([n, nh, nw, c], 'float32', out);
   });
@@ -602,8 +585,8 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
       dyv,
       out,
       Int32Array.from([n, h, w, c, nh, nw]),
-      nearestMap(h, nh, ac, hp),
-      nearestMap(w, nw, ac, hp),
+      nearestSourceMap(h, nh, ac, hp),
+      nearestSourceMap(w, nw, ac, hp),
     );
     return backend.makeTensorInfo([n, h, w, c], 'float32', out);
   });
