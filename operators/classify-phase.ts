@@ -26,14 +26,14 @@ export interface PhaseThresholds {
 /**
  * Thresholds calibrated on synthetic snapshots (spec/operators/assess-snapshot.spec.ts) and on
  * real runs of the default experiment (docs/phases.md): there one-bump samples were 0.89–1.00
- * in place once ordered, while the UMAP R² of y wandered between 0.3 and 0.8, so R² only guards
+ * in place once ordered, while the UMAP R² wandered between 0.4 and 0.95 and fell late in training, so R² only guards
  * against a scrambled embedding. With k = 10 neighbours and 200 points, unrelated spaces give a
  * neighbourhood preservation near 0.05 and an ordered 2-D manifold 0.4 or more.
  */
 export const defaultPhaseThresholds: Readonly<PhaseThresholds> = Object.freeze({
   minOneBump: 0.5,
   minAccuracyOneBump: 0.8,
-  minR2: 0.5,
+  minR2: 0.3,
   minNeighbourhood: 0.25,
 });
 

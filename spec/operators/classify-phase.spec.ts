@@ -15,7 +15,7 @@ describe('classifyPhase', () => {
   it('gives C only when images are right AND the map is ordered', () => {
     expect(classifyPhase(good)).to.equal('C');
     expect(classifyPhase({ ...good, accuracyOneBump: 0.2 })).to.equal('B');
-    expect(classifyPhase({ ...good, r2mean: 0.3 })).to.equal('B');
+    expect(classifyPhase({ ...good, r2mean: 0.2 })).to.equal('B');
     expect(classifyPhase({ ...good, neighbourhood: 0.1 })).to.equal('B');
   });
 
@@ -37,7 +37,7 @@ describe('classifyPhase', () => {
     expect(defaultPhaseThresholds).to.deep.equal({
       minOneBump: 0.5,
       minAccuracyOneBump: 0.8,
-      minR2: 0.5,
+      minR2: 0.3,
       minNeighbourhood: 0.25,
     });
     expect(Object.isFrozen(defaultPhaseThresholds)).to.equal(true);
