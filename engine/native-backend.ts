@@ -548,8 +548,6 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     return backend.makeTensorInfo([...input.shape], 'float32', out);
   });
 
-  // Source row/column of each output row/column, exactly as the cpu kernel computes them.
-
   k.set('ResizeNearestNeighbor', (inputs, backend, attrs) => {
     const { images } = inputs;
     const xv = f32(backend, images);
