@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createFusedAdamEma, FusedAdamEma } from './native-backend.js';
 import { createRng } from './random.js';
 import type { Rng } from './random.js';
 import { makeSchedule } from './schedule.js';
@@ -96,7 +97,8 @@ export class Ddpm {
   private readonly params: UnetParams<tf.Variable>;
   private readonly ema: Record<string, tf.Variable>;
   private readonly names: string[];
-  private optimizer: tf.AdamOptimizer;
+  /** tf.train.adam, or on 'native' the fused Adam + EMA step (chosen when it is created). */
+  private optimizer: tf.AdamOptimizer | FusedAdamEma;
   private readonly rng: Rng;
   private disposed = false;
 
@@ -108,7 +110,7 @@ export class Ddpm {
     this.ema = {};
     for (const n of this.names) this.ema[n] = tf.variable(this.params.weights[n], false);
     this.paramCount = unetParamCount(this.params.config);
-    this.optimizer = tf.train.adam(this.config.lr);
+    this.optimizer = this.makeOptimizer();
     this.rng = createRng(this.config.seed ^ 0x5eed);
   }
 
@@ -142,6 +144,7 @@ export class Ddpm {
     }
     const noiseValues = this.rng.normals(batch * S * S);
     const vars = this.names.map((n) => this.params.weights[n]);
+    const optimizer = this.optimizer;
     const loss = tf.tidy(() => {
       const x0 = tf.tensor4d(images, [batch, S, S, 1]);
       const noise = tf.tensor4d(noiseValues, [batch, S, S, 1]);
@@ -151,19 +154,31 @@ export class Ddpm {
       ) as tf.Tensor4D;
       const t = tf.tensor1d(ts);
       const lab = tf.tensor2d(labels, [batch, 2]);
-      const cost = this.optimizer.minimize(
-        () =>
-          tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar,
-        true,
-        vars,
-      );
-      return cost as tf.Scalar;
+      const lossFn = (): tf.Scalar =>
+        tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar;
+      if (optimizer instanceof FusedAdamEma) {
+        // Adam and the EMA in one pass over each weight (tidy frees the gradients).
+        const { value, grads } = tf.variableGrads(lossFn, vars);
+        const emas = this.names.map((n) => this.ema[n]);
+        optimizer.step(
+          vars,
+          vars.map((v) => grads[v.name]),
+          emas,
+          this.config.emaDecay,
+        );
+        return value;
+      }
+      return optimizer.minimize(lossFn, true, vars) as tf.Scalar;
     });
     const value = loss.dataSync()[0];
     loss.dispose();
-    this.updateEma();
+    if (!(optimizer instanceof FusedAdamEma)) this.updateEma();
     this.step++;
     return value;
+  }
+
+  private makeOptimizer(): tf.AdamOptimizer | FusedAdamEma {
+    return createFusedAdamEma(this.config.lr) ?? tf.train.adam(this.config.lr);
   }
 
   private updateEma(): void {
@@ -349,7 +364,7 @@ export class Ddpm {
       tf.tidy(() => target.assign(tf.tensor(view(t), t.shape)));
     }
     this.optimizer.dispose();
-    this.optimizer = tf.train.adam(this.config.lr);
+    this.optimizer = this.makeOptimizer();
     if (adam.length > 0) {
       // Adam takes [iterations, first moments…, second moments…] and copies them into variables.
       await this.optimizer.setWeights(adam);

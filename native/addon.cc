@@ -441,6 +441,56 @@ Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// adamEma(params, grads, m, v, ema: Float32Array[] (one entry per tensor), coef: Float32Array)
+// Updates params, m, v and ema in place; see pw::adam_ema for coef.
+Napi::Value AdamEma(const Napi::CallbackInfo& info) {
+  PW_SERIALIZE;
+  Napi::Env env = info.Env();
+  for (size_t k = 0; k < 5; ++k) {
+    if (info.Length() <= k || !info[k].IsArray()) {
+      fail(env, "phasewatch_native.adamEma: expected five arrays of Float32Arrays");
+      return env.Undefined();
+    }
+  }
+  size_t lc;
+  float* c = f32(info, 5, &lc);
+  if (!c) return env.Undefined();
+  const uint32_t count = info[0].As<Napi::Array>().Length();
+  if (lc < 10) {
+    fail(env, "phasewatch_native.adamEma: expected 10 coefficients");
+    return env.Undefined();
+  }
+  std::vector<float*> ptr[5];
+  std::vector<int64_t> n(count);
+  for (size_t k = 0; k < 5; ++k) {
+    Napi::Array list = info[k].As<Napi::Array>();
+    if (list.Length() != count) {
+      fail(env, "phasewatch_native.adamEma: the arrays differ in length");
+      return env.Undefined();
+    }
+    ptr[k].resize(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      Napi::Value item = list.Get(i);
+      if (!item.IsTypedArray() ||
+          item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        fail(env, "phasewatch_native.adamEma: expected Float32Arrays");
+        return env.Undefined();
+      }
+      Napi::Float32Array a = item.As<Napi::Float32Array>();
+      const int64_t len = (int64_t)a.ElementLength();
+      if (k == 0) n[i] = len;
+      else if (len != n[i]) {
+        fail(env, "phasewatch_native.adamEma: a tensor's arrays differ in length");
+        return env.Undefined();
+      }
+      ptr[k][i] = a.Data();
+    }
+  }
+  pw::adam_ema((int)count, n.data(), ptr[0].data(), ptr[1].data(), ptr[2].data(), ptr[3].data(),
+               ptr[4].data(), c);
+  return env.Undefined();
+}
+
 Napi::Value Threads(const Napi::CallbackInfo& info) {
   PW_SERIALIZE;
   if (info.Length() > 0 && info[0].IsNumber()) {
@@ -498,6 +548,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
+  exports.Set("adamEma", Napi::Function::New(env, AdamEma));
   exports.Set("threads", Napi::Function::New(env, Threads));
   return exports;
 }

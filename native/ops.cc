@@ -653,4 +653,49 @@ void gelu_grad(const float* dy, const float* x, float* dx, int64_t n) {
   });
 }
 
+namespace {
+
+// Contraction into FMAs would round m·b1 + g·(1−b1) once instead of twice and drift from tfjs.
+__attribute__((noinline, optimize("fp-contract=off"))) void adam_ema_run(
+    int64_t len, float* __restrict p, const float* __restrict g, float* __restrict m,
+    float* __restrict v, float* __restrict e, const float* c) {
+  const float b1 = c[0], c1 = c[1], b2 = c[2], c2 = c[3], k1 = c[4], k2 = c[5], eps = c[6],
+              nlr = c[7], d = c[8], cd = c[9];
+  for (int64_t i = 0; i < len; ++i) {
+    const float gi = g[i];
+    const float mi = m[i] * b1 + gi * c1;
+    const float vi = v[i] * b2 + (gi * gi) * c2;
+    m[i] = mi;
+    v[i] = vi;
+    const float mh = mi / k1;
+    const float vh = vi / k2;
+    const float pi = (mh / (std::sqrt(vh) + eps)) * nlr + p[i];
+    p[i] = pi;
+    e[i] = e[i] * d + pi * cd;
+  }
+}
+
+}  // namespace
+
+void adam_ema(int count, const int64_t* n, float* const* p, const float* const* g,
+              float* const* m, float* const* v, float* const* e, const float* c) {
+  constexpr int64_t kChunk = 16384;
+  int64_t total = 0;
+  for (int i = 0; i < count; ++i) total += n[i];
+  if (total < kParallelMin || pool_threads() == 1) {
+    for (int i = 0; i < count; ++i) adam_ema_run(n[i], p[i], g[i], m[i], v[i], e[i], c);
+    return;
+  }
+  // Tasks are (tensor, chunk) pairs, so small tensors and big ones share the threads alike.
+  std::vector<std::pair<int, int64_t>> tasks;
+  for (int i = 0; i < count; ++i)
+    for (int64_t b = 0; b < n[i]; b += kChunk) tasks.emplace_back(i, b);
+  parallel_for((int)tasks.size(), [&](int, int t) {
+    const int i = tasks[t].first;
+    const int64_t b = tasks[t].second;
+    adam_ema_run(std::min(kChunk, n[i] - b), p[i] + b, g[i] + b, m[i] + b, v[i] + b, e[i] + b,
+                 c);
+  });
+}
+
 }  // namespace pw

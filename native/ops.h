@@ -50,4 +50,13 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
 void gelu(const float* x, float* y, int64_t n);
 void gelu_grad(const float* dy, const float* x, float* dx, int64_t n);
 
+// One step of tfjs's Adam followed by the weights' EMA, in place, over `count` tensors of n[i]
+// elements (weights p, gradients g, moments m and v, EMA e). Every intermediate is rounded to
+// float32 as tfjs's kernels round it (no fused multiply-adds), in tfjs's order:
+//   m = m·b1 + g·(1−b1);  v = v·b2 + g²·(1−b2);
+//   p = (m/(1−b1ᵗ)) / (sqrt(v/(1−b2ᵗ)) + eps) · (−lr) + p;  e = e·d + p·(1−d)
+// with c = {b1, 1−b1, b2, 1−b2, 1−b1ᵗ, 1−b2ᵗ, eps, −lr, d, 1−d}.
+void adam_ema(int count, const int64_t* n, float* const* p, const float* const* g,
+              float* const* m, float* const* v, float* const* e, const float* c);
+
 }  // namespace pw

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import {
+  FusedAdamEma,
   gelu,
   groupNorm,
   nativeKernelHits,
@@ -472,6 +473,97 @@ describe('native backend', function () {
         const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
         expect(() => groupNorm(x, tf.ones([6]), tf.zeros([6]), 4)).to.throw(/groups must divide/);
       });
+    });
+  });
+
+  describe('fused Adam + EMA step', () => {
+    const shapes = [[3, 3, 4, 8], [8], [150000], [5, 7]]; // over the threading threshold
+
+    /** Weights, EMAs and Adam moments after `steps` steps of one of the two optimisers. */
+    async function train(
+      fused: boolean,
+      steps: number,
+      backend = 'native',
+    ): Promise<Float32Array[]> {
+      await tf.setBackend(backend);
+      const vars = shapes.map((s, i) => tf.variable(rand(s, 50 + i)));
+      const emas = vars.map((v) => tf.variable(v, false)); // shares v's data at first
+      const frozen = tf.clone(emas[0]); // shares it too: must not change
+      const frozenBefore = Float32Array.from(frozen.dataSync());
+      const opt = fused ? new FusedAdamEma(3e-3) : tf.train.adam(3e-3);
+      let before = 0;
+      for (let k = 0; k < steps; k++) {
+        tf.tidy(() => {
+          // A missing gradient (the last weight on step 1) must leave that weight alone.
+          const grads = shapes.map((s, i) =>
+            k === 1 && i === 3 ? undefined : rand(s, 100 * k + i, -1e-3, 1e-3),
+          );
+          if (opt instanceof FusedAdamEma) {
+            opt.step(vars, grads, emas, 0.9);
+          } else {
+            opt.applyGradients(
+              vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })),
+            );
+            vars.forEach((v, i) =>
+              emas[i].assign(tf.add(tf.mul(emas[i], 0.9), tf.mul(v, 1 - 0.9))),
+            );
+          }
+        });
+        // The first step creates the moments.
+        if (k === 0) before = tf.memory().numTensors;
+        else expect(tf.memory().numTensors, 'tensors leaked by a step').to.equal(before);
+      }
+      expect(Array.from(frozen.dataSync())).to.deep.equal(Array.from(frozenBefore));
+      const moments = (await opt.getWeights()).slice(1).map((w) => w.tensor);
+      const out = [...vars, ...emas, ...moments].map((t) => Float32Array.from(t.dataSync()));
+      tf.dispose([...vars, ...emas, frozen]);
+      opt.dispose();
+      return out;
+    }
+
+    it('matches tf.train.adam and the EMA ops on native and cpu bit for bit, in place', async () => {
+      resetNativeKernelHits();
+      const fused = await train(true, 4);
+      const hits = nativeKernelHits();
+      expect(hits.Sqrt ?? 0, 'Adam ran through tfjs kernels').to.equal(0);
+      for (const backend of ['native', 'cpu']) {
+        const reference = await train(false, 4, backend);
+        expect(fused.length).to.equal(reference.length);
+        fused.forEach((a, i) =>
+          expect(Array.from(a), `${backend} tensor ${i}`).to.deep.equal(Array.from(reference[i])),
+        );
+      }
+    });
+
+    it('restores its state through getWeights/setWeights like tf.train.adam', async () => {
+      await tf.setBackend('native');
+      const x = tf.variable(rand([6], 60));
+      const e = tf.variable(rand([6], 61), false);
+      const a = new FusedAdamEma(1e-2);
+      for (let k = 0; k < 3; k++) tf.tidy(() => a.step([x], [rand([6], 62 + k)], [e], 0.5));
+      const w = await a.getWeights();
+      expect(w.length).to.equal(3);
+      expect(w[0].tensor.dataSync()[0]).to.equal(3);
+      const b = new FusedAdamEma(1e-2);
+      await b.setWeights(w);
+      w[0].tensor.dispose();
+      const t = tf.train.adam(1e-2);
+      const tw = await b.getWeights();
+      await t.setWeights(tw);
+      tw[0].tensor.dispose();
+      const x2 = tf.variable(x.clone());
+      const e2 = tf.variable(e.clone(), false);
+      tf.tidy(() => b.step([x], [rand([6], 70)], [e], 0.5));
+      tf.tidy(() => {
+        t.applyGradients([{ name: x2.name, tensor: rand([6], 70) }]);
+        e2.assign(tf.add(tf.mul(e2, 0.5), tf.mul(x2, 0.5)));
+      });
+      expect(Array.from(x.dataSync())).to.deep.equal(Array.from(x2.dataSync()));
+      expect(Array.from(e.dataSync())).to.deep.equal(Array.from(e2.dataSync()));
+      tf.dispose([x, e, x2, e2]);
+      a.dispose();
+      b.dispose();
+      t.dispose();
     });
   });
 
