@@ -87,14 +87,23 @@ export function redraw(
 
 /**
  * Wheel zooms the step axis around the pointer, drag pans it, double-click shows everything.
- * The range itself lives in the app (shared by every chart); this only reports changes.
+ * The range itself lives in the app (shared by every chart); this only reports changes, as a
+ * `range-change` event from `host`.
  */
 export function attachRangeGestures(
+  host: HTMLElement,
   canvas: HTMLCanvasElement,
   chart: () => Chart<'line', Point[]> | undefined,
-  current: () => { range: StepRange; full: readonly [number, number] },
-  emit: (range: StepRange) => void,
+  view: () => { range: StepRange; lastStep: number },
 ): void {
+  const emit = (range: StepRange) =>
+    host.dispatchEvent(
+      new CustomEvent('range-change', { detail: range, bubbles: true, composed: true }),
+    );
+  const current = () => {
+    const { range, lastStep } = view();
+    return { range, full: [0, lastStep] as const };
+  };
   const fraction = (clientX: number) => {
     const area = chart()?.chartArea;
     if (!area) return 0.5;

@@ -53,13 +53,13 @@ export class LossChart extends LitElement {
 
   override firstUpdated(): void {
     attachRangeGestures(
+      this,
       this.canvas,
       () => this.chart,
-      () => ({ range: this.range, full: [0, Math.max(1, ...this.series.map((s) => s.lastStep))] }),
-      (range) =>
-        this.dispatchEvent(
-          new CustomEvent('range-change', { detail: range, bubbles: true, composed: true }),
-        ),
+      () => ({
+        range: this.range,
+        lastStep: Math.max(1, ...this.series.map((s) => s.lastStep)),
+      }),
     );
   }
 

@@ -7,6 +7,7 @@ import './loss-chart.js';
 import './metric-chart.js';
 import './phase-timeline.js';
 import { defaultSelection, seriesOf } from './run-state.js';
+import { textStyle } from './theme.js';
 import './run-list.js';
 import './sample-grid.js';
 import type { StepRange } from './view-range.js';
@@ -32,13 +33,7 @@ export class PhasewatchApp extends LitElement {
       display: block;
       min-height: 100vh;
       background: #f3f4f6;
-      font:
-        13px/1.4 system-ui,
-        -apple-system,
-        'Segoe UI',
-        Roboto,
-        sans-serif;
-      color: #1f2937;
+      ${textStyle}
     }
     header {
       display: flex;

@@ -20,17 +20,22 @@ export function runColor(index: number): string {
   return RUN_COLORS[index % RUN_COLORS.length];
 }
 
+/** Type and ink of the whole dashboard. */
+export const textStyle = css`
+  font:
+    13px/1.4 system-ui,
+    -apple-system,
+    'Segoe UI',
+    Roboto,
+    sans-serif;
+  color: #1f2937;
+`;
+
 /** The card every view sits in. */
 export const panelStyles = css`
   :host {
     display: block;
-    font:
-      13px/1.4 system-ui,
-      -apple-system,
-      'Segoe UI',
-      Roboto,
-      sans-serif;
-    color: #1f2937;
+    ${textStyle}
   }
   .panel {
     background: #fff;
