@@ -178,7 +178,17 @@ export function registerNativeBackend(): boolean {
     return false;
   }
   // A fresh MathBackendCPU instance: the cpu kernels run on it unchanged, ours replace some.
-  tf.registerBackend(NATIVE_BACKEND, cpuFactory, 0);
+  // Its first write would print tfjs's "install tfjs-node to speed things up" banner, which
+  // is wrong advice on this backend: mark it as already used.
+  tf.registerBackend(
+    NATIVE_BACKEND,
+    async () => {
+      const backend = (await cpuFactory()) as tf.KernelBackend & { firstUse?: boolean };
+      backend.firstUse = false;
+      return backend;
+    },
+    0,
+  );
   const overrides = nativeKernels(lib);
   for (const config of tf.getKernelsForBackend('cpu')) {
     const override = overrides.get(config.kernelName);
