@@ -33,7 +33,6 @@ class Pool {
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &fn;
       ntasks_ = ntasks;
-      next_.store(0, std::memory_order_relaxed);
       active_ = nthreads_ - 1;
       generation_.fetch_add(1, std::memory_order_release);
     }
@@ -58,13 +57,13 @@ class Pool {
   }
 
  private:
+  // Tasks are dealt out statically (thread tid takes tid, tid + nthreads, ...): kernels that
+  // keep per-thread partial sums then add the same numbers in the same order on every run,
+  // so training with a fixed seed repeats exactly.
   void work(int tid) {
     const std::function<void(int, int)>& fn = *job_;
     int n = ntasks_;
-    for (int t = next_.fetch_add(1, std::memory_order_relaxed); t < n;
-         t = next_.fetch_add(1, std::memory_order_relaxed)) {
-      fn(tid, t);
-    }
+    for (int t = tid; t < n; t += nthreads_) fn(tid, t);
   }
 
   // `seen` is the generation at the worker's creation, read by the creating thread: reading it
@@ -125,7 +124,6 @@ class Pool {
   const std::function<void(int, int)>* job_ = nullptr;
   int ntasks_ = 0;
   int active_ = 0;
-  std::atomic<int> next_{0};
   std::atomic<long> generation_{0};
   std::atomic<bool> quit_{false};
 };

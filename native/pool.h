@@ -1,6 +1,6 @@
 // A tiny persistent thread pool: the calling thread plus (threads - 1) workers share the tasks
-// of one parallel_for through an atomic counter. Only one parallel_for runs at a time (tfjs
-// calls kernels from Node's main thread only).
+// of one parallel_for, dealt out statically so results repeat exactly. Only one parallel_for
+// runs at a time (tfjs calls kernels from Node's main thread only).
 #pragma once
 #include <functional>
 
