@@ -1,11 +1,9 @@
-import { LitElement, css, html, type PropertyValues } from 'lit';
-import { customElement, property, query } from 'lit/decorators.js';
-import type { Chart } from 'chart.js';
-import { decimateMinMax, type Point } from './decimate.js';
-import { attachRangeGestures, createLineChart, redraw } from './line-chart.js';
-import type { RunSeries } from './run-state.js';
+import { html, type PropertyValues } from 'lit';
+import { customElement } from 'lit/decorators.js';
+import { decimateMinMax } from './decimate.js';
+import { createLineChart, redraw } from './line-chart.js';
+import { chartBoxStyles, StepChart } from './step-chart.js';
 import { panelStyles, runColor } from './theme.js';
-import type { StepRange } from './view-range.js';
 
 declare global {
   interface Window {
@@ -18,22 +16,9 @@ declare global {
 
 /** Loss over steps for each selected run, min/max-decimated to the pixels it has. */
 @customElement('loss-chart')
-export class LossChart extends LitElement {
-  static override styles = [
-    panelStyles,
-    css`
-      .box {
-        position: relative;
-        height: 240px;
-      }
-    `,
-  ];
+export class LossChart extends StepChart {
+  static override styles = [panelStyles, chartBoxStyles];
 
-  @property({ attribute: false }) series: RunSeries[] = [];
-  @property({ attribute: false }) range: StepRange = null;
-  @property({ type: Number }) revision = 0;
-  @query('canvas') private canvas!: HTMLCanvasElement;
-  private chart?: Chart<'line', Point[]>;
   private lastDrawnTime = 0;
 
   override render() {
@@ -51,18 +36,6 @@ export class LossChart extends LitElement {
     </div>`;
   }
 
-  override firstUpdated(): void {
-    attachRangeGestures(
-      this,
-      this.canvas,
-      () => this.chart,
-      () => ({
-        range: this.range,
-        lastStep: Math.max(1, ...this.series.map((s) => s.lastStep)),
-      }),
-    );
-  }
-
   override updated(_changed: PropertyValues): void {
     this.chart ??= createLineChart(this.canvas, { type: 'logarithmic', title: 'loss' });
     const buckets = Math.max(50, Math.round(this.chart.chartArea?.width ?? this.canvas.width));
@@ -76,18 +49,12 @@ export class LossChart extends LitElement {
         backgroundColor: runColor(i),
       })),
       this.range,
-      Math.max(0, ...this.series.map((s) => s.lastStep)),
+      this.lastStep,
     );
     const points = this.series.reduce((n, s) => n + s.steps.length, 0);
     this.dataset.points = String(points);
     this.dataset.lastStep = String(Math.max(0, ...this.series.map((s) => s.steps.at(-1) ?? 0)));
     this.recordLatency();
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback();
-    this.chart?.destroy();
-    this.chart = undefined;
   }
 
   // For the live bench: from the newest step event's creation to the chart holding it (DOM and

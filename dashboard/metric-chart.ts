@@ -1,12 +1,9 @@
-import { LitElement, css, html } from 'lit';
-import { customElement, property, query } from 'lit/decorators.js';
-import type { Chart } from 'chart.js';
+import { css, html } from 'lit';
+import { customElement } from 'lit/decorators.js';
 import type { AssessmentEvent } from '../streams/events.js';
-import type { Point } from './decimate.js';
-import { attachRangeGestures, createLineChart, redraw, type LineDataset } from './line-chart.js';
-import type { RunSeries } from './run-state.js';
+import { createLineChart, redraw, type LineDataset } from './line-chart.js';
+import { chartBoxStyles, StepChart } from './step-chart.js';
 import { panelStyles } from './theme.js';
-import type { StepRange } from './view-range.js';
 
 const METRICS: ReadonlyArray<{
   label: string;
@@ -23,14 +20,11 @@ const DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3]];
 
 /** Accuracy, R² of the embedding on x and y, and the one-bump fraction, per assessment. */
 @customElement('metric-chart')
-export class MetricChart extends LitElement {
+export class MetricChart extends StepChart {
   static override styles = [
     panelStyles,
+    chartBoxStyles,
     css`
-      .box {
-        position: relative;
-        height: 240px;
-      }
       .run {
         margin-right: 10px;
       }
@@ -51,11 +45,6 @@ export class MetricChart extends LitElement {
     `,
   ];
 
-  @property({ attribute: false }) series: RunSeries[] = [];
-  @property({ attribute: false }) range: StepRange = null;
-  @property({ type: Number }) revision = 0;
-  @query('canvas') private canvas!: HTMLCanvasElement;
-  private chart?: Chart<'line', Point[]>;
   private drawn = '';
   private drawnStep = 0;
   private drawnAt = 0;
@@ -84,23 +73,11 @@ export class MetricChart extends LitElement {
     </div>`;
   }
 
-  override firstUpdated(): void {
-    attachRangeGestures(
-      this,
-      this.canvas,
-      () => this.chart,
-      () => ({
-        range: this.range,
-        lastStep: Math.max(1, ...this.series.map((s) => s.lastStep)),
-      }),
-    );
-  }
-
   override updated(): void {
     // Metrics change only with a new assessment or a new range; the step axis follows the run
     // too, but a few times a second is enough for that.
     const signature = `${this.series.map((s) => `${s.runId}:${s.assessments.length}`).join()}|${this.range?.join() ?? ''}`;
-    const lastStep = Math.max(0, ...this.series.map((s) => s.lastStep));
+    const lastStep = this.lastStep;
     const now = performance.now();
     const stale = lastStep !== this.drawnStep && now - this.drawnAt > 250;
     if (this.chart && signature === this.drawn && !stale) {
@@ -144,8 +121,6 @@ export class MetricChart extends LitElement {
     super.disconnectedCallback();
     clearTimeout(this.catchUp);
     this.catchUp = undefined;
-    this.chart?.destroy();
-    this.chart = undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { nearestSourceMap } from './resize-nearest-grad.js';
+import { nearestSourceMaps } from './resize-nearest-grad.js';
 
 /**
  * The 'native' tfjs backend: the pure-JS cpu backend with its hot kernels (convolutions and
@@ -577,16 +577,9 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     if (!xv || images.shape.length !== 4) return null;
     const [n, h, w, c] = images.shape;
     const [nh, nw] = attrs.size as [number, number];
-    const ac = attrs.alignCorners === true;
-    const hp = attrs.halfPixelCenters === true;
+    const { rows, cols } = nearestSourceMaps(h, w, nh, nw, attrs);
     const out = alloc(n * nh * nw * c);
-    lib.resizeNearest(
-      xv,
-      out,
-      Int32Array.from([n, h, w, c, nh, nw]),
-      nearestSourceMap(h, nh, ac, hp),
-      nearestSourceMap(w, nw, ac, hp),
-    );
+    lib.resizeNearest(xv, out, Int32Array.from([n, h, w, c, nh, nw]), rows, cols);
     return backend.makeTensorInfo([n, nh, nw, c], 'float32', out);
   });
 
@@ -599,16 +592,9 @@ function nativeKernels(lib: NativeAddon): Map<string, NativeKernel> {
     if (!dyv || images.shape.length !== 4 || dy.shape.length !== 4) return null;
     const [n, h, w, c] = images.shape;
     const [, nh, nw] = dy.shape;
-    const ac = attrs.alignCorners === true;
-    const hp = attrs.halfPixelCenters === true;
+    const { rows, cols } = nearestSourceMaps(h, w, nh, nw, attrs);
     const out = alloc(n * h * w * c);
-    lib.resizeNearestGrad(
-      dyv,
-      out,
-      Int32Array.from([n, h, w, c, nh, nw]),
-      nearestSourceMap(h, nh, ac, hp),
-      nearestSourceMap(w, nw, ac, hp),
-    );
+    lib.resizeNearestGrad(dyv, out, Int32Array.from([n, h, w, c, nh, nw]), rows, cols);
     return backend.makeTensorInfo([n, h, w, c], 'float32', out);
   });
 

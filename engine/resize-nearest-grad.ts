@@ -23,6 +23,19 @@ export function nearestSourceMap(
   return map;
 }
 
+/** Source rows and columns of a nearest resize from h×w to nh×nw, given the op's attributes. */
+export function nearestSourceMaps(
+  h: number,
+  w: number,
+  nh: number,
+  nw: number,
+  attrs: { alignCorners?: unknown; halfPixelCenters?: unknown } | undefined,
+): { rows: Int32Array; cols: Int32Array } {
+  const ac = attrs?.alignCorners === true;
+  const hp = attrs?.halfPixelCenters === true;
+  return { rows: nearestSourceMap(h, nh, ac, hp), cols: nearestSourceMap(w, nw, ac, hp) };
+}
+
 interface CpuLike {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
@@ -49,10 +62,7 @@ export function fixCpuResizeNearestGrad(): void {
       const dyv = cpu.data.get(dy.dataId).values as Float32Array;
       const [n, h, w, c] = images.shape;
       const [, nh, nw] = dy.shape;
-      const ac = attrs?.alignCorners === true;
-      const hp = attrs?.halfPixelCenters === true;
-      const rows = nearestSourceMap(h, nh, ac, hp);
-      const cols = nearestSourceMap(w, nw, ac, hp);
+      const { rows, cols } = nearestSourceMaps(h, w, nh, nw, attrs);
       const out = new Float32Array(n * h * w * c);
       let i = 0;
       for (let b = 0; b < n; b++) {
