@@ -18,9 +18,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { selectBackend } from '../engine/backend.js';
-import { Ddpm } from '../engine/ddpm.js';
-import { loadNativeAddon } from '../engine/native-backend.js';
+import { selectBackend } from '../engine/backend/backend.js';
+import { Ddpm } from '../engine/models/ddpm.js';
+import { loadNativeAddon } from '../engine/backend/native-backend.js';
 
 interface ModelSpec {
   key: string;

@@ -1,5 +1,5 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ClientMessage, ServerMessage } from '../engine/protocol.js';
+import type { ClientMessage, ServerMessage } from '../streams/protocol.js';
 import { applyMessage, createState, parseServerMessage, type DashboardState } from './run-state.js';
 
 declare global {

@@ -1,4 +1,4 @@
-import type { ServerMessage } from '../engine/protocol.js';
+import type { ServerMessage } from '../streams/protocol.js';
 import type {
   AssessmentEvent,
   PhaseEvent,

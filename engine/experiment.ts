@@ -3,18 +3,18 @@ import { join } from 'node:path';
 import { merge, Observable, share, type Subject } from 'rxjs';
 import { map, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
-import { locateBump } from '../operators/locate-bump.js';
+import { locateBump } from '../operators/metrics/locate-bump.js';
 import { phaseTransitions } from '../operators/phase-transitions.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import type { AssessmentEvent, RunEvent, SampleThumb, StepEvent } from '../streams/events.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
 import type { Assessment, Dataset, Snapshot } from '../streams/types.js';
-import { selectBackend } from './backend.js';
+import { selectBackend } from './backend/backend.js';
 import { resolveConfig, type ExperimentConfig } from './config.js';
-import { createDdpm, type Ddpm } from './ddpm.js';
-import { createRng } from './random.js';
-import { readRunMeta, RunStore } from './run-store.js';
+import { createDdpm, type Ddpm } from './models/ddpm.js';
+import { createRng } from './models/random.js';
+import { readRunMeta, RunStore } from './store/run-store.js';
 
 export interface RunOptions {
   /** Where runs are stored (default `runs`). */

@@ -1,7 +1,7 @@
 import { concatMap, from, pipe } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Assessment, Snapshot } from '../streams/types.js';
-import { assessSnapshot, checkAssessOptions, type AssessOptions } from './assess-snapshot.js';
+import { assessSnapshot, checkAssessOptions, type AssessOptions } from './metrics/assess-snapshot.js';
 import { phaseHysteresis, type PhasedAssessment } from './phase-hysteresis.js';
 
 export interface AssessPhasesOptions extends AssessOptions {

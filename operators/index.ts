@@ -4,21 +4,21 @@ export {
   checkAssessOptions,
   type AssessOptions,
   type ResolvedAssessOptions,
-} from './assess-snapshot.js';
+} from './metrics/assess-snapshot.js';
 export {
   checkPhaseThresholds,
   classifyPhase,
   defaultPhaseThresholds,
   type PhaseEvidence,
   type PhaseThresholds,
-} from './classify-phase.js';
-export { kNearest, type Neighbours } from './k-nearest.js';
-export { linearR2 } from './linear-r2.js';
-export { locateBump, type LocateBumpOptions, type LocatedBump } from './locate-bump.js';
-export { neighbourhoodPreservation } from './neighbourhood-preservation.js';
-export { otsuThreshold } from './otsu-threshold.js';
-export { pairwiseDistances } from './pairwise-distances.js';
-export { pcaEmbed } from './pca-embed.js';
+} from './metrics/classify-phase.js';
+export { kNearest, type Neighbours } from './metrics/k-nearest.js';
+export { linearR2 } from './metrics/linear-r2.js';
+export { locateBump, type LocateBumpOptions, type LocatedBump } from './metrics/locate-bump.js';
+export { neighbourhoodPreservation } from './metrics/neighbourhood-preservation.js';
+export { otsuThreshold } from './metrics/otsu-threshold.js';
+export { pairwiseDistances } from './metrics/pairwise-distances.js';
+export { pcaEmbed } from './metrics/pca-embed.js';
 export {
   nextHysteresis,
   phaseHysteresis,
@@ -27,5 +27,5 @@ export {
 } from './phase-hysteresis.js';
 export { phaseTransitions, type PhaseTransition } from './phase-transitions.js';
 export { snapshotEvery, type SnapshotEveryOptions } from './snapshot-every.js';
-export { twoNN } from './two-nn.js';
-export { umapEmbed, umapEmbedAsync, type UmapEmbedOptions } from './umap-embed.js';
+export { twoNN } from './metrics/two-nn.js';
+export { umapEmbed, umapEmbedAsync, type UmapEmbedOptions } from './metrics/umap-embed.js';

@@ -8,7 +8,7 @@ export const dashboardDir = join(root, 'dashboard');
 export const bundleFile = join(dashboardDir, 'dist', 'app.js');
 const entry = join(dashboardDir, 'main.ts');
 // The bundle also compiles in the wire types and the event union.
-const inputs = [join(root, 'engine', 'protocol.ts'), join(root, 'streams', 'events.ts')];
+const inputs = [join(root, 'streams', 'protocol.ts'), join(root, 'streams', 'events.ts')];
 
 function newestSource(dir: string): number {
   let newest = 0;

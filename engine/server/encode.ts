@@ -1,5 +1,5 @@
 import type { RunEvent } from '../../streams/events.js';
-import type { ServerMessage } from '../protocol.js';
+import type { ServerMessage } from '../../streams/protocol.js';
 
 // One event goes to every client that follows its run: serialise it once.
 const cache = new WeakMap<RunEvent, string>();

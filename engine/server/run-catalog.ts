@@ -1,6 +1,6 @@
 import type { RunEvent, RunMeta } from '../../streams/events.js';
 import { join } from 'node:path';
-import { listRuns, readRunMeta } from '../run-store.js';
+import { listRuns, readRunMeta } from '../store/run-store.js';
 
 /**
  * What the server knows of every run: stored runs from `meta.json`, kept current by the

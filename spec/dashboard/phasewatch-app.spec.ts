@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, Subject, toArray } from 'rxjs';
 import { runExperiment } from '../../engine/experiment.js';
-import { startServer, type LiveServer } from '../../engine/live-server.js';
+import { startServer, type LiveServer } from '../../engine/server/live-server.js';
 import { syntheticRun$ } from '../../engine/server/synthetic-run.js';
 import type { RunEvent } from '../../streams/events.js';
 import { hasChromium, openBrowser, waitForAttr, type Browser } from './support/browser.js';

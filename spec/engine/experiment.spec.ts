@@ -8,7 +8,7 @@ import { filter } from 'rxjs/operators';
 import type { RunEvent } from '../../streams/events.js';
 import { readRunEvents, replay } from '../../streams/replay.js';
 import { runExperiment } from '../../engine/experiment.js';
-import { readRunMeta } from '../../engine/run-store.js';
+import { readRunMeta } from '../../engine/store/run-store.js';
 
 const TINY = {
   backend: 'cpu',

@@ -1,4 +1,4 @@
-import type { ScriptContext } from '../../engine/cli.js';
+import type { ScriptContext } from '../../engine/cli/cli.js';
 import { resolveConfig, type ExperimentConfig } from '../../engine/config.js';
 import { runExperiment } from '../../engine/experiment.js';
 

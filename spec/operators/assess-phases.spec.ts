@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { assessPhases } from '../../operators/assess-phases.js';
-import type { AssessOptions } from '../../operators/assess-snapshot.js';
+import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { Phase } from '../../streams/events.js';
 import type { Assessment, Snapshot } from '../../streams/types.js';
 import { fakeAssessment } from './fake-assessment.js';

@@ -1,6 +1,6 @@
 import type { Observable, Subject } from 'rxjs';
 import type { RunEvent, UnsequencedEvent } from '../../../streams/events.js';
-import { RunStore } from '../../../engine/run-store.js';
+import { RunStore } from '../../../engine/store/run-store.js';
 
 /**
  * Feeds any stream of events (synthetic now, a real training run later) into a fresh

@@ -1,0 +1,299 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2d } from '../backend/conv.js';
+// One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
+import { gelu, groupNorm as fusedGroupNorm } from '../backend/native-backend.js';
+import { createRng } from './random.js';
+import type { Rng } from './random.js';
+
+/** Shape of the conditional UNet (seed 004, scaled down). */
+export interface UnetConfig {
+  /** Image side in pixels; a multiple of 8 (three 2× poolings). */
+  size: number;
+  /** Channel widths of the three resolutions below the stem, e.g. [16, 32, 64]. */
+  widths: [number, number, number];
+  /** GroupNorm groups; a block with fewer (or indivisible) channels uses the largest divisor. */
+  groups: number;
+  /** Self-attention at the lowest resolution. */
+  attention: boolean;
+  /** Length of each sinusoidal encoding (t, x, y); even. */
+  encDim: number;
+  /** Hidden width of the shared conditioning MLP; 0 projects the raw encodings per block. */
+  condHidden: number;
+  /** Number of diffusion steps (t is encoded as an index in [0, T)). */
+  T: number;
+}
+
+export const DEFAULT_UNET_CONFIG: UnetConfig = {
+  size: 16,
+  widths: [16, 32, 64],
+  groups: 8,
+  attention: false,
+  encDim: 32,
+  condHidden: 64,
+  T: 100,
+};
+
+/** Weights by name; the same names serve the trained variables and their EMA copies. */
+export type UnetWeights = Record<string, tf.Tensor>;
+
+export interface UnetParams<W extends tf.Tensor = tf.Tensor> {
+  config: UnetConfig;
+  weights: Record<string, W>;
+}
+
+export interface UnetOutput {
+  /** Predicted noise, [B, S, S, 1]. */
+  eps: tf.Tensor4D;
+  /**
+   * The first up block's output before its conditioning is added, [B, S/4, S/4, widths[1]].
+   * Kept outside any enclosing tf.tidy: the caller disposes it.
+   */
+  layer4?: tf.Tensor4D;
+}
+
+/**
+ * Completes and validates a UNet config; throws a one-line error naming the bad field.
+ * @example resolveUnetConfig({ size: 32 }).widths // [16, 32, 64]
+ */
+export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig {
+  const c: UnetConfig = { ...DEFAULT_UNET_CONFIG, ...partial };
+  const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+  if (!posInt(c.size) || c.size % 8 !== 0 || c.size > 256) {
+    throw new Error(`unet.size must be a multiple of 8 in [8, 256] (got ${String(c.size)})`);
+  }
+  if (!Array.isArray(c.widths) || c.widths.length !== 3 || !c.widths.every(posInt)) {
+    throw new Error(`unet.widths must be 3 positive integers (got ${JSON.stringify(c.widths)})`);
+  }
+  if (c.widths.some((w) => w > 1024)) {
+    throw new Error(`unet.widths must each be in [1, 1024] (got ${JSON.stringify(c.widths)})`);
+  }
+  if (!posInt(c.groups) || c.groups > 64) {
+    throw new Error(`unet.groups must be an integer in [1, 64] (got ${String(c.groups)})`);
+  }
+  if (typeof c.attention !== 'boolean') {
+    throw new Error(`unet.attention must be true or false (got ${String(c.attention)})`);
+  }
+  if (!posInt(c.encDim) || c.encDim % 2 !== 0 || c.encDim < 4 || c.encDim > 512) {
+    throw new Error(`unet.encDim must be an even integer in [4, 512] (got ${String(c.encDim)})`);
+  }
+  if (!Number.isInteger(c.condHidden) || c.condHidden < 0 || c.condHidden > 4096) {
+    throw new Error(
+      `unet.condHidden must be an integer in [0, 4096] (got ${String(c.condHidden)})`,
+    );
+  }
+  if (!Number.isInteger(c.T) || c.T < 2 || c.T > 10000) {
+    throw new Error(`unet.T must be an integer in [2, 10000] (got ${String(c.T)})`);
+  }
+  return { ...c, widths: [...c.widths] as [number, number, number] };
+}
+
+/** Block names and their (in, out) channels, in application order. */
+function blockPlan(c: UnetConfig): [string, number, number][] {
+  const [w0, w1, w2] = c.widths;
+  return [
+    ['down1', w0, w1],
+    ['down2', w1, w2],
+    ['down3', w2, w2],
+    ['up1', 2 * w2, w1],
+    ['up2', 2 * w1, w0],
+    ['up3', 2 * w0, w0],
+  ];
+}
+
+/** The shapes of every weight, in a fixed order (save files and the optimizer rely on it). */
+export function unetShapes(config: UnetConfig): [string, number[]][] {
+  const c = config;
+  const [w0, , w2] = c.widths;
+  const cond = c.condHidden > 0 ? c.condHidden : 3 * c.encDim;
+  const shapes: [string, number[]][] = [
+    ['stem.w', [3, 3, 1, w0]],
+    ['stem.b', [w0]],
+  ];
+  if (c.condHidden > 0) {
+    shapes.push(['cond.w', [3 * c.encDim, c.condHidden]], ['cond.b', [c.condHidden]]);
+  }
+  for (const [name, cin, cout] of blockPlan(c)) {
+    shapes.push(
+      [`${name}.conv1.w`, [3, 3, cin, cout]],
+      [`${name}.gn1.g`, [cout]],
+      [`${name}.gn1.b`, [cout]],
+      [`${name}.conv2.w`, [3, 3, cout, cout]],
+      [`${name}.gn2.g`, [cout]],
+      [`${name}.gn2.b`, [cout]],
+      [`${name}.emb.w`, [cond, cout]],
+      [`${name}.emb.b`, [cout]],
+    );
+  }
+  if (c.attention) {
+    shapes.push(['attn.gn.g', [w2]], ['attn.gn.b', [w2]]);
+    for (const p of ['q', 'k', 'v', 'o']) shapes.push([`attn.${p}`, [w2, w2]]);
+  }
+  shapes.push(['out.w', [1, 1, w0, 1]], ['out.b', [1]]);
+  return shapes;
+}
+
+function initValues(name: string, shape: number[], rng: Rng): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const leaf = name.slice(name.lastIndexOf('.') + 1);
+  if (name.includes('.gn') && leaf === 'g') return new Float32Array(n).fill(1);
+  if (leaf === 'b' || leaf === 'g') return new Float32Array(n);
+  // He-normal for weights feeding GELU; fan-in is every axis but the last.
+  const fanIn = n / shape[shape.length - 1];
+  const std =
+    name.startsWith('out.') || name.startsWith('attn.o')
+      ? 0.1 / Math.sqrt(fanIn)
+      : Math.sqrt(2 / fanIn);
+  const v = rng.normals(n);
+  for (let i = 0; i < n; i++) v[i] *= std;
+  return v;
+}
+
+/**
+ * Creates the UNet's trainable variables, seeded.
+ * @example const p = createUnet({ size: 16, widths: [8, 16, 32] }, 1);
+ */
+export function createUnet(config: Partial<UnetConfig> = {}, seed = 0): UnetParams<tf.Variable> {
+  const c = resolveUnetConfig(config);
+  const rng = createRng(seed);
+  const weights: Record<string, tf.Variable> = {};
+  for (const [name, shape] of unetShapes(c)) {
+    const init = tf.tensor(initValues(name, shape, rng), shape);
+    weights[name] = tf.variable(init, true);
+    init.dispose();
+  }
+  return { config: c, weights };
+}
+
+/** Number of scalar parameters of a config. */
+export function unetParamCount(config: UnetConfig): number {
+  return unetShapes(config).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
+}
+
+
+function largestDivisorUpTo(n: number, limit: number): number {
+  for (let g = Math.min(n, limit); g > 1; g--) if (n % g === 0) return g;
+  return 1;
+}
+
+/** GroupNorm with the largest group count up to `groups` that divides the channels. */
+function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: number): tf.Tensor4D {
+  return fusedGroupNorm(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
+}
+
+/** Sinusoidal encoding of v [B] at the given angular frequencies → [B, 2·freqs]. */
+function sinusoid(v: tf.Tensor1D, freqs: Float32Array): tf.Tensor2D {
+  const angles = tf.mul(v.reshape([-1, 1]), tf.tensor2d(freqs, [1, freqs.length]));
+  return tf.concat([tf.sin(angles), tf.cos(angles)], 1) as tf.Tensor2D;
+}
+
+function timeFreqs(half: number): Float32Array {
+  const f = new Float32Array(half);
+  for (let k = 0; k < half; k++) f[k] = 1 / Math.pow(10000, k / half);
+  return f;
+}
+
+/** Wavelengths from 2 px (a 0.1 px shift turns the phase by 0.3 rad) to 4× the image side. */
+function positionFreqs(half: number, size: number): Float32Array {
+  const f = new Float32Array(half);
+  const lo = 2;
+  const hi = 4 * size;
+  for (let k = 0; k < half; k++) {
+    const lambda = lo * Math.pow(hi / lo, half > 1 ? k / (half - 1) : 0);
+    f[k] = (2 * Math.PI) / lambda;
+  }
+  return f;
+}
+
+/** The concatenated encodings of t, x and y: [B, 3·encDim]. */
+export function encodeConditions(
+  config: UnetConfig,
+  t: tf.Tensor1D,
+  labels: tf.Tensor2D,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const half = config.encDim / 2;
+    const pf = positionFreqs(half, config.size);
+    const [xs, ys] = tf.split(labels, 2, 1);
+    return tf.concat(
+      [
+        sinusoid(t, timeFreqs(half)),
+        sinusoid(xs.reshape([-1]) as tf.Tensor1D, pf),
+        sinusoid(ys.reshape([-1]) as tf.Tensor1D, pf),
+      ],
+      1,
+    ) as tf.Tensor2D;
+  });
+}
+
+function doubleConv(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
+  let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
+  h = gelu(groupNorm(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups)) as tf.Tensor4D;
+  h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
+  return gelu(groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups)) as tf.Tensor4D;
+}
+
+function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D {
+  const p = tf.add(tf.matMul(cond, W[`${name}.emb.w`] as tf.Tensor2D), W[`${name}.emb.b`]);
+  return p.reshape([cond.shape[0], 1, 1, -1]) as tf.Tensor4D;
+}
+
+function selfAttention(x: tf.Tensor4D, W: UnetWeights, groups: number): tf.Tensor4D {
+  const [b, h, w, c] = x.shape;
+  const n = groupNorm(x, W['attn.gn.g'], W['attn.gn.b'], groups).reshape([b * h * w, c]);
+  const proj = (p: string): tf.Tensor3D =>
+    tf.matMul(n, W[`attn.${p}`] as tf.Tensor2D).reshape([b, h * w, c]) as tf.Tensor3D;
+  const scores = tf.div(tf.matMul(proj('q'), proj('k'), false, true), Math.sqrt(c));
+  const mixed = tf.matMul(tf.softmax(scores), proj('v')).reshape([b * h * w, c]);
+  const out = tf.matMul(mixed, W['attn.o'] as tf.Tensor2D).reshape([b, h, w, c]);
+  return tf.add(x, out) as tf.Tensor4D;
+}
+
+function upsample(x: tf.Tensor4D): tf.Tensor4D {
+  const [, h, w] = x.shape;
+  return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]);
+}
+
+/**
+ * Applies the conditional UNet: x [B,S,S,1] noisy images, t [B] timestep indices, labels [B,2]
+ * bump centres in pixels. With `capture`, also returns "layer 4" (see UnetOutput).
+ * @example const { eps, layer4 } = unetApply(p, x, t, labels, { capture: true });
+ */
+export function unetApply(
+  params: UnetParams,
+  x: tf.Tensor4D,
+  t: tf.Tensor1D,
+  labels: tf.Tensor2D,
+  opts: { capture?: boolean } = {},
+): UnetOutput {
+  const c = params.config;
+  const W = params.weights;
+  const [, s1, s2, ch] = x.shape;
+  if (s1 !== c.size || s2 !== c.size || ch !== 1) {
+    throw new Error(
+      `unet input must be [B, ${c.size}, ${c.size}, 1] (got [${x.shape.join(', ')}])`,
+    );
+  }
+  let layer4: tf.Tensor4D | undefined;
+  const eps = tf.tidy(() => {
+    let cond = encodeConditions(c, t, labels);
+    if (c.condHidden > 0) {
+      cond = gelu(tf.add(tf.matMul(cond, W['cond.w'] as tf.Tensor2D), W['cond.b'])) as tf.Tensor2D;
+    }
+    const g = c.groups;
+    const stem = tf.add(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']) as tf.Tensor4D;
+    const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
+      tf.add(doubleConv(input, W, name, g), condBias(cond, W, name)) as tf.Tensor4D;
+    const pool = (v: tf.Tensor4D): tf.Tensor4D => tf.avgPool(v, 2, 2, 'valid');
+    const d1 = block('down1', pool(stem));
+    const d2 = block('down2', pool(d1));
+    let d3 = block('down3', pool(d2));
+    if (c.attention) d3 = selfAttention(d3, W, g);
+    const u1raw = doubleConv(tf.concat([upsample(d3), d2], 3), W, 'up1', g);
+    if (opts.capture) layer4 = tf.keep(u1raw);
+    const u1 = tf.add(u1raw, condBias(cond, W, 'up1')) as tf.Tensor4D;
+    const u2 = block('up2', tf.concat([upsample(u1), d1], 3));
+    const u3 = block('up3', tf.concat([upsample(u2), stem], 3));
+    return tf.add(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']) as tf.Tensor4D;
+  });
+  return layer4 ? { eps, layer4 } : { eps };
+}

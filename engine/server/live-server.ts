@@ -1,0 +1,180 @@
+import { createServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Observable } from 'rxjs';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { RunEvent } from '../../streams/events.js';
+import { ensureBundle } from './bundle.js';
+import { ClientSession } from './client-session.js';
+import type { FrameCache } from './encode.js';
+import {
+  hostHeaderAllowed,
+  isLoopbackHost,
+  originAllowed,
+  resolveToken,
+  tokenMatches,
+  urlHost,
+} from './host-check.js';
+import { httpHandler } from './http-handler.js';
+import { RunCatalog } from './run-catalog.js';
+
+export interface LiveServerOptions {
+  /** Stored runs to list and replay from. */
+  runsDir: string;
+  /** Events as they happen, each already written to its run's events.jsonl (a RunStore hub). */
+  live$: Observable<RunEvent>;
+  /** 0 picks a free port. Default 4321. */
+  port?: number;
+  /** Default 127.0.0.1. Any other than loopback requires a token. */
+  host?: string;
+  /** Required as `?token=` on the page and the socket; default `PHASEWATCH_TOKEN`. */
+  token?: string;
+  /** Step events held per client that is behind before the oldest are dropped. */
+  maxPendingSteps?: number;
+}
+
+export interface LiveServer {
+  /** The page to open, token included. */
+  url: string;
+  port: number;
+  /** Number of connected dashboards. */
+  readonly clients: number;
+  /** Drops every socket, as a network failure would; dashboards reconnect by themselves. */
+  disconnectAll(): void;
+  close(): Promise<void>;
+}
+
+/** Live events are sent to the browsers once per frame of this many milliseconds. */
+export const FRAME_MS = 16;
+
+/**
+ * Serves the dashboard and streams run events to it over a WebSocket (`/ws`, protocol in
+ * `streams/protocol.ts`). A slow or stalled browser never slows the run: the live stream only
+ * queues into bounded per-client outboxes, which are written once per frame.
+ *
+ * @example
+ * const hub = new Subject<RunEvent>();
+ * const server = await startServer({ runsDir: 'runs', live$: hub, port: 0 });
+ * console.log(`dashboard: ${server.url}`);
+ * RunStore.create({ runsDir: 'runs', backend: 'cpu', config: {}, hub });
+ */
+export async function startServer(opts: LiveServerOptions): Promise<LiveServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = resolveToken(opts.token);
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new Error(`--host ${host} requires --token (or PHASEWATCH_TOKEN)`);
+  }
+  const port = opts.port ?? 4321;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--port must be an integer in 0..65535 (got ${port})`);
+  }
+  try {
+    await ensureBundle();
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    throw new Error(`cannot build the dashboard bundle: ${first}`, { cause: err });
+  }
+
+  const catalog = new RunCatalog(opts.runsDir);
+  const sessions = new Set<ClientSession>();
+  const dirty = new Set<ClientSession>();
+  let frame: NodeJS.Timeout | null = null;
+
+  const flushFrame = () => {
+    frame = null;
+    const pending = [...dirty];
+    dirty.clear();
+    const cache: FrameCache = new Map();
+    for (const s of pending) if (s.flush(cache)) dirty.add(s);
+    if (dirty.size) scheduleFrame();
+  };
+  const scheduleFrame = () => {
+    frame ??= setTimeout(flushFrame, FRAME_MS);
+  };
+  const markDirty = (s: ClientSession) => {
+    dirty.add(s);
+    scheduleFrame();
+  };
+  const broadcastRuns = () => {
+    const runs = catalog.list();
+    for (const s of sessions) s.send({ v: 1, type: 'runs', runs });
+  };
+
+  const live = opts.live$.subscribe({
+    next: (event) => {
+      if (catalog.observe(event)) broadcastRuns();
+      for (const s of sessions) s.offer(event);
+    },
+    error: () => undefined,
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  wss.on('connection', (ws: WebSocket) => {
+    const session = new ClientSession(ws, {
+      runsDir: opts.runsDir,
+      catalog,
+      markDirty,
+      maxPendingSteps: opts.maxPendingSteps,
+    });
+    sessions.add(session);
+    ws.on('message', (data, isBinary) => session.receive(data, isBinary));
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      sessions.delete(session);
+      dirty.delete(session);
+    });
+    catalog.refresh();
+    session.send({ v: 1, type: 'runs', runs: catalog.list() });
+  });
+
+  const server = createServer(httpHandler(token));
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    };
+    if (url.pathname !== '/ws') return refuse('404 Not Found');
+    if (!tokenMatches(token, url.searchParams.get('token'))) return refuse('401 Unauthorized');
+    if (!originAllowed(req.headers.origin, req.headers.host)) return refuse('403 Forbidden');
+    if (!hostHeaderAllowed(req.headers.host, token)) return refuse('403 Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      live.unsubscribe();
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `--port ${port} is already in use on ${host} (use --port 0 for any free port)`
+            : `cannot listen on ${host}:${port}: ${err.message}`,
+        ),
+      );
+    });
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`;
+
+  return {
+    url: `http://${urlHost(host)}:${boundPort}/${query}`,
+    port: boundPort,
+    get clients() {
+      return sessions.size;
+    },
+    disconnectAll() {
+      for (const s of sessions) s.ws.terminate();
+    },
+    close() {
+      live.unsubscribe();
+      if (frame) clearTimeout(frame);
+      frame = null;
+      for (const s of sessions) s.ws.terminate();
+      wss.close();
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

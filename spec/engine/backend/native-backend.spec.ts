@@ -1,0 +1,588 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import {
+  FusedAdamEma,
+  gelu,
+  groupNorm,
+  nativeKernelHits,
+  nativeKernelNames,
+  registerNativeBackend,
+  resetNativeKernelHits,
+} from '../../../engine/backend/native-backend.js';
+import { createUnet, unetApply } from '../../../engine/models/unet.js';
+
+/** Deterministic values in [lo, hi). */
+function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = lo + ((s % 100000) / 100000) * (hi - lo);
+  }
+  return out;
+}
+
+function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
+  return tf.tensor(
+    values(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+      lo,
+      hi,
+    ),
+    shape,
+  );
+}
+
+/** Runs fn on 'cpu' and on 'native'; returns both results' values and shapes. */
+async function both(fn: () => tf.Tensor | tf.Tensor[]): Promise<{
+  cpu: { v: Float32Array; shape: number[] }[];
+  native: { v: Float32Array; shape: number[] }[];
+}> {
+  const out: Record<string, { v: Float32Array; shape: number[] }[]> = {};
+  for (const backend of ['cpu', 'native']) {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const res = tf.tidy(() => {
+      const r = fn();
+      return Array.isArray(r) ? r : [r];
+    });
+    out[backend] = res.map((t) => ({ v: Float32Array.from(t.dataSync()), shape: t.shape }));
+    tf.dispose(res);
+    expect(tf.memory().numTensors, `${backend} leaked tensors`).to.equal(before);
+  }
+  return { cpu: out.cpu, native: out.native };
+}
+
+/** Max-normalised difference of every output is within tol (1e-4 relative by default). */
+async function expectMatch(fn: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
+  const { cpu, native } = await both(fn);
+  expect(native.length).to.equal(cpu.length);
+  cpu.forEach((c, i) => {
+    const n = native[i];
+    expect(n.shape).to.deep.equal(c.shape);
+    let scale = 0;
+    for (const x of c.v) scale = Math.max(scale, Math.abs(x));
+    let err = 0;
+    for (let j = 0; j < c.v.length; j++) {
+      if (Number.isNaN(c.v[j])) {
+        expect(Number.isNaN(n.v[j]), `output ${i}[${j}] NaN on cpu`).to.equal(true);
+        continue;
+      }
+      err = Math.max(err, Math.abs(n.v[j] - c.v[j]));
+    }
+    expect(err / Math.max(scale, 1e-6), `output ${i} relative error`).to.be.at.most(tol);
+  });
+}
+
+function expectNative(kernel: string): void {
+  expect(nativeKernelHits()[kernel] ?? 0, `${kernel} ran natively`).to.be.greaterThan(0);
+}
+
+type Pad = 'same' | 'valid';
+
+describe('native backend', function () {
+  this.timeout(60000);
+  let previous = 'cpu';
+
+  before(async function () {
+    await tf.ready();
+    previous = tf.getBackend();
+    if (!registerNativeBackend()) this.skip();
+  });
+
+  beforeEach(() => resetNativeKernelHits());
+
+  after(async () => {
+    await tf.setBackend(previous);
+  });
+
+  it('registers idempotently and covers every cpu kernel', async () => {
+    expect(registerNativeBackend()).to.equal(true);
+    const cpu = tf.getKernelsForBackend('cpu').map((k) => k.kernelName);
+    const native = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
+    for (const k of cpu) expect(native.has(k), k).to.equal(true);
+    expect(nativeKernelNames()).to.include.members([
+      'Conv2D',
+      'Conv2DBackpropFilter',
+      'BatchMatMul',
+    ]);
+    await tf.setBackend('native');
+    expect(tf.add(tf.scalar(1), tf.scalar(2)).dataSync()[0]).to.equal(3);
+  });
+
+  describe('convolutions and their gradients', () => {
+    const cases: [number[], number[], number, Pad | number, number][] = [
+      // x shape, filter shape, stride, pad, dilation
+      [[1, 5, 7, 3], [3, 3, 3, 4], 1, 'same', 1],
+      [[2, 9, 8, 5], [3, 3, 5, 17], 2, 'same', 1],
+      [[3, 6, 7, 2], [2, 3, 2, 33], 2, 'valid', 1],
+      [[1, 7, 5, 3], [5, 5, 3, 2], 1, 'valid', 1],
+      [[2, 8, 8, 20], [1, 1, 20, 1], 1, 'same', 1],
+      [[1, 11, 9, 1], [3, 3, 1, 16], 1, 'same', 1],
+      [[2, 6, 6, 36], [3, 3, 36, 40], 1, 'same', 1],
+      [[1, 10, 10, 4], [3, 3, 4, 5], 2, 1, 1],
+      [[4, 16, 16, 32], [3, 3, 32, 32], 1, 'same', 1],
+    ];
+    for (const [xs, fs, stride, pad, dil] of cases) {
+      it(`x ${JSON.stringify(xs)} f ${JSON.stringify(fs)} stride ${stride} pad ${pad}`, async () => {
+        const f = (x: tf.Tensor, w: tf.Tensor): tf.Tensor =>
+          tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad, 'NHWC', dil);
+        await expectMatch(() => {
+          const x = rand(xs, 1);
+          const w = rand(fs, 2);
+          const y = f(x, w);
+          const dy = rand(y.shape, 3);
+          const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a, b))([x, w], dy);
+          return [y, gx, gw];
+        });
+        expectNative('Conv2D');
+        expectNative('Conv2DBackpropInput');
+        expectNative('Conv2DBackpropFilter');
+      });
+    }
+
+    it('dilated forward (dilation 2)', async () => {
+      await expectMatch(() =>
+        tf.conv2d(
+          rand([2, 9, 10, 3], 4) as tf.Tensor4D,
+          rand([3, 3, 3, 6], 5) as tf.Tensor4D,
+          1,
+          'same',
+          'NHWC',
+          2,
+        ),
+      );
+      expectNative('Conv2D');
+    });
+  });
+
+  describe('matMul', () => {
+    // tfjs's BatchMatMul gradient does not reduce a broadcast batch, so that case is forward only.
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[5, 7], [7, 3], false, false],
+      [[7, 5], [7, 33], true, false],
+      [[5, 7], [19, 7], false, true],
+      [[7, 1], [40, 7], true, true],
+      [[1, 1], [1, 1], false, false],
+      [[3, 4, 6], [3, 6, 5], false, false],
+      [[3, 4, 6], [6, 5], false, false],
+      [[2, 6, 4], [2, 5, 6], true, true],
+      [[64, 96], [96, 64], false, false],
+    ];
+    for (const [as, bs, ta, tb] of cases) {
+      it(`${JSON.stringify(as)} × ${JSON.stringify(bs)} transposeA ${ta} transposeB ${tb}`, async () => {
+        await expectMatch(() => {
+          const a = rand(as, 6);
+          const b = rand(bs, 7);
+          const f = (x: tf.Tensor, y: tf.Tensor): tf.Tensor => tf.matMul(x, y, ta, tb);
+          const y = f(a, b);
+          if (as.length !== bs.length) return y;
+          const [ga, gb] = tf.grads(f)([a, b], rand(y.shape, 8));
+          return [y, ga, gb];
+        });
+        expectNative('BatchMatMul');
+      });
+    }
+  });
+
+  describe('elementwise binary ops with broadcasting', () => {
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ['Add', tf.add],
+      ['Sub', tf.sub],
+      ['Multiply', tf.mul],
+      ['RealDiv', tf.div],
+      ['SquaredDifference', tf.squaredDifference],
+      ['Maximum', tf.maximum],
+      ['Minimum', tf.minimum],
+    ];
+    const shapes: [number[], number[]][] = [
+      [[5], [5]],
+      [[2, 3, 4], [4]],
+      [
+        [2, 1, 4],
+        [3, 1],
+      ],
+      [[], [3, 2]],
+      [
+        [4, 5, 5, 1, 3],
+        [4, 1, 1, 2, 1],
+      ],
+      [
+        [64, 8, 8, 16],
+        [64, 1, 1, 16],
+      ],
+    ];
+    // tfjs's own gradients of these three do not reduce over broadcast axes (on any backend).
+    const noBroadcastGrad = new Set(['SquaredDifference', 'Maximum', 'Minimum']);
+    for (const [name, op] of ops) {
+      it(`${name} forward and gradients`, async () => {
+        for (const [as, bs] of shapes) {
+          const withGrad = !noBroadcastGrad.has(name) || JSON.stringify(as) === JSON.stringify(bs);
+          await expectMatch(() => {
+            const a = rand(as, 9);
+            // Positive, away from zero, so division is well conditioned.
+            const b = name === 'RealDiv' ? rand(bs, 10, 0.5, 2) : rand(bs, 10);
+            const y = op(a, b);
+            if (!withGrad) return y;
+            const [ga, gb] = tf.grads(op)([a, b], rand(y.shape, 11));
+            return [y, ga, gb];
+          });
+        }
+        expectNative(name);
+      });
+    }
+  });
+
+  describe('elementwise unary ops', () => {
+    const ops: [string, (x: tf.Tensor) => tf.Tensor, number, number][] = [
+      ['Neg', tf.neg, -3, 3],
+      ['Square', tf.square, -3, 3],
+      ['Sqrt', tf.sqrt, 0.01, 9],
+      ['Rsqrt', tf.rsqrt, 0.01, 9],
+      ['Exp', tf.exp, -5, 5],
+      ['Log', tf.log, 0.01, 9],
+      ['Erf', tf.erf, -3, 3],
+      ['Abs', tf.abs, -3, 3],
+      ['Relu', tf.relu, -3, 3],
+      ['Sigmoid', tf.sigmoid, -6, 6],
+      ['Tanh', tf.tanh, -4, 4],
+      ['Reciprocal', tf.reciprocal, 0.1, 4],
+      ['ClipByValue', (x: tf.Tensor) => tf.clipByValue(x, -0.5, 0.7), -2, 2],
+    ];
+    for (const [name, op, lo, hi] of ops) {
+      it(`${name} forward and gradient`, async () => {
+        for (const shape of [[1], [7, 13], [2, 33, 17, 3]]) {
+          await expectMatch(() => {
+            const x = rand(shape, 12, lo, hi);
+            const y = op(x);
+            const [gx] = tf.grads((a: tf.Tensor) => op(a))([x], rand(shape, 13));
+            return [y, gx];
+          });
+        }
+        expectNative(name);
+      });
+    }
+  });
+
+  describe('reductions', () => {
+    const cases: [number[], number | number[] | undefined, boolean][] = [
+      [[7], undefined, false],
+      [[5, 6], 0, false],
+      [[5, 6], 1, true],
+      [[3, 4, 5], [0, 2], false],
+      [[2, 4, 4, 2, 3], [1, 2, 4], true],
+      [[64, 8, 8, 16], [0, 1, 2], false],
+      [[1, 1, 3], [0, 1], true],
+    ];
+    const ops: [string, (x: tf.Tensor, axis?: number | number[], keep?: boolean) => tf.Tensor][] = [
+      ['Sum', tf.sum],
+      ['Mean', tf.mean],
+      ['Max', tf.max],
+      ['Min', tf.min],
+    ];
+    for (const [name, op] of ops) {
+      it(`${name} over axes, with gradients`, async () => {
+        for (const [shape, axis, keep] of cases) {
+          await expectMatch(() => {
+            const x = rand(shape, 14);
+            const y = op(x, axis, keep);
+            const [gx] = tf.grads((a: tf.Tensor) => op(a, axis, keep))([x], rand(y.shape, 15));
+            return [y, gx];
+          });
+        }
+        expectNative(name);
+      });
+    }
+
+    it('moments (GroupNorm statistics) and their gradients', async () => {
+      await expectMatch(() => {
+        const x = rand([3, 5, 5, 4, 2], 16);
+        const f = (a: tf.Tensor): tf.Tensor => {
+          const { mean, variance } = tf.moments(a, [1, 2, 4], true);
+          return tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, 1e-5)));
+        };
+        const y = f(x);
+        const [gx] = tf.grads(f)([x], rand(y.shape, 17));
+        return [y, gx];
+      });
+    });
+  });
+
+  describe('slicing, splitting and concatenation', () => {
+    it('Slice on every axis, with gradient', async () => {
+      const cases: [number[], number[], number[]][] = [
+        [[7], [2], [3]],
+        [
+          [4, 5, 6],
+          [1, 0, 2],
+          [2, 5, 3],
+        ],
+        [
+          [4, 5, 6],
+          [0, 2, 0],
+          [4, 2, 6],
+        ],
+        [
+          [2, 3, 4, 5],
+          [1, 1, 1, 1],
+          [1, 2, 3, 4],
+        ],
+      ];
+      for (const [shape, begin, size] of cases) {
+        await expectMatch(() => {
+          const x = rand(shape, 18);
+          const f = (a: tf.Tensor): tf.Tensor => tf.slice(a, begin, size);
+          const [gx] = tf.grads(f)([x], rand(size, 19));
+          return [f(x), gx];
+        });
+      }
+      expectNative('Slice');
+    });
+
+    it('SplitV on first, middle and last axes', async () => {
+      for (const [shape, splits, axis] of [
+        [[6, 4], [1, 5], 0],
+        [[3, 7, 2], [2, 4, 1], 1],
+        [[2, 4, 4, 12], [5, 7], 3],
+        [[2, 4, 4, 12], 3, -1],
+      ] as [number[], number | number[], number][]) {
+        await expectMatch(() => tf.split(rand(shape, 20), splits, axis));
+      }
+      expectNative('SplitV');
+    });
+
+    it('Concat of odd widths on every axis, with gradients', async () => {
+      for (const axis of [0, 1, 2, 3]) {
+        await expectMatch(() => {
+          const a = rand([2, 3, 4, 5], 21);
+          const bShape = [2, 3, 4, 5];
+          bShape[axis] = 3;
+          const b = rand(bShape, 22);
+          const c = rand([2, 3, 4, 5], 23);
+          const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor): tf.Tensor =>
+            tf.concat([x, y, z], axis);
+          const out = f(a, b, c);
+          return [out, ...tf.grads(f)([a, b, c], rand(out.shape, 24))];
+        });
+      }
+      expectNative('Concat');
+    });
+  });
+
+  describe('pooling and resampling', () => {
+    const pools: [number[], number, number, Pad][] = [
+      [[2, 8, 8, 3], 2, 2, 'valid'],
+      [[1, 7, 9, 2], 3, 1, 'same'],
+      [[2, 7, 7, 5], 2, 2, 'same'],
+      [[1, 9, 6, 1], 3, 2, 'valid'],
+    ];
+    for (const [shape, k, s, pad] of pools) {
+      it(`avgPool ${k}×${k} stride ${s} ${pad} on ${JSON.stringify(shape)}, with gradient`, async () => {
+        await expectMatch(() => {
+          const x = rand(shape, 25);
+          const f = (a: tf.Tensor): tf.Tensor => tf.avgPool(a as tf.Tensor4D, k, s, pad);
+          const y = f(x);
+          return [y, ...tf.grads(f)([x], rand(y.shape, 26))];
+        });
+        expectNative('AvgPool');
+        expectNative('AvgPoolGrad');
+      });
+    }
+
+    const resizes: [number[], [number, number], boolean, boolean][] = [
+      [[2, 4, 4, 3], [8, 8], false, false],
+      [[1, 3, 5, 2], [6, 15], false, false],
+      [[1, 5, 4, 2], [7, 9], false, false],
+      [[2, 5, 4, 2], [7, 9], true, false],
+      [[3, 5, 4, 2], [8, 3], false, true],
+    ];
+    for (const [shape, size, ac, hp] of resizes) {
+      const label = `${JSON.stringify(shape)} → ${JSON.stringify(size)} alignCorners ${ac} halfPixel ${hp}`;
+      const f = (a: tf.Tensor): tf.Tensor =>
+        tf.image.resizeNearestNeighbor(a as tf.Tensor4D, size, ac, hp);
+
+      it(`resizeNearestNeighbor ${label}`, async () => {
+        await expectMatch(() => f(rand(shape, 27)));
+        expectNative('ResizeNearestNeighbor');
+      });
+
+      it(`resizeNearestNeighbor gradient ${label} is the adjoint`, async () => {
+        // <resize(x), dy> = <x, grad(dy)>: exact for a copy/scatter pair.
+        await tf.setBackend('native');
+        const before = tf.memory().numTensors;
+        const [lhs, rhs] = tf.tidy(() => {
+          const x = rand(shape, 27);
+          const y = f(x);
+          const dy = rand(y.shape, 28);
+          const [gx] = tf.grads(f)([x], dy);
+          return [tf.sum(tf.mul(y, dy)).dataSync()[0], tf.sum(tf.mul(x, gx)).dataSync()[0]];
+        });
+        expect(Math.abs(lhs - rhs)).to.be.at.most(1e-4 * Math.max(1, Math.abs(lhs)));
+        expect(tf.memory().numTensors).to.equal(before);
+        expectNative('ResizeNearestNeighborGrad');
+      });
+    }
+
+    it('resizeNearestNeighbor gradient matches cpu for one image', async () => {
+      // tfjs's cpu kernel is right for batch 1 only (it reads dy with the image's batch stride).
+      await expectMatch(() => {
+        const x = rand([1, 4, 5, 3], 29);
+        const f = (a: tf.Tensor): tf.Tensor =>
+          tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [8, 10]);
+        return tf.grads(f)([x], rand([1, 8, 10, 3], 30));
+      });
+      expectNative('ResizeNearestNeighborGrad');
+    });
+  });
+
+  describe('fused layers', () => {
+    for (const [shape, groups] of [
+      [[1, 5, 3, 6], 3],
+      [[4, 8, 8, 32], 8],
+      [[2, 3, 7, 16], 1],
+      [[3, 4, 4, 64], 64],
+    ] as [number[], number][]) {
+      it(`groupNorm ${JSON.stringify(shape)} in ${groups} groups matches the composed ops, with gradients`, async () => {
+        const c = shape[3];
+        await expectMatch(() => {
+          const x = rand(shape, 32, -2, 3);
+          const g = rand([c], 33, 0.5, 1.5);
+          const b = rand([c], 34);
+          const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
+            groupNorm(a as tf.Tensor4D, gg, bb, groups);
+          const y = f(x, g, b);
+          return [y, ...tf.grads(f)([x, g, b], rand(shape, 35))];
+        });
+      });
+    }
+
+    it('gelu matches the composed ops, with gradient', async () => {
+      await expectMatch(() => {
+        const x = rand([3, 5, 7, 11], 36, -5, 5);
+        return [gelu(x), ...tf.grads((a: tf.Tensor) => gelu(a))([x], rand([3, 5, 7, 11], 37))];
+      });
+    });
+
+    it('rejects a group count that does not divide the channels', () => {
+      tf.tidy(() => {
+        const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
+        expect(() => groupNorm(x, tf.ones([6]), tf.zeros([6]), 4)).to.throw(/groups must divide/);
+      });
+    });
+  });
+
+  describe('fused Adam + EMA step', () => {
+    const shapes = [[3, 3, 4, 8], [8], [150000], [5, 7]]; // over the threading threshold
+
+    /** Weights, EMAs and Adam moments after `steps` steps of one of the two optimisers. */
+    async function train(
+      fused: boolean,
+      steps: number,
+      backend = 'native',
+    ): Promise<Float32Array[]> {
+      await tf.setBackend(backend);
+      const vars = shapes.map((s, i) => tf.variable(rand(s, 50 + i)));
+      const emas = vars.map((v) => tf.variable(v, false)); // shares v's data at first
+      const frozen = tf.clone(emas[0]); // shares it too: must not change
+      const frozenBefore = Float32Array.from(frozen.dataSync());
+      const opt = fused ? new FusedAdamEma(3e-3) : tf.train.adam(3e-3);
+      let before = 0;
+      for (let k = 0; k < steps; k++) {
+        tf.tidy(() => {
+          // A missing gradient (the last weight on step 1) must leave that weight alone.
+          const grads = shapes.map((s, i) =>
+            k === 1 && i === 3 ? undefined : rand(s, 100 * k + i, -1e-3, 1e-3),
+          );
+          if (opt instanceof FusedAdamEma) {
+            opt.step(vars, grads, emas, 0.9);
+          } else {
+            opt.applyGradients(
+              vars.map((v, i) => ({ name: v.name, tensor: grads[i] as tf.Tensor })),
+            );
+            vars.forEach((v, i) =>
+              emas[i].assign(tf.add(tf.mul(emas[i], 0.9), tf.mul(v, 1 - 0.9))),
+            );
+          }
+        });
+        // The first step creates the moments.
+        if (k === 0) before = tf.memory().numTensors;
+        else expect(tf.memory().numTensors, 'tensors leaked by a step').to.equal(before);
+      }
+      expect(Array.from(frozen.dataSync())).to.deep.equal(Array.from(frozenBefore));
+      const moments = (await opt.getWeights()).slice(1).map((w) => w.tensor);
+      const out = [...vars, ...emas, ...moments].map((t) => Float32Array.from(t.dataSync()));
+      tf.dispose([...vars, ...emas, frozen]);
+      opt.dispose();
+      return out;
+    }
+
+    it('matches tf.train.adam and the EMA ops on native and cpu bit for bit, in place', async () => {
+      resetNativeKernelHits();
+      const fused = await train(true, 4);
+      const hits = nativeKernelHits();
+      expect(hits.Sqrt ?? 0, 'Adam ran through tfjs kernels').to.equal(0);
+      for (const backend of ['native', 'cpu']) {
+        const reference = await train(false, 4, backend);
+        expect(fused.length).to.equal(reference.length);
+        fused.forEach((a, i) =>
+          expect(Array.from(a), `${backend} tensor ${i}`).to.deep.equal(Array.from(reference[i])),
+        );
+      }
+    });
+
+    it('restores its state through getWeights/setWeights like tf.train.adam', async () => {
+      await tf.setBackend('native');
+      const x = tf.variable(rand([6], 60));
+      const e = tf.variable(rand([6], 61), false);
+      const a = new FusedAdamEma(1e-2);
+      for (let k = 0; k < 3; k++) tf.tidy(() => a.step([x], [rand([6], 62 + k)], [e], 0.5));
+      const w = await a.getWeights();
+      expect(w.length).to.equal(3);
+      expect(w[0].tensor.dataSync()[0]).to.equal(3);
+      const b = new FusedAdamEma(1e-2);
+      await b.setWeights(w);
+      w[0].tensor.dispose();
+      const t = tf.train.adam(1e-2);
+      const tw = await b.getWeights();
+      await t.setWeights(tw);
+      tw[0].tensor.dispose();
+      const x2 = tf.variable(x.clone());
+      const e2 = tf.variable(e.clone(), false);
+      tf.tidy(() => b.step([x], [rand([6], 70)], [e], 0.5));
+      tf.tidy(() => {
+        t.applyGradients([{ name: x2.name, tensor: rand([6], 70) }]);
+        e2.assign(tf.add(tf.mul(e2, 0.5), tf.mul(x2, 0.5)));
+      });
+      expect(Array.from(x.dataSync())).to.deep.equal(Array.from(x2.dataSync()));
+      expect(Array.from(e.dataSync())).to.deep.equal(Array.from(e2.dataSync()));
+      tf.dispose([x, e, x2, e2]);
+      a.dispose();
+      b.dispose();
+      t.dispose();
+    });
+  });
+
+  it('gives the UNet the same output and weight gradients as cpu', async () => {
+    const config = { size: 8, widths: [4, 8, 8] as [number, number, number], groups: 2 };
+    await expectMatch(() => {
+      const params = createUnet(config, 3);
+      const names = Object.keys(params.weights);
+      // One image: the cpu backend's nearest-resize gradient is wrong for batch > 1.
+      const x = rand([1, 8, 8, 1], 30) as tf.Tensor4D;
+      const t = tf.tensor1d([40]);
+      const labels = rand([1, 2], 31, 0, 8) as tf.Tensor2D;
+      const { value, grads } = tf.variableGrads(
+        () => tf.mean(tf.square(unetApply(params, x, t, labels).eps)) as tf.Scalar,
+        names.map((n) => params.weights[n]),
+      );
+      const out = [value, ...names.map((n) => grads[params.weights[n].name])];
+      tf.dispose(Object.values(params.weights));
+      return out;
+    });
+  });
+});

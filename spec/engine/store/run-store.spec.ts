@@ -1,0 +1,80 @@
+import { expect } from 'chai';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Subject } from 'rxjs';
+import type { RunEvent } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
+import { listRuns, readRunMeta, readSnapshotArrays, RunStore } from '../../../engine/store/run-store.js';
+
+describe('RunStore', () => {
+  let runsDir: string;
+  beforeEach(() => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-store-'));
+  });
+  afterEach(() => rmSync(runsDir, { recursive: true, force: true }));
+
+  const step = (n: number) =>
+    ({ type: 'step', runId: 'x', step: n, time: 0, loss: 1 / n, examplesPerSec: 10 }) as const;
+
+  it('stamps seq, writes each event before publishing it', () => {
+    const hub = new Subject<RunEvent>();
+    const store = RunStore.create({ runsDir, runId: 'r1', backend: 'cpu', config: {}, hub });
+    const seenOnDisk: number[] = [];
+    hub.subscribe(() => seenOnDisk.push(readRunEvents(store.dir).length));
+    store.append(step(1));
+    store.append(step(2));
+    expect(seenOnDisk).to.deep.equal([1, 2]);
+    const events = readRunEvents(store.dir);
+    expect(events.map((e) => e.seq)).to.deep.equal([1, 2]);
+    expect(events.every((e) => e.runId === 'r1')).to.equal(true);
+  });
+
+  it('closes with a run-end event and the status in meta.json', () => {
+    const store = RunStore.create({ runsDir, runId: 'r2', backend: 'cpu', config: { dx: 1 } });
+    store.append(step(1));
+    store.close('completed', 1);
+    expect(readRunMeta(store.dir)).to.include({ status: 'completed', lastStep: 1, backend: 'cpu' });
+    expect(readRunEvents(store.dir).at(-1)).to.include({ type: 'run-end', seq: 2 });
+    expect(listRuns(runsDir).map((m) => m.runId)).to.deep.equal(['r2']);
+  });
+
+  it('reopens a killed run, dropping a half-written line and continuing seq', () => {
+    const store = RunStore.create({ runsDir, runId: 'r3', backend: 'cpu', config: {} });
+    store.append(step(1));
+    store.append(step(2));
+    appendFileSync(join(store.dir, 'events.jsonl'), '{"type":"st');
+    expect(readRunEvents(store.dir)).to.have.length(2);
+    const again = RunStore.open(store.dir);
+    again.append(step(3));
+    expect(readRunEvents(store.dir).map((e) => e.seq)).to.deep.equal([1, 2, 3]);
+    expect(readFileSync(join(store.dir, 'events.jsonl'), 'utf8')).not.to.include('"st\n');
+  });
+
+  it('round-trips snapshot arrays', () => {
+    const store = RunStore.create({ runsDir, runId: 'r4', backend: 'cpu', config: {} });
+    const arrays = {
+      labels: Float32Array.from([1, 2]),
+      images: Float32Array.from([0.5, -1, 1]),
+      activations: Float32Array.from([3, 4, 5, 6]),
+    };
+    const rel = store.writeSnapshot(100, arrays);
+    expect(readSnapshotArrays(join(store.dir, rel))).to.deep.equal(arrays);
+  });
+
+  it('refuses a bad or duplicate runId with one line', () => {
+    RunStore.create({ runsDir, runId: 'dup', backend: 'cpu', config: {} }).append(step(1));
+    expect(() => RunStore.create({ runsDir, runId: 'dup', backend: 'cpu', config: {} })).to.throw(
+      /runId "dup" already exists/,
+    );
+    expect(() => RunStore.create({ runsDir, runId: '../x', backend: 'cpu', config: {} })).to.throw(
+      /^runId must contain/,
+    );
+  });
+
+  it('names the run dir when it cannot be read', () => {
+    expect(() => readRunEvents(join(runsDir, 'nope'))).to.throw(
+      /runDir ".*nope" is not a readable/,
+    );
+  });
+});
