@@ -1,4 +1,4 @@
-import type { Rect } from '../streams/types.js';
+import type { Rect } from '../streams/events.js';
 
 /** Everything that defines a run of the bump experiment; stored in meta.json. */
 export interface ExperimentConfig {

@@ -9,7 +9,7 @@ import { snapshotEvery } from '../operators/snapshot-every.js';
 import type { AssessmentEvent, RunEvent, SampleThumb, StepEvent } from '../streams/events.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
-import type { Assessment, Dataset, Snapshot } from '../streams/types.js';
+import type { Assessment, Dataset, Snapshot } from '../streams/events.js';
 import { selectBackend } from './backend/backend.js';
 import { resolveConfig, type ExperimentConfig } from './config.js';
 import { createDdpm, type Ddpm } from './models/ddpm.js';

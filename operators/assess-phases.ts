@@ -1,6 +1,6 @@
 import { concatMap, from, pipe } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
-import type { Assessment, Snapshot } from '../streams/types.js';
+import type { Assessment, Snapshot } from '../streams/events.js';
 import { assessSnapshot, checkAssessOptions, type AssessOptions } from './metrics/assess-snapshot.js';
 import { phaseHysteresis, type PhasedAssessment } from './phase-hysteresis.js';
 

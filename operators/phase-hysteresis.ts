@@ -1,7 +1,7 @@
 import { map, scan } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import type { Phase } from '../streams/events.js';
-import type { Assessment } from '../streams/types.js';
+import type { Assessment } from '../streams/events.js';
 
 /** The reported phase and a challenger that has held for `streak` consecutive snapshots. */
 export interface HysteresisState {

@@ -1,7 +1,7 @@
 import { filter, map, pipe, scan } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import type { Phase } from '../streams/events.js';
-import type { Assessment } from '../streams/types.js';
+import type { Assessment } from '../streams/events.js';
 
 /** A change of the reported phase; the engine wraps it into a `PhaseEvent`. */
 export interface PhaseTransition {

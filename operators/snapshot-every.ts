@@ -1,7 +1,7 @@
 import { defer, exhaustMap, filter, finalize, from, take, tap } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { StepEvent } from '../streams/events.js';
-import type { Snapshot } from '../streams/types.js';
+import type { Snapshot } from '../streams/events.js';
 
 export interface SnapshotEveryOptions {
   /** Called with each due step that is dropped because the previous snapshot is unfinished. */

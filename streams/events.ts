@@ -1,10 +1,20 @@
 /**
- * The one event union of phasewatch. Every event a run produces is one of these plain,
- * JSON-serialisable objects; the run store appends them to `events.jsonl` and the live
- * server sends exactly these over the wire (`{ v: 1, type: 'event', event }`).
+ * The contract of phasewatch, in one file: the event vocabulary every run speaks (on disk
+ * and on the wire) and the plug-in points a composition is made of — `Dataset`, `Model`,
+ * the `Snapshot` record operators read. Everything here is plain data or an interface;
+ * nothing imports the engine. Documented for users in `docs/events.md`.
  */
 
-/** Fields every event carries. `seq` is per run, strictly increasing, assigned by the run store. */
+/**
+ * Version of the event format, written to `meta.json` (`eventsVersion`) and carried by every
+ * wire message (`v`). v1 (before generic kinds) is read by `upgradeEvents` in `replay.ts`.
+ */
+export const EVENTS_VERSION = 2;
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/** Fields every stored event carries. `seq` is per run, strictly increasing, assigned by the run store. */
 export interface EventBase {
   runId: string;
   seq: number;
@@ -15,7 +25,10 @@ export interface EventBase {
 
 export type Phase = 'A' | 'B' | 'C';
 
-/** A run began; `meta` is what `meta.json` holds. */
+/** How a run ended; `interrupted` is what a reader concludes when the writer died. */
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+
+/** A run began (or resumed); `meta` is what `meta.json` holds. */
 export interface RunStartEvent extends EventBase {
   type: 'run-start';
   meta: RunMeta;
@@ -40,7 +53,7 @@ export interface SnapshotEvent extends EventBase {
   sampleMs: number;
 }
 
-/** A thumbnail of one generated image with its conditioning label and detected bump. */
+/** A thumbnail of one generated bump image with its conditioning label and detected bump. */
 export interface SampleThumb {
   label: [number, number];
   located: { x: number; y: number; count: number };
@@ -48,7 +61,11 @@ export interface SampleThumb {
   pixels: number[];
 }
 
-/** The assessment of one snapshot: metrics, embedding, and the (hysteresis-filtered) phase. */
+/**
+ * The bump experiment's assessment of one snapshot: figures, embedding, the
+ * (hysteresis-filtered) phase. Its figures are also emitted as `metric` events
+ * (`phase/accuracy`, `phase/r2x`, …) so generic views show them.
+ */
 export interface AssessmentEvent extends EventBase {
   type: 'assessment';
   accuracy: number;
@@ -77,8 +94,75 @@ export interface PhaseEvent extends EventBase {
 /** A run ended. */
 export interface RunEndEvent extends EventBase {
   type: 'run-end';
-  status: 'completed' | 'stopped' | 'failed';
+  status: Exclude<RunStatus, 'running'>;
   error?: string;
+}
+
+/** A scalar. Many per step; a `/` in the name groups charts into panels (`probe/acc`). */
+export interface MetricEvent extends EventBase {
+  type: 'metric';
+  name: string;
+  value: number;
+  tags?: Record<string, string>;
+}
+
+/** A curve measured at one snapshot (e.g. probe accuracy against diffusion timestep). */
+export interface CurveEvent extends EventBase {
+  type: 'curve';
+  name: string;
+  x: number[];
+  y: number[];
+  xLabel?: string;
+  yLabel?: string;
+}
+
+/** A heatmap: `values` is rows*cols, row-major. */
+export interface MatrixEvent extends EventBase {
+  type: 'matrix';
+  name: string;
+  rows: number;
+  cols: number;
+  values: number[];
+  rowLabels?: string[];
+  colLabels?: string[];
+}
+
+/** Any embedding: `points` is N*3; `colourBy` holds N values per field to colour by. */
+export interface EmbeddingEvent extends EventBase {
+  type: 'embedding';
+  name: string;
+  points: number[];
+  colourBy: Record<string, number[]>;
+}
+
+/** A point drawn over a thumbnail, in pixel units (x = column, y = row). */
+export interface ImageMark {
+  x: number;
+  y: number;
+  /** What the mark is: 'label' (where it should be) or 'found' (where it is), free otherwise. */
+  kind?: string;
+}
+
+export interface ImageThumb {
+  /** size*size grey levels 0..255, row-major. */
+  pixels: number[];
+  caption?: string;
+  marks?: ImageMark[];
+}
+
+/** A grid of sample images. */
+export interface ImagesEvent extends EventBase {
+  type: 'images';
+  name: string;
+  size: number;
+  thumbs: ImageThumb[];
+}
+
+/** Something a user should see now: a banner in the dashboard, a line on stderr. */
+export interface AlertEvent extends EventBase {
+  type: 'alert';
+  level: 'info' | 'warning' | 'error';
+  message: string;
 }
 
 export type RunEvent =
@@ -87,24 +171,161 @@ export type RunEvent =
   | SnapshotEvent
   | AssessmentEvent
   | PhaseEvent
-  | RunEndEvent;
+  | RunEndEvent
+  | MetricEvent
+  | CurveEvent
+  | MatrixEvent
+  | EmbeddingEvent
+  | ImagesEvent
+  | AlertEvent;
 
 export type RunEventType = RunEvent['type'];
 
+/** The generic kinds any operator may emit; the dashboard draws them by kind and name. */
+export const GENERIC_KINDS = ['metric', 'curve', 'matrix', 'embedding', 'images', 'alert'] as const;
+
+type Distribute<E> = E extends RunEvent ? Omit<E, 'seq'> : never;
 /** An event before the run store has stamped it with its `seq`. */
-export type UnsequencedEvent = RunEvent extends infer E
-  ? E extends RunEvent
-    ? Omit<E, 'seq'>
-    : never
+export type UnsequencedEvent = Distribute<RunEvent>;
+
+type Input<E> = E extends RunEvent
+  ? Omit<E, 'seq' | 'runId' | 'time'> & { runId?: string; time?: number }
   : never;
+/**
+ * What an operator emits: an event without `seq`, and optionally without `runId` and
+ * `time` (`record()` fills them in). E.g. `{ type: 'metric', name: 'probe/acc', value, step }`.
+ */
+export type EventInput = Input<RunEvent>;
 
 /** What `runs/<runId>/meta.json` holds. */
 export interface RunMeta {
   runId: string;
+  /** Format of `events.jsonl` (absent in v1 runs). */
+  eventsVersion?: number;
+  name?: string;
+  tags?: string[];
+  notes?: string;
   createdAt: string;
   backend: string;
   config: Record<string, unknown>;
-  status: 'running' | 'completed' | 'stopped' | 'failed';
+  status: RunStatus;
+  error?: string;
+  /** PID of the process writing the run while `status` is `running`. */
+  pid?: number;
   phase?: Phase;
   lastStep?: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// Plug-in points
+
+export interface Rect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/**
+ * A labelled example set. `image(i)` returns example i as `shape` values (default
+ * `[size, size]`, grey images in [-1, 1]; a vector dataset says `[d]`). `labels` holds the
+ * `labelDim` conditioning values of each example (default 2: the bump's x and y in pixels);
+ * `fields` names every ground-truth label an operator may probe or colour by.
+ */
+export interface Dataset {
+  size: number;
+  count: number;
+  labels: Float32Array;
+  image(i: number): Float32Array;
+  /** Shape of one example; default `[size, size]`. */
+  shape?: number[];
+  /** Conditioning values per example; default 2. */
+  labelDim?: number;
+  /** Named ground-truth fields, `count` values each (e.g. `{ x, y }`, `{ class }`). */
+  fields?: Record<string, Float32Array>;
+}
+
+/** One training batch drawn from a `Dataset`. */
+export interface Batch {
+  /** batch * (values of one example). */
+  images: Float32Array;
+  /** batch * labelDim conditioning values. */
+  labels: Float32Array;
+  batch: number;
+}
+
+/** An internal representation: `data` is N*dim, row-major. */
+export interface Activation {
+  data: Float32Array;
+  dim: number;
+}
+
+export interface ModelSampleOptions {
+  seed: number;
+  /** Sampler steps (DDIM steps for a diffusion model). */
+  steps?: number;
+}
+
+/** What a model's `sample` returns. */
+export interface ModelSample {
+  /** N * (values of one example). */
+  images: Float32Array;
+  /** Named activations of the N samples (e.g. `{ layer4: { data, dim } }`). */
+  activations: Record<string, Activation>;
+}
+
+/** What sampling needs, frozen at one step; `Model.freeze()` returns one. */
+export interface Sampler {
+  readonly step: number;
+  /** `conditions` is N*labelDim. */
+  sample(conditions: Float32Array, opts: ModelSampleOptions): Promise<ModelSample>;
+  dispose(): void;
+}
+
+/**
+ * What `training` and snapshots need of a model. The UNet DDPM is one (`unetDdpm`); a user
+ * may wrap a tfjs model of their own.
+ */
+export interface Model extends Sampler {
+  /** A short name of the architecture, stored in the run's config. */
+  readonly kind: string;
+  readonly paramCount: number;
+  /** Optimiser steps taken (restored by `load`). */
+  readonly step: number;
+  /** One optimiser step; returns the loss. */
+  trainStep(batch: Batch): number | Promise<number>;
+  /**
+   * A sampler holding a copy of the (EMA) weights as they are now, so a snapshot due at this
+   * step is sampled from exactly this step's model while training goes on.
+   */
+  freeze(): Sampler;
+  save(dir: string): Promise<void>;
+  load(dir: string): Promise<void>;
+}
+
+/** The snapshot record operators work on. */
+export interface Snapshot {
+  runId: string;
+  step: number;
+  /** Image side in pixels (for a vector dataset, its length). */
+  size: number;
+  /** N*labelDim conditioning values (bumps: N*2, x and y in pixels). */
+  labels: Float32Array;
+  /** N generated examples. */
+  images: Float32Array;
+  /** The representation phase detection embeds (bumps: the UNet's layer 4), N*dim. */
+  activations: Float32Array;
+  dim: number;
+  /** Every named activation the model returned. */
+  layers?: Record<string, Activation>;
+}
+
+export interface Assessment {
+  step: number;
+  accuracy: number;
+  bumps: { none: number; one: number; many: number };
+  r2: { x: number; y: number; mean: number };
+  embedding: Float32Array;
+  phase: Phase;
+  evidence: Record<string, number>;
 }

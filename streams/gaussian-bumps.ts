@@ -1,4 +1,4 @@
-import type { Dataset, Rect } from './types.js';
+import type { Dataset, Rect } from './events.js';
 
 export interface GaussianBumpsOptions {
   /** Image side in pixels, an integer >= 4 (default 32). */

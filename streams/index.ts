@@ -2,5 +2,5 @@ export * from './training.js';
 export * from './replay.js';
 export * from './events.js';
 export * from './gaussian-bumps.js';
-export * from './types.js';
+export * from './events.js';
 export * from './mulberry32.js';

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import type { StepEvent } from './events.js';
-import type { Dataset } from './types.js';
+import type { Dataset } from './events.js';
 import { mulberry32 } from './mulberry32.js';
 
 /** What `training` drives: one optimiser step on a batch, returning the loss. */

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
-import type { RunEvent, RunMeta, UnsequencedEvent } from '../../streams/events.js';
+import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
 
 /** Big arrays of one snapshot, stored as `snapshots/<step>.bin`. */
@@ -142,7 +142,7 @@ export class RunStore {
   }
 
   /** Appends the run-end event, records the status and closes the file. */
-  close(status: 'completed' | 'stopped' | 'failed', step: number, error?: string): void {
+  close(status: RunEndEvent['status'], step: number, error?: string): void {
     if (this.fd === null) return;
     this.append({ type: 'run-end', runId: this.runId, step, time: Date.now(), status, error });
     this.updateMeta({ status, lastStep: step });

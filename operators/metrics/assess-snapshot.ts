@@ -1,4 +1,4 @@
-import type { Assessment, Snapshot } from '../../streams/types.js';
+import type { Assessment, Snapshot } from '../../streams/events.js';
 import { checkPhaseThresholds, classifyPhase, type PhaseThresholds } from './classify-phase.js';
 import { kNearest } from './k-nearest.js';
 import { linearR2 } from './linear-r2.js';

@@ -4,7 +4,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { assessPhases } from '../../operators/assess-phases.js';
 import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { Phase } from '../../streams/events.js';
-import type { Assessment, Snapshot } from '../../streams/types.js';
+import type { Assessment, Snapshot } from '../../streams/events.js';
 import { fakeAssessment } from './fake-assessment.js';
 
 const snap = (step: number): Snapshot => ({

@@ -1,5 +1,5 @@
 import type { Phase } from '../../streams/events.js';
-import type { Assessment } from '../../streams/types.js';
+import type { Assessment } from '../../streams/events.js';
 
 /** A minimal assessment for marble tests: only `step` and `phase` vary. */
 export function fakeAssessment(step: number, phase: Phase): Assessment {

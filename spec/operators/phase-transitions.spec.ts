@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { TestScheduler } from 'rxjs/testing';
 import { phaseTransitions } from '../../operators/phase-transitions.js';
-import type { Assessment } from '../../streams/types.js';
+import type { Assessment } from '../../streams/events.js';
 import { fakeAssessment } from './fake-assessment.js';
 
 describe('phaseTransitions', () => {

@@ -3,7 +3,7 @@ import { firstValueFrom, of, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { snapshotEvery } from '../../operators/snapshot-every.js';
 import type { StepEvent } from '../../streams/events.js';
-import type { Snapshot } from '../../streams/types.js';
+import type { Snapshot } from '../../streams/events.js';
 
 const step = (n: number): StepEvent => ({
   type: 'step',

@@ -1,5 +1,5 @@
 import { mulberry32 } from '../../streams/mulberry32.js';
-import type { Snapshot } from '../../streams/types.js';
+import type { Snapshot } from '../../streams/events.js';
 
 /**
  * Synthetic snapshots of known phase (16×16 images, σ = 1, 64-D activations, light noise):

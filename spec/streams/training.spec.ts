@@ -3,7 +3,7 @@ import { lastValueFrom, take, toArray } from 'rxjs';
 import type { StepEvent } from '../../streams/events.js';
 import { training } from '../../streams/training.js';
 import type { Trainable } from '../../streams/training.js';
-import type { Dataset } from '../../streams/types.js';
+import type { Dataset } from '../../streams/events.js';
 
 const size = 4;
 function dataset(count = 10): Dataset & { rendered: number } {
