@@ -279,7 +279,19 @@ export interface Sampler {
   readonly step: number;
   /** `conditions` is N*labelDim. */
   sample(conditions: Float32Array, opts: ModelSampleOptions): Promise<ModelSample>;
+  /**
+   * Optional, for probes: named activations of the network on given examples at diffusion
+   * timestep `t` — noised to t (`noisy`, the default) or clean with only the timestep
+   * input set to t. `conditions` as for `sample` (omit for an unconditional model).
+   */
+  features?(examples: Float32Array, t: number, opts: FeatureOptions): Promise<Record<string, Activation>>;
   dispose(): void;
+}
+
+export interface FeatureOptions {
+  seed: number;
+  noisy?: boolean;
+  conditions?: Float32Array;
 }
 
 /**
