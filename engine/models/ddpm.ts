@@ -195,7 +195,19 @@ export class Ddpm {
    * Samples images for the given labels with the EMA weights and returns, from the same pass,
    * the layer-4 activations at the first sampling step. Deterministic for a given seed.
    */
-  async sample(opts: SampleOptions): Promise<SampleResult> {
+  /** Copies of the EMA weights as they are now; pass them to `sample` later, then dispose them. */
+  copyEma(): Record<string, tf.Tensor> {
+    this.assertLive();
+    const weights: Record<string, tf.Tensor> = {};
+    for (const n of this.names) weights[n] = tf.clone(this.ema[n]);
+    return weights;
+  }
+
+  /**
+   * Samples with `frozen` EMA weights (from `copyEma`) when given, else with a copy of the
+   * current ones.
+   */
+  async sample(opts: SampleOptions, frozen?: Record<string, tf.Tensor>): Promise<SampleResult> {
     this.assertLive();
     const { labels } = opts;
     const method = opts.method ?? 'ddim';
@@ -226,8 +238,7 @@ export class Ddpm {
       method === 'ddim' ? ddimTimes(T, steps) : Array.from({ length: T }, (_, i) => T - 1 - i);
     const rng = createRng(opts.seed ?? 0);
     // Freeze the EMA weights so training steps interleaved with this sampling do not mix in.
-    const weights: Record<string, tf.Tensor> = {};
-    for (const n of this.names) weights[n] = tf.clone(this.ema[n]);
+    const weights = frozen ?? this.copyEma();
     const params: UnetParams = { config: this.params.config, weights };
     try {
       for (let start = 0; start < N; start += chunk) {
@@ -259,7 +270,7 @@ export class Ddpm {
         }
       }
     } finally {
-      tf.dispose(Object.values(weights));
+      if (!frozen) tf.dispose(Object.values(weights));
     }
     return { images, activations, dim };
   }
