@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
+import { EVENTS_VERSION } from '../../streams/events.js';
 import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
 
@@ -60,6 +61,9 @@ export class RunStore {
   static create(opts: {
     runsDir: string;
     runId?: string;
+    name?: string;
+    tags?: string[];
+    notes?: string;
     backend: string;
     config: Record<string, unknown>;
     hub?: Subject<RunEvent>;
@@ -76,6 +80,10 @@ export class RunStore {
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     const meta: RunMeta = {
       runId,
+      eventsVersion: EVENTS_VERSION,
+      ...(opts.name === undefined ? {} : { name: opts.name }),
+      ...(opts.tags === undefined ? {} : { tags: opts.tags }),
+      ...(opts.notes === undefined ? {} : { notes: opts.notes }),
       createdAt: new Date().toISOString(),
       backend: opts.backend,
       config: opts.config,
