@@ -150,13 +150,15 @@ export class RunStore {
   }
 
   /** Appends the run-end event, records the status and closes the file. */
-  close(status: RunEndEvent['status'], step: number, error?: string): void {
-    if (this.fd === null) return;
-    this.append({ type: 'run-end', runId: this.runId, step, time: Date.now(), status, error });
-    this.updateMeta({ status, lastStep: step });
+  /** Appends the run-end event (returned) unless the run is already closed. */
+  close(status: RunEndEvent['status'], step: number, error?: string): RunEvent | undefined {
+    if (this.fd === null) return undefined;
+    const end = this.append({ type: 'run-end', runId: this.runId, step, time: Date.now(), status, error });
+    this.updateMeta({ status, lastStep: step, ...(error === undefined ? {} : { error }) });
     closeSync(this.fd);
     this.fd = null;
     this.subject.complete();
+    return end;
   }
 }
 
