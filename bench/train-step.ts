@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../engine/backend/backend.js';
 import { Ddpm } from '../engine/models/ddpm.js';
-import { loadNativeAddon } from '../engine/backend/native-backend.js';
+import { loadNativeAddon } from '../engine/backend/native/addon.js';
 
 interface ModelSpec {
   key: string;

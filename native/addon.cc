@@ -1,5 +1,10 @@
-// N-API entry points. Every function takes Float32Arrays owned by JS (tfjs tensor storage) and
+// N-API entry points. Every kernel takes Float32Arrays owned by JS (tfjs tensor storage) and
 // writes into a preallocated output array, so nothing is copied across the boundary.
+//
+// One dispatcher serves every entry: it takes the addon's lock, hands the call's arguments to
+// the kernel's adapter through `Args` (which reads them in order and checks their types), and
+// turns the first failed check into one TypeError naming the entry. An adapter only states
+// its arguments, checks their sizes and calls the kernel; the table at the end exports them.
 #include <napi.h>
 
 #include <malloc.h>
@@ -21,140 +26,111 @@ std::mutex& call_mutex() {
   static std::mutex* m = new std::mutex();
   return *m;
 }
-#define PW_SERIALIZE std::lock_guard<std::mutex> pw_lock(call_mutex())
 
-bool fail(const Napi::Env& env, const char* msg) {
-  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
-  return false;
-}
+template <class T>
+struct Span {
+  T* p = nullptr;
+  size_t n = 0;
+};
 
-// A Float32Array argument's data and length; throws (returns null) on anything else.
-float* f32(const Napi::CallbackInfo& info, size_t i, size_t* len = nullptr) {
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    fail(info.Env(), "phasewatch_native: expected a Float32Array argument");
-    return nullptr;
+// The arguments of one call, read in order. A failed read or check records the first error
+// and makes every later read return an empty span, so an adapter reads straight through and
+// tests `ok()` once before calling its kernel.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* name) : info_(info), name_(name) {}
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  Napi::Env env() const { return info_.Env(); }
+
+  // Records `what` as the error unless `cond` holds; returns cond.
+  bool check(bool cond, const char* what) {
+    if (!cond && ok()) error_ = std::string("phasewatch_native.") + name_ + ": " + what;
+    return cond;
   }
-  Napi::Float32Array a = info[i].As<Napi::Float32Array>();
-  if (len) *len = a.ElementLength();
-  // An empty array may have no backing store; hand out a harmless non-null pointer.
-  static float empty[16];
-  return a.ElementLength() == 0 ? empty : a.Data();
-}
 
-bool ints(const Napi::CallbackInfo& info, size_t i, int* out, size_t n) {
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-      info[i].As<Napi::Int32Array>().ElementLength() != n) {
-    return fail(info.Env(), "phasewatch_native: expected an Int32Array of parameters");
+  Span<float> f32() {
+    static float empty[16];
+    return typed<float, napi_float32_array>("a Float32Array", empty);
   }
-  const int32_t* p = info[i].As<Napi::Int32Array>().Data();
-  for (size_t k = 0; k < n; ++k) out[k] = p[k];
-  return true;
-}
+  Span<const int32_t> i32() {
+    static int32_t ones[1] = {1};
+    Span<int32_t> s = typed<int32_t, napi_int32_array>("an Int32Array", ones);
+    return {s.p, s.n};
+  }
 
-bool geom(const Napi::CallbackInfo& info, size_t i, pw::ConvGeom* g) {
-  int v[15];
-  if (!ints(info, i, v, 15)) return false;
-  *g = pw::ConvGeom{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
-                    v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
-  for (int k = 0; k < 15; ++k)
-    if (v[k] < 0) return fail(info.Env(), "phasewatch_native: negative conv parameter");
-  if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1)
-    return fail(info.Env(), "phasewatch_native: strides and dilations must be >= 1");
-  return true;
-}
+  // An Int32Array of exactly N parameters, copied out.
+  template <size_t N>
+  bool ints(int (&out)[N]) {
+    Span<const int32_t> s = i32();
+    if (!ok() || !check(s.n == N, "wrong number of parameters")) return false;
+    for (size_t k = 0; k < N; ++k) out[k] = s.p[k];
+    return true;
+  }
+
+  double number(double fallback) {
+    size_t i = next_++;
+    if (!ok()) return fallback;
+    if (info_.Length() <= i || info_[i].IsUndefined()) return fallback;
+    if (!check(info_[i].IsNumber(), "expected a number")) return fallback;
+    return info_[i].As<Napi::Number>().DoubleValue();
+  }
+
+  // An array of Float32Arrays.
+  std::vector<Span<float>> f32_list() {
+    size_t i = next_++;
+    std::vector<Span<float>> out;
+    if (!ok() || !check(info_.Length() > i && info_[i].IsArray(), "expected an array")) return out;
+    Napi::Array list = info_[i].As<Napi::Array>();
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value v = list.Get(k);
+      if (!check(v.IsTypedArray() &&
+                     v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
+                 "expected an array of Float32Arrays")) {
+        return {};
+      }
+      Napi::Float32Array a = v.As<Napi::Float32Array>();
+      static float empty[16];
+      out.push_back({a.ElementLength() == 0 ? empty : a.Data(), a.ElementLength()});
+    }
+    return out;
+  }
+
+  // An array of numbers, as int64.
+  std::vector<int64_t> int_list() {
+    size_t i = next_++;
+    std::vector<int64_t> out;
+    if (!ok() || !check(info_.Length() > i && info_[i].IsArray(), "expected an array")) return out;
+    Napi::Array list = info_[i].As<Napi::Array>();
+    for (uint32_t k = 0; k < list.Length(); ++k) {
+      Napi::Value v = list.Get(k);
+      if (!check(v.IsNumber(), "expected an array of numbers")) return {};
+      out.push_back(v.As<Napi::Number>().Int64Value());
+    }
+    return out;
+  }
+
+ private:
+  // An empty array may have no backing store; it gets `empty`, a harmless non-null pointer.
+  template <class T, napi_typedarray_type Type>
+  Span<T> typed(const char* kind, T* empty) {
+    size_t i = next_++;
+    if (!ok()) return {};
+    bool is = info_.Length() > i && info_[i].IsTypedArray() &&
+              info_[i].As<Napi::TypedArray>().TypedArrayType() == Type;
+    if (!check(is, (std::string("expected ") + kind + " argument").c_str())) return {};
+    Napi::TypedArrayOf<T> a = info_[i].As<Napi::TypedArrayOf<T>>();
+    return {a.ElementLength() == 0 ? empty : a.Data(), a.ElementLength()};
+  }
+
+  const Napi::CallbackInfo& info_;
+  const char* name_;
+  size_t next_ = 0;
+  std::string error_;
+};
 
 size_t sz(int64_t a, int64_t b, int64_t c, int64_t d) { return (size_t)(a * b * c * d); }
-
-// conv2d(x, filter, y, geom)
-Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  pw::ConvGeom g;
-  size_t lx, lf, ly;
-  float* x = f32(info, 0, &lx);
-  float* f = f32(info, 1, &lf);
-  float* y = f32(info, 2, &ly);
-  if (!x || !f || !y || !geom(info, 3, &g)) return info.Env().Undefined();
-  if (lx < sz(g.n, g.h, g.w, g.ci) || lf < sz(g.kh, g.kw, g.ci, g.co) ||
-      ly < sz(g.n, g.ho, g.wo, g.co)) {
-    fail(info.Env(), "phasewatch_native.conv2d: array too short for its shape");
-    return info.Env().Undefined();
-  }
-  pw::conv2d_forward(g, x, f, y);
-  return info.Env().Undefined();
-}
-
-// conv2dBackpropInput(dy, filter, dx, geom)
-Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  pw::ConvGeom g;
-  size_t ld, lf, lx;
-  float* dy = f32(info, 0, &ld);
-  float* f = f32(info, 1, &lf);
-  float* dx = f32(info, 2, &lx);
-  if (!dy || !f || !dx || !geom(info, 3, &g)) return info.Env().Undefined();
-  if (ld < sz(g.n, g.ho, g.wo, g.co) || lf < sz(g.kh, g.kw, g.ci, g.co) ||
-      lx < sz(g.n, g.h, g.w, g.ci)) {
-    fail(info.Env(), "phasewatch_native.conv2dBackpropInput: array too short for its shape");
-    return info.Env().Undefined();
-  }
-  pw::conv2d_backprop_input(g, dy, f, dx);
-  return info.Env().Undefined();
-}
-
-// conv2dBackpropFilter(x, dy, dfilter, geom)
-Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  pw::ConvGeom g;
-  size_t lx, ld, lf;
-  float* x = f32(info, 0, &lx);
-  float* dy = f32(info, 1, &ld);
-  float* df = f32(info, 2, &lf);
-  if (!x || !dy || !df || !geom(info, 3, &g)) return info.Env().Undefined();
-  if (lx < sz(g.n, g.h, g.w, g.ci) || ld < sz(g.n, g.ho, g.wo, g.co) ||
-      lf < sz(g.kh, g.kw, g.ci, g.co)) {
-    fail(info.Env(), "phasewatch_native.conv2dBackpropFilter: array too short for its shape");
-    return info.Env().Undefined();
-  }
-  pw::conv2d_backprop_filter(g, x, dy, df);
-  return info.Env().Undefined();
-}
-
-// batchMatMul(a, b, c, [batch, m, n, k, aBatchStride, bBatchStride, transA, transB])
-Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  int p[8];
-  size_t la, lb, lc;
-  float* a = f32(info, 0, &la);
-  float* b = f32(info, 1, &lb);
-  float* c = f32(info, 2, &lc);
-  if (!a || !b || !c || !ints(info, 3, p, 8)) return info.Env().Undefined();
-  int batch = p[0], m = p[1], n = p[2], k = p[3];
-  int64_t as = p[4], bs = p[5];
-  if (batch < 0 || m < 0 || n < 0 || k < 0 || as < 0 || bs < 0 ||
-      la < (size_t)(as * (batch - 1) + (int64_t)m * k) * (batch > 0) ||
-      lb < (size_t)(bs * (batch - 1) + (int64_t)k * n) * (batch > 0) ||
-      lc < (size_t)((int64_t)batch * m * n)) {
-    fail(info.Env(), "phasewatch_native.batchMatMul: bad shape");
-    return info.Env().Undefined();
-  }
-  pw::batch_matmul(batch, m, n, k, a, as, p[6] != 0, b, bs, p[7] != 0, c);
-  return info.Env().Undefined();
-}
-
-// Int32Array argument of any length (n set to its length).
-const int32_t* int_array(const Napi::CallbackInfo& info, size_t i, size_t* n) {
-  if (info.Length() <= i || !info[i].IsTypedArray() ||
-      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-    fail(info.Env(), "phasewatch_native: expected an Int32Array argument");
-    return nullptr;
-  }
-  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
-  *n = a.ElementLength();
-  static const int32_t kEmpty[1] = {1};
-  return *n == 0 ? kEmpty : a.Data();
-}
 
 int64_t prod(const int32_t* s, size_t n) {
   int64_t p = 1;
@@ -162,341 +138,306 @@ int64_t prod(const int32_t* s, size_t n) {
   return p;
 }
 
-int arg_int(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().Int32Value() : -1;
+bool read_geom(Args& a, pw::ConvGeom* g) {
+  int v[15];
+  if (!a.ints(v)) return false;
+  *g = pw::ConvGeom{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7],
+                    v[8], v[9], v[10], v[11], v[12], v[13], v[14]};
+  bool nonneg = true;
+  for (int k = 0; k < 15; ++k) nonneg = nonneg && v[k] >= 0;
+  return a.check(nonneg, "negative conv parameter") &&
+         a.check(g->sh >= 1 && g->sw >= 1 && g->dh >= 1 && g->dw >= 1,
+                 "strides and dilations must be >= 1");
 }
 
-double arg_num(const Napi::CallbackInfo& info, size_t i) {
-  return info.Length() > i && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : 0.0;
+// ---- adapters: (arguments as in engine/backend/native/addon.ts) ------------------------------
+
+// conv2d(x, filter, y, geom)
+void Conv2d(Args& a) {
+  auto x = a.f32(), f = a.f32(), y = a.f32();
+  pw::ConvGeom g;
+  if (!read_geom(a, &g)) return;
+  if (a.check(x.n >= sz(g.n, g.h, g.w, g.ci) && f.n >= sz(g.kh, g.kw, g.ci, g.co) &&
+                  y.n >= sz(g.n, g.ho, g.wo, g.co),
+              "array too short for its shape"))
+    pw::conv2d_forward(g, x.p, f.p, y.p);
+}
+
+// conv2dBackpropInput(dy, filter, dx, geom)
+void Conv2dBackpropInput(Args& a) {
+  auto dy = a.f32(), f = a.f32(), dx = a.f32();
+  pw::ConvGeom g;
+  if (!read_geom(a, &g)) return;
+  if (a.check(dy.n >= sz(g.n, g.ho, g.wo, g.co) && f.n >= sz(g.kh, g.kw, g.ci, g.co) &&
+                  dx.n >= sz(g.n, g.h, g.w, g.ci),
+              "array too short for its shape"))
+    pw::conv2d_backprop_input(g, dy.p, f.p, dx.p);
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, geom)
+void Conv2dBackpropFilter(Args& a) {
+  auto x = a.f32(), dy = a.f32(), df = a.f32();
+  pw::ConvGeom g;
+  if (!read_geom(a, &g)) return;
+  if (a.check(x.n >= sz(g.n, g.h, g.w, g.ci) && dy.n >= sz(g.n, g.ho, g.wo, g.co) &&
+                  df.n >= sz(g.kh, g.kw, g.ci, g.co),
+              "array too short for its shape"))
+    pw::conv2d_backprop_filter(g, x.p, dy.p, df.p);
+}
+
+// batchMatMul(a, b, c, [batch, m, n, k, aBatchStride, bBatchStride, transA, transB])
+void BatchMatMul(Args& a) {
+  auto A = a.f32(), B = a.f32(), C = a.f32();
+  int p[8];
+  if (!a.ints(p)) return;
+  int batch = p[0], m = p[1], n = p[2], k = p[3];
+  int64_t as = p[4], bs = p[5];
+  if (a.check(batch >= 0 && m >= 0 && n >= 0 && k >= 0 && as >= 0 && bs >= 0 &&
+                  A.n >= (size_t)(as * (batch - 1) + (int64_t)m * k) * (batch > 0) &&
+                  B.n >= (size_t)(bs * (batch - 1) + (int64_t)k * n) * (batch > 0) &&
+                  C.n >= (size_t)((int64_t)batch * m * n),
+              "bad shape"))
+    pw::batch_matmul(batch, m, n, k, A.p, as, p[6] != 0, B.p, bs, p[7] != 0, C.p);
 }
 
 // binary(op, a, aShape, b, bShape, out, outShape)
-Napi::Value Binary(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t la, lb, lo, ra, rb, ro;
-  int op = arg_int(info, 0);
-  float* a = f32(info, 1, &la);
-  const int32_t* as = a ? int_array(info, 2, &ra) : nullptr;
-  float* b = as ? f32(info, 3, &lb) : nullptr;
-  const int32_t* bs = b ? int_array(info, 4, &rb) : nullptr;
-  float* o = bs ? f32(info, 5, &lo) : nullptr;
-  const int32_t* os = o ? int_array(info, 6, &ro) : nullptr;
-  if (!os) return info.Env().Undefined();
-  bool ok = op >= pw::kAdd && op <= pw::kMin && ra <= ro && rb <= ro && ro <= 8 &&
-            (size_t)prod(as, ra) <= la && (size_t)prod(bs, rb) <= lb && (size_t)prod(os, ro) <= lo;
-  for (size_t d = 0; ok && d < ro; ++d) {
-    int od = os[d];
-    int ad = d + ra >= ro ? as[d + ra - ro] : 1;
-    int bd = d + rb >= ro ? bs[d + rb - ro] : 1;
+void Binary(Args& a) {
+  int op = (int)a.number(-1);
+  auto A = a.f32();
+  auto as = a.i32();
+  auto B = a.f32();
+  auto bs = a.i32();
+  auto O = a.f32();
+  auto os = a.i32();
+  if (!a.ok()) return;
+  bool ok = op >= 0 && op < pw::kBinaryOpCount && as.n <= os.n && bs.n <= os.n && os.n <= 8 &&
+            (size_t)prod(as.p, as.n) <= A.n && (size_t)prod(bs.p, bs.n) <= B.n &&
+            (size_t)prod(os.p, os.n) <= O.n;
+  for (size_t d = 0; ok && d < os.n; ++d) {
+    int od = os.p[d];
+    int ad = d + as.n >= os.n ? as.p[d + as.n - os.n] : 1;
+    int bd = d + bs.n >= os.n ? bs.p[d + bs.n - os.n] : 1;
     ok = (ad == od || ad == 1) && (bd == od || bd == 1);
   }
-  if (!ok) {
-    fail(info.Env(), "phasewatch_native.binary: bad op or shapes");
-    return info.Env().Undefined();
-  }
-  pw::binary(op, a, as, (int)ra, b, bs, (int)rb, o, os, (int)ro);
-  return info.Env().Undefined();
+  if (a.check(ok, "bad op or shapes"))
+    pw::binary(op, A.p, as.p, (int)as.n, B.p, bs.p, (int)bs.n, O.p, os.p, (int)os.n);
 }
 
-// unary(op, x, out, p0, p1)
-Napi::Value Unary(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t lx, lo;
-  int op = arg_int(info, 0);
-  float* x = f32(info, 1, &lx);
-  float* o = x ? f32(info, 2, &lo) : nullptr;
-  if (!o) return info.Env().Undefined();
-  if (op < pw::kNeg || op > pw::kClip || lo < lx) {
-    fail(info.Env(), "phasewatch_native.unary: bad op or sizes");
-    return info.Env().Undefined();
-  }
-  pw::unary(op, x, o, (int64_t)lx, (float)arg_num(info, 3), (float)arg_num(info, 4));
-  return info.Env().Undefined();
+// unary(op, x, out, p0?, p1?)
+void Unary(Args& a) {
+  int op = (int)a.number(-1);
+  auto x = a.f32(), o = a.f32();
+  float p0 = (float)a.number(0), p1 = (float)a.number(0);
+  if (a.ok() && a.check(op >= 0 && op < pw::kUnaryOpCount && o.n >= x.n, "bad op or sizes"))
+    pw::unary(op, x.p, o.p, (int64_t)x.n, p0, p1);
 }
 
 // reduce(op, x, shape, mask, out)
-Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t lx, lo, rs, rm;
-  int op = arg_int(info, 0);
-  float* x = f32(info, 1, &lx);
-  const int32_t* shape = x ? int_array(info, 2, &rs) : nullptr;
-  const int32_t* mask = shape ? int_array(info, 3, &rm) : nullptr;
-  float* o = mask ? f32(info, 4, &lo) : nullptr;
-  if (!o) return info.Env().Undefined();
+void Reduce(Args& a) {
+  int op = (int)a.number(-1);
+  auto x = a.f32();
+  auto shape = a.i32(), mask = a.i32();
+  auto o = a.f32();
+  if (!a.ok()) return;
   int64_t kept = 1;
-  for (size_t d = 0; d < rs && rm == rs; ++d)
-    if (!mask[d]) kept *= shape[d];
-  if (op < pw::kSum || op > pw::kRMin || rm != rs || rs > 8 || (size_t)prod(shape, rs) > lx ||
-      (size_t)kept > lo) {
-    fail(info.Env(), "phasewatch_native.reduce: bad op or shapes");
-    return info.Env().Undefined();
-  }
-  pw::reduce(op, x, shape, mask, (int)rs, o);
-  return info.Env().Undefined();
+  for (size_t d = 0; d < shape.n && mask.n == shape.n; ++d)
+    if (!mask.p[d]) kept *= shape.p[d];
+  if (a.check(op >= 0 && op < pw::kReduceOpCount && mask.n == shape.n && shape.n <= 8 &&
+                  (size_t)prod(shape.p, shape.n) <= x.n && (size_t)kept <= o.n,
+              "bad op or shapes"))
+    pw::reduce(op, x.p, shape.p, mask.p, (int)shape.n, o.p);
 }
 
 // slice(x, shape, begin, size, out)
-Napi::Value Slice(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t lx, lo, r1, r2, r3;
-  float* x = f32(info, 0, &lx);
-  const int32_t* shape = x ? int_array(info, 1, &r1) : nullptr;
-  const int32_t* begin = shape ? int_array(info, 2, &r2) : nullptr;
-  const int32_t* size = begin ? int_array(info, 3, &r3) : nullptr;
-  float* o = size ? f32(info, 4, &lo) : nullptr;
-  if (!o) return info.Env().Undefined();
-  bool ok = r1 == r2 && r2 == r3 && r1 <= 8 && (size_t)prod(shape, r1) <= lx &&
-            (size_t)prod(size, r3) <= lo;
-  for (size_t d = 0; ok && d < r1; ++d)
-    ok = begin[d] >= 0 && size[d] >= 0 && begin[d] + size[d] <= shape[d];
-  if (!ok) {
-    fail(info.Env(), "phasewatch_native.slice: bad shapes");
-    return info.Env().Undefined();
-  }
-  if (prod(size, r3) > 0) pw::slice(x, shape, begin, size, (int)r1, o);
-  return info.Env().Undefined();
+void Slice(Args& a) {
+  auto x = a.f32();
+  auto shape = a.i32(), begin = a.i32(), size = a.i32();
+  auto o = a.f32();
+  if (!a.ok()) return;
+  bool ok = shape.n == begin.n && begin.n == size.n && shape.n <= 8 &&
+            (size_t)prod(shape.p, shape.n) <= x.n && (size_t)prod(size.p, size.n) <= o.n;
+  for (size_t d = 0; ok && d < shape.n; ++d)
+    ok = begin.p[d] >= 0 && size.p[d] >= 0 && begin.p[d] + size.p[d] <= shape.p[d];
+  if (a.check(ok, "bad shapes") && prod(size.p, size.n) > 0)
+    pw::slice(x.p, shape.p, begin.p, size.p, (int)shape.n, o.p);
 }
 
 // concat(inputs: Float32Array[], widths: number[], outer, out)
-Napi::Value Concat(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsArray() || !info[1].IsArray() || !info[2].IsNumber()) {
-    fail(env, "phasewatch_native.concat: bad arguments");
-    return env.Undefined();
-  }
-  Napi::Array xs = info[0].As<Napi::Array>();
-  Napi::Array ws = info[1].As<Napi::Array>();
-  int64_t outer = info[2].As<Napi::Number>().Int64Value();
-  size_t lo;
-  float* o = f32(info, 3, &lo);
-  if (!o) return env.Undefined();
-  uint32_t count = xs.Length();
-  if (ws.Length() != count || outer < 0) {
-    fail(env, "phasewatch_native.concat: bad arguments");
-    return env.Undefined();
-  }
-  std::vector<const float*> ptrs(count);
-  std::vector<int64_t> widths(count);
+void Concat(Args& a) {
+  auto xs = a.f32_list();
+  auto widths = a.int_list();
+  int64_t outer = (int64_t)a.number(-1);
+  auto o = a.f32();
+  if (!a.ok() || !a.check(widths.size() == xs.size() && outer >= 0, "bad arguments")) return;
+  std::vector<const float*> ptrs(xs.size());
   int64_t total = 0;
-  for (uint32_t i = 0; i < count; ++i) {
-    Napi::Value xv = xs.Get(i);
-    Napi::Value wv = ws.Get(i);
-    if (!xv.IsTypedArray() || xv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-        !wv.IsNumber()) {
-      fail(env, "phasewatch_native.concat: bad arguments");
-      return env.Undefined();
-    }
-    Napi::Float32Array a = xv.As<Napi::Float32Array>();
-    widths[i] = wv.As<Napi::Number>().Int64Value();
-    if (widths[i] < 0 || (int64_t)a.ElementLength() < widths[i] * outer) {
-      fail(env, "phasewatch_native.concat: input too short");
-      return env.Undefined();
-    }
-    ptrs[i] = a.Data();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    if (!a.check(widths[i] >= 0 && (int64_t)xs[i].n >= widths[i] * outer, "input too short"))
+      return;
+    ptrs[i] = xs[i].p;
     total += widths[i];
   }
-  if ((int64_t)lo < total * outer) {
-    fail(env, "phasewatch_native.concat: output too short");
-    return env.Undefined();
-  }
-  pw::concat_rows(ptrs.data(), widths.data(), (int)count, outer, o);
-  return env.Undefined();
+  if (a.check((int64_t)o.n >= total * outer, "output too short"))
+    pw::concat_rows(ptrs.data(), widths.data(), (int)xs.size(), outer, o.p);
 }
 
 // avgPool(x, y, g[12]) / avgPoolGrad(dy, dx, g[12])
-Napi::Value AvgPoolImpl(const Napi::CallbackInfo& info, bool grad) {
-  size_t l0, l1;
+template <bool Grad>
+void AvgPool(Args& a) {
+  auto s = a.f32(), d = a.f32();
   int g[12];
-  float* a = f32(info, 0, &l0);
-  float* b = a ? f32(info, 1, &l1) : nullptr;
-  if (!b || !ints(info, 2, g, 12)) return info.Env().Undefined();
+  if (!a.ints(g)) return;
   int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
   bool ok = g[6] > 0 && g[7] > 0 && g[8] > 0 && g[9] > 0;
   for (int k = 0; k < 12; ++k) ok = ok && g[k] >= 0;
-  if (!ok || (size_t)(grad ? out : in) > l0 || (size_t)(grad ? in : out) > l1) {
-    fail(info.Env(), "phasewatch_native.avgPool: bad shapes");
-    return info.Env().Undefined();
-  }
-  if (grad) pw::avg_pool_grad(a, b, g);
-  else pw::avg_pool(a, b, g);
-  return info.Env().Undefined();
-}
-Napi::Value AvgPool(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  return AvgPoolImpl(info, false);
-}
-Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  return AvgPoolImpl(info, true);
+  if (!a.check(ok && (size_t)(Grad ? out : in) <= s.n && (size_t)(Grad ? in : out) <= d.n,
+               "bad shapes"))
+    return;
+  if (Grad) pw::avg_pool_grad(s.p, d.p, g);
+  else pw::avg_pool(s.p, d.p, g);
 }
 
 // resizeNearest(x, y, g[6], ymap, xmap) / resizeNearestGrad(dy, dx, g[6], ymap, xmap)
-Napi::Value ResizeImpl(const Napi::CallbackInfo& info, bool grad) {
-  size_t l0, l1, ly, lx;
+template <bool Grad>
+void ResizeNearest(Args& a) {
+  auto s = a.f32(), d = a.f32();
   int g[6];
-  float* a = f32(info, 0, &l0);
-  float* b = a ? f32(info, 1, &l1) : nullptr;
-  if (!b || !ints(info, 2, g, 6)) return info.Env().Undefined();
-  const int32_t* ymap = int_array(info, 3, &ly);
-  const int32_t* xmap = ymap ? int_array(info, 4, &lx) : nullptr;
-  if (!xmap) return info.Env().Undefined();
+  if (!a.ints(g)) return;
+  auto ymap = a.i32(), xmap = a.i32();
+  if (!a.ok()) return;
   int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
-  bool ok = ly == (size_t)g[4] && lx == (size_t)g[5];
+  bool ok = ymap.n == (size_t)g[4] && xmap.n == (size_t)g[5];
   for (int k = 0; k < 6; ++k) ok = ok && g[k] >= 0;
-  for (size_t i = 0; ok && i < ly; ++i) ok = ymap[i] >= 0 && ymap[i] < g[1];
-  for (size_t i = 0; ok && i < lx; ++i) ok = xmap[i] >= 0 && xmap[i] < g[2];
-  if (!ok || (size_t)(grad ? out : in) > l0 || (size_t)(grad ? in : out) > l1) {
-    fail(info.Env(), "phasewatch_native.resizeNearest: bad shapes");
-    return info.Env().Undefined();
-  }
-  if (grad) pw::resize_nearest_grad(a, b, g, ymap, xmap);
-  else pw::resize_nearest(a, b, g, ymap, xmap);
-  return info.Env().Undefined();
-}
-Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  return ResizeImpl(info, false);
-}
-Napi::Value ResizeNearestGrad(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  return ResizeImpl(info, true);
+  for (size_t i = 0; ok && i < ymap.n; ++i) ok = ymap.p[i] >= 0 && ymap.p[i] < g[1];
+  for (size_t i = 0; ok && i < xmap.n; ++i) ok = xmap.p[i] >= 0 && xmap.p[i] < g[2];
+  if (!a.check(ok && (size_t)(Grad ? out : in) <= s.n && (size_t)(Grad ? in : out) <= d.n,
+               "bad shapes"))
+    return;
+  if (Grad) pw::resize_nearest_grad(s.p, d.p, g, ymap.p, xmap.p);
+  else pw::resize_nearest(s.p, d.p, g, ymap.p, xmap.p);
 }
 
 // groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g], eps)
-Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t lx, lg, lb, ly, lm, lr;
+void GroupNorm(Args& a) {
+  auto x = a.f32(), gamma = a.f32(), beta = a.f32(), y = a.f32(), mean = a.f32(),
+       rstd = a.f32();
   int p[4];
-  float* x = f32(info, 0, &lx);
-  float* gamma = x ? f32(info, 1, &lg) : nullptr;
-  float* beta = gamma ? f32(info, 2, &lb) : nullptr;
-  float* y = beta ? f32(info, 3, &ly) : nullptr;
-  float* mean = y ? f32(info, 4, &lm) : nullptr;
-  float* rstd = mean ? f32(info, 5, &lr) : nullptr;
-  if (!rstd || !ints(info, 6, p, 4)) return info.Env().Undefined();
-  int64_t n = (int64_t)p[0] * p[1] * p[2];
-  bool ok = p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 &&
-            (size_t)n <= lx && (size_t)n <= ly && (size_t)p[2] <= lg && (size_t)p[2] <= lb &&
-            (size_t)p[0] * p[3] <= lm && (size_t)p[0] * p[3] <= lr;
-  if (!ok) {
-    fail(info.Env(), "phasewatch_native.groupNorm: bad shapes");
-    return info.Env().Undefined();
-  }
-  pw::group_norm(x, gamma, beta, y, mean, rstd, p[0], p[1], p[2], p[3], (float)arg_num(info, 7));
-  return info.Env().Undefined();
+  if (!a.ints(p)) return;
+  float eps = (float)a.number(0);
+  size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3];
+  if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 &&
+                  n <= x.n && n <= y.n && (size_t)p[2] <= gamma.n && (size_t)p[2] <= beta.n &&
+                  bg <= mean.n && bg <= rstd.n,
+              "bad shapes"))
+    pw::group_norm(x.p, gamma.p, beta.p, y.p, mean.p, rstd.p, p[0], p[1], p[2], p[3], eps);
 }
 
 // groupNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, [b, hw, c, g])
-Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t l[8];
-  float* a[8];
-  for (int i = 0; i < 8; ++i) {
-    a[i] = f32(info, i, &l[i]);
-    if (!a[i]) return info.Env().Undefined();
-  }
+void GroupNormGrad(Args& a) {
+  Span<float> s[8];
+  for (auto& v : s) v = a.f32();
   int p[4];
-  if (!ints(info, 8, p, 4)) return info.Env().Undefined();
-  size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3];
-  bool ok = p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 && n <= l[0] &&
-            n <= l[1] && (size_t)p[2] <= l[2] && bg <= l[3] && bg <= l[4] && n <= l[5] &&
-            (size_t)p[2] <= l[6] && (size_t)p[2] <= l[7];
-  if (!ok) {
-    fail(info.Env(), "phasewatch_native.groupNormGrad: bad shapes");
-    return info.Env().Undefined();
-  }
-  pw::group_norm_grad(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], p[0], p[1], p[2], p[3]);
-  return info.Env().Undefined();
+  if (!a.ints(p)) return;
+  size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3], c = (size_t)p[2];
+  if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 &&
+                  n <= s[0].n && n <= s[1].n && c <= s[2].n && bg <= s[3].n && bg <= s[4].n &&
+                  n <= s[5].n && c <= s[6].n && c <= s[7].n,
+              "bad shapes"))
+    pw::group_norm_grad(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, s[5].p, s[6].p, s[7].p, p[0],
+                        p[1], p[2], p[3]);
 }
 
-// gelu(x, y) / geluGrad(dy, x, dx)
-Napi::Value Gelu(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t lx, ly;
-  float* x = f32(info, 0, &lx);
-  float* y = x ? f32(info, 1, &ly) : nullptr;
-  if (!y) return info.Env().Undefined();
-  if (ly < lx) {
-    fail(info.Env(), "phasewatch_native.gelu: output too short");
-    return info.Env().Undefined();
-  }
-  pw::gelu(x, y, (int64_t)lx);
-  return info.Env().Undefined();
+// gelu(x, y)
+void Gelu(Args& a) {
+  auto x = a.f32(), y = a.f32();
+  if (a.ok() && a.check(y.n >= x.n, "output too short")) pw::gelu(x.p, y.p, (int64_t)x.n);
 }
 
-Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  size_t ld, lx, lo;
-  float* dy = f32(info, 0, &ld);
-  float* x = dy ? f32(info, 1, &lx) : nullptr;
-  float* dx = x ? f32(info, 2, &lo) : nullptr;
-  if (!dx) return info.Env().Undefined();
-  if (ld < lx || lo < lx) {
-    fail(info.Env(), "phasewatch_native.geluGrad: arrays differ in length");
-    return info.Env().Undefined();
-  }
-  pw::gelu_grad(dy, x, dx, (int64_t)lx);
-  return info.Env().Undefined();
+// geluGrad(dy, x, dx)
+void GeluGrad(Args& a) {
+  auto dy = a.f32(), x = a.f32(), dx = a.f32();
+  if (a.ok() && a.check(dy.n >= x.n && dx.n >= x.n, "arrays differ in length"))
+    pw::gelu_grad(dy.p, x.p, dx.p, (int64_t)x.n);
 }
 
 // adamEma(params, grads, m, v, ema: Float32Array[] (one entry per tensor), coef: Float32Array)
 // Updates params, m, v and ema in place; see pw::adam_ema for coef.
-Napi::Value AdamEma(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
-  Napi::Env env = info.Env();
-  for (size_t k = 0; k < 5; ++k) {
-    if (info.Length() <= k || !info[k].IsArray()) {
-      fail(env, "phasewatch_native.adamEma: expected five arrays of Float32Arrays");
-      return env.Undefined();
-    }
-  }
-  size_t lc;
-  float* c = f32(info, 5, &lc);
-  if (!c) return env.Undefined();
-  const uint32_t count = info[0].As<Napi::Array>().Length();
-  if (lc < 10) {
-    fail(env, "phasewatch_native.adamEma: expected 10 coefficients");
-    return env.Undefined();
-  }
+void AdamEma(Args& a) {
+  std::vector<Span<float>> lists[5];
+  for (auto& l : lists) l = a.f32_list();
+  auto c = a.f32();
+  if (!a.ok() || !a.check(c.n >= 10, "expected 10 coefficients")) return;
+  const size_t count = lists[0].size();
   std::vector<float*> ptr[5];
   std::vector<int64_t> n(count);
   for (size_t k = 0; k < 5; ++k) {
-    Napi::Array list = info[k].As<Napi::Array>();
-    if (list.Length() != count) {
-      fail(env, "phasewatch_native.adamEma: the arrays differ in length");
-      return env.Undefined();
-    }
-    ptr[k].resize(count);
-    for (uint32_t i = 0; i < count; ++i) {
-      Napi::Value item = list.Get(i);
-      if (!item.IsTypedArray() ||
-          item.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-        fail(env, "phasewatch_native.adamEma: expected Float32Arrays");
-        return env.Undefined();
-      }
-      Napi::Float32Array a = item.As<Napi::Float32Array>();
-      const int64_t len = (int64_t)a.ElementLength();
-      if (k == 0) n[i] = len;
-      else if (len != n[i]) {
-        fail(env, "phasewatch_native.adamEma: a tensor's arrays differ in length");
-        return env.Undefined();
-      }
-      ptr[k][i] = a.Data();
+    if (!a.check(lists[k].size() == count, "the arrays differ in length")) return;
+    for (size_t i = 0; i < count; ++i) {
+      if (k == 0) n[i] = (int64_t)lists[k][i].n;
+      else if (!a.check((int64_t)lists[k][i].n == n[i], "a tensor's arrays differ in length"))
+        return;
+      ptr[k].push_back(lists[k][i].p);
     }
   }
   pw::adam_ema((int)count, n.data(), ptr[0].data(), ptr[1].data(), ptr[2].data(), ptr[3].data(),
-               ptr[4].data(), c);
-  return env.Undefined();
+               ptr[4].data(), c.p);
+}
+
+// ---- the table -------------------------------------------------------------------------------
+
+struct Entry {
+  const char* name;
+  void (*fn)(Args&);
+};
+
+constexpr Entry kEntries[] = {
+    {"conv2d", Conv2d},
+    {"conv2dBackpropInput", Conv2dBackpropInput},
+    {"conv2dBackpropFilter", Conv2dBackpropFilter},
+    {"batchMatMul", BatchMatMul},
+    {"binary", Binary},
+    {"unary", Unary},
+    {"reduce", Reduce},
+    {"slice", Slice},
+    {"concat", Concat},
+    {"avgPool", AvgPool<false>},
+    {"avgPoolGrad", AvgPool<true>},
+    {"resizeNearest", ResizeNearest<false>},
+    {"resizeNearestGrad", ResizeNearest<true>},
+    {"groupNorm", GroupNorm},
+    {"groupNormGrad", GroupNormGrad},
+    {"gelu", Gelu},
+    {"geluGrad", GeluGrad},
+    {"adamEma", AdamEma},
+};
+
+Napi::Value Dispatch(const Napi::CallbackInfo& info) {
+  const Entry* entry = static_cast<const Entry*>(info.Data());
+  std::string error;
+  {
+    std::lock_guard<std::mutex> lock(call_mutex());
+    Args args(info, entry->name);
+    entry->fn(args);
+    error = args.error();
+  }
+  if (!error.empty()) Napi::TypeError::New(info.Env(), error).ThrowAsJavaScriptException();
+  return info.Env().Undefined();
 }
 
 Napi::Value Threads(const Napi::CallbackInfo& info) {
-  PW_SERIALIZE;
+  std::lock_guard<std::mutex> lock(call_mutex());
   if (info.Length() > 0 && info[0].IsNumber()) {
-    return Napi::Number::New(info.Env(), pw::set_pool_threads(info[0].As<Napi::Number>().Int32Value()));
+    return Napi::Number::New(info.Env(),
+                             pw::set_pool_threads(info[0].As<Napi::Number>().Int32Value()));
   }
   return Napi::Number::New(info.Env(), pw::pool_threads());
+}
+
+template <int N>
+Napi::Array Names(Napi::Env env, const char* const (&names)[N]) {
+  Napi::Array a = Napi::Array::New(env, N);
+  for (int i = 0; i < N; ++i) a.Set((uint32_t)i, Napi::String::New(env, names[i]));
+  return a;
 }
 
 // The addon is compiled with -march=native at install time; refuse to load (instead of dying
@@ -518,7 +459,7 @@ const char* missing_cpu_feature() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (const char* feature = missing_cpu_feature()) {
     Napi::Error::New(env, std::string("phasewatch_native was built for a CPU with ") + feature +
-                              "; rebuild it here (npm rebuild or npm install)")
+                              "; rebuild it here (npm rebuild phasewatch)")
         .ThrowAsJavaScriptException();
     return exports;
   }
@@ -531,25 +472,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   }
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
-  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("reduce", Napi::Function::New(env, Reduce));
-  exports.Set("slice", Napi::Function::New(env, Slice));
-  exports.Set("concat", Napi::Function::New(env, Concat));
-  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
-  exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
-  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
-  exports.Set("resizeNearestGrad", Napi::Function::New(env, ResizeNearestGrad));
-  exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
-  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
-  exports.Set("gelu", Napi::Function::New(env, Gelu));
-  exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
-  exports.Set("adamEma", Napi::Function::New(env, AdamEma));
-  exports.Set("threads", Napi::Function::New(env, Threads));
+  for (const Entry& e : kEntries) {
+    exports.Set(e.name, Napi::Function::New(env, Dispatch, e.name, const_cast<Entry*>(&e)));
+  }
+  exports.Set("threads", Napi::Function::New(env, Threads, "threads"));
+  Napi::Object table = Napi::Object::New(env);
+  table.Set("binary", Names(env, pw::kBinaryOpNames));
+  table.Set("unary", Names(env, pw::kUnaryOpNames));
+  table.Set("reduce", Names(env, pw::kReduceOpNames));
+  exports.Set("opTable", table);
   return exports;
 }
 

@@ -31,10 +31,10 @@ template <int OP>
 inline float bin(float x, float y) {
   if (OP == kAdd) return x + y;
   if (OP == kSub) return x - y;
-  if (OP == kMul) return x * y;
-  if (OP == kDiv) return x / y;
-  if (OP == kSquaredDiff) return (x - y) * (x - y);
-  if (OP == kMax) return (x != x || y != y) ? NAN : (x > y ? x : y);
+  if (OP == kMultiply) return x * y;
+  if (OP == kRealDiv) return x / y;
+  if (OP == kSquaredDifference) return (x - y) * (x - y);
+  if (OP == kMaximum) return (x != x || y != y) ? NAN : (x > y ? x : y);
   return (x != x || y != y) ? NAN : (x < y ? x : y);
 }
 
@@ -175,11 +175,11 @@ void binary(int op, const float* a, const int* ashape, int arank, const float* b
   switch (op) {
     case kAdd: binary_t<kAdd>(a, b, out, n, cd, ca, cb); break;
     case kSub: binary_t<kSub>(a, b, out, n, cd, ca, cb); break;
-    case kMul: binary_t<kMul>(a, b, out, n, cd, ca, cb); break;
-    case kDiv: binary_t<kDiv>(a, b, out, n, cd, ca, cb); break;
-    case kSquaredDiff: binary_t<kSquaredDiff>(a, b, out, n, cd, ca, cb); break;
-    case kMax: binary_t<kMax>(a, b, out, n, cd, ca, cb); break;
-    case kMin: binary_t<kMin>(a, b, out, n, cd, ca, cb); break;
+    case kMultiply: binary_t<kMultiply>(a, b, out, n, cd, ca, cb); break;
+    case kRealDiv: binary_t<kRealDiv>(a, b, out, n, cd, ca, cb); break;
+    case kSquaredDifference: binary_t<kSquaredDifference>(a, b, out, n, cd, ca, cb); break;
+    case kMaximum: binary_t<kMaximum>(a, b, out, n, cd, ca, cb); break;
+    case kMinimum: binary_t<kMinimum>(a, b, out, n, cd, ca, cb); break;
   }
 }
 
@@ -244,7 +244,7 @@ void unary(int op, const float* x, float* out, int64_t n, float p0, float p1) {
     case kSigmoid: map_unary(x, out, n, [](float v) { return 1.0f / (1.0f + exp_f(-v)); }); break;
     case kTanh: map_unary(x, out, n, [](float v) { return std::tanh(v); }); break;
     case kReciprocal: map_unary(x, out, n, [](float v) { return 1.0f / v; }); break;
-    case kClip:
+    case kClipByValue:
       map_unary(x, out, n, [p0, p1](float v) { return v != v ? v : std::min(p1, std::max(p0, v)); });
       break;
   }
@@ -273,7 +273,7 @@ void reduce(int op, const float* x, const int* shape, const int* mask, int rank,
   for (int d = 0; d < n; ++d)
     if (!red[d]) osize *= dims[d];
   if (total == 0) {
-    for (int64_t i = 0; i < osize; ++i) out[i] = op == kSum ? 0.f : (op == kMean ? NAN : (op == kRMax ? -INFINITY : INFINITY));
+    for (int64_t i = 0; i < osize; ++i) out[i] = op == kSum ? 0.f : (op == kMean ? NAN : (op == kMax ? -INFINITY : INFINITY));
     return;
   }
   if (n == 0) {
@@ -288,7 +288,7 @@ void reduce(int op, const float* x, const int* shape, const int* mask, int rank,
     ost[d] = red[d] ? 0 : s;
     if (!red[d]) s *= dims[d];
   }
-  const bool is_max = op == kRMax, is_min = op == kRMin;
+  const bool is_max = op == kMax, is_min = op == kMin;
   const bool extremum = is_max || is_min;
   const double init = extremum ? (is_max ? -INFINITY : INFINITY) : 0.0;
   // Rows are the outer axes; each row covers the innermost one or two (alternating) axes.

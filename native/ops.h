@@ -3,14 +3,11 @@
 #pragma once
 #include <cstdint>
 
+#include "ops_generated.h"
+
 namespace pw {
 
-enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kSquaredDiff, kMax, kMin };
-enum UnaryOp {
-  kNeg = 0, kSquare, kSqrt, kRsqrt, kExp, kLog, kErf, kAbs, kRelu, kSigmoid, kTanh,
-  kReciprocal, kClip
-};
-enum ReduceOp { kSum = 0, kMean, kRMax, kRMin };
+// BinaryOp, UnaryOp and ReduceOp (codes and names) come from one table shared with TypeScript.
 
 // out = a (op) b with numpy broadcasting; shapes are right-aligned to the output's rank.
 void binary(int op, const float* a, const int* ashape, int arank, const float* b,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { registerNativeBackend } from './native-backend.js';
+import { nativeUnavailableReason } from './native/addon.js';
+import { registerNativeBackend } from './native/backend.js';
 import { fixCpuResizeNearestGrad } from './resize-nearest-grad.js';
 
 /** Backend names accepted by `selectBackend`, in the order `auto` tries them. */
@@ -31,7 +32,9 @@ export async function selectBackend(name: BackendName | string = 'auto'): Promis
   if (name === 'auto') {
     for (const candidate of BACKENDS.slice(1) as Exclude<BackendName, 'auto'>[]) {
       try {
-        return await loaders[candidate]();
+        const chosen = await loaders[candidate]();
+        if (candidate === 'wasm' || candidate === 'cpu') warnSlowBackend(chosen);
+        return chosen;
       } catch {
         // Optional backends are expected to be missing; try the next one.
       }
@@ -43,6 +46,28 @@ export async function selectBackend(name: BackendName | string = 'auto'): Promis
   } catch (err) {
     throw new Error(`backend "${name}" could not start: ${oneLine(err)}`, { cause: err });
   }
+}
+
+let warnedSlow = false;
+
+/**
+ * One line on stderr (once per process) when `auto` ends on a backend slower than 'native':
+ * why the native backend is not used and how to fix it.
+ */
+function warnSlowBackend(chosen: string): void {
+  if (warnedSlow) return;
+  warnedSlow = true;
+  process.stderr.write(
+    `phasewatch: using the ${chosen} backend (≈ 8× slower than native): ${nativeUnavailableReason()}\n`,
+  );
+}
+
+/**
+ * Why the 'native' backend cannot be used here, on one line with the fix; '' when it can.
+ * @example const why = nativeBackendUnavailable(); if (why) console.warn(why);
+ */
+export function nativeBackendUnavailable(): string {
+  return nativeUnavailableReason();
 }
 
 function oneLine(err: unknown): string {
@@ -79,7 +104,7 @@ async function loadTfjsNode(pkg: string): Promise<string> {
 }
 
 async function loadNative(): Promise<string> {
-  if (!registerNativeBackend()) throw new Error('the native addon is not built or did not load');
+  if (!registerNativeBackend()) throw new Error(nativeUnavailableReason());
   return activate('native');
 }
 

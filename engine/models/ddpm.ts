@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createFusedAdamEma, FusedAdamEma } from '../backend/native-backend.js';
+import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from './random.js';
 import type { Rng } from './random.js';
 import { makeSchedule } from './schedule.js';
@@ -97,8 +97,8 @@ export class Ddpm {
   private readonly params: UnetParams<tf.Variable>;
   private readonly ema: Record<string, tf.Variable>;
   private readonly names: string[];
-  /** tf.train.adam, or on 'native' the fused Adam + EMA step (chosen when it is created). */
-  private optimizer: tf.AdamOptimizer | FusedAdamEma;
+  /** Adam and the EMA as one step (one addon call on 'native', tfjs's Adam ops elsewhere). */
+  private optimizer: FusedAdamEma;
   private readonly rng: Rng;
   private disposed = false;
 
@@ -156,39 +156,25 @@ export class Ddpm {
       const lab = tf.tensor2d(labels, [batch, 2]);
       const lossFn = (): tf.Scalar =>
         tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar;
-      if (optimizer instanceof FusedAdamEma) {
-        // Adam and the EMA in one pass over each weight (tidy frees the gradients).
-        const { value, grads } = tf.variableGrads(lossFn, vars);
-        const emas = this.names.map((n) => this.ema[n]);
-        optimizer.step(
-          vars,
-          vars.map((v) => grads[v.name]),
-          emas,
-          this.config.emaDecay,
-        );
-        return value;
-      }
-      return optimizer.minimize(lossFn, true, vars) as tf.Scalar;
+      // Adam and the EMA in one pass over each weight (tidy frees the gradients).
+      const { value, grads } = tf.variableGrads(lossFn, vars);
+      const emas = this.names.map((n) => this.ema[n]);
+      optimizer.step(
+        vars,
+        vars.map((v) => grads[v.name]),
+        emas,
+        this.config.emaDecay,
+      );
+      return value;
     });
     const value = loss.dataSync()[0];
     loss.dispose();
-    if (!(optimizer instanceof FusedAdamEma)) this.updateEma();
     this.step++;
     return value;
   }
 
-  private makeOptimizer(): tf.AdamOptimizer | FusedAdamEma {
-    return createFusedAdamEma(this.config.lr) ?? tf.train.adam(this.config.lr);
-  }
-
-  private updateEma(): void {
-    const d = this.config.emaDecay;
-    tf.tidy(() => {
-      for (const n of this.names) {
-        const e = this.ema[n];
-        e.assign(tf.add(tf.mul(e, d), tf.mul(this.params.weights[n], 1 - d)));
-      }
-    });
+  private makeOptimizer(): FusedAdamEma {
+    return new FusedAdamEma(this.config.lr);
   }
 
   /**

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../backend/conv.js';
 // One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
-import { gelu, groupNorm as fusedGroupNorm } from '../backend/native-backend.js';
+import { gelu } from '../backend/fused/gelu.js';
+import { groupNorm as fusedGroupNorm } from '../backend/fused/group-norm.js';
 import { createRng } from './random.js';
 import type { Rng } from './random.js';
 

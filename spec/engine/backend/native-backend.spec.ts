@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { FusedAdamEma } from '../../../engine/backend/adam-ema.js';
+import { gelu } from '../../../engine/backend/fused/gelu.js';
+import { groupNorm } from '../../../engine/backend/fused/group-norm.js';
 import {
-  FusedAdamEma,
-  gelu,
-  groupNorm,
   nativeKernelHits,
   nativeKernelNames,
   registerNativeBackend,
   resetNativeKernelHits,
-} from '../../../engine/backend/native-backend.js';
+} from '../../../engine/backend/native/backend.js';
 import { createUnet, unetApply } from '../../../engine/models/unet.js';
 
 /** Deterministic values in [lo, hi). */
@@ -77,6 +77,46 @@ async function expectMatch(fn: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promi
     }
     expect(err / Math.max(scale, 1e-6), `output ${i} relative error`).to.be.at.most(tol);
   });
+}
+
+/**
+ * `fn` on 'native' and on 'cpu' each match `reference` computed on 'cpu' (max-normalised
+ * difference within tol), with no leaked tensors.
+ */
+async function expectMatchRef(
+  fn: () => tf.Tensor | tf.Tensor[],
+  reference: () => tf.Tensor | tf.Tensor[],
+  tol = 1e-4,
+): Promise<void> {
+  const outputs = async (backend: string, f: () => tf.Tensor | tf.Tensor[]) => {
+    await tf.setBackend(backend);
+    const before = tf.memory().numTensors;
+    const res = tf.tidy(() => {
+      const r = f();
+      return Array.isArray(r) ? r : [r];
+    });
+    const out = res.map((t) => ({ v: Float32Array.from(t.dataSync()), shape: t.shape }));
+    tf.dispose(res);
+    expect(tf.memory().numTensors, `${backend} leaked tensors`).to.equal(before);
+    return out;
+  };
+  const ref = await outputs('cpu', reference);
+  for (const backend of ['native', 'cpu']) {
+    const got = await outputs(backend, fn);
+    expect(got.length).to.equal(ref.length);
+    ref.forEach((r, i) => {
+      expect(got[i].shape).to.deep.equal(r.shape);
+      let scale = 0;
+      let err = 0;
+      for (let j = 0; j < r.v.length; j++) {
+        scale = Math.max(scale, Math.abs(r.v[j]));
+        err = Math.max(err, Math.abs(got[i].v[j] - r.v[j]));
+      }
+      expect(err / Math.max(scale, 1e-6), `${backend} output ${i} relative error`).to.be.at.most(
+        tol,
+      );
+    });
+  }
 }
 
 function expectNative(kernel: string): void {
@@ -441,6 +481,17 @@ describe('native backend', function () {
   });
 
   describe('fused layers', () => {
+    /** GroupNorm composed of tfjs ops, the reference for the fused kernel on every backend. */
+    const groupNormOps = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, groups: number): tf.Tensor => {
+      const [n, h, w, c] = x.shape;
+      const xg = x.reshape([n, h, w, groups, c / groups]);
+      const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+      const norm = tf.div(tf.sub(xg, mean), tf.sqrt(tf.add(variance, 1e-5))).reshape(x.shape);
+      return tf.add(tf.mul(norm, g), b);
+    };
+    const geluOps = (x: tf.Tensor): tf.Tensor =>
+      tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+
     for (const [shape, groups] of [
       [[1, 5, 3, 6], 3],
       [[4, 8, 8, 32], 8],
@@ -449,29 +500,68 @@ describe('native backend', function () {
     ] as [number[], number][]) {
       it(`groupNorm ${JSON.stringify(shape)} in ${groups} groups matches the composed ops, with gradients`, async () => {
         const c = shape[3];
-        await expectMatch(() => {
+        const run = (fused: boolean) => () => {
           const x = rand(shape, 32, -2, 3);
           const g = rand([c], 33, 0.5, 1.5);
           const b = rand([c], 34);
           const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
-            groupNorm(a as tf.Tensor4D, gg, bb, groups);
-          const y = f(x, g, b);
-          return [y, ...tf.grads(f)([x, g, b], rand(shape, 35))];
-        });
+            fused ? groupNorm(a as tf.Tensor4D, gg, bb, groups) : groupNormOps(a, gg, bb, groups);
+          return [f(x, g, b), ...tf.grads(f)([x, g, b], rand(shape, 35))];
+        };
+        // native's C++ kernel and cpu's portable one, each against the composed ops on cpu.
+        await expectMatchRef(run(true), run(false));
+        expectNative('PhasewatchGroupNorm');
+        expectNative('PhasewatchGroupNormGrad');
       });
     }
 
     it('gelu matches the composed ops, with gradient', async () => {
-      await expectMatch(() => {
+      const run = (fused: boolean) => () => {
         const x = rand([3, 5, 7, 11], 36, -5, 5);
-        return [gelu(x), ...tf.grads((a: tf.Tensor) => gelu(a))([x], rand([3, 5, 7, 11], 37))];
-      });
+        const f = (a: tf.Tensor): tf.Tensor => (fused ? gelu(a) : geluOps(a));
+        return [f(x), ...tf.grads(f)([x], rand([3, 5, 7, 11], 37))];
+      };
+      await expectMatchRef(run(true), run(false));
+      expectNative('PhasewatchGelu');
+      expectNative('PhasewatchGeluGrad');
     });
 
-    it('rejects a group count that does not divide the channels', () => {
+    it('is one kernel forward and one backward on every backend (no composed ops)', async () => {
+      await tf.setBackend('cpu');
+      const before = tf.memory().numTensors;
+      const { kernelNames } = await tf.profile(() =>
+        tf.tidy(() => {
+          const x = rand([2, 4, 4, 8], 38);
+          const f = (a: tf.Tensor): tf.Tensor =>
+            gelu(groupNorm(a as tf.Tensor4D, tf.ones([8]), tf.zeros([8]), 4));
+          return tf.grads(f)([x])[0];
+        }),
+      );
+      for (const k of [
+        'PhasewatchGroupNorm',
+        'PhasewatchGelu',
+        'PhasewatchGeluGrad',
+        'PhasewatchGroupNormGrad',
+      ]) {
+        expect(kernelNames, k).to.include(k);
+      }
+      expect(kernelNames).not.to.include('Erf');
+      expect(kernelNames).not.to.include('Mean');
+      expect(tf.memory().numTensors - before).to.be.at.most(1); // the returned gradient
+    });
+
+    it('rejects a group count that does not divide the channels, and non-float input', () => {
       tf.tidy(() => {
         const x = tf.zeros([1, 2, 2, 6]) as tf.Tensor4D;
-        expect(() => groupNorm(x, tf.ones([6]), tf.zeros([6]), 4)).to.throw(/groups must divide/);
+        expect(() => groupNorm(x, tf.ones([6]), tf.zeros([6]), 4)).to.throw(
+          /groups must divide the 6 channels \(got 4\)/,
+        );
+        expect(() => groupNorm(x, tf.ones([5]), tf.zeros([6]), 3)).to.throw(
+          /gamma must hold one value per channel, 6 \(got 5\)/,
+        );
+        expect(() => gelu(tf.zeros([2], 'int32'))).to.throw(
+          /gelu: x must be float32 \(got int32\)/,
+        );
       });
     });
   });

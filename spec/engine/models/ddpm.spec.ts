@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { selectBackend } from '../../../engine/backend/backend.js';
 import { Ddpm, createDdpm, ddimTimes, resolveDdpmConfig } from '../../../engine/models/ddpm.js';
-import { loadNativeAddon, registerNativeBackend } from '../../../engine/backend/native-backend.js';
+import { loadNativeAddon } from '../../../engine/backend/native/addon.js';
+import { registerNativeBackend } from '../../../engine/backend/native/backend.js';
 
 const S = 16;
 const tiny = {

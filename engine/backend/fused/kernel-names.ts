@@ -1,0 +1,33 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/**
+ * phasewatch's fused kernels: named tfjs kernels with registered gradients, implemented in C++
+ * on 'native' and in plain TypeScript on every other backend (engine/backend/fused/), so a
+ * model calls one op everywhere.
+ */
+
+/** GroupNorm of NHWC x, then `· gamma + beta` per channel; outputs [y, mean, rstd]. */
+export const GroupNorm = 'PhasewatchGroupNorm';
+export type GroupNormInputs = Pick<tf.NamedTensorInfoMap, 'x' | 'gamma' | 'beta'>;
+export interface GroupNormAttrs {
+  groups: number;
+  eps: number;
+}
+
+/** GroupNorm's gradient; outputs [dx, dgamma, dbeta]. */
+export const GroupNormGrad = 'PhasewatchGroupNormGrad';
+export type GroupNormGradInputs = Pick<
+  tf.NamedTensorInfoMap,
+  'dy' | 'x' | 'gamma' | 'mean' | 'rstd'
+>;
+export interface GroupNormGradAttrs {
+  groups: number;
+}
+
+/** Exact GELU, x·Φ(x). */
+export const Gelu = 'PhasewatchGelu';
+export type GeluInputs = Pick<tf.NamedTensorInfoMap, 'x'>;
+
+/** GELU's gradient: dy·(Φ(x) + x·φ(x)). */
+export const GeluGrad = 'PhasewatchGeluGrad';
+export type GeluGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'x'>;

@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  Gelu,
+  GeluGrad,
+  GroupNorm,
+  GroupNormGrad,
+  type GeluGradInputs,
+  type GeluInputs,
+  type GroupNormAttrs,
+  type GroupNormGradAttrs,
+  type GroupNormGradInputs,
+  type GroupNormInputs,
+} from './kernel-names.js';
+import {
+  geluGradValues,
+  geluValues,
+  groupNormGradValues,
+  groupNormValues,
+  output,
+  read,
+  type PortableBackend,
+} from './portable.js';
+
+/** [b, h·w, c] of an NHWC shape. */
+function dims(shape: readonly number[]): [number, number, number] {
+  const [b, h, w, c] = shape;
+  return [b, h * w, c];
+}
+
+/** The portable GroupNorm kernel (any backend). */
+export function groupNormPortable({
+  inputs: { x, gamma, beta },
+  attrs: { groups, eps },
+  backend,
+}: {
+  inputs: GroupNormInputs;
+  attrs: GroupNormAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  if (!x || !gamma || !beta) throw new Error(`${GroupNorm}: expected inputs x, gamma, beta`);
+  const [b, hw, c] = dims(x.shape);
+  const r = groupNormValues(
+    read(backend, x),
+    read(backend, gamma),
+    read(backend, beta),
+    b,
+    hw,
+    c,
+    groups,
+    eps,
+  );
+  return [
+    output(backend, r.y, x.shape),
+    output(backend, r.mean, [b, groups]),
+    output(backend, r.rstd, [b, groups]),
+  ];
+}
+
+/** The portable GroupNorm gradient kernel (any backend). */
+export function groupNormGradPortable({
+  inputs: { dy, x, gamma, mean, rstd },
+  attrs: { groups },
+  backend,
+}: {
+  inputs: GroupNormGradInputs;
+  attrs: GroupNormGradAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  if (!dy || !x || !gamma || !mean || !rstd) {
+    throw new Error(`${GroupNormGrad}: expected inputs dy, x, gamma, mean, rstd`);
+  }
+  const [b, hw, c] = dims(x.shape);
+  const r = groupNormGradValues(
+    read(backend, dy),
+    read(backend, x),
+    read(backend, gamma),
+    read(backend, mean),
+    read(backend, rstd),
+    b,
+    hw,
+    c,
+    groups,
+  );
+  return [
+    output(backend, r.dx, x.shape),
+    output(backend, r.dgamma, gamma.shape),
+    output(backend, r.dbeta, gamma.shape),
+  ];
+}
+
+/** GroupNorm's gradient: one GroupNormGrad kernel for all three inputs. */
+export const groupNormGradConfig: tf.GradConfig = {
+  kernelName: GroupNorm,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [false, true, true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, gamma, mean, rstd] = saved;
+    const dyY = Array.isArray(dy) ? dy[0] : dy;
+    const inputs: GroupNormGradInputs = { dy: dyY, x, gamma, mean, rstd };
+    const gradAttrs: GroupNormGradAttrs = { groups: (attrs as unknown as GroupNormAttrs).groups };
+    // Computed once here (inside the gradient's tidy), handed out by the three closures.
+    const [dx, dgamma, dbeta] = tf
+      .engine()
+      .runKernel(
+        GroupNormGrad,
+        inputs as unknown as tf.NamedTensorMap,
+        gradAttrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+    return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
+  },
+};
+
+/** The portable GELU kernel (any backend). */
+export function geluPortable({
+  inputs: { x },
+  backend,
+}: {
+  inputs: GeluInputs;
+  backend: PortableBackend;
+}): tf.TensorInfo {
+  if (!x) throw new Error(`${Gelu}: expected input x`);
+  return output(backend, geluValues(read(backend, x)), x.shape);
+}
+
+/** The portable GELU gradient kernel (any backend). */
+export function geluGradPortable({
+  inputs: { dy, x },
+  backend,
+}: {
+  inputs: GeluGradInputs;
+  backend: PortableBackend;
+}): tf.TensorInfo {
+  if (!dy || !x) throw new Error(`${GeluGrad}: expected inputs dy, x`);
+  return output(backend, geluGradValues(read(backend, dy), read(backend, x)), x.shape);
+}
+
+export const geluGradConfig: tf.GradConfig = {
+  kernelName: Gelu,
+  inputsToSave: ['x'],
+  gradFunc: (dy, saved) => {
+    const [x] = saved;
+    const inputs: GeluGradInputs = { dy: Array.isArray(dy) ? dy[0] : dy, x };
+    return {
+      x: () =>
+        tf.engine().runKernel(GeluGrad, inputs as unknown as tf.NamedTensorMap, {}) as tf.Tensor,
+    };
+  },
+};
+
+/** The fused kernels' portable implementations, which any backend can run. */
+export const portableFusedKernels: { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
+  { kernelName: GroupNorm, kernelFunc: groupNormPortable as unknown as tf.KernelFunc },
+  { kernelName: GroupNormGrad, kernelFunc: groupNormGradPortable as unknown as tf.KernelFunc },
+  { kernelName: Gelu, kernelFunc: geluPortable as unknown as tf.KernelFunc },
+  { kernelName: GeluGrad, kernelFunc: geluGradPortable as unknown as tf.KernelFunc },
+];
+
+let gradients = false;
+
+/**
+ * Registers the fused kernels' gradients (once) and their portable implementations for
+ * `backendName` where it has none yet ('native' registers its own C++ ones first).
+ * @example ensureFusedKernels(tf.getBackend());
+ */
+export function ensureFusedKernels(backendName: string): void {
+  if (!gradients) {
+    gradients = true;
+    tf.registerGradient(groupNormGradConfig);
+    tf.registerGradient(geluGradConfig);
+  }
+  for (const { kernelName, kernelFunc } of portableFusedKernels) {
+    if (!tf.getKernel(kernelName, backendName)) {
+      tf.registerKernel({ kernelName, backendName, kernelFunc });
+    }
+  }
+}

@@ -1,0 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
+import { unaryKernel } from './unary.js';
+
+export const squareConfig = unaryKernel(tf.Square);

@@ -1,0 +1,179 @@
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NATIVE_OPS } from './op-codes.js';
+
+/**
+ * The functions the `phasewatch_native` N-API addon exports (native/addon.cc). Every kernel
+ * reads Float32Arrays in place and writes a preallocated output; a bad argument throws a
+ * TypeError naming the entry.
+ */
+export interface NativeAddon {
+  conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, geom: Int32Array): void;
+  conv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    geom: Int32Array,
+  ): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, df: Float32Array, geom: Int32Array): void;
+  /** params: batch, m, n, k, a's batch stride, b's batch stride, transposeA, transposeB. */
+  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, params: Int32Array): void;
+  /** `op` from NATIVE_OPS.binary; numpy broadcasting, shapes right-aligned to the output's. */
+  binary(
+    op: number,
+    a: Float32Array,
+    aShape: Int32Array,
+    b: Float32Array,
+    bShape: Int32Array,
+    out: Float32Array,
+    outShape: Int32Array,
+  ): void;
+  /** `op` from NATIVE_OPS.unary; p0, p1 are ClipByValue's bounds. */
+  unary(op: number, x: Float32Array, out: Float32Array, p0?: number, p1?: number): void;
+  /** `op` from NATIVE_OPS.reduce, over the axes whose mask entry is 1. */
+  reduce(op: number, x: Float32Array, shape: Int32Array, mask: Int32Array, out: Float32Array): void;
+  slice(
+    x: Float32Array,
+    shape: Int32Array,
+    begin: Int32Array,
+    size: Int32Array,
+    out: Float32Array,
+  ): void;
+  concat(xs: Float32Array[], widths: number[], outer: number, out: Float32Array): void;
+  avgPool(x: Float32Array, y: Float32Array, geom: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  resizeNearest(
+    x: Float32Array,
+    y: Float32Array,
+    geom: Int32Array,
+    ymap: Int32Array,
+    xmap: Int32Array,
+  ): void;
+  resizeNearestGrad(
+    dy: Float32Array,
+    dx: Float32Array,
+    geom: Int32Array,
+    ymap: Int32Array,
+    xmap: Int32Array,
+  ): void;
+  /** dims: batch, height·width, channels, groups; writes y and the [batch, groups] statistics. */
+  groupNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
+  groupNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    dims: Int32Array,
+  ): void;
+  gelu(x: Float32Array, y: Float32Array): void;
+  geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /**
+   * One Adam step then the EMA update, in place, for every tensor i (all five arrays of a
+   * tensor equally long); coef = b1, 1−b1, b2, 1−b2, 1−b1ᵗ, 1−b2ᵗ, eps, −lr, decay, 1−decay.
+   */
+  adamEma(
+    params: Float32Array[],
+    grads: Float32Array[],
+    m: Float32Array[],
+    v: Float32Array[],
+    ema: Float32Array[],
+    coef: Float32Array,
+  ): void;
+  /** Threads used per kernel; with an argument, sets it first. */
+  threads(n?: number): number;
+  /** The op names the addon was built with, by code (native/ops_generated.h). */
+  readonly opTable: { binary: string[]; unary: string[]; reduce: string[] };
+}
+
+const ADDON_FILE = path.join('build', 'Release', 'phasewatch_native.node');
+
+let addon: NativeAddon | null | undefined;
+let reason = '';
+
+/**
+ * The package's root directory: the nearest directory above this module holding
+ * phasewatch's package.json (the same from the sources and from dist/).
+ */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'phasewatch') {
+          return dir;
+        }
+      } catch {
+        // An unreadable package.json is not ours; keep going up.
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('phasewatch: cannot find its own package.json');
+    dir = up;
+  }
+}
+
+/**
+ * Loads the addon once; null when it is not built, does not load, or was built from another
+ * op table (`nativeUnavailableReason()` then says why, on one line).
+ * @example const a = loadNativeAddon(); if (a) a.threads(2);
+ */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  try {
+    const file = path.join(packageRoot(), ADDON_FILE);
+    if (!existsSync(file)) {
+      reason = `the native addon is not built (no ${ADDON_FILE})`;
+      return addon;
+    }
+    const loaded = createRequire(import.meta.url)(file) as NativeAddon;
+    const stale = staleOps(loaded);
+    if (stale) reason = `the native addon was built from another op table (${stale})`;
+    else addon = loaded;
+  } catch (err) {
+    reason = `the native addon did not load (${firstLine(err)})`;
+  }
+  return addon;
+}
+
+/**
+ * Why the native backend is unavailable, on one line with the fix; '' when it loads.
+ * @example if (!loadNativeAddon()) console.warn(nativeUnavailableReason());
+ */
+export function nativeUnavailableReason(): string {
+  if (loadNativeAddon()) return '';
+  return `${reason}; build it with \`npm rebuild phasewatch\` (needs g++ and make; see README "Speed: the native backend")`;
+}
+
+/** Where the addon's reported op table differs from NATIVE_OPS, or '' when it matches. */
+function staleOps(lib: NativeAddon): string {
+  const table = lib.opTable as Record<string, unknown> | undefined;
+  if (!table) return 'it reports none';
+  for (const [group, names] of Object.entries(NATIVE_OPS)) {
+    const got = table[group];
+    if (!Array.isArray(got) || got.join() !== names.join()) {
+      return `${group}: ${Array.isArray(got) ? got.join(',') : 'missing'}`;
+    }
+  }
+  return '';
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+}
