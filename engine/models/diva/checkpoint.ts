@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/** One stored tensor: its name, group and place in `weights.bin`. */
+export interface StoredTensor {
+  name: string;
+  group: string;
+  shape: number[];
+  offset: number;
+}
+
+/** What `model.json` holds: a format tag, the model's own fields, the tensor index. */
+export interface CheckpointManifest {
+  format: string;
+  version: number;
+  tensors: StoredTensor[];
+  [field: string]: unknown;
+}
+
+async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/**
+ * Writes `weights.bin` (float32 little-endian, concatenated) and `model.json` (the manifest:
+ * `head` plus each tensor's name, group, shape and offset), each atomically.
+ * @example await writeCheckpoint(dir, { format: 'x', version: 1 }, [{ name: 'w', group: 'param', tensor }]);
+ */
+export async function writeCheckpoint(
+  dir: string,
+  head: { format: string; version: number } & Record<string, unknown>,
+  entries: { name: string; group: string; tensor: tf.Tensor }[],
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const total = entries.reduce((s, e) => s + e.tensor.size, 0);
+  const buf = new Float32Array(total);
+  const tensors: StoredTensor[] = [];
+  let offset = 0;
+  for (const e of entries) {
+    buf.set(await e.tensor.data<'float32'>(), offset);
+    tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
+    offset += e.tensor.size;
+  }
+  await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
+  await writeAtomic(path.join(dir, 'model.json'), JSON.stringify({ ...head, tensors }, null, 2));
+}
+
+/**
+ * Reads a checkpoint written by `writeCheckpoint` (or by the UNet DDPM, same layout); checks
+ * the format tag and the file length. `values(t)` views one tensor's data.
+ */
+export async function readCheckpoint(
+  dir: string,
+  formats: string[],
+): Promise<{ manifest: CheckpointManifest; values: (t: StoredTensor) => Float32Array }> {
+  const file = path.join(dir, 'model.json');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message.split('\n')[0]}`, {
+      cause: err,
+    });
+  }
+  const m = parsed as Partial<CheckpointManifest> | null;
+  if (
+    !m ||
+    typeof m !== 'object' ||
+    !formats.includes(String(m.format)) ||
+    !Array.isArray(m.tensors)
+  ) {
+    throw new Error(
+      `${file} is not a ${formats.join(' or ')} manifest (format ${String(m?.format)})`,
+    );
+  }
+  const manifest = m as CheckpointManifest;
+  const bytes = await readFile(path.join(dir, 'weights.bin'));
+  const size = (t: StoredTensor): number => t.shape.reduce((a, b) => a * b, 1);
+  const total = manifest.tensors.reduce((s, t) => s + size(t), 0);
+  if (bytes.byteLength !== total * 4) {
+    throw new Error(
+      `weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`,
+    );
+  }
+  const all = new Float32Array(
+    bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+  );
+  return { manifest, values: (t) => all.subarray(t.offset, t.offset + size(t)) };
+}

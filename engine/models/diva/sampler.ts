@@ -1,0 +1,272 @@
+import * as tf from '@tensorflow/tfjs';
+import type {
+  Activation,
+  FeatureOptions,
+  ModelSample,
+  ModelSampleOptions,
+  Sampler,
+} from '../../../streams/events.js';
+import { ddimTimes } from '../ddpm.js';
+import { createRng } from '../random.js';
+import type { Schedule } from '../schedule.js';
+import { unetApply } from '../unet.js';
+import type { UnetParams } from '../unet.js';
+import { encode, guidanceScore } from './encoder.js';
+import type { EncoderConfig, EncoderWeights } from './encoder.js';
+
+/** The two networks of a DiVA at one moment, as plain tensors. */
+export interface DivaNetworks {
+  unet: UnetParams;
+  encoder: EncoderWeights;
+  encoderConfig: EncoderConfig;
+  schedule: Schedule;
+  /** Weight of the guidance score in ε_θφ = ε_θ − w·√(1−ᾱ_t)·g (1 in the seed). */
+  guidanceWeight: number;
+}
+
+export interface DivaGenerateOptions extends ModelSampleOptions {
+  /** 'ddpm' walks all T ancestral steps (the seed's Algorithm 1); 'ddim' (default) `steps` of them. */
+  method?: 'ddim' | 'ddpm';
+  /** Scales the guidance score; default the model's guidanceWeight; 0 samples unconditionally. */
+  guidance?: number;
+  /** Clip each step's predicted clean image to [-1, 1] (default true). */
+  clipX0?: boolean;
+  /** Samples per pass (default 64), to bound memory. */
+  chunk?: number;
+}
+
+/** What `generate` returns: images, and the encoder's posterior mean of each image. */
+export interface Generated {
+  images: Float32Array;
+  /** N * latentDim posterior means μφ(x̂₀) of the generated images. */
+  mu: Float32Array;
+}
+
+const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Sampling and encoding with one fixed set of DiVA weights (a frozen copy, or the live EMA
+ * for a one-off call). `sample(guides)` follows the seed's Algorithm 1: each guide image is
+ * encoded, z = μ₀ + σ₀·ε is drawn, and the reverse process is guided by g = ∇ₓ log qφ(z | x_t).
+ */
+export class DivaSampler implements Sampler {
+  private live = true;
+
+  constructor(
+    readonly step: number,
+    private readonly nets: DivaNetworks,
+    /** Whether `dispose` frees the networks' tensors (true for a frozen copy). */
+    private readonly owned: boolean,
+  ) {}
+
+  get latentDim(): number {
+    return this.nets.encoderConfig.latentDim;
+  }
+
+  get size(): number {
+    return this.nets.encoderConfig.size;
+  }
+
+  /** Posterior mean and standard deviation of each image (N*S*S values) → N*latentDim each. */
+  async encode(images: Float32Array): Promise<{ mu: Float32Array; sigma: Float32Array }> {
+    this.assertLive();
+    const n = this.count(images, 'images');
+    const S = this.size;
+    const [mu, sigma] = tf.tidy(() => {
+      const p = encode(
+        this.nets.encoderConfig,
+        this.nets.encoder,
+        tf.tensor4d(images, [n, S, S, 1]),
+      );
+      return [p.mu, p.sigma];
+    });
+    try {
+      return { mu: (await mu.data()) as Float32Array, sigma: (await sigma.data()) as Float32Array };
+    } finally {
+      mu.dispose();
+      sigma.dispose();
+    }
+  }
+
+  /**
+   * Algorithm 1: `conditions` holds N guide images (N*S*S values in [-1, 1]); returns N samples
+   * and, as activations, `z` (the drawn guiding latents) and `mu` (posterior means of the samples).
+   */
+  async sample(conditions: Float32Array, opts: DivaGenerateOptions): Promise<ModelSample> {
+    this.assertLive();
+    const n = this.count(conditions, 'conditions (guide images)');
+    const d = this.latentDim;
+    const { mu, sigma } = await this.encode(conditions);
+    const rng = createRng((opts.seed ^ 0x2a7e) >>> 0);
+    const z = new Float32Array(n * d);
+    for (let i = 0; i < n * d; i++) z[i] = mu[i] + sigma[i] * rng.normal();
+    const out = await this.generate(z, n, opts);
+    return {
+      images: out.images,
+      activations: { z: { data: z, dim: d }, mu: { data: out.mu, dim: d } },
+    };
+  }
+
+  /**
+   * Runs the reverse process for n images guided towards the latents `z` (N*latentDim), or
+   * unguided when `z` is null. Deterministic for a seed.
+   */
+  async generate(z: Float32Array | null, n: number, opts: DivaGenerateOptions): Promise<Generated> {
+    this.assertLive();
+    const { unet, encoder, encoderConfig: ec, schedule } = this.nets;
+    const S = ec.size;
+    const d = ec.latentDim;
+    const T = schedule.T;
+    const method = opts.method ?? 'ddim';
+    if (method !== 'ddim' && method !== 'ddpm') {
+      throw new Error(`sample method must be one of ddim, ddpm (got "${String(method)}")`);
+    }
+    const steps = opts.steps ?? 20;
+    if (method === 'ddim' && (!Number.isInteger(steps) || steps < 1 || steps > T)) {
+      throw new Error(`sample steps must be an integer in [1, ${T}] (got ${String(steps)})`);
+    }
+    const w = opts.guidance ?? this.nets.guidanceWeight;
+    if (typeof w !== 'number' || !Number.isFinite(w)) {
+      throw new Error(`sample guidance must be a finite number (got ${String(w)})`);
+    }
+    if (!Number.isInteger(n) || n < 0)
+      throw new Error(`sample count must be a non-negative integer (got ${n})`);
+    if (z !== null && z.length !== n * d) {
+      throw new Error(`sample z must hold N*${d} = ${n * d} values (got ${z.length})`);
+    }
+    const chunk = opts.chunk ?? 64;
+    if (!Number.isInteger(chunk) || chunk < 1) {
+      throw new Error(`sample chunk must be a positive integer (got ${String(chunk)})`);
+    }
+    const clip = opts.clipX0 ?? true;
+    const times =
+      method === 'ddim' ? ddimTimes(T, steps) : Array.from({ length: T }, (_, i) => T - 1 - i);
+    const rng = createRng(opts.seed >>> 0);
+    const images = new Float32Array(n * S * S);
+    const mus = new Float32Array(n * d);
+    for (let start = 0; start < n; start += chunk) {
+      const m = Math.min(chunk, n - start);
+      const zc = z && w !== 0 ? tf.tensor2d(z.subarray(start * d, (start + m) * d), [m, d]) : null;
+      const noLabels = tf.zeros([m, 2]) as tf.Tensor2D;
+      let x = tf.tensor4d(rng.normals(m * S * S), [m, S, S, 1]);
+      try {
+        for (let i = 0; i < times.length; i++) {
+          const t = times[i];
+          const tPrev = i + 1 < times.length ? times[i + 1] : -1;
+          const noise = method === 'ddpm' && tPrev >= 0 ? rng.normals(m * S * S) : undefined;
+          const next = tf.tidy(() => {
+            let eps: tf.Tensor4D = unetApply(unet, x, tf.fill([m], t) as tf.Tensor1D, noLabels).eps;
+            if (zc) {
+              // ε_θφ = ε_θ − w·√(1−ᾱ_t)·g  (seed Eq. 8)
+              const g = guidanceScore(ec, encoder, x, zc);
+              eps = tf.sub(eps, tf.mul(g, w * Math.sqrt(1 - schedule.alphaBars[t])));
+            }
+            return reverseStep(schedule, x, eps, t, tPrev, clip, method, noise);
+          });
+          x.dispose();
+          x = next;
+          await nextTick();
+        }
+        images.set(await x.data(), start * S * S);
+        const muT = tf.tidy(() => encode(ec, encoder, x).mu);
+        mus.set(await muT.data(), start * d);
+        muT.dispose();
+      } finally {
+        x.dispose();
+        noLabels.dispose();
+        zc?.dispose();
+      }
+    }
+    return { images, mu: mus };
+  }
+
+  /**
+   * For probes: the encoder's posterior (`mu`, `sigma`) of the examples, noised to timestep t
+   * (`noisy`, the default) or clean. `conditions` is ignored (the encoder is unconditional).
+   */
+  async features(
+    examples: Float32Array,
+    t: number,
+    opts: FeatureOptions,
+  ): Promise<Record<string, Activation>> {
+    this.assertLive();
+    const T = this.nets.schedule.T;
+    if (!Number.isInteger(t) || t < 0 || t >= T) {
+      throw new Error(`features t must be an integer in [0, ${T - 1}] (got ${String(t)})`);
+    }
+    let input = examples;
+    if (opts.noisy ?? true) {
+      const ab = this.nets.schedule.alphaBars[t];
+      const rng = createRng(opts.seed >>> 0);
+      input = new Float32Array(examples.length);
+      const a = Math.sqrt(ab);
+      const b = Math.sqrt(1 - ab);
+      for (let i = 0; i < examples.length; i++) input[i] = a * examples[i] + b * rng.normal();
+    }
+    const { mu, sigma } = await this.encode(input);
+    const d = this.latentDim;
+    return { mu: { data: mu, dim: d }, sigma: { data: sigma, dim: d } };
+  }
+
+  dispose(): void {
+    if (!this.live) return;
+    this.live = false;
+    if (this.owned) {
+      tf.dispose(Object.values(this.nets.unet.weights));
+      tf.dispose(Object.values(this.nets.encoder));
+    }
+  }
+
+  private count(values: Float32Array, what: string): number {
+    const px = this.size * this.size;
+    if (!(values instanceof Float32Array) || values.length % px !== 0) {
+      throw new Error(
+        `${what} must be a Float32Array of N*${px} values (got ${values?.length ?? String(values)})`,
+      );
+    }
+    return values.length / px;
+  }
+
+  private assertLive(): void {
+    if (!this.live) throw new Error('this DiVA sampler was disposed');
+  }
+}
+
+/**
+ * One reverse step with a (guided) noise estimate: x̂₀ from ε (clipped when asked, ε then
+ * recomputed), then DDIM's deterministic step or the DDPM posterior q(x_{t-1} | x_t, x̂₀).
+ * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
+ */
+export function reverseStep(
+  schedule: Schedule,
+  x: tf.Tensor4D,
+  eps: tf.Tensor4D,
+  t: number,
+  tPrev: number,
+  clip: boolean,
+  method: 'ddim' | 'ddpm',
+  noise: Float32Array | undefined,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ab = schedule.alphaBars;
+    const abT = ab[t];
+    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
+    let x0: tf.Tensor = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
+    let e: tf.Tensor = eps;
+    if (clip) {
+      x0 = tf.clipByValue(x0, -1, 1);
+      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
+    }
+    if (tPrev < 0) return x0 as tf.Tensor4D;
+    if (method === 'ddim') {
+      return tf.add(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev))) as tf.Tensor4D;
+    }
+    const beta = 1 - abT / abPrev;
+    const c0 = (beta * Math.sqrt(abPrev)) / (1 - abT);
+    const ct = ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - abT);
+    const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
+    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
+    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
+    return tf.add(mean, tf.mul(z, sigma)) as tf.Tensor4D;
+  });
+}

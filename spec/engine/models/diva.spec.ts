@@ -1,0 +1,269 @@
+import * as tf from '@tensorflow/tfjs';
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { selectBackend } from '../../../engine/backend/backend.js';
+import { Diva, diva, resolveDivaConfig } from '../../../engine/models/diva.js';
+import type { DivaConfig } from '../../../engine/models/diva.js';
+import { createEncoder, guidanceScore, logPosterior } from '../../../engine/models/diva/encoder.js';
+import type { EncoderConfig } from '../../../engine/models/diva/encoder.js';
+import { makeSchedule } from '../../../engine/models/schedule.js';
+import { createUnet, unetApply } from '../../../engine/models/unet.js';
+import { createRng } from '../../../engine/models/random.js';
+import { disks } from '../../../streams/disks.js';
+
+const S = 8;
+const tiny: Partial<DivaConfig> = {
+  size: S,
+  widths: [4, 8, 8],
+  groups: 2,
+  encDim: 8,
+  condHidden: 8,
+  T: 10,
+  encoderChannels: [4, 4],
+  latentDim: 3,
+  seed: 3,
+};
+
+function batchOf(
+  n: number,
+  seed = 1,
+): { images: Float32Array; labels: Float32Array; batch: number } {
+  const d = disks({ size: S, count: n, seed, radius: 2 });
+  const images = new Float32Array(n * S * S);
+  for (let i = 0; i < n; i++) images.set(d.image(i), i * S * S);
+  return { images, labels: d.labels, batch: n };
+}
+
+describe('Diva', () => {
+  let dir = '';
+  before(async () => {
+    await selectBackend('cpu');
+    dir = await mkdtemp(path.join(os.tmpdir(), 'phasewatch-diva-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('rejects a bad config with a one-line error naming the field', () => {
+    expect(() => resolveDivaConfig({ beta: -1 })).to.throw(/^diva\.beta must be .* \(got -1\)$/);
+    expect(() => resolveDivaConfig({ latentDim: 0 })).to.throw(/diva\.latentDim/);
+    expect(() =>
+      resolveDivaConfig({ encoderChannels: [4] as unknown as [number, number] }),
+    ).to.throw(/diva\.encoderChannels/);
+    expect(() => resolveDivaConfig({ guidanceWeight: Number.NaN })).to.throw(
+      /diva\.guidanceWeight/,
+    );
+    expect(() => resolveDivaConfig({ size: 12 })).to.throw(/unet\.size/);
+  });
+
+  it('computes the guidance score ∇ₓ log q(z | x) as finite differences do', () => {
+    const before = tf.memory().numTensors;
+    const ec: EncoderConfig = { size: S, channels: [4, 4], latentDim: 3, sigmaFloor: 1e-3 };
+    const W = createEncoder(ec, 7);
+    const rng = createRng(5);
+    const xv = rng.normals(2 * S * S);
+    const zv = rng.normals(2 * 3);
+    const x = tf.tensor4d(xv, [2, S, S, 1]);
+    const z = tf.tensor2d(zv, [2, 3]);
+    const gt = guidanceScore(ec, W, x, z);
+    const g = gt.dataSync();
+    const f = (v: Float32Array): number[] =>
+      tf.tidy(() => Array.from(logPosterior(ec, W, tf.tensor4d(v, [2, S, S, 1]), z).dataSync()));
+    const h = 1e-2;
+    let checked = 0;
+    for (const i of [3, 17, 40, 63, 64 + 9, 64 + 30, 64 + 55]) {
+      const up = Float32Array.from(xv);
+      const down = Float32Array.from(xv);
+      up[i] += h;
+      down[i] -= h;
+      const example = Math.floor(i / (S * S));
+      const fd = (f(up)[example] - f(down)[example]) / (2 * h);
+      expect(g[i]).to.be.closeTo(fd, 2e-2 * Math.max(1, Math.abs(fd)));
+      // The other example's log q does not depend on this pixel.
+      expect(f(up)[1 - example]).to.be.closeTo(f(down)[1 - example], 1e-4);
+      checked++;
+    }
+    expect(checked).to.equal(7);
+    expect(Array.from(g).some((v) => Math.abs(v) > 1e-3)).to.equal(true);
+    tf.dispose([x, z, gt, ...Object.values(W)]);
+    expect(tf.memory().numTensors).to.equal(before);
+  });
+
+  it('reduces to the plain DDPM loss when the guidance weight and β are 0', () => {
+    const m = diva({ ...tiny, guidanceWeight: 0, beta: 0 });
+    const b = batchOf(4);
+    const draws = m.drawTerms(4);
+    const terms = m.lossTerms(b, draws);
+    // The same UNet (same config and seed), applied unconditionally by hand.
+    const unet = createUnet(
+      { size: S, widths: [4, 8, 8], groups: 2, encDim: 8, condHidden: 8, T: 10 },
+      3,
+    );
+    const ab = makeSchedule({ kind: m.config.schedule, T: 10 }).alphaBars;
+    const expected = tf.tidy(() => {
+      const x0 = tf.tensor4d(b.images, [4, S, S, 1]);
+      const eps = tf.tensor4d(draws.noise, [4, S, S, 1]);
+      const a = tf.tensor4d(
+        Array.from(draws.t, (t) => Math.sqrt(ab[t])),
+        [4, 1, 1, 1],
+      );
+      const s = tf.tensor4d(
+        Array.from(draws.t, (t) => Math.sqrt(1 - ab[t])),
+        [4, 1, 1, 1],
+      );
+      const xt = tf.add(tf.mul(x0, a), tf.mul(eps, s)) as tf.Tensor4D;
+      const pred = unetApply(unet, xt, tf.tensor1d(Array.from(draws.t)), tf.zeros([4, 2])).eps;
+      return tf.losses.meanSquaredError(eps, pred).dataSync()[0];
+    });
+    expect(terms.loss).to.be.closeTo(expected, 1e-6);
+    expect(terms.mse).to.equal(terms.loss);
+    // With guidance the residual changes: the encoder shapes the loss.
+    const guided = diva({ ...tiny, guidanceWeight: 1, beta: 0 });
+    expect(guided.lossTerms(b, draws).loss).to.not.be.closeTo(expected, 1e-6);
+    tf.dispose(Object.values(unet.weights));
+    m.dispose();
+    guided.dispose();
+  });
+
+  it('trains the encoder through the guidance score (a second-order gradient), not without it', async () => {
+    const b = batchOf(4);
+    const probe = batchOf(3, 9).images;
+    const moved = async (w: number): Promise<number> => {
+      const m = diva({ ...tiny, guidanceWeight: w, beta: 0, emaDecay: 0 });
+      const before = (await m.encode(probe)).mu;
+      m.trainStep(b);
+      const after = (await m.encode(probe)).mu;
+      m.dispose();
+      return Math.max(...before.map((v, i) => Math.abs(v - after[i])));
+    };
+    expect(await moved(0)).to.equal(0);
+    expect(await moved(1)).to.be.greaterThan(1e-5);
+  });
+
+  it('adds β·KL per pixel to the loss', () => {
+    const b = batchOf(4);
+    const m0 = diva({ ...tiny, beta: 0 });
+    const m1 = diva({ ...tiny, beta: 2 });
+    const draws = m0.drawTerms(4);
+    const t0 = m0.lossTerms(b, draws);
+    const t1 = m1.lossTerms(b, draws);
+    expect(t1.kl).to.be.greaterThan(0);
+    expect(t1.loss).to.be.closeTo(t0.loss + (2 * t1.kl) / (S * S), 1e-5);
+    m0.dispose();
+    m1.dispose();
+  });
+
+  it('lowers the loss on a fixed batch and keeps the tensor count per step', () => {
+    const m = diva({ ...tiny, lr: 3e-3 });
+    const b = batchOf(16);
+    m.trainStep(b); // the first step creates Adam's moments
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let i = 0; i < 14; i++) losses.push(m.trainStep(b));
+    expect(tf.memory().numTensors).to.equal(before);
+    const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+    expect(mean(losses.slice(-4))).to.be.lessThan(mean(losses.slice(0, 4)));
+    expect(m.step).to.equal(15);
+    expect(m.lastTerms?.loss).to.equal(losses[losses.length - 1]);
+    m.dispose();
+  });
+
+  it('samples per Algorithm 1 from guide images, deterministically, without leaking', async () => {
+    const m = diva({ ...tiny });
+    const guides = batchOf(3, 4).images;
+    const before = tf.memory().numTensors;
+    const a = await m.sample(guides, { seed: 2, steps: 3 });
+    const b = await m.sample(guides, { seed: 2, steps: 3, chunk: 2 });
+    const c = await m.sample(guides, { seed: 2, method: 'ddpm' });
+    const u = await m.generate(null, 2, { seed: 1, steps: 2 });
+    const f = await m.features(guides, 5, { seed: 1 });
+    const frozen = m.freeze();
+    await frozen.sample(guides, { seed: 2, steps: 2 });
+    frozen.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(a.images.length).to.equal(3 * S * S);
+    expect(Array.from(a.images)).to.deep.equal(Array.from(b.images));
+    expect(a.activations.z.dim).to.equal(3);
+    expect(a.activations.z.data.length).to.equal(9);
+    expect(a.activations.mu.data.length).to.equal(9);
+    expect(c.images.every(Number.isFinite)).to.equal(true);
+    expect(Math.max(...a.images)).to.be.at.most(1);
+    expect(u.images.length).to.equal(2 * S * S);
+    expect(f.mu.data.length).to.equal(9);
+    expect(f.sigma.data.every((s) => s > 0)).to.equal(true);
+    // A different guide strength changes the samples; guidance 0 ignores z.
+    const strong = await m.sample(guides, { seed: 2, steps: 3, guidance: 5 });
+    expect(Array.from(strong.images)).to.not.deep.equal(Array.from(a.images));
+    await frozen.encode(guides).then(
+      () => expect.fail('should reject'),
+      (e: Error) => expect(e.message).to.match(/disposed/),
+    );
+    await m.sample(new Float32Array(5), { seed: 1 }).then(
+      () => expect.fail('should reject'),
+      (e: Error) =>
+        expect(e.message).to.match(
+          /conditions \(guide images\) must be a Float32Array of N\*64 values \(got 5\)/,
+        ),
+    );
+    m.dispose();
+  });
+
+  it('saves and loads weights, EMA, Adam state and step', async () => {
+    const b = batchOf(4);
+    const m = diva({ ...tiny, seed: 11 });
+    m.trainStep(b);
+    m.trainStep(b);
+    await m.save(dir);
+    const probe = batchOf(2, 8).images;
+    const want = await m.encode(probe);
+    const next = [m.trainStep(b), m.trainStep(b)];
+    const n = new Diva({ ...tiny, seed: 11 });
+    for (let i = 0; i < 3; i++) n.trainStep(batchOf(4, 7)); // weights and Adam moments elsewhere
+    await n.load(dir);
+    expect(n.step).to.equal(2);
+    expect(Array.from((await n.encode(probe)).mu)).to.deep.equal(Array.from(want.mu));
+    // The second step depends on the restored Adam moments.
+    expect(n.trainStep(b)).to.be.closeTo(next[0], 1e-6);
+    expect(n.trainStep(b)).to.be.closeTo(next[1], 1e-6);
+    const other = diva({ ...tiny, latentDim: 2 });
+    await other.load(dir).then(
+      () => expect.fail('should reject'),
+      (e: Error) => expect(e.message).to.match(/different architecture/),
+    );
+    m.dispose();
+    n.dispose();
+    other.dispose();
+  });
+
+  it('trains only the inference network on top of a frozen pre-trained denoiser', async () => {
+    const b = batchOf(8);
+    const pre = diva({ ...tiny, guidanceWeight: 0, beta: 0, seed: 5 });
+    for (let i = 0; i < 3; i++) pre.trainStep(b);
+    await pre.save(dir);
+    const unguided = await pre.generate(null, 2, { seed: 4, steps: 2 });
+    const m = diva({ ...tiny, freezeDenoiser: true, seed: 6, emaDecay: 0 });
+    await m.loadDenoiser(dir);
+    expect(Array.from((await m.generate(null, 2, { seed: 4, steps: 2 })).images)).to.deep.equal(
+      Array.from(unguided.images),
+    );
+    const probe = batchOf(2, 8).images;
+    const mu0 = (await m.encode(probe)).mu;
+    for (let i = 0; i < 2; i++) m.trainStep(b);
+    // The denoiser did not move; the encoder did.
+    expect(Array.from((await m.generate(null, 2, { seed: 4, steps: 2 })).images)).to.deep.equal(
+      Array.from(unguided.images),
+    );
+    const mu1 = (await m.encode(probe)).mu;
+    expect(Array.from(mu1)).to.not.deep.equal(Array.from(mu0));
+    const wide = diva({ ...tiny, widths: [8, 8, 8] });
+    await wide.loadDenoiser(dir).then(
+      () => expect.fail('should reject'),
+      (e: Error) => expect(e.message).to.match(/has shape/),
+    );
+    pre.dispose();
+    m.dispose();
+    wide.dispose();
+  });
+});
