@@ -1,19 +1,29 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { merge, Observable, share, type Subject } from 'rxjs';
-import { map, tap } from 'rxjs/operators';
+import { defer, merge, Observable, share, switchMap, type Subject } from 'rxjs';
+import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
 import { locateBump } from '../operators/metrics/locate-bump.js';
+import type { HysteresisState, PhasedAssessment } from '../operators/phase-hysteresis.js';
 import { phaseTransitions } from '../operators/phase-transitions.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
-import type { AssessmentEvent, RunEvent, SampleThumb, StepEvent } from '../streams/events.js';
+import type {
+  Dataset,
+  EventInput,
+  Model,
+  Phase,
+  RunEvent,
+  SampleThumb,
+  Snapshot,
+} from '../streams/events.js';
+import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
-import type { Assessment, Dataset, Snapshot } from '../streams/events.js';
 import { selectBackend } from './backend/backend.js';
 import { resolveConfig, type ExperimentConfig } from './config.js';
-import { createDdpm, type Ddpm } from './models/ddpm.js';
 import { createRng } from './models/random.js';
+import { UNET_LAYER, unetDdpm } from './models/unet-ddpm.js';
+import { record } from './store/record.js';
 import { readRunMeta, RunStore } from './store/run-store.js';
 
 export interface RunOptions {
@@ -21,20 +31,146 @@ export interface RunOptions {
   runsDir?: string;
   /** Every stored event of every run is also published here (the live server listens). */
   hub?: Subject<RunEvent>;
-  /** Called when a due snapshot is skipped because the previous one is still being assessed. */
-  onSkip?: (step: number) => void;
   /** A stored run to continue from its newest checkpoint (its own config is used). */
   resume?: string;
+  name?: string;
+  tags?: string[];
+  notes?: string;
 }
 
 /** Thumbnails sent per snapshot over the wire. */
 const THUMBS = 16;
 
+/** What the bump composition needs of the experiment's config. */
+export type BumpSettings = Pick<
+  ExperimentConfig,
+  | 'steps'
+  | 'snapshotEvery'
+  | 'samples'
+  | 'size'
+  | 'seed'
+  | 'batchSize'
+  | 'ddimSteps'
+  | 'confirm'
+  | 'embed'
+>;
+
+export interface BumpExperimentOptions {
+  model: Model;
+  data: Dataset;
+  /** Snapshot arrays and checkpoints go here. */
+  store: RunStore;
+  config: BumpSettings;
+  /** Snapshots that may queue before training waits (default 2). */
+  queue?: number;
+  /** Phase state to continue from (a resumed run). */
+  restore?: { hysteresis: HysteresisState; phase: Phase | null };
+}
+
 /**
- * Runs the seed-004 experiment: trains a conditional UNet DDPM on Gaussian bumps, samples
- * a snapshot every `snapshotEvery` steps, assesses its phase, and stores every event
- * (`runs/<runId>/`). Cold: the run starts on subscribe; unsubscribing stops it and marks
- * it `stopped`. Emits each event after it is on disk.
+ * The seed-004 experiment as one composition of public parts: `training` of the model on the
+ * dataset, `snapshotEvery` (never dropping one; training waits while `queue` snapshots are
+ * sampling), the snapshot arrays and a checkpoint stored at each snapshot step, `assessPhases`
+ * and `phaseTransitions`, and the assessment's figures as `metric` events (`phase/accuracy`,
+ * `phase/r2x`, …). Pipe it into `record(store)`.
+ *
+ * @example
+ * bumpExperiment({ model, data, store, config }).pipe(record(store)).subscribe();
+ */
+export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInput> {
+  const { model, data, store, config: cfg } = opts;
+  return defer(() => {
+    const gate = new Gate(opts.queue ?? 2);
+    const startStep = model.step;
+    const steps$ = training(model, data, {
+      steps: Math.max(0, cfg.steps - startStep),
+      startStep,
+      batchSize: cfg.batchSize,
+      seed: cfg.seed,
+      gate,
+    }).pipe(share());
+    const conditions = snapshotLabels(data, cfg.samples, cfg.seed);
+    const snaps$ = steps$.pipe(
+      snapshotEvery(cfg.snapshotEvery, model, {
+        conditions,
+        size: cfg.size,
+        seed: cfg.seed,
+        sampleSteps: cfg.ddimSteps,
+        layer: UNET_LAYER,
+        gate,
+      }),
+      map((s) => ({ ...s, runId: store.runId })),
+      share(),
+    );
+    // At each snapshot step, training is between steps: hold it while the weights of exactly
+    // this step are saved; the snapshot event is stored once its checkpoint is on disk.
+    const saved = new Map<number, Promise<void>>();
+    const checkpoints$ = steps$.pipe(
+      filter((e) => e.step % cfg.snapshotEvery === 0),
+      tap((e) => {
+        const resume = gate.pause();
+        saved.set(e.step, saveCheckpoint(model, store.dir).finally(resume));
+      }),
+      ignoreElements(),
+    );
+    const bySteps = new Map<number, Snapshot>();
+    const stored$ = snaps$.pipe(
+      concatMap(async (s) => {
+        await saved.get(s.step);
+        saved.delete(s.step);
+        bySteps.set(s.step, s);
+        const event: EventInput = {
+          type: 'snapshot',
+          step: s.step,
+          file: store.writeSnapshot(s.step, s),
+          count: s.labels.length / 2,
+          size: s.size,
+          dim: s.dim,
+          sampleMs: s.sampleMs ?? 0,
+        };
+        return { s, event };
+      }),
+      share(),
+    );
+    const assessed$ = stored$.pipe(
+      map(({ s }) => s),
+      assessPhases({
+        confirm: cfg.confirm,
+        seed: cfg.seed,
+        embed: cfg.embed,
+        initial: opts.restore?.hysteresis,
+      }),
+      share(),
+    );
+    return merge(
+      steps$,
+      checkpoints$,
+      stored$.pipe(map(({ event }) => event)),
+      assessed$.pipe(
+        mergeMap((a) => {
+          const snap = bySteps.get(a.step);
+          bySteps.delete(a.step);
+          return snap ? [assessmentEvent(a, snap), ...assessmentMetrics(a)] : assessmentMetrics(a);
+        }),
+      ),
+      assessed$.pipe(
+        phaseTransitions(opts.restore?.phase ?? null),
+        map((p): EventInput => ({
+          type: 'phase',
+          step: p.step,
+          from: p.from,
+          to: p.to,
+          evidence: p.evidence,
+        })),
+      ),
+    );
+  });
+}
+
+/**
+ * Runs the default experiment: builds the dataset, the UNet DDPM and the run store from the
+ * config, then `bumpExperiment(...).pipe(record(store))`. Cold: the run starts on subscribe;
+ * unsubscribing stops it (stored as `stopped`); an error is stored as `failed` with its message.
  *
  * @example
  * runExperiment({ steps: 500, dx: 1 }).pipe(filter((e) => e.type === 'phase')).subscribe(console.log);
@@ -43,47 +179,29 @@ export function runExperiment(
   partial: Partial<ExperimentConfig> = {},
   opts: RunOptions = {},
 ): Observable<RunEvent> {
-  return new Observable<RunEvent>((subscriber) => {
-    let store: RunStore | undefined;
-    let model: Ddpm | undefined;
-    let lastStep = 0;
-    let finished = false;
-    let inner: { unsubscribe(): void } | undefined;
-
-    const finish = (status: 'completed' | 'stopped' | 'failed', err?: unknown) => {
-      if (finished) return;
-      finished = true;
-      inner?.unsubscribe();
-      const message =
-        err instanceof Error ? err.message : err === undefined ? undefined : String(err);
-      store?.close(status, lastStep, message);
-      model?.dispose();
-      if (status === 'failed') subscriber.error(err);
-      else subscriber.complete();
-    };
-
-    (async () => {
-      const resumeDir = opts.resume;
-      const cfg = resumeDir ? storedConfig(resumeDir) : resolveConfig(partial);
-      const data = gaussianBumps({
-        size: cfg.size,
-        dx: cfg.dx,
-        dy: cfg.dy,
-        sigma: cfg.sigma,
-        hole: cfg.hole,
-      });
-      const backend = await selectBackend(cfg.backend);
-      if (subscriber.closed) return;
-      model = createDdpm({
-        size: cfg.size,
-        widths: cfg.widths as [number, number, number],
-        attention: cfg.attention,
-        condHidden: cfg.condHidden,
-        T: cfg.timesteps,
-        lr: cfg.lr,
-        emaDecay: cfg.emaDecay,
-        seed: cfg.seed,
-      });
+  return defer(async () => {
+    const resumeDir = opts.resume;
+    const cfg = resumeDir ? storedConfig(resumeDir) : resolveConfig(partial);
+    const data = gaussianBumps({
+      size: cfg.size,
+      dx: cfg.dx,
+      dy: cfg.dy,
+      sigma: cfg.sigma,
+      hole: cfg.hole,
+    });
+    const backend = await selectBackend(cfg.backend);
+    const model = unetDdpm({
+      size: cfg.size,
+      widths: cfg.widths as [number, number, number],
+      attention: cfg.attention,
+      condHidden: cfg.condHidden,
+      T: cfg.timesteps,
+      lr: cfg.lr,
+      emaDecay: cfg.emaDecay,
+      seed: cfg.seed,
+    });
+    try {
+      let store: RunStore;
       if (resumeDir) {
         const checkpoint = latestCheckpoint(resumeDir);
         if (checkpoint) await model.load(checkpoint);
@@ -93,111 +211,33 @@ export function runExperiment(
         store = RunStore.create({
           runsDir: opts.runsDir ?? 'runs',
           runId: cfg.runId,
+          name: opts.name,
+          tags: opts.tags,
+          notes: opts.notes,
           backend,
-          config: { ...cfg, datasetSize: data.count, params: model.paramCount },
+          config: { ...cfg, model: model.kind, datasetSize: data.count, params: model.paramCount },
           hub: opts.hub,
         });
       }
-      const startStep = model.step;
-      lastStep = startStep;
-      const s = store;
-      const m = model;
-      const emit = (e: RunEvent) => subscriber.next(e);
-      emit(
-        s.append({
-          type: 'run-start',
-          runId: s.runId,
-          step: startStep,
-          time: Date.now(),
-          meta: s.info,
-        }),
-      );
-
-      const steps$ = training(m, data, {
-        runId: s.runId,
-        steps: cfg.steps - startStep,
-        startStep,
-        batchSize: cfg.batchSize,
-        seed: cfg.seed,
-      }).pipe(share());
-      const pick = snapshotLabels(data, cfg.samples, cfg.seed);
-      const sampler = async (e: StepEvent): Promise<Snapshot> => {
-        const t0 = performance.now();
-        const r = await m.sample({ labels: pick, steps: cfg.ddimSteps, seed: cfg.seed + e.step });
-        const sampleMs = Math.round(performance.now() - t0);
-        const snap: Snapshot = { runId: s.runId, step: e.step, size: cfg.size, labels: pick, ...r };
-        const file = s.writeSnapshot(e.step, snap);
-        await saveCheckpoint(m, s.dir, e.step);
-        emit(
-          s.append({
-            type: 'snapshot',
-            runId: s.runId,
-            step: e.step,
-            time: Date.now(),
-            file,
-            count: pick.length / 2,
-            size: cfg.size,
-            dim: r.dim,
-            sampleMs,
-          }),
-        );
-        return snap;
-      };
-      const snaps$ = steps$.pipe(
-        snapshotEvery(cfg.snapshotEvery, sampler, { onSkip: (e) => opts.onSkip?.(e.step) }),
-        share(),
-      );
-      const assessed$ = snaps$.pipe(
-        assessPhases({ confirm: cfg.confirm, seed: cfg.seed, embed: cfg.embed }),
-        share(),
-      );
-      const snapsByStep = new Map<number, Snapshot>();
-      inner = merge(
-        steps$.pipe(
-          tap((e) => {
-            lastStep = e.step;
-            emit(s.append(e));
-          }),
-        ),
-        snaps$.pipe(tap((snap) => snapsByStep.set(snap.step, snap))),
-        assessed$.pipe(
-          tap((a) => {
-            const snap = snapsByStep.get(a.step);
-            snapsByStep.delete(a.step);
-            if (snap) emit(s.append(assessmentEvent(s.runId, a, snap)));
-          }),
-        ),
-        assessed$.pipe(
-          phaseTransitions(),
-          map((p) =>
-            s.append({
-              type: 'phase',
-              runId: s.runId,
-              step: p.step,
-              time: Date.now(),
-              from: p.from,
-              to: p.to,
-              evidence: p.evidence,
-            }),
-          ),
-          tap(emit),
-        ),
-      ).subscribe({
-        error: (err: unknown) => finish('failed', err),
-        complete: () => finish('completed'),
-      });
-    })().catch((err: unknown) => finish('failed', err));
-
-    return () => finish('stopped');
-  });
+      return { cfg, data, model, store };
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }).pipe(
+    switchMap(({ cfg, data, model, store }) =>
+      bumpExperiment({ model, data, store, config: cfg }).pipe(
+        record(store, { startStep: model.step }),
+        finalize(() => model.dispose()),
+      ),
+    ),
+  );
 }
 
 /** The config a stored run was started with. */
 function storedConfig(runDir: string): ExperimentConfig {
   const stored: Record<string, unknown> = { ...readRunMeta(runDir).config };
-  delete stored.datasetSize;
-  delete stored.params;
-  delete stored.runId;
+  for (const k of ['datasetSize', 'params', 'runId', 'model']) delete stored[k];
   return resolveConfig(stored as Partial<ExperimentConfig>);
 }
 
@@ -212,9 +252,13 @@ function latestCheckpoint(runDir: string): string | undefined {
   return steps.length ? join(root, String(Math.max(...steps))) : undefined;
 }
 
-/** Keeps the weights of the newest snapshot (and the one before, in case a write is cut). */
-async function saveCheckpoint(model: Ddpm, runDir: string, step: number): Promise<void> {
+/**
+ * Saves the model as `checkpoints/<step>` (the step it holds) and keeps the newest two
+ * (the one before in case a write is cut).
+ */
+export async function saveCheckpoint(model: Model, runDir: string): Promise<void> {
   const root = join(runDir, 'checkpoints');
+  const step = model.step;
   await model.save(join(root, String(step)));
   const old = readdirSync(root)
     .map(Number)
@@ -226,22 +270,35 @@ async function saveCheckpoint(model: Ddpm, runDir: string, step: number): Promis
 
 /** A fixed, seeded draw of training labels, the same at every snapshot of a run. */
 export function snapshotLabels(data: Dataset, count: number, seed: number): Float32Array {
+  const dim = data.labelDim ?? 2;
   const rng = createRng(seed * 7919 + 17);
-  const out = new Float32Array(count * 2);
+  const out = new Float32Array(count * dim);
   for (let i = 0; i < count; i++) {
     const j = Math.floor(rng.next() * data.count);
-    out[2 * i] = data.labels[2 * j];
-    out[2 * i + 1] = data.labels[2 * j + 1];
+    for (let k = 0; k < dim; k++) out[dim * i + k] = data.labels[dim * j + k];
   }
   return out;
 }
 
+/** The assessment's figures as generic `metric` events. */
+export function assessmentMetrics(a: PhasedAssessment): EventInput[] {
+  const figures: Record<string, number> = {
+    'phase/accuracy': a.accuracy,
+    'phase/r2x': a.r2.x,
+    'phase/r2y': a.r2.y,
+    'phase/r2': a.r2.mean,
+    'phase/one-bump': a.bumps.one,
+    'phase/no-bump': a.bumps.none,
+    'phase/many-bumps': a.bumps.many,
+  };
+  for (const [k, v] of Object.entries(a.evidence)) figures[`evidence/${k}`] = v;
+  return Object.entries(figures)
+    .filter(([, v]) => Number.isFinite(v))
+    .map(([name, value]) => ({ type: 'metric', name, value, step: a.step }));
+}
+
 /** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */
-function assessmentEvent(
-  runId: string,
-  a: Assessment & { rawPhase?: Assessment['phase'] },
-  snap: Snapshot,
-): Omit<AssessmentEvent, 'seq'> {
+function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput {
   const n = snap.labels.length / 2;
   const px = snap.size * snap.size;
   const samples: SampleThumb[] = [];
@@ -255,14 +312,12 @@ function assessmentEvent(
   }
   return {
     type: 'assessment',
-    runId,
     step: a.step,
-    time: Date.now(),
     accuracy: a.accuracy,
     bumps: a.bumps,
     r2: a.r2,
     phase: a.phase,
-    rawPhase: a.rawPhase ?? a.phase,
+    rawPhase: a.rawPhase,
     evidence: a.evidence,
     embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
     labels: Array.from(snap.labels),

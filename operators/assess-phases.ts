@@ -1,14 +1,24 @@
 import { concatMap, from, pipe } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Assessment, Snapshot } from '../streams/events.js';
-import { assessSnapshot, checkAssessOptions, type AssessOptions } from './metrics/assess-snapshot.js';
-import { phaseHysteresis, type PhasedAssessment } from './phase-hysteresis.js';
+import {
+  assessSnapshot,
+  checkAssessOptions,
+  type AssessOptions,
+} from './metrics/assess-snapshot.js';
+import {
+  phaseHysteresis,
+  type HysteresisState,
+  type PhasedAssessment,
+} from './phase-hysteresis.js';
 
 export interface AssessPhasesOptions extends AssessOptions {
   /** Consecutive snapshots a new raw phase must hold before it is reported (2). */
   confirm?: number;
   /** Replaces `assessSnapshot` (tests inject a fake so marbles need no UMAP). */
   assess?: (s: Snapshot, opts: AssessOptions) => Promise<Assessment> | Observable<Assessment>;
+  /** Hysteresis state to start from (a resumed run restores its own). */
+  initial?: HysteresisState;
 }
 
 /**
@@ -26,12 +36,12 @@ export interface AssessPhasesOptions extends AssessOptions {
 export function assessPhases(
   opts: AssessPhasesOptions = {},
 ): OperatorFunction<Snapshot, PhasedAssessment> {
-  const { confirm = 2, assess = assessSnapshot, ...assessOpts } = opts;
+  const { confirm = 2, assess = assessSnapshot, initial, ...assessOpts } = opts;
   checkAssessOptions(assessOpts);
   if (typeof assess !== 'function')
     throw new Error(`assess must be a function (got ${typeof assess})`);
   return pipe(
     concatMap((s: Snapshot) => from(assess(s, assessOpts))),
-    phaseHysteresis(confirm),
+    phaseHysteresis(confirm, initial),
   );
 }

@@ -29,3 +29,4 @@ export { phaseTransitions, type PhaseTransition } from './phase-transitions.js';
 export { snapshotEvery, type SnapshotEveryOptions } from './snapshot-every.js';
 export { twoNN } from './metrics/two-nn.js';
 export { umapEmbed, umapEmbedAsync, type UmapEmbedOptions } from './metrics/umap-embed.js';
+export { metricsFrom, type MetricsFromOptions } from './metrics-from.js';

@@ -43,11 +43,14 @@ export function nextHysteresis(
  *
  * @example assessments$.pipe(phaseHysteresis(2));
  */
-export function phaseHysteresis(confirm = 2): OperatorFunction<Assessment, PhasedAssessment> {
+export function phaseHysteresis(
+  confirm = 2,
+  initial: HysteresisState = { phase: null, candidate: null, streak: 0 },
+): OperatorFunction<Assessment, PhasedAssessment> {
   if (!Number.isInteger(confirm) || confirm < 1) {
     throw new Error(`confirm must be an integer >= 1 (got ${String(confirm)})`);
   }
-  const start: HysteresisState & { a?: Assessment } = { phase: null, candidate: null, streak: 0 };
+  const start: HysteresisState & { a?: Assessment } = { ...initial };
   return (source) =>
     source.pipe(
       scan(

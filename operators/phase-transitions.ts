@@ -22,14 +22,16 @@ export interface PhaseTransition {
  *
  * @example assessed$.pipe(phaseTransitions()).subscribe((t) => console.log(t.from, '→', t.to));
  */
-export function phaseTransitions(): OperatorFunction<Assessment, PhaseTransition> {
+export function phaseTransitions(
+  initial: Phase | null = null,
+): OperatorFunction<Assessment, PhaseTransition> {
   interface Acc {
     prev: Phase | null;
     a: Assessment | null;
   }
   return pipe(
-    scan((acc: Acc, a: Assessment): Acc => ({ prev: acc.a ? acc.a.phase : null, a }), {
-      prev: null,
+    scan((acc: Acc, a: Assessment): Acc => ({ prev: acc.a ? acc.a.phase : acc.prev, a }), {
+      prev: initial,
       a: null,
     }),
     filter((acc) => acc.a !== null && acc.a.phase !== acc.prev),

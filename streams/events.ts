@@ -284,7 +284,11 @@ export interface Sampler {
    * timestep `t` — noised to t (`noisy`, the default) or clean with only the timestep
    * input set to t. `conditions` as for `sample` (omit for an unconditional model).
    */
-  features?(examples: Float32Array, t: number, opts: FeatureOptions): Promise<Record<string, Activation>>;
+  features?(
+    examples: Float32Array,
+    t: number,
+    opts: FeatureOptions,
+  ): Promise<Record<string, Activation>>;
   dispose(): void;
 }
 
@@ -330,6 +334,8 @@ export interface Snapshot {
   dim: number;
   /** Every named activation the model returned. */
   layers?: Record<string, Activation>;
+  /** Milliseconds spent sampling. */
+  sampleMs?: number;
 }
 
 export interface Assessment {

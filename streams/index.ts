@@ -4,3 +4,4 @@ export * from './events.js';
 export * from './gaussian-bumps.js';
 export * from './events.js';
 export * from './mulberry32.js';
+export * from './gate.js';

@@ -1,16 +1,19 @@
 import { Observable } from 'rxjs';
-import type { StepEvent } from './events.js';
-import type { Dataset } from './events.js';
+import type { Batch, Dataset, EventInput } from './events.js';
+import type { Gate } from './gate.js';
 import { mulberry32 } from './mulberry32.js';
 
-/** What `training` drives: one optimiser step on a batch, returning the loss. */
+/** What `training` drives: one optimiser step on a batch, returning the loss (a `Model` is one). */
 export interface Trainable {
-  /** `images` is batch*size*size values, `labels` batch*2 pixel coordinates. */
-  trainStep(images: Float32Array, labels: Float32Array, batch: number): number | Promise<number>;
+  trainStep(batch: Batch): number | Promise<number>;
 }
 
+/** A step event as training emits it: `record()` stamps `seq` (and `runId` when absent). */
+export type StepInput = Extract<EventInput, { type: 'step' }>;
+
 export interface TrainingOptions {
-  runId: string;
+  /** Stamped on each step event when given; `record()` fills it in otherwise. */
+  runId?: string;
   /** Optimiser steps to take in this subscription. */
   steps: number;
   batchSize?: number;
@@ -18,6 +21,13 @@ export interface TrainingOptions {
   seed?: number;
   /** Step already reached (when resuming); emitted steps count from startStep + 1. */
   startStep?: number;
+  /** Awaited before every step: snapshots and checkpoints hold training back through it. */
+  gate?: Gate;
+}
+
+/** Values of one example of a dataset (`shape`, default size*size). */
+export function exampleLength(d: Dataset): number {
+  return d.shape ? d.shape.reduce((a, b) => a * b, 1) : d.size * d.size;
 }
 
 /** Datasets up to this many floats are rendered once and kept. */
@@ -38,11 +48,11 @@ export function training(
   model: Trainable,
   dataset: Dataset,
   opts: TrainingOptions,
-): Observable<StepEvent> {
+): Observable<StepInput> {
   const batch = opts.batchSize ?? 64;
   const startStep = opts.startStep ?? 0;
   const seed = opts.seed ?? 0;
-  if (typeof opts.runId !== 'string' || opts.runId === '') {
+  if (opts.runId !== undefined && (typeof opts.runId !== 'string' || opts.runId === '')) {
     throw new Error(
       `training runId must be a non-empty string (got ${JSON.stringify(opts.runId)})`,
     );
@@ -60,24 +70,36 @@ export function training(
   if (!(dataset.count > 0)) throw new Error(`training dataset is empty (count ${dataset.count})`);
   const render = imageSource(dataset);
 
-  return new Observable<StepEvent>((subscriber) => {
+  const labelDim = dataset.labelDim ?? 2;
+  if (
+    !Number.isInteger(labelDim) ||
+    labelDim < 0 ||
+    dataset.labels.length < dataset.count * labelDim
+  ) {
+    throw new Error(
+      `training dataset labels must hold count*labelDim = ${dataset.count}*${labelDim} values (got ${dataset.labels.length})`,
+    );
+  }
+  return new Observable<StepInput>((subscriber) => {
     let stopped = false;
     const run = async (): Promise<void> => {
       const rand = mulberry32(seed + startStep * 0x9e3779b1);
-      const px = dataset.size * dataset.size;
+      const px = exampleLength(dataset);
       const images = new Float32Array(batch * px);
-      const labels = new Float32Array(batch * 2);
+      const labels = new Float32Array(batch * labelDim);
       for (let i = 0; i < opts.steps; i++) {
         await new Promise<void>((resolve) => setImmediate(resolve));
+        await opts.gate?.ready();
         if (stopped) return;
         const t0 = performance.now();
         for (let b = 0; b < batch; b++) {
           const idx = Math.floor(rand() * dataset.count);
           images.set(render(idx), b * px);
-          labels[2 * b] = dataset.labels[2 * idx];
-          labels[2 * b + 1] = dataset.labels[2 * idx + 1];
+          for (let k = 0; k < labelDim; k++) {
+            labels[b * labelDim + k] = dataset.labels[idx * labelDim + k];
+          }
         }
-        const loss = await model.trainStep(images, labels, batch);
+        const loss = await model.trainStep({ images, labels, batch });
         if (stopped) return;
         const step = startStep + i + 1;
         if (!Number.isFinite(loss)) {
@@ -91,8 +113,7 @@ export function training(
         const seconds = Math.max((performance.now() - t0) / 1000, 1e-6);
         subscriber.next({
           type: 'step',
-          runId: opts.runId,
-          seq: i,
+          ...(opts.runId === undefined ? {} : { runId: opts.runId }),
           step,
           loss,
           examplesPerSec: batch / seconds,
@@ -112,7 +133,7 @@ export function training(
 
 /** Returns image(i), through a lazily filled cache when the whole dataset is small enough. */
 function imageSource(dataset: Dataset): (i: number) => Float32Array {
-  const px = dataset.size * dataset.size;
+  const px = exampleLength(dataset);
   if (dataset.count * px >= CACHE_LIMIT_FLOATS) return (i) => dataset.image(i);
   const cache = new Float32Array(dataset.count * px);
   const filled = new Uint8Array(dataset.count);

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { isObservable, Subject, type Observable } from 'rxjs';
 import type { RunEvent } from '../../streams/events.js';
 import { resolveConfig, type ExperimentConfig } from '../config.js';
-import { runExperiment } from '../experiment.js';
+import { createScriptContext, type Script } from '../script.js';
 import { readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
 import { advanceProgress, progressLine, type ProgressState } from './progress.js';
@@ -17,19 +17,7 @@ const USAGE = `usage:
                  [--run-id ID] [--resume RUNDIR] [--serve] [--port N] [--host H] [--token T]
   phasewatch serve [runsDir] [--port N] [--host H] [--token T]`;
 
-/** What a script given to `phasewatch run file.ts` receives. */
-export interface ScriptContext {
-  /** The config from the command line (defaults filled in). */
-  config: ExperimentConfig;
-  /** Runs an experiment with the command-line config overridden by `overrides`. */
-  run(overrides?: Partial<ExperimentConfig>): Observable<RunEvent>;
-  runsDir: string;
-}
-
-/** A script's default export: config overrides, or a function composing runs and operators. */
-export type Script =
-  | Partial<ExperimentConfig>
-  | ((ctx: ScriptContext) => Observable<unknown> | Promise<unknown> | void);
+export type { Script, ScriptContext } from '../script.js';
 
 const OPTIONS = {
   steps: { type: 'string' },
@@ -168,13 +156,6 @@ function onInterrupt(stop: () => void): void {
   process.on('SIGTERM', handler);
 }
 
-function reportSkip(step: number): void {
-  const lead = process.stderr.isTTY ? '\n' : '';
-  process.stderr.write(
-    `${lead}phasewatch: snapshot at step ${step} skipped (the previous one is still sampling)\n`,
-  );
-}
-
 async function loadScript(file: string): Promise<Script> {
   const path = resolve(file);
   if (!existsSync(path)) throw new Error(`script file "${file}" does not exist`);
@@ -196,12 +177,7 @@ async function runCommand(positionals: string[], values: Values): Promise<void> 
   const hub = new Subject<RunEvent>();
   const server = values.serve ? await serve(runsDir, values, hub) : undefined;
   hub.subscribe(progressSink(config.steps, runsDir));
-  const ctx: ScriptContext = {
-    config,
-    runsDir,
-    run: (overrides = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir, hub, onSkip: reportSkip, resume }),
-  };
+  const ctx = createScriptContext({ config, runsDir, hub, resume });
   let work: Observable<unknown> | Promise<unknown> | void;
   if (typeof script === 'function') work = script(ctx);
   else work = ctx.run(resolveConfig({ ...config, ...script }));

@@ -1,6 +1,5 @@
-import type { ScriptContext } from '../../engine/cli/cli.js';
-import { resolveConfig, type ExperimentConfig } from '../../engine/config.js';
-import { runExperiment } from '../../engine/experiment.js';
+import { resolveConfig } from '../../engine/config.js';
+import { createScriptContext, type ScriptContext } from '../../engine/script.js';
 
 /** What `phasewatch run <script>` hands a script, with a tiny model so examples run in seconds. */
 export function tinyContext(runsDir: string): ScriptContext {
@@ -17,10 +16,5 @@ export function tinyContext(runsDir: string): ScriptContext {
     timesteps: 10,
     confirm: 1,
   });
-  return {
-    config,
-    runsDir,
-    run: (overrides: Partial<ExperimentConfig> = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir }),
-  };
+  return createScriptContext({ config, runsDir });
 }

@@ -1,123 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { firstValueFrom, of, toArray } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, of, Subject, tap, toArray } from 'rxjs';
 import { snapshotEvery } from '../../operators/snapshot-every.js';
-import type { StepEvent } from '../../streams/events.js';
-import type { Snapshot } from '../../streams/events.js';
+import { unetDdpm } from '../../engine/models/unet-ddpm.js';
+import type { EventInput, ModelSample, Sampler, Snapshot } from '../../streams/events.js';
+import { Gate } from '../../streams/gate.js';
+import { gaussianBumps } from '../../streams/gaussian-bumps.js';
+import { training } from '../../streams/training.js';
 
-const step = (n: number): StepEvent => ({
-  type: 'step',
-  runId: 'r',
-  seq: n,
-  step: n,
-  time: 0,
-  loss: 1,
-  examplesPerSec: 1,
-});
-const snap = (n: number): Snapshot => ({
-  runId: 'r',
-  step: n,
-  size: 4,
-  labels: new Float32Array(0),
-  images: new Float32Array(0),
-  activations: new Float32Array(0),
-  dim: 1,
-});
-const steps = {
-  a: step(0),
-  b: step(1),
-  c: step(2),
-  d: step(3),
-  e: step(4),
-  f: step(5),
-  g: step(6),
-};
+type StepInput = Extract<EventInput, { type: 'step' }>;
+const step = (n: number): StepInput => ({ type: 'step', step: n, loss: 1, examplesPerSec: 1 });
+const conditions = new Float32Array([1, 2]);
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** A model whose frozen samplers resolve when the test says so, recording what was frozen. */
+function fakeModel() {
+  const frozen: number[] = [];
+  const disposed: number[] = [];
+  const release: (() => void)[] = [];
+  let current = 0;
+  const model = {
+    set step(n: number) {
+      current = n;
+    },
+    freeze(): Sampler {
+      const at = current;
+      frozen.push(at);
+      return {
+        step: at,
+        sample: () =>
+          new Promise<ModelSample>((resolve) =>
+            release.push(() =>
+              resolve({
+                images: new Float32Array([at]),
+                activations: { h: { data: new Float32Array([at, at]), dim: 2 } },
+              }),
+            ),
+          ),
+        dispose: () => disposed.push(at),
+      };
+    },
+  };
+  return { model, frozen, disposed, release };
+}
 
 describe('snapshotEvery', () => {
-  let scheduler: TestScheduler;
-  beforeEach(() => {
-    scheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
+  it('freezes the model at each due step at once and never drops one', async () => {
+    const { model, frozen, disposed, release } = fakeModel();
+    const steps = new Subject<StepInput>();
+    const out: Snapshot[] = [];
+    steps.pipe(snapshotEvery(2, model, { conditions, size: 1 })).subscribe((s) => out.push(s));
+    for (let n = 1; n <= 6; n++) {
+      model.step = n;
+      steps.next(step(n));
+    }
+    // frozen synchronously at 2, 4 and 6 although no sampling has finished
+    expect(frozen).to.deep.equal([2, 4, 6]);
+    while (release.length) {
+      release.shift()?.();
+      await tick();
+    }
+    expect(out.map((s) => s.step)).to.deep.equal([2, 4, 6]);
+    expect(out.map((s) => s.images[0])).to.deep.equal([2, 4, 6]);
+    expect(out[0]).to.include({ dim: 2, size: 1 });
+    expect(Array.from(out[1].activations)).to.deep.equal([4, 4]);
+    expect(disposed).to.deep.equal([2, 4, 6]);
   });
 
-  it('samples on steps divisible by k, never step 0', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const src = cold('a-b-c-d-e-f-g-|', steps);
-      const out = src.pipe(snapshotEvery(2, (e) => cold('(s|)', { s: snap(e.step) })));
-      expectObservable(out).toBe('----x---y---z-|', { x: snap(2), y: snap(4), z: snap(6) });
-    });
+  it('holds training back through the gate while the queue is full', async () => {
+    const { model, release } = fakeModel();
+    const gate = new Gate(1);
+    const steps = new Subject<StepInput>();
+    steps.pipe(snapshotEvery(1, model, { conditions, size: 1, gate })).subscribe();
+    model.step = 1;
+    steps.next(step(1));
+    expect(gate.closed).to.equal(true);
+    let passed = false;
+    void gate.ready()?.then(() => (passed = true));
+    await tick();
+    expect(passed).to.equal(false);
+    release.shift()?.();
+    await tick();
+    await tick();
+    expect(passed).to.equal(true);
   });
 
-  it('skips due steps while a snapshot is in flight and reports each skip', () => {
-    const skipped: number[] = [];
-    scheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
-      const samples: ReturnType<typeof cold<Snapshot>>[] = [];
-      const src = cold('a-b-c-d-e-f-g-|', steps);
-      const out = src.pipe(
-        snapshotEvery(
-          2,
-          (e) => {
-            const s = cold('-----(s|)', { s: snap(e.step) });
-            samples.push(s);
-            return s;
-          },
-          { onSkip: (e) => skipped.push(e.step) },
+  it('disposes queued samplers when unsubscribed', () => {
+    const { model, disposed } = fakeModel();
+    const steps = new Subject<StepInput>();
+    const sub = steps.pipe(snapshotEvery(1, model, { conditions, size: 1 })).subscribe();
+    for (let n = 1; n <= 3; n++) {
+      model.step = n;
+      steps.next(step(n));
+    }
+    sub.unsubscribe();
+    expect(disposed.sort()).to.deep.equal([1, 2, 3]);
+  });
+
+  it('names a missing layer in a one-line error', async () => {
+    const { model, release } = fakeModel();
+    const p = lastValueFrom(
+      of(step(1)).pipe(snapshotEvery(1, model, { conditions, size: 1, layer: 'x' })),
+    );
+    await tick();
+    release.shift()?.();
+    let message = '';
+    await p.catch((e: Error) => (message = e.message));
+    expect(message).to.equal('snapshotEvery layer "x" is not an activation of the model (has h)');
+  });
+
+  it('rejects a bad interval and a bad model with one-line errors', () => {
+    const { model } = fakeModel();
+    expect(() => snapshotEvery(0, model, { conditions, size: 1 })).to.throw(
+      /^snapshotEvery every must be a positive integer number of steps \(got 0\)$/,
+    );
+    expect(() => snapshotEvery(2, {} as never, { conditions, size: 1 })).to.throw(/freeze/);
+  });
+
+  it('on a real model, each snapshot equals sampling a checkpoint saved at its step', async () => {
+    await tf.setBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'pw-snap-'));
+    try {
+      const config = { size: 8, widths: [4, 8, 8] as [number, number, number], T: 10, seed: 3 };
+      const model = unetDdpm(config);
+      const data = gaussianBumps({ size: 8, dx: 1 });
+      const labels = new Float32Array([2, 3, 5, 4]);
+      const snaps = await lastValueFrom(
+        training(model, data, { steps: 9, batchSize: 4, seed: 1, gate: new Gate(2) }).pipe(
+          snapshotEvery(3, model, { conditions: labels, size: 8, seed: 7, sampleSteps: 2 }),
+          toArray(),
         ),
       );
-      // Step 2 at frame 4 → ready at 9; step 4 (frame 8) is skipped; step 6 at 12 → ready at 17.
-      expectObservable(out).toBe('---------x-------(y|)', { x: snap(2), y: snap(6) });
-      scheduler.flush();
-      expect(samples.length).to.equal(2);
-      expectSubscriptions(samples[0].subscriptions).toBe('----^----!');
-    });
-    expect(skipped).to.deep.equal([4]);
-  });
+      expect(snaps.map((s) => s.step)).to.deep.equal([3, 6, 9]);
 
-  it('keeps per-subscription state: a second subscriber is not blocked by the first', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const src = cold('-c-|', steps);
-      const op = snapshotEvery(1, (e) => cold('--(s|)', { s: snap(e.step) }));
-      const out = src.pipe(op);
-      expectObservable(out).toBe('---(x|)', { x: snap(2) });
-      expectObservable(out).toBe('---(x|)', { x: snap(2) });
-    });
-  });
-
-  it('takes the first value of a sampler that never completes', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const out = cold('-c---e-|', steps).pipe(
-        snapshotEvery(2, (e) => cold('-s-s', { s: snap(e.step) })),
+      // the same seeded run again, saving a checkpoint at each due step with training held
+      const again = unetDdpm(config);
+      const gate = new Gate(1);
+      const saves: Promise<void>[] = [];
+      await lastValueFrom(
+        training(again, data, { steps: 9, batchSize: 4, seed: 1, gate }).pipe(
+          tap((e) => {
+            if (e.step % 3 !== 0) return;
+            const resume = gate.pause();
+            saves.push(again.save(join(dir, String(e.step))).finally(resume));
+          }),
+        ),
       );
-      expectObservable(out).toBe('--x---y|', { x: snap(2), y: snap(4) });
-    });
-  });
-
-  it('propagates sampler errors', () => {
-    scheduler.run(({ cold, expectObservable }) => {
-      const out = cold('-c-|', steps).pipe(
-        snapshotEvery(2, () => cold<Snapshot>('-#', {}, new Error('boom'))),
-      );
-      expectObservable(out).toBe('--#', {}, new Error('boom'));
-    });
-  });
-
-  it('accepts a Promise-returning sampler', async () => {
-    const out = await firstValueFrom(
-      of(step(1), step(2), step(3)).pipe(
-        snapshotEvery(1, async (e) => snap(e.step)),
-        toArray(),
-      ),
-    );
-    // Promises resolve after the synchronous source has moved on: steps 2 and 3 are skipped.
-    expect(out.map((s) => s.step)).to.deep.equal([1]);
-  });
-
-  it('rejects k that is not a positive integer with a one-line error', () => {
-    const sampler = () => of(snap(0));
-    expect(() => snapshotEvery(0, sampler)).to.throw(
-      /^k must be a positive integer number of steps \(got 0\)$/,
-    );
-    expect(() => snapshotEvery(1.5, sampler)).to.throw(/^k must be a positive integer/);
+      await Promise.all(saves);
+      for (const s of snaps) {
+        const loaded = unetDdpm(config);
+        await loaded.load(join(dir, String(s.step)));
+        const ref = await loaded.sample(labels, { seed: 7 + s.step, steps: 2 });
+        expect(Array.from(ref.images), `step ${s.step}`).to.deep.equal(Array.from(s.images));
+        loaded.dispose();
+      }
+      model.dispose();
+      again.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, NEVER, of, concat, throwError, toArray, Subject } from 'rxjs';
+import { record } from '../../../engine/store/record.js';
+import { readRunMeta, RunStore } from '../../../engine/store/run-store.js';
+import type { EventInput, RunEvent } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
+
+const metric = (name: string, value: number, step: number): EventInput => ({
+  type: 'metric',
+  name,
+  value,
+  step,
+});
+
+describe('record', () => {
+  let runsDir: string;
+  beforeEach(() => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-record-'));
+  });
+  afterEach(() => rmSync(runsDir, { recursive: true, force: true }));
+
+  const create = (runId: string, hub?: Subject<RunEvent>) =>
+    RunStore.create({
+      runsDir,
+      runId,
+      name: 'my run',
+      tags: ['a'],
+      backend: 'cpu',
+      config: { k: 1 },
+      hub,
+    });
+
+  it('stores any event stream: run-start, each event stamped, run-end completed', async () => {
+    const hub = new Subject<RunEvent>();
+    const seen: RunEvent[] = [];
+    hub.subscribe((e) => seen.push(e));
+    const store = create('ok', hub);
+    const out = await lastValueFrom(
+      of(metric('custom/x', 0.5, 3), {
+        type: 'curve',
+        step: 3,
+        name: 'c',
+        x: [0, 1],
+        y: [1, 2],
+      } as EventInput).pipe(record(store), toArray()),
+    );
+    expect(out.map((e) => e.type)).to.deep.equal(['run-start', 'metric', 'curve', 'run-end']);
+    expect(out.map((e) => e.seq)).to.deep.equal([1, 2, 3, 4]);
+    expect(out[1]).to.include({ runId: 'ok', name: 'custom/x', value: 0.5, step: 3 });
+    expect(out[3]).to.include({ status: 'completed', step: 3 });
+    expect(readRunEvents(join(runsDir, 'ok'))).to.deep.equal(out);
+    expect(seen).to.deep.equal(out);
+    const meta = readRunMeta(join(runsDir, 'ok'));
+    expect(meta).to.include({ status: 'completed', name: 'my run', eventsVersion: 2 });
+    expect(meta.tags).to.deep.equal(['a']);
+  });
+
+  it('marks a run failed with the error of a user operator, and passes the error on', async () => {
+    const store = create('bad');
+    let message = '';
+    await lastValueFrom(
+      concat(
+        of(metric('m', 1, 1)),
+        throwError(() => new Error('my operator broke')),
+      ).pipe(record(store)),
+    ).catch((e: Error) => (message = e.message));
+    expect(message).to.equal('my operator broke');
+    const events = readRunEvents(join(runsDir, 'bad'));
+    expect(events.at(-1)).to.include({
+      type: 'run-end',
+      status: 'failed',
+      error: 'my operator broke',
+    });
+    expect(readRunMeta(join(runsDir, 'bad'))).to.include({
+      status: 'failed',
+      error: 'my operator broke',
+    });
+  });
+
+  it('marks a run stopped on unsubscribe', () => {
+    const store = create('stop');
+    const sub = NEVER.pipe(record(store)).subscribe();
+    sub.unsubscribe();
+    expect(readRunMeta(join(runsDir, 'stop')).status).to.equal('stopped');
+    expect(readRunEvents(join(runsDir, 'stop')).map((e) => e.type)).to.deep.equal([
+      'run-start',
+      'run-end',
+    ]);
+  });
+});
