@@ -5,7 +5,8 @@
  *   npm run bench:live -- [--seconds 60] [--rate 200] [--clients 20] [--events 20000]
  *
  * Latency is from an event's `time` (stamped just before the run store appends it) to the
- * first animation frame after the loss chart has drawn it, in headless chromium.
+ * first animation frame after the loss chart has drawn it, in headless chromium. The probes are
+ * injected into the page by this bench (`injectProbes`); the dashboard carries no hooks.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { startServer } from '../engine/server/live-server.js';
 import { RunStore } from '../engine/store/run-store.js';
 import { syntheticRun } from '../engine/server/synthetic-run.js';
 import type { RunEvent } from '../streams/events.js';
+import { PROTOCOL_VERSION } from '../streams/protocol.js';
 import { hasChromium, openBrowser } from '../spec/dashboard/support/browser.js';
 
 const { values } = parseArgs({
@@ -69,6 +71,64 @@ async function feedAtRate(store: RunStore, runId: string, seconds: number, rate:
   }
 }
 
+interface Probes {
+  /** Step event `time` → the page received it, ms. */
+  received: number[];
+  /** → the loss chart holds it (its `data-last-step` changed), ms. */
+  drawn: number[];
+  /** → the next animation frame after that (painted), ms. */
+  painted: number[];
+}
+
+/**
+ * Runs in the page before the dashboard loads: the measurement lives here, in the bench, not
+ * in the dashboard. It wraps `WebSocket` to note when each step event arrives (and its
+ * `time`), and watches the loss chart's `data-last-step` to note when a step is drawn.
+ */
+function injectProbes(): void {
+  const probes: Probes = { received: [], drawn: [], painted: [] };
+  (window as unknown as { __benchProbes: Probes }).__benchProbes = probes;
+  const stepTime = new Map<number, number>();
+  const Native = window.WebSocket;
+  class ProbedSocket extends Native {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (ev: MessageEvent) => {
+        if (typeof ev.data !== 'string' || !ev.data.includes('"step"')) return;
+        const msg = JSON.parse(ev.data) as {
+          events?: Array<{ type: string; step: number; time: number }>;
+          event?: { type: string; step: number; time: number };
+        };
+        let newest = 0;
+        for (const e of msg.events ?? (msg.event ? [msg.event] : [])) {
+          if (e.type !== 'step') continue;
+          stepTime.set(e.step, e.time);
+          newest = Math.max(newest, e.time);
+        }
+        if (newest) probes.received.push(Date.now() - newest);
+      });
+    }
+  }
+  window.WebSocket = ProbedSocket;
+  let lastStep = '';
+  const watch = () => {
+    const chart = document.querySelector('phasewatch-app')?.shadowRoot?.querySelector('loss-chart');
+    if (!chart) {
+      setTimeout(watch, 20);
+      return;
+    }
+    new MutationObserver(() => {
+      const step = chart.getAttribute('data-last-step') ?? '';
+      const t = stepTime.get(Number(step));
+      if (step === lastStep || t === undefined) return;
+      lastStep = step;
+      probes.drawn.push(Date.now() - t);
+      requestAnimationFrame(() => probes.painted.push(Date.now() - t));
+    }).observe(chart, { attributes: true, attributeFilter: ['data-last-step'] });
+  };
+  document.addEventListener('DOMContentLoaded', watch);
+}
+
 async function latency(runsDir: string) {
   if (!hasChromium) {
     console.log('latency: skipped (/usr/bin/chromium is missing)');
@@ -78,17 +138,13 @@ async function latency(runsDir: string) {
   const server = await startServer({ runsDir, live$: hub, port: 0 });
   const browser = await openBrowser();
   try {
-    await browser.page.addInitScript(() => {
-      window.__pwLatency = [];
-      window.__pwReceived = [];
-      window.__pwDrawn = [];
-    });
+    await browser.page.addInitScript(injectProbes);
     const store = RunStore.create({ runsDir, runId: 'latency', backend: 'bench', config: {}, hub });
     // A Node client beside the browser: tells the server's share of the latency from the page's.
     const probe = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
     const probed: number[] = [];
     await new Promise((r) => probe.once('open', r));
-    probe.send(JSON.stringify({ v: 1, type: 'subscribe', runId: 'latency' }));
+    probe.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'subscribe', runId: 'latency' }));
     probe.on('message', (data) => {
       const msg = JSON.parse(String(data)) as { events?: RunEvent[]; event?: RunEvent };
       const events = msg.events ?? (msg.event ? [msg.event] : []);
@@ -101,9 +157,18 @@ async function latency(runsDir: string) {
     const sent = await feedAtRate(store, 'latency', seconds, rate);
     store.close('completed', sent);
     await sleep(300);
-    const all = await browser.page.evaluate(() => window.__pwLatency ?? []);
-    const recv = await browser.page.evaluate(() => window.__pwReceived ?? []);
-    const drawnAll = await browser.page.evaluate(() => window.__pwDrawn ?? []);
+    const probes = await browser.page.evaluate(
+      () => (window as unknown as { __benchProbes?: Probes }).__benchProbes,
+    );
+    const {
+      painted: all,
+      received: recv,
+      drawn: drawnAll,
+    } = probes ?? {
+      painted: [],
+      received: [],
+      drawn: [],
+    };
     const drawn = drawnAll.slice(Math.round(drawnAll.length / seconds));
     // The first second warms up the page and the JIT.
     const lat = all.slice(Math.min(all.length - 1, Math.round(all.length / seconds)));

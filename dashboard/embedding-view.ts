@@ -1,10 +1,9 @@
 import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import type { AssessmentEvent } from '../streams/events.js';
+import { colourScale } from './colour-scale.js';
 import { colormap, dragView, normalizeCloud, projectCloud, type View } from './projection.js';
-import { PHASE_COLORS, panelStyles } from './theme.js';
-
-export type ColorBy = 'x' | 'y';
+import { atStep, type EmbeddingSnap } from './run-state.js';
+import { COLORS, PHASE_COLORS, cssColor, panelStyles } from './theme.js';
 
 const RAMP = [0, 0.25, 0.5, 0.75, 1].map(colormap).join(', ');
 
@@ -18,7 +17,7 @@ function drawAxes(ctx: CanvasRenderingContext2D, view: View, h: number): void {
   ctx.textAlign = 'center';
   ctx.textBaseline = 'middle';
   for (let i = 1; i <= 3; i++) {
-    ctx.strokeStyle = ctx.fillStyle = '#6b7280';
+    ctx.strokeStyle = ctx.fillStyle = COLORS.muted;
     ctx.globalAlpha = 0.5 + 0.5 * ((p.depth[i] + 1) / 2);
     ctx.beginPath();
     ctx.moveTo(ox + p.x[0], oy + p.y[0]);
@@ -30,10 +29,16 @@ function drawAxes(ctx: CanvasRenderingContext2D, view: View, h: number): void {
   ctx.globalAlpha = 1;
 }
 
+function short(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
+}
+
 /**
- * The 3-D embedding of one snapshot as a scatter you can turn by dragging, coloured by the
- * conditioning x or y, with a scrubber over the run's snapshots. The scrubber index is null
- * while following the newest snapshot.
+ * The 3-D embedding of one snapshot as a scatter you can turn by dragging, coloured by any
+ * field the embedding carries (`colourBy`), with a scrubber over the run's snapshots. Which
+ * embedding, which field and which step are the app's (shared by side-by-side views); this
+ * view asks for changes with `embedding-change`, `colour-change` and `snapshot-change`
+ * (a step, or null to follow the newest).
  */
 @customElement('embedding-view')
 export class EmbeddingView extends LitElement {
@@ -46,39 +51,11 @@ export class EmbeddingView extends LitElement {
         display: block;
         cursor: grab;
         touch-action: none;
-        background: #fafafa;
+        background: ${cssColor('canvas')};
         border-radius: 6px;
       }
-      .controls {
-        display: flex;
-        align-items: center;
-        gap: 10px;
-        margin-top: 8px;
-      }
-      input[type='range'] {
-        flex: 1;
-      }
-      .seg button {
-        font: inherit;
-        border: 1px solid #d1d5db;
-        background: #fff;
-        padding: 2px 10px;
-        cursor: pointer;
-      }
-      .seg button:first-child {
-        border-radius: 4px 0 0 4px;
-      }
-      .seg button:last-child {
-        border-radius: 0 4px 4px 0;
-        margin-left: -1px;
-      }
-      .seg button[aria-pressed='true'] {
-        background: #1f2937;
-        border-color: #1f2937;
-        color: #fff;
-      }
       .phase {
-        color: #fff;
+        color: ${cssColor('card')};
         border-radius: 3px;
         padding: 0 6px;
         font-weight: 600;
@@ -90,38 +67,78 @@ export class EmbeddingView extends LitElement {
         border-radius: 2px;
         background: linear-gradient(to right, ${unsafeCSS(RAMP)});
       }
+      .legend {
+        font-size: 11px;
+        color: ${cssColor('muted')};
+        display: flex;
+        gap: 6px;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+      .run {
+        font-weight: 600;
+        text-transform: none;
+        letter-spacing: 0;
+      }
     `,
   ];
 
-  @property({ attribute: false }) assessments: AssessmentEvent[] = [];
+  /** The snapshots of the chosen embedding, in step order. */
+  @property({ attribute: false }) snaps: EmbeddingSnap[] = [];
+  /** Every embedding name the shown runs hold. */
+  @property({ attribute: false }) names: string[] = [];
+  @property() name = '';
+  /** The step shown, or null for the newest. */
+  @property({ attribute: false }) step: number | null = null;
+  @property() colourBy = '';
+  /** The run's title and colour, when views of several runs stand side by side. */
+  @property() heading = '';
+  @property() headingColour = '';
   @property({ type: Number }) revision = 0;
-  /** Index of the shown snapshot, or null for the newest. */
-  @property({ attribute: false }) index: number | null = null;
-  @property() colorBy: ColorBy = 'x';
   @state() private view: View = { yaw: 0.55, pitch: 0.6 };
   @query('canvas') private canvas!: HTMLCanvasElement;
   private drag: { x: number; y: number } | null = null;
   private drawn = '';
-  private cloud: { source: AssessmentEvent; points: Float32Array } | null = null;
+  private cloud: { source: EmbeddingSnap; points: Float32Array } | null = null;
 
-  private get shown(): AssessmentEvent | undefined {
-    const n = this.assessments.length;
-    return n ? this.assessments[Math.min(n - 1, this.index ?? n - 1)] : undefined;
+  private get shown(): EmbeddingSnap | undefined {
+    return atStep(this.snaps, this.step);
+  }
+
+  /** The field colouring the points: the chosen one if the snapshot has it, else its first. */
+  private get field(): string {
+    const keys = Object.keys(this.shown?.colourBy ?? {});
+    return keys.includes(this.colourBy) ? this.colourBy : (keys[0] ?? '');
   }
 
   override render() {
     const a = this.shown;
-    const n = this.assessments.length;
-    const i = Math.min(n - 1, this.index ?? n - 1);
+    const n = this.snaps.length;
+    const i = a ? this.snaps.indexOf(a) : -1;
+    const fields = Object.keys(a?.colourBy ?? {});
+    const field = this.field;
+    const scale = a && field ? colourScale(a.colourBy[field]) : null;
     return html`<div class="panel">
       <h2>
         Embedding
+        ${
+          this.heading
+            ? html`<span class="run" style=${`color:${this.headingColour}`}>${this.heading}</span>`
+            : ''
+        }
         <span class="aside">
           ${
             a
-              ? html`drag to rotate · step ${a.step} ·
-                  <span class="phase" style="background:${PHASE_COLORS[a.phase]}">${a.phase}</span>
-                  · R² ${a.r2.mean.toFixed(2)}`
+              ? html`drag to rotate · step ${a.step}
+                ${
+                  a.phase
+                    ? html`·
+                        <span class="phase" style="background:${PHASE_COLORS[a.phase]}"
+                          >${a.phase}</span
+                        >`
+                    : ''
+                }
+                ${a.r2 !== undefined ? html`· R² ${a.r2.toFixed(2)}` : ''}`
               : ''
           }
         </span>
@@ -133,15 +150,28 @@ export class EmbeddingView extends LitElement {
         @pointercancel=${this.onUp}
       ></canvas>
       <div class="controls">
-        <span class="seg" role="group" aria-label="colour by">
-          ${(['x', 'y'] as const).map(
-            (c) =>
-              html`<button aria-pressed=${this.colorBy === c} @click=${() => this.setColor(c)}>
-                ${c}
-              </button>`,
-          )}
-        </span>
-        <i class="ramp" title="label: low → high"></i>
+        ${
+          this.names.length > 1
+            ? html`<select
+                aria-label="embedding"
+                @change=${(ev: Event) =>
+                  this.emit('embedding-change', (ev.target as HTMLSelectElement).value)}
+              >
+                ${this.names.map((nm) => html`<option .selected=${nm === this.name}>${nm}</option>`)}
+              </select>`
+            : ''
+        }
+        <label class="legend"
+          >colour by
+          <select
+            aria-label="colour by"
+            ?disabled=${fields.length < 2}
+            @change=${(ev: Event) => this.emit('colour-change', (ev.target as HTMLSelectElement).value)}
+          >
+            ${fields.map((f) => html`<option .selected=${f === field}>${f}</option>`)}
+          </select>
+        </label>
+        ${scale ? this.legend(scale) : ''}
         <input
           type="range"
           aria-label="snapshot"
@@ -151,9 +181,27 @@ export class EmbeddingView extends LitElement {
           ?disabled=${n < 2}
           @input=${this.onScrub}
         />
-        <span>${n ? `${i + 1}/${n}` : '–'}${this.index === null && n ? ' · live' : ''}</span>
+        <span>${n ? `${i + 1}/${n}` : '–'}${this.step === null && n ? ' · live' : ''}</span>
       </div>
     </div>`;
+  }
+
+  private legend(scale: ReturnType<typeof colourScale>) {
+    if (scale.kind === 'categorical') {
+      return html`<span class="legend">
+        ${scale.categories
+          .slice(0, 10)
+          .map(
+            (v) =>
+              html`<span
+                ><i class="swatch" style="background:${scale.colour(v)}"></i>${short(v)}</span
+              >`,
+          )}
+      </span>`;
+    }
+    return html`<span class="legend"
+      >${short(scale.min)} <i class="ramp" title="low → high"></i> ${short(scale.max)}</span
+    >`;
   }
 
   override updated(_changed: PropertyValues): void {
@@ -162,9 +210,10 @@ export class EmbeddingView extends LitElement {
     const key = [
       a?.runId,
       a?.seq,
+      a?.name,
       this.view.yaw,
       this.view.pitch,
-      this.colorBy,
+      this.field,
       this.canvas.clientWidth,
     ].join();
     if (key === this.drawn) return;
@@ -172,18 +221,13 @@ export class EmbeddingView extends LitElement {
     this.draw();
   }
 
-  private setColor(c: ColorBy): void {
-    this.dispatchEvent(
-      new CustomEvent('color-change', { detail: c, bubbles: true, composed: true }),
-    );
+  private emit(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
   }
 
   private onScrub(ev: Event): void {
     const v = Number((ev.target as HTMLInputElement).value);
-    const index = v >= this.assessments.length - 1 ? null : v;
-    this.dispatchEvent(
-      new CustomEvent('snapshot-change', { detail: index, bubbles: true, composed: true }),
-    );
+    this.emit('snapshot-change', v >= this.snaps.length - 1 ? null : this.snaps[v].step);
   }
 
   private onDown(ev: PointerEvent): void {
@@ -214,19 +258,21 @@ export class EmbeddingView extends LitElement {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
     this.dataset.step = a ? String(a.step) : '';
+    this.dataset.colourBy = this.field;
     if (!a) {
-      ctx.fillStyle = '#9ca3af';
+      ctx.fillStyle = COLORS.faint;
       ctx.font = '13px system-ui, sans-serif';
       ctx.textAlign = 'center';
       ctx.fillText('No snapshot yet', w / 2, h / 2);
+      this.dataset.points = '0';
       return;
     }
-    if (this.cloud?.source !== a) this.cloud = { source: a, points: normalizeCloud(a.embedding) };
+    if (this.cloud?.source !== a) this.cloud = { source: a, points: normalizeCloud(a.points) };
     const p = projectCloud(this.cloud.points, this.view, w, h);
-    const k = this.colorBy === 'x' ? 0 : 1;
-    const size = a.size || 1;
+    const values = a.colourBy[this.field];
+    const scale = values ? colourScale(values) : null;
     for (const i of p.order) {
-      ctx.fillStyle = colormap(a.labels[2 * i + k] / size);
+      ctx.fillStyle = scale && values ? scale.colour(values[i]) : COLORS.accent;
       ctx.globalAlpha = 0.55 + 0.45 * ((p.depth[i] + 1) / 2);
       ctx.beginPath();
       ctx.arc(p.x[i], p.y[i], 3, 0, 2 * Math.PI);

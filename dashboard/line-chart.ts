@@ -10,6 +10,7 @@ import {
   type ChartDataset,
 } from 'chart.js';
 import type { Point } from './decimate.js';
+import { COLORS } from './theme.js';
 import { panRange, zoomRange, type StepRange } from './view-range.js';
 
 // Only the pieces the dashboard draws: keeps the bundle small and startup quick.
@@ -29,6 +30,7 @@ export type LineDataset = ChartDataset<'line', Point[]>;
 export function createLineChart(
   canvas: HTMLCanvasElement,
   y: { type: 'linear' | 'logarithmic'; min?: number; max?: number; title: string },
+  x: { title: string } = { title: 'step' },
 ): Chart<'line', Point[]> {
   return new Chart<'line', Point[]>(canvas, {
     type: 'line',
@@ -45,21 +47,21 @@ export function createLineChart(
       scales: {
         x: {
           type: 'linear',
-          title: { display: true, text: 'step', color: '#6b7280' },
-          ticks: { maxTicksLimit: 8, color: '#4b5563', includeBounds: false },
-          grid: { color: '#f3f4f6' },
+          title: { display: true, text: x.title, color: COLORS.muted },
+          ticks: { maxTicksLimit: 8, color: COLORS.textSoft, includeBounds: false },
+          grid: { color: COLORS.wash },
         },
         y: {
           type: y.type,
           min: y.min,
           max: y.max,
-          title: { display: true, text: y.title, color: '#6b7280' },
-          ticks: { maxTicksLimit: 6, color: '#4b5563' },
-          grid: { color: '#f3f4f6' },
+          title: { display: true, text: y.title, color: COLORS.muted },
+          ticks: { maxTicksLimit: 6, color: COLORS.textSoft },
+          grid: { color: COLORS.wash },
         },
       },
       plugins: {
-        legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 2, color: '#374151' } },
+        legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 2, color: COLORS.text } },
         tooltip: { animation: false },
       },
     },

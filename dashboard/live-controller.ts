@@ -1,19 +1,6 @@
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import type { ClientMessage, ServerMessage } from '../streams/protocol.js';
+import { PROTOCOL_VERSION, type ClientMessage } from '../streams/protocol.js';
 import { applyMessage, createState, parseServerMessage, type DashboardState } from './run-state.js';
-
-declare global {
-  interface Window {
-    /** Set by the live bench: event → received latencies in ms. */
-    __pwReceived?: number[];
-  }
-}
-
-function recordArrival(sink: number[], msg: ServerMessage): void {
-  const events = msg.type === 'events' ? msg.events : msg.type === 'event' ? [msg.event] : [];
-  const newest = events.reduce((t, e) => (e.type === 'step' ? Math.max(t, e.time) : t), 0);
-  if (newest) sink.push(Date.now() - newest);
-}
 
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting';
 
@@ -62,7 +49,7 @@ export class LiveController implements ReactiveController {
     for (const id of this.followed) {
       if (!wanted.has(id)) {
         this.followed.delete(id);
-        this.send({ v: 1, type: 'unsubscribe', runId: id });
+        this.send({ v: PROTOCOL_VERSION, type: 'unsubscribe', runId: id });
       }
     }
     for (const id of wanted) {
@@ -75,7 +62,7 @@ export class LiveController implements ReactiveController {
 
   private subscribe(runId: string): void {
     const sinceSeq = this.state.series.get(runId)?.lastSeq ?? 0;
-    this.send({ v: 1, type: 'subscribe', runId, sinceSeq });
+    this.send({ v: PROTOCOL_VERSION, type: 'subscribe', runId, sinceSeq });
   }
 
   private send(msg: ClientMessage): void {
@@ -107,7 +94,6 @@ export class LiveController implements ReactiveController {
     ws.onmessage = (ev: MessageEvent) => {
       const msg = typeof ev.data === 'string' ? parseServerMessage(ev.data) : null;
       if (msg && applyMessage(this.state, msg)) this.scheduleUpdate();
-      if (msg && window.__pwReceived) recordArrival(window.__pwReceived, msg);
     };
     ws.onclose = () => {
       if (this.ws !== ws || !this.active) return;

@@ -1,25 +1,22 @@
 import { html, type PropertyValues } from 'lit';
-import { customElement } from 'lit/decorators.js';
+import { customElement, property } from 'lit/decorators.js';
 import { decimateMinMax } from './decimate.js';
-import { createLineChart, redraw } from './line-chart.js';
+import { createLineChart, redraw, type LineDataset } from './line-chart.js';
+import { seriesTitle } from './run-state.js';
+import { smoothEma } from './smoothing.js';
 import { chartBoxStyles, StepChart } from './step-chart.js';
-import { panelStyles, runColor } from './theme.js';
+import { panelStyles, runColor, withAlpha } from './theme.js';
 
-declare global {
-  interface Window {
-    /** Set by the live bench: event → painted (next frame) latencies in ms. */
-    __pwLatency?: number[];
-    /** Set by the live bench: event → chart updated latencies in ms. */
-    __pwDrawn?: number[];
-  }
-}
-
-/** Loss over steps for each selected run, min/max-decimated to the pixels it has. */
+/**
+ * Loss over steps for each selected run, min/max-decimated to the pixels it has; with
+ * smoothing, the smoothed line over the raw one drawn faint.
+ */
 @customElement('loss-chart')
 export class LossChart extends StepChart {
   static override styles = [panelStyles, chartBoxStyles];
 
-  private lastDrawnTime = 0;
+  /** TensorBoard-style smoothing weight in [0, 1). */
+  @property({ type: Number }) smoothing = 0;
 
   override render() {
     const points = this.series.reduce((n, s) => n + s.steps.length, 0);
@@ -40,32 +37,34 @@ export class LossChart extends StepChart {
     this.chart ??= createLineChart(this.canvas, { type: 'logarithmic', title: 'loss' });
     const buckets = Math.max(50, Math.round(this.chart.chartArea?.width ?? this.canvas.width));
     const [from, to] = this.range ?? [-Infinity, Infinity];
-    redraw(
-      this.chart,
-      this.series.map((s, i) => ({
-        label: s.runId,
-        data: decimateMinMax(s.steps, s.loss, buckets, from, to),
-        borderColor: runColor(i),
-        backgroundColor: runColor(i),
-      })),
-      this.range,
-      this.lastStep,
-    );
+    const datasets: LineDataset[] = [];
+    const raw = new Set<number>();
+    this.series.forEach((s, i) => {
+      const color = runColor(i);
+      const smoothed = this.smoothing > 0 ? smoothEma(s.loss, this.smoothing) : null;
+      datasets.push({
+        label: seriesTitle(s),
+        data: decimateMinMax(s.steps, smoothed ?? s.loss, buckets, from, to),
+        borderColor: color,
+        backgroundColor: color,
+      });
+      if (smoothed) {
+        raw.add(datasets.length);
+        datasets.push({
+          label: `${seriesTitle(s)} (raw)`,
+          data: decimateMinMax(s.steps, s.loss, buckets, from, to),
+          borderColor: withAlpha(color, 0.25),
+          backgroundColor: withAlpha(color, 0.25),
+          borderWidth: 1,
+        });
+      }
+    });
+    const legend = this.chart.options.plugins?.legend;
+    if (legend?.labels) legend.labels.filter = (item) => !raw.has(item.datasetIndex ?? -1);
+    redraw(this.chart, datasets, this.range, this.lastStep);
     const points = this.series.reduce((n, s) => n + s.steps.length, 0);
     this.dataset.points = String(points);
     this.dataset.lastStep = String(Math.max(0, ...this.series.map((s) => s.steps.at(-1) ?? 0)));
-    this.recordLatency();
-  }
-
-  // For the live bench: from the newest step event's creation to the chart holding it (DOM and
-  // canvas updated), and to the next frame (painted).
-  private recordLatency(): void {
-    const sink = window.__pwLatency;
-    const t = Math.max(0, ...this.series.map((s) => s.lastStepTime));
-    if (!sink || t === this.lastDrawnTime) return;
-    this.lastDrawnTime = t;
-    window.__pwDrawn?.push(Date.now() - t);
-    requestAnimationFrame(() => sink.push(Date.now() - t));
   }
 }
 

@@ -1,11 +1,13 @@
 import { LitElement, css, html, svg } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { describeEvidence, phaseSegments } from './phase-bands.js';
-import type { RunSeries } from './run-state.js';
-import { PHASE_COLORS, PHASE_NAMES, panelStyles } from './theme.js';
+import { seriesTitle, type RunSeries } from './run-state.js';
+import { ALERT_COLORS, COLORS, PHASE_COLORS, PHASE_NAMES, cssColor, panelStyles } from './theme.js';
 import { niceTicks, type StepRange } from './view-range.js';
 
 const ROW = 26;
+
+const label = (t: string) => (t.length > 20 ? '…' + t.slice(-19) : t);
 const LABEL = 130;
 
 /** One band per run, coloured by phase along the steps, with a marker at each transition. */
@@ -25,15 +27,7 @@ export class PhaseTimeline extends LitElement {
         font-weight: 400;
         text-transform: none;
         letter-spacing: 0;
-        color: #374151;
-      }
-      .swatch {
-        display: inline-block;
-        width: 10px;
-        height: 10px;
-        border-radius: 2px;
-        margin-right: 4px;
-        vertical-align: -1px;
+        color: ${cssColor('text')};
       }
       rect.seg:hover {
         opacity: 0.85;
@@ -70,6 +64,7 @@ export class PhaseTimeline extends LitElement {
     const all = this.series.map((s) => phaseSegments(s.assessments, s.lastStep));
     this.dataset.phases = all.map((segs) => segs.map((g) => g.phase).join('')).join(',');
     this.dataset.markers = String(this.series.reduce((n, s) => n + s.phases.length, 0));
+    this.dataset.alerts = String(this.series.reduce((n, s) => n + s.alerts.length, 0));
     const ticks = niceTicks(from, to, 6);
     return html`<div class="panel">
       <h2>
@@ -90,27 +85,33 @@ export class PhaseTimeline extends LitElement {
         ${this.series.map((s, row) => {
           const y = row * ROW + 2;
           return svg`
-            <text x="0" y=${y + 16} font-size="12" fill="#374151">${s.runId.length > 20 ? '…' + s.runId.slice(-19) : s.runId}</text>
-            <rect x=${LABEL} y=${y} width=${W - LABEL} height=${ROW - 6} fill="#f3f4f6" rx="3"></rect>
+            <text x="0" y=${y + 16} font-size="12" fill=${COLORS.text}>${label(seriesTitle(s))}</text>
+            <rect x=${LABEL} y=${y} width=${W - LABEL} height=${ROW - 6} fill=${COLORS.wash} rx="3"></rect>
             ${all[row].map((g) => {
               const x0 = clampX(g.from);
               const x1 = clampX(g.to);
               if (x1 - x0 <= 0) return null;
               return svg`<rect class="seg" x=${x0} y=${y} width=${Math.max(1, x1 - x0)} height=${ROW - 6}
                 fill=${PHASE_COLORS[g.phase]}><title>${`Phase ${PHASE_NAMES[g.phase]}\nsteps ${g.from}–${g.to} (${g.count} assessments)\n${describeEvidence(g.evidence)}`}</title></rect>
-                ${x1 - x0 > 18 ? svg`<text x=${(x0 + x1) / 2} y=${y + 14} font-size="11" font-weight="600" fill="#fff" text-anchor="middle" pointer-events="none">${g.phase}</text>` : null}`;
+                ${x1 - x0 > 18 ? svg`<text x=${(x0 + x1) / 2} y=${y + 14} font-size="11" font-weight="600" fill=${COLORS.card} text-anchor="middle" pointer-events="none">${g.phase}</text>` : null}`;
             })}
             ${s.phases.map((p) => {
               const x = sx(p.step);
               if (x < LABEL || x > W) return null;
-              return svg`<g class="marker"><line x1=${x} x2=${x} y1=${y - 2} y2=${y + ROW - 4} stroke="#111827" stroke-width="2"></line>
-                <path d="M ${x - 4} ${y - 2} L ${x + 4} ${y - 2} L ${x} ${y + 3} Z" fill="#111827"></path>
+              return svg`<g class="marker"><line x1=${x} x2=${x} y1=${y - 2} y2=${y + ROW - 4} stroke=${COLORS.inkStrong} stroke-width="2"></line>
+                <path d="M ${x - 4} ${y - 2} L ${x + 4} ${y - 2} L ${x} ${y + 3} Z" fill=${COLORS.inkStrong}></path>
                 <rect x=${x - 5} y=${y - 2} width="10" height=${ROW - 2} fill="transparent"><title>${`${p.from ?? '–'} → ${p.to} at step ${p.step}\n${describeEvidence(p.evidence)}`}</title></rect></g>`;
+            })}
+            ${s.alerts.map((a) => {
+              const x = sx(a.step);
+              if (x < LABEL || x > W) return null;
+              const yb = y + ROW - 6;
+              return svg`<g class="alert"><path d="M ${x} ${yb - 7} L ${x + 5} ${yb + 2} L ${x - 5} ${yb + 2} Z" fill=${ALERT_COLORS[a.level]} stroke=${COLORS.card} stroke-width="1"><title>${`${a.level} at step ${a.step}: ${a.message}`}</title></path></g>`;
             })}`;
         })}
         ${ticks.map(
           (t) =>
-            svg`<text x=${sx(t)} y=${height - 2} font-size="11" fill="#6b7280" text-anchor="middle">${t.toLocaleString()}</text>`,
+            svg`<text x=${sx(t)} y=${height - 2} font-size="11" fill=${COLORS.muted} text-anchor="middle">${t.toLocaleString()}</text>`,
         )}
       </svg>`
       }

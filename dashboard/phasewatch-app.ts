@@ -1,15 +1,23 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
+import './alert-banner.js';
+import './config-diff.js';
 import './embedding-view.js';
-import type { ColorBy } from './embedding-view.js';
 import { LiveController } from './live-controller.js';
 import './loss-chart.js';
-import './metric-chart.js';
+import './metric-panels.js';
 import './phase-timeline.js';
-import { defaultSelection, seriesOf } from './run-state.js';
-import { textStyle } from './theme.js';
-import './run-list.js';
+import {
+  atStep,
+  defaultSelection,
+  namesAcross,
+  seriesOf,
+  seriesTitle,
+  type RunSeries,
+} from './run-state.js';
+import './runs-table.js';
 import './sample-grid.js';
+import { cssColor, runColor, textStyle } from './theme.js';
 import type { StepRange } from './view-range.js';
 
 /** The socket URL for the page we are on, carrying the page's token along. */
@@ -21,10 +29,18 @@ export function socketUrl(location: Location): string {
 
 const CONNECTION_TEXT = { connecting: 'connecting…', open: 'live', reconnecting: 'reconnecting…' };
 
+/** Runs whose embeddings and samples stand side by side. */
+const SIDE_BY_SIDE = 2;
+
+/** The chosen name if a run holds it, else the first name there is. */
+function pickName(chosen: string, names: string[]): string {
+  return names.includes(chosen) ? chosen : (names[0] ?? '');
+}
+
 /**
- * The dashboard: run list on the left, the selected runs' views on the right. UI state
- * (selection, step range, snapshot, colouring) lives here and in the views, never in the
- * socket, so it survives every update and reconnect.
+ * The dashboard: the runs table on top, the selected runs' views below. UI state (selection,
+ * step range, snapshot step, colouring, filter, smoothing) lives here and in the views, never
+ * in the socket, so it survives every update and reconnect.
  */
 @customElement('phasewatch-app')
 export class PhasewatchApp extends LitElement {
@@ -32,7 +48,7 @@ export class PhasewatchApp extends LitElement {
     :host {
       display: block;
       min-height: 100vh;
-      background: #f3f4f6;
+      background: ${cssColor('wash')};
       ${textStyle}
     }
     header {
@@ -40,8 +56,8 @@ export class PhasewatchApp extends LitElement {
       align-items: center;
       gap: 14px;
       padding: 10px 18px;
-      background: #111827;
-      color: #f9fafb;
+      background: ${cssColor('inkStrong')};
+      color: ${cssColor('onDark')};
     }
     header h1 {
       margin: 0;
@@ -49,7 +65,7 @@ export class PhasewatchApp extends LitElement {
       letter-spacing: 0.02em;
     }
     header .sub {
-      color: #9ca3af;
+      color: ${cssColor('faint')};
     }
     .conn {
       margin-left: auto;
@@ -63,21 +79,16 @@ export class PhasewatchApp extends LitElement {
       width: 8px;
       height: 8px;
       border-radius: 50%;
-      background: #f59e0b;
+      background: ${cssColor('pending')};
     }
     .conn.open::before {
-      background: #22c55e;
+      background: ${cssColor('live')};
     }
     main {
       display: grid;
-      grid-template-columns: 270px minmax(0, 1fr);
-      gap: 12px;
-      padding: 12px;
-    }
-    .views {
-      display: grid;
       grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);
       gap: 12px;
+      padding: 12px;
       align-content: start;
     }
     .wide {
@@ -85,15 +96,14 @@ export class PhasewatchApp extends LitElement {
     }
     .error {
       grid-column: 1 / 3;
-      background: #fef2f2;
-      color: #991b1b;
-      border: 1px solid #fecaca;
+      background: ${cssColor('errorWash')};
+      color: ${cssColor('errorInk')};
+      border: 1px solid ${cssColor('errorBorder')};
       border-radius: 6px;
       padding: 6px 10px;
     }
     @media (max-width: 1100px) {
-      main,
-      .views {
+      main {
         grid-template-columns: minmax(0, 1fr);
       }
       .wide,
@@ -108,8 +118,13 @@ export class PhasewatchApp extends LitElement {
   /** True once the user chose runs; until then the newest run is followed automatically. */
   private userSelected = false;
   @state() private range: StepRange = null;
-  @state() private snapshot: number | null = null;
-  @state() private colorBy: ColorBy = 'x';
+  /** The snapshot step the embeddings and samples show, or null for the newest. */
+  @state() private snapshotStep: number | null = null;
+  @state() private colourBy = 'x';
+  @state() private embeddingName = '';
+  @state() private imagesName = '';
+  @state() private query = '';
+  @state() private smoothing = 0;
 
   override willUpdate(_changed: PropertyValues): void {
     const { runs } = this.live.state;
@@ -123,10 +138,9 @@ export class PhasewatchApp extends LitElement {
   override render() {
     const st = this.live.state;
     const series = this.selected.map((id) => seriesOf(st, id));
-    const primary = series[0];
-    const shown = primary
-      ? primary.assessments[Math.min(primary.assessments.length - 1, this.snapshot ?? Infinity)]
-      : undefined;
+    const metas = this.selected
+      .map((id) => st.runs.find((r) => r.runId === id))
+      .filter((r) => r !== undefined);
     this.dataset.connection = this.live.connection;
     this.dataset.duplicates = String(st.duplicates);
     this.dataset.reconnects = String(this.live.reconnects);
@@ -136,42 +150,85 @@ export class PhasewatchApp extends LitElement {
         <span class="conn ${this.live.connection}">${CONNECTION_TEXT[this.live.connection]}</span>
       </header>
       <main>
-        <run-list
+        ${st.lastError ? html`<div class="error">server: ${st.lastError}</div>` : ''}
+        <alert-banner class="wide" .series=${series} revision=${st.revision}></alert-banner>
+        <runs-table
+          class="wide"
           .runs=${this.withProgress()}
           .selected=${this.selected}
           @selection-change=${(e: CustomEvent<string[]>) => this.select(e.detail)}
-        ></run-list>
-        <section class="views">
-          ${st.lastError ? html`<div class="error">server: ${st.lastError}</div>` : ''}
-          <phase-timeline
-            class="wide"
-            .series=${series}
-            .range=${this.range}
-            revision=${st.revision}
-          ></phase-timeline>
-          <loss-chart
-            .series=${series}
-            .range=${this.range}
-            revision=${st.revision}
-            @range-change=${this.onRange}
-          ></loss-chart>
-          <metric-chart
-            .series=${series}
-            .range=${this.range}
-            revision=${st.revision}
-            @range-change=${this.onRange}
-          ></metric-chart>
-          <embedding-view
-            .assessments=${primary?.assessments ?? []}
-            .index=${this.snapshot}
-            colorBy=${this.colorBy}
-            revision=${st.revision}
-            @snapshot-change=${(e: CustomEvent<number | null>) => (this.snapshot = e.detail)}
-            @color-change=${(e: CustomEvent<ColorBy>) => (this.colorBy = e.detail)}
-          ></embedding-view>
-          <sample-grid .assessment=${shown}></sample-grid>
-        </section>
+        ></runs-table>
+        ${metas.length > 1 ? html`<config-diff class="wide" .runs=${metas}></config-diff>` : ''}
+        <phase-timeline
+          class="wide"
+          .series=${series}
+          .range=${this.range}
+          revision=${st.revision}
+        ></phase-timeline>
+        <loss-chart
+          class="wide"
+          .series=${series}
+          .range=${this.range}
+          .smoothing=${this.smoothing}
+          revision=${st.revision}
+          @range-change=${this.onRange}
+        ></loss-chart>
+        ${this.snapshotViews(series, st.revision)}
+        <metric-panels
+          class="wide"
+          .series=${series}
+          .range=${this.range}
+          .query=${this.query}
+          .smoothing=${this.smoothing}
+          revision=${st.revision}
+          @range-change=${this.onRange}
+          @query-change=${(e: CustomEvent<string>) => (this.query = e.detail)}
+          @smoothing-change=${(e: CustomEvent<number>) => (this.smoothing = e.detail)}
+        ></metric-panels>
       </main>`;
+  }
+
+  /**
+   * Embedding and samples: one run's side by side, or, when two runs are selected, the
+   * embeddings of both side by side and then the samples of both.
+   */
+  private snapshotViews(series: RunSeries[], revision: number) {
+    const shown = series.slice(0, SIDE_BY_SIDE);
+    const compare = shown.length > 1;
+    const embeddingNames = namesAcross(shown, (s) => s.embeddings);
+    const imagesNames = namesAcross(shown, (s) => s.images);
+    const embeddingName = pickName(this.embeddingName, embeddingNames);
+    const imagesName = pickName(this.imagesName, imagesNames);
+    const embeddings = (shown.length ? shown : [undefined]).map(
+      (s, i) =>
+        html`<embedding-view
+          data-run=${s?.runId ?? ''}
+          .snaps=${s?.embeddings.get(embeddingName) ?? []}
+          .names=${embeddingNames}
+          .name=${embeddingName}
+          .step=${this.snapshotStep}
+          .colourBy=${this.colourBy}
+          .heading=${compare && s ? seriesTitle(s) : ''}
+          .headingColour=${runColor(i)}
+          revision=${revision}
+          @snapshot-change=${(e: CustomEvent<number | null>) => (this.snapshotStep = e.detail)}
+          @colour-change=${(e: CustomEvent<string>) => (this.colourBy = e.detail)}
+          @embedding-change=${(e: CustomEvent<string>) => (this.embeddingName = e.detail)}
+        ></embedding-view>`,
+    );
+    const grids = (shown.length ? shown : [undefined]).map(
+      (s, i) =>
+        html`<sample-grid
+          data-run=${s?.runId ?? ''}
+          .snap=${s ? atStep(s.images.get(imagesName) ?? [], this.snapshotStep) : undefined}
+          .names=${imagesNames}
+          .name=${imagesName}
+          .heading=${compare && s ? seriesTitle(s) : ''}
+          .headingColour=${runColor(i)}
+          @images-change=${(e: CustomEvent<string>) => (this.imagesName = e.detail)}
+        ></sample-grid>`,
+    );
+    return compare ? [...embeddings, ...grids] : [embeddings[0], grids[0]];
   }
 
   // The catalogue is re-sent only on start, end and phase changes; the step count of a
@@ -190,7 +247,7 @@ export class PhasewatchApp extends LitElement {
 
   private select(ids: string[]): void {
     this.userSelected = true;
-    if (ids[0] !== this.selected[0]) this.snapshot = null;
+    if (ids[0] !== this.selected[0]) this.snapshotStep = null;
     this.selected = ids;
   }
 }

@@ -1,3 +1,5 @@
+import { COLORMAP_STOPS } from './theme.js';
+
 export interface View {
   /** Rotation about the vertical axis, radians. */
   yaw: number;
@@ -80,20 +82,12 @@ export function dragView(view: View, dx: number, dy: number): View {
   };
 }
 
-// Perceptually ordered stops (viridis), interpolated in RGB.
-const STOPS = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
-
-/** Colour for t in [0, 1] (clamped), as `rgb(r,g,b)`. */
+/** Colour for t in [0, 1] (clamped) on the continuous scale, as `rgb(r,g,b)`. */
 export function colormap(t: number): string {
-  const u = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(u));
+  const stops = COLORMAP_STOPS;
+  const u = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(u));
   const f = u - i;
-  const c = STOPS[i].map((v, k) => Math.round(v + f * (STOPS[i + 1][k] - v)));
+  const c = stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v)));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }

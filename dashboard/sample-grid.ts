@@ -1,12 +1,41 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { AssessmentEvent, SampleThumb } from '../streams/events.js';
-import { panelStyles } from './theme.js';
+import type { ImageMark, ImageThumb } from '../streams/events.js';
+import type { ImagesSnap } from './run-state.js';
+import { COLORS, cssColor, panelStyles } from './theme.js';
 
 const SCALE = 5;
 
-/** Draws one thumbnail, its conditioning label (+) and the detected bump (○, dashed if not 1). */
-function drawThumb(canvas: HTMLCanvasElement, t: SampleThumb, size: number): void {
+/**
+ * Draws one marker over a thumbnail: `label` (where it should be) a cross, `found` (where it
+ * is) a circle, `found?` (found, but not exactly one) a dashed circle, any other kind a dot.
+ */
+function drawMark(ctx: CanvasRenderingContext2D, m: ImageMark): void {
+  const [x, y] = [(m.x + 0.5) * SCALE, (m.y + 0.5) * SCALE];
+  ctx.lineWidth = 2;
+  ctx.setLineDash([]);
+  ctx.beginPath();
+  if (m.kind === 'label') {
+    ctx.strokeStyle = COLORS.markLabel;
+    ctx.moveTo(x - 6, y);
+    ctx.lineTo(x + 6, y);
+    ctx.moveTo(x, y - 6);
+    ctx.lineTo(x, y + 6);
+    ctx.stroke();
+  } else if (m.kind === 'found' || m.kind === 'found?') {
+    ctx.strokeStyle = COLORS.markFound;
+    if (m.kind === 'found?') ctx.setLineDash([3, 3]);
+    ctx.arc(x, y, 7, 0, 2 * Math.PI);
+    ctx.stroke();
+  } else {
+    ctx.fillStyle = COLORS.markOther;
+    ctx.arc(x, y, 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
+/** Draws one thumbnail (grey levels 0..255) scaled up crisply, with its marks. */
+function drawThumb(canvas: HTMLCanvasElement, t: ImageThumb, size: number): void {
   const px = size * SCALE;
   canvas.width = px;
   canvas.height = px;
@@ -24,24 +53,13 @@ function drawThumb(canvas: HTMLCanvasElement, t: SampleThumb, size: number): voi
   scratch.getContext('2d')?.putImageData(img, 0, 0);
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(scratch, 0, 0, px, px);
-  const at = (v: number) => (v + 0.5) * SCALE;
-  ctx.lineWidth = 2;
-  ctx.strokeStyle = '#22d3ee';
-  const [lx, ly] = [at(t.label[0]), at(t.label[1])];
-  ctx.beginPath();
-  ctx.moveTo(lx - 6, ly);
-  ctx.lineTo(lx + 6, ly);
-  ctx.moveTo(lx, ly - 6);
-  ctx.lineTo(lx, ly + 6);
-  ctx.stroke();
-  ctx.strokeStyle = '#f43f5e';
-  ctx.setLineDash(t.located.count === 1 ? [] : [3, 3]);
-  ctx.beginPath();
-  ctx.arc(at(t.located.x), at(t.located.y), 7, 0, 2 * Math.PI);
-  ctx.stroke();
+  for (const m of t.marks ?? []) drawMark(ctx, m);
 }
 
-/** The sample thumbnails of one assessment with label and detected location marked. */
+/**
+ * A grid of sample images (an `images` event, or a bump assessment's samples) with captions
+ * and marks; a selector when the run logs several grids. Emits `images-change` with a name.
+ */
 @customElement('sample-grid')
 export class SampleGrid extends LitElement {
   static override styles = [
@@ -61,11 +79,11 @@ export class SampleGrid extends LitElement {
         height: 80px;
         image-rendering: pixelated;
         border-radius: 4px;
-        background: #000;
+        background: ${cssColor('black')};
       }
       figcaption {
         font-size: 11px;
-        color: #4b5563;
+        color: ${cssColor('textSoft')};
         font-variant-numeric: tabular-nums;
       }
       .key {
@@ -74,39 +92,70 @@ export class SampleGrid extends LitElement {
         letter-spacing: 0;
       }
       .label {
-        color: #0891b2;
+        color: ${cssColor('markLabelText')};
       }
       .found {
-        color: #e11d48;
+        color: ${cssColor('markFoundText')};
+      }
+      .run {
+        font-weight: 600;
+        text-transform: none;
+        letter-spacing: 0;
       }
     `,
   ];
 
-  @property({ attribute: false }) assessment?: AssessmentEvent;
+  @property({ attribute: false }) snap?: ImagesSnap;
+  @property({ attribute: false }) names: string[] = [];
+  @property() name = '';
+  @property() heading = '';
+  @property() headingColour = '';
 
   override render() {
-    const a = this.assessment;
+    const a = this.snap;
+    const kinds = new Set(a?.thumbs.flatMap((t) => (t.marks ?? []).map((m) => m.kind)) ?? []);
     return html`<div class="panel">
       <h2>
         Samples
+        ${
+          this.heading
+            ? html`<span class="run" style=${`color:${this.headingColour}`}>${this.heading}</span>`
+            : ''
+        }
         <span class="aside key">
-          ${a ? `step ${a.step} · ` : ''}<span class="label">+ label</span> ·
-          <span class="found">○ detected</span> (dashed: not exactly one bump)
+          ${a ? `step ${a.step}` : ''}
+          ${kinds.has('label') ? html` · <span class="label">+ label</span>` : ''}
+          ${kinds.has('found') || kinds.has('found?') ? html` · <span class="found">○ found</span>` : ''}
+          ${kinds.has('found?') ? ' (dashed: not exactly one)' : ''}
         </span>
       </h2>
       ${
-        a?.samples.length
+        this.names.length > 1
+          ? html`<div class="controls">
+              <select
+                aria-label="images"
+                @change=${(ev: Event) =>
+                  this.dispatchEvent(
+                    new CustomEvent('images-change', {
+                      detail: (ev.target as HTMLSelectElement).value,
+                      bubbles: true,
+                      composed: true,
+                    }),
+                  )}
+              >
+                ${this.names.map((n) => html`<option .selected=${n === this.name}>${n}</option>`)}
+              </select>
+            </div>`
+          : ''
+      }
+      ${
+        a?.thumbs.length
           ? html`<div class="grid">
-              ${a.samples.map(
+              ${a.thumbs.map(
                 (t) =>
                   html`<figure>
-                    <canvas
-                      title=${`label (${t.label[0].toFixed(1)}, ${t.label[1].toFixed(1)}) · detected (${t.located.x.toFixed(1)}, ${t.located.y.toFixed(1)}), ${t.located.count} bump(s)`}
-                    ></canvas>
-                    <figcaption>
-                      ${t.label[0].toFixed(1)},
-                      ${t.label[1].toFixed(1)}${t.located.count === 1 ? '' : ` · ${t.located.count} bumps`}
-                    </figcaption>
+                    <canvas title=${t.caption ?? ''}></canvas>
+                    ${t.caption ? html`<figcaption>${t.caption}</figcaption>` : ''}
                   </figure>`,
               )}
             </div>`
@@ -116,14 +165,15 @@ export class SampleGrid extends LitElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
-    const a = this.assessment;
-    if (!changed.has('assessment') || !a) return;
+    const a = this.snap;
+    if (!changed.has('snap') || !a) return;
     const canvases = this.renderRoot.querySelectorAll('canvas');
-    a.samples.forEach((t, i) => {
+    a.thumbs.forEach((t, i) => {
       const c = canvases[i];
       if (c) drawThumb(c, t, a.size);
     });
     this.dataset.step = String(a.step);
+    this.dataset.thumbs = String(a.thumbs.length);
   }
 }
 

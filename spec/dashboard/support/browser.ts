@@ -62,3 +62,42 @@ export async function waitForAttr(
     `timed out waiting for ${selector}[${attr}]; last value ${JSON.stringify(value)}`,
   );
 }
+
+/** A fresh page in an open browser, with its own list of uncaught errors. */
+export async function newPage(browser: Browser): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  return { page, errors };
+}
+
+export interface CanvasStats {
+  /** Pixels that are not fully transparent. */
+  inked: number;
+  /** Distinct colours among the inked pixels (capped at 1000). */
+  colours: number;
+  /** A checksum of the pixels: changes when what is drawn changes. */
+  hash: number;
+}
+
+/** What a canvas (found by a locator that pierces shadow roots) holds, read in the page. */
+export async function canvasStats(page: Page, selector: string): Promise<CanvasStats> {
+  return page
+    .locator(selector)
+    .first()
+    .evaluate((el) => {
+      const c = el as HTMLCanvasElement;
+      const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+      let inked = 0;
+      let hash = 0;
+      const colours = new Set<number>();
+      for (let i = 0; data && i < data.length; i += 4) {
+        if (data[i + 3] === 0) continue;
+        inked++;
+        const v = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+        if (colours.size < 1000) colours.add(v);
+        hash = (Math.imul(hash, 31) + v + i) | 0;
+      }
+      return { inked, colours: colours.size, hash };
+    });
+}

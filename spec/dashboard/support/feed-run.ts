@@ -13,13 +13,25 @@ import { RunStore } from '../../../engine/store/run-store.js';
  */
 export function feedRun(
   events$: Observable<UnsequencedEvent>,
-  opts: { runsDir: string; hub: Subject<RunEvent>; runId: string; backend?: string },
+  opts: {
+    runsDir: string;
+    hub: Subject<RunEvent>;
+    runId: string;
+    backend?: string;
+    name?: string;
+    tags?: string[];
+    notes?: string;
+    config?: Record<string, unknown>;
+  },
 ): { store: RunStore; done: Promise<void>; stop(): void } {
   const store = RunStore.create({
     runsDir: opts.runsDir,
     runId: opts.runId,
+    name: opts.name,
+    tags: opts.tags,
+    notes: opts.notes,
     backend: opts.backend ?? 'synthetic',
-    config: {},
+    config: opts.config ?? {},
     hub: opts.hub,
   });
   let lastStep = 0;

@@ -1,0 +1,55 @@
+import { colormap } from './projection.js';
+import { categoryColor } from './theme.js';
+
+export interface ColourScale {
+  kind: 'continuous' | 'categorical';
+  min: number;
+  max: number;
+  /** The distinct values, sorted, when categorical. */
+  categories: number[];
+  colour(value: number): string;
+}
+
+/**
+ * A colour scale for one field's values: categorical (one distinct colour each) when they
+ * are at most `maxCategories` distinct integers, such as class labels; otherwise the
+ * continuous scale stretched over [min, max] of the finite values.
+ *
+ * @example
+ * colourScale([0, 1, 2, 1]).kind      // → 'categorical'
+ * colourScale([0.5, 3.25, 7]).colour(7) // → the top colour of the continuous scale
+ */
+export function colourScale(values: ArrayLike<number>, maxCategories = 10): ColourScale {
+  let min = Infinity;
+  let max = -Infinity;
+  const distinct = new Set<number>();
+  let integers = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    if (!Number.isInteger(v)) integers = false;
+    else if (distinct.size <= maxCategories) distinct.add(v);
+  }
+  if (min > max) [min, max] = [0, 1];
+  if (integers && distinct.size > 0 && distinct.size <= maxCategories) {
+    const categories = [...distinct].sort((a, b) => a - b);
+    const index = new Map(categories.map((v, i) => [v, i]));
+    return {
+      kind: 'categorical',
+      min,
+      max,
+      categories,
+      colour: (v) => categoryColor(index.get(v) ?? 0),
+    };
+  }
+  const span = max - min || 1;
+  return {
+    kind: 'continuous',
+    min,
+    max,
+    categories: [],
+    colour: (v) => colormap((v - min) / span),
+  };
+}

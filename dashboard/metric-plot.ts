@@ -1,0 +1,140 @@
+import { css, html } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { decimateMinMax } from './decimate.js';
+import { createLineChart, redraw, type LineDataset } from './line-chart.js';
+import { seriesTitle } from './run-state.js';
+import { smoothEma } from './smoothing.js';
+import { StepChart } from './step-chart.js';
+import { cssColor, runColor, textStyle, withAlpha } from './theme.js';
+
+/**
+ * One `metric` name over steps, every selected run overlaid in its colour with a legend;
+ * smoothed (debiased EMA) over the faint raw line when `smoothing` > 0; min/max-decimated.
+ */
+@customElement('metric-plot')
+export class MetricPlot extends StepChart {
+  static override styles = css`
+    :host {
+      display: block;
+      ${textStyle}
+    }
+    .title {
+      font-size: 12px;
+      font-weight: 600;
+      color: ${cssColor('text')};
+      overflow: hidden;
+      text-overflow: ellipsis;
+      white-space: nowrap;
+    }
+    .last {
+      font-weight: 400;
+      color: ${cssColor('muted')};
+      margin-left: 6px;
+    }
+    .box {
+      position: relative;
+      height: 180px;
+    }
+  `;
+
+  @property() name = '';
+  @property({ type: Number }) smoothing = 0;
+  private drawn = '';
+  private drawnStep = 0;
+  private drawnAt = 0;
+  private catchUp?: ReturnType<typeof setTimeout>;
+
+  override render() {
+    const newest = this.series.map((s) => s.metrics.get(this.name)?.values.at(-1));
+    const shown = newest.length === 1 && newest[0] !== undefined ? format(newest[0]) : '';
+    return html`<div class="title" title=${this.name}>
+        ${this.name}<span class="last">${shown}</span>
+      </div>
+      <div class="box"><canvas></canvas></div>`;
+  }
+
+  override updated(): void {
+    // Redraw when this metric's points, the range or the smoothing changed; the shared step
+    // axis follows the run too, but a few times a second is enough for that.
+    const signature = [
+      this.name,
+      this.smoothing,
+      this.range?.join() ?? '',
+      ...this.series.map((s) => `${s.runId}:${s.metrics.get(this.name)?.steps.length ?? 0}`),
+    ].join('|');
+    const lastStep = this.lastStep;
+    const now = performance.now();
+    const stale = lastStep !== this.drawnStep && now - this.drawnAt > 250;
+    if (this.chart && signature === this.drawn && !stale) {
+      if (lastStep !== this.drawnStep) {
+        this.catchUp ??= setTimeout(() => {
+          this.catchUp = undefined;
+          this.requestUpdate();
+        }, 260);
+      }
+      return;
+    }
+    [this.drawnStep, this.drawnAt, this.drawn] = [lastStep, now, signature];
+    this.chart ??= createLineChart(this.canvas, { type: 'linear', title: '' });
+    const buckets = Math.max(50, Math.round(this.chart.chartArea?.width ?? this.canvas.width));
+    const [from, to] = this.range ?? [-Infinity, Infinity];
+    const datasets: LineDataset[] = [];
+    const raw = new Set<number>();
+    let points = 0;
+    let runs = 0;
+    this.series.forEach((s, i) => {
+      const m = s.metrics.get(this.name);
+      if (!m?.steps.length) return;
+      runs++;
+      points += m.steps.length;
+      const color = runColor(i);
+      const few = m.steps.length < 60;
+      const smoothed = this.smoothing > 0 ? smoothEma(m.values, this.smoothing) : null;
+      datasets.push({
+        label: seriesTitle(s),
+        data: decimateMinMax(m.steps, smoothed ?? m.values, buckets, from, to),
+        borderColor: color,
+        backgroundColor: color,
+        pointRadius: few && !smoothed ? 2 : 0,
+      });
+      if (smoothed) {
+        raw.add(datasets.length);
+        datasets.push({
+          label: `${seriesTitle(s)} (raw)`,
+          data: decimateMinMax(m.steps, m.values, buckets, from, to),
+          borderColor: withAlpha(color, 0.25),
+          backgroundColor: withAlpha(color, 0.25),
+          borderWidth: 1,
+          pointRadius: few ? 2 : 0,
+        });
+      }
+    });
+    const legend = this.chart.options.plugins?.legend;
+    if (legend) {
+      legend.display = this.series.length > 1;
+      if (legend.labels) legend.labels.filter = (item) => !raw.has(item.datasetIndex ?? -1);
+    }
+    redraw(this.chart, datasets, this.range, lastStep);
+    this.dataset.points = String(points);
+    this.dataset.runs = String(runs);
+    this.dataset.smoothed = String(raw.size > 0);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.catchUp);
+    this.catchUp = undefined;
+  }
+}
+
+function format(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : String(Number(v.toPrecision(4)));
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'metric-plot': MetricPlot;
+  }
+}

@@ -1,0 +1,293 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { RunMeta } from '../streams/events.js';
+import {
+  configColumns,
+  filterRuns,
+  formatValue,
+  runField,
+  runTitle,
+  sortRuns,
+} from './runs-query.js';
+import { PHASE_COLORS, cssColor, panelStyles, runColor } from './theme.js';
+
+const BUILT_IN: ReadonlyArray<{ key: string; label: string }> = [
+  { key: 'name', label: 'name' },
+  { key: 'status', label: 'status' },
+  { key: 'phase', label: 'phase' },
+  { key: 'tags', label: 'tags' },
+  { key: 'created', label: 'created' },
+  { key: 'step', label: 'step' },
+  { key: 'backend', label: 'backend' },
+];
+
+/**
+ * Every run the server knows, live and stored, as a table: name, status (with the error of a
+ * failed run), phase, tags, created, step and the config keys that tell the runs apart.
+ * Search (`tag:x`, `status:failed`, `steps:400`, `-term`), sort by any column (click its
+ * header). A click on a row shows that run; the checkbox, or a click with Ctrl/Cmd/Shift,
+ * adds runs to compare. Emits `selection-change` with the new list of run ids.
+ */
+@customElement('runs-table')
+export class RunsTable extends LitElement {
+  static override styles = [
+    panelStyles,
+    css`
+      .scroll {
+        max-height: 260px;
+        overflow: auto;
+      }
+      table {
+        border-collapse: collapse;
+        width: 100%;
+        font-variant-numeric: tabular-nums;
+      }
+      th {
+        position: sticky;
+        top: 0;
+        background: ${cssColor('card')};
+        text-align: left;
+        font-weight: 600;
+        font-size: 12px;
+        color: ${cssColor('muted')};
+        padding: 4px 8px;
+        border-bottom: 1px solid ${cssColor('border')};
+        white-space: nowrap;
+        cursor: pointer;
+        user-select: none;
+      }
+      th.config {
+        color: ${cssColor('textSoft')};
+        font-style: italic;
+      }
+      td {
+        padding: 5px 8px;
+        border-bottom: 1px solid ${cssColor('wash')};
+        white-space: nowrap;
+        max-width: 240px;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      tr.run {
+        cursor: pointer;
+      }
+      tr.run:hover {
+        background: ${cssColor('wash')};
+      }
+      tr.run[aria-selected='true'] {
+        background: ${cssColor('accentWash')};
+      }
+      tr.run:focus-visible {
+        outline: 2px solid ${cssColor('accent')};
+        outline-offset: -2px;
+      }
+      td.pick {
+        border-left: 3px solid transparent;
+      }
+      .name {
+        font-weight: 600;
+      }
+      .id,
+      .notes {
+        display: block;
+        font-size: 11px;
+        color: ${cssColor('muted')};
+        font-weight: 400;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .status::before {
+        content: '';
+        display: inline-block;
+        width: 7px;
+        height: 7px;
+        border-radius: 50%;
+        margin-right: 4px;
+        background: ${cssColor('faint')};
+      }
+      .status.running::before {
+        background: ${cssColor('live')};
+      }
+      .status.failed::before {
+        background: ${cssColor('failed')};
+      }
+      .status.interrupted::before,
+      .status.stopped::before {
+        background: ${cssColor('pending')};
+      }
+      .error {
+        display: block;
+        font-size: 11px;
+        color: ${cssColor('errorInk')};
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .phase {
+        color: ${cssColor('card')};
+        border-radius: 3px;
+        padding: 0 6px;
+        font-weight: 700;
+        font-size: 11px;
+      }
+      .tag {
+        display: inline-block;
+        background: ${cssColor('wash')};
+        border: 1px solid ${cssColor('border')};
+        border-radius: 10px;
+        padding: 0 7px;
+        margin-right: 3px;
+        font-size: 11px;
+      }
+      .bar {
+        display: flex;
+        gap: 10px;
+        align-items: center;
+        margin-bottom: 6px;
+      }
+      .bar input {
+        flex: 1;
+        max-width: 420px;
+      }
+    `,
+  ];
+
+  @property({ attribute: false }) runs: RunMeta[] = [];
+  @property({ attribute: false }) selected: string[] = [];
+  @state() private query = '';
+  /** Newest first until a header is clicked. */
+  @state() private sort: { key: string; dir: 1 | -1 } = { key: 'created', dir: -1 };
+
+  override render() {
+    const configKeys = configColumns(this.runs, 6);
+    const rows = sortRuns(filterRuns(this.runs, this.query), this.sort.key, this.sort.dir);
+    this.dataset.shown = String(rows.length);
+    this.dataset.order = rows.map((r) => r.runId).join(',');
+    const arrow = (key: string) =>
+      this.sort.key === key ? (this.sort.dir === 1 ? ' ▲' : ' ▼') : '';
+    return html`<div class="panel">
+      <h2>
+        Runs
+        <span class="aside"
+          >${rows.length === this.runs.length ? '' : `${rows.length} of `}${this.runs.length}</span
+        >
+      </h2>
+      <div class="bar">
+        <input
+          type="search"
+          aria-label="search runs"
+          placeholder="search runs: name, tag:x, status:failed, steps:400, -term"
+          .value=${this.query}
+          @input=${(ev: Event) => (this.query = (ev.target as HTMLInputElement).value)}
+        />
+      </div>
+      ${
+        this.runs.length === 0
+          ? html`<div class="empty">No runs yet</div>`
+          : html`<div class="scroll">
+              <table>
+                <thead>
+                  <tr>
+                    <th title="compare"></th>
+                    ${BUILT_IN.map(
+                      (c) =>
+                        html`<th data-key=${c.key} @click=${() => this.sortBy(c.key)}>
+                          ${c.label}${arrow(c.key)}
+                        </th>`,
+                    )}
+                    ${configKeys.map(
+                      (k) =>
+                        html`<th
+                          class="config"
+                          data-key=${k}
+                          title="config: ${k}"
+                          @click=${() => this.sortBy(k)}
+                        >
+                          ${k}${arrow(k)}
+                        </th>`,
+                    )}
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows.map((r) => this.row(r, configKeys))}
+                </tbody>
+              </table>
+            </div>`
+      }
+    </div>`;
+  }
+
+  private row(r: RunMeta, configKeys: string[]) {
+    const at = this.selected.indexOf(r.runId);
+    const title = runTitle(r);
+    return html`<tr
+      class="run"
+      data-run=${r.runId}
+      aria-selected=${at >= 0}
+      tabindex="0"
+      @click=${(ev: MouseEvent) => this.choose(r.runId, ev.ctrlKey || ev.metaKey || ev.shiftKey)}
+      @keydown=${(ev: KeyboardEvent) => {
+        if (ev.key !== 'Enter' && ev.key !== ' ') return;
+        ev.preventDefault();
+        this.choose(r.runId, ev.ctrlKey || ev.metaKey || ev.shiftKey);
+      }}
+    >
+      <td class="pick" style=${at >= 0 ? `border-left-color:${runColor(at)}` : ''}>
+        <input
+          type="checkbox"
+          title="compare"
+          .checked=${at >= 0}
+          @click=${(ev: Event) => {
+            ev.stopPropagation();
+            this.choose(r.runId, true);
+          }}
+        />
+      </td>
+      <td title=${[title, r.runId, r.notes].filter(Boolean).join('\n')}>
+        <span class="name">${title}</span>
+        ${title !== r.runId ? html`<span class="id">${r.runId}</span>` : ''}
+        ${r.notes ? html`<span class="notes">${r.notes}</span>` : ''}
+      </td>
+      <td title=${r.error ?? ''}>
+        <span class="status ${r.status}">${r.status}</span>
+        ${r.error ? html`<span class="error">${r.error}</span>` : ''}
+      </td>
+      <td>
+        ${
+          r.phase
+            ? html`<span class="phase" style="background:${PHASE_COLORS[r.phase]}"
+                >${r.phase}</span
+              >`
+            : ''
+        }
+      </td>
+      <td>${(r.tags ?? []).map((t) => html`<span class="tag">${t}</span>`)}</td>
+      <td title=${r.createdAt}>${r.createdAt.slice(0, 16).replace('T', ' ')}</td>
+      <td>${r.lastStep ?? ''}</td>
+      <td>${r.backend}</td>
+      ${configKeys.map((k) => html`<td>${formatValue(runField(r, k))}</td>`)}
+    </tr>`;
+  }
+
+  private sortBy(key: string): void {
+    this.sort =
+      this.sort.key === key
+        ? { key, dir: this.sort.dir === 1 ? -1 : 1 }
+        : { key, dir: key === 'created' || key === 'step' ? -1 : 1 };
+  }
+
+  private choose(runId: string, toggle: boolean): void {
+    let next: string[];
+    if (!toggle) next = [runId];
+    else if (this.selected.includes(runId)) next = this.selected.filter((id) => id !== runId);
+    else next = [...this.selected, runId];
+    this.dispatchEvent(
+      new CustomEvent('selection-change', { detail: next, bubbles: true, composed: true }),
+    );
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'runs-table': RunsTable;
+  }
+}
