@@ -21,8 +21,9 @@ export function metricName(name: string, tags?: Record<string, string>): string 
 /**
  * Every scalar a run's events hold, in event order: training loss and speed of `step`
  * events (`train/loss`, `train/examples_per_sec`), `metric` events by name (with their
- * tags), and the figures of `assessment` events (`phase/accuracy`, `phase/r2x`, …,
- * `phase/index` with A = 0, B = 1, C = 2). A metric the run itself stored under a name and
+ * tags), and the figures of `assessment` events under the names the default experiment
+ * gives their metrics (`phase/accuracy`, `phase/r2`, …) plus `phase/index` (A = 0, B = 1,
+ * C = 2) and `phase/raw-index`. A metric the run itself stored under a name and
  * step wins over the same figure derived from an assessment.
  *
  * @example scalarSeries(readRunEvents('runs/abc')).filter((p) => p.name === 'train/loss');
@@ -51,12 +52,12 @@ export function scalarSeries(events: readonly RunEvent[]): ScalarPoint[] {
         add(e, 'phase/accuracy', e.accuracy);
         add(e, 'phase/r2x', e.r2.x);
         add(e, 'phase/r2y', e.r2.y);
-        add(e, 'phase/r2mean', e.r2.mean);
-        add(e, 'phase/bumps_none', e.bumps.none);
-        add(e, 'phase/bumps_one', e.bumps.one);
-        add(e, 'phase/bumps_many', e.bumps.many);
+        add(e, 'phase/r2', e.r2.mean);
+        add(e, 'phase/one-bump', e.bumps.one);
+        add(e, 'phase/no-bump', e.bumps.none);
+        add(e, 'phase/many-bumps', e.bumps.many);
         add(e, 'phase/index', PHASE_INDEX[e.phase]);
-        add(e, 'phase/raw_index', PHASE_INDEX[e.rawPhase]);
+        add(e, 'phase/raw-index', PHASE_INDEX[e.rawPhase]);
         break;
       default:
         break;

@@ -157,8 +157,8 @@ describe('engine/export/tensorboard', () => {
     expect(byTag('probe/acc/layer=4')).to.deep.equal([[2, 0.75]]);
     expect(byTag('odd,"name"')).to.deep.equal([[4, -2]]);
     expect(byTag('phase/index')).to.deep.equal([[4, 1]]);
-    expect(byTag('phase/raw_index')).to.deep.equal([[4, 2]]);
-    expect(byTag('phase/r2mean')).to.deep.equal([[4, Math.fround(0.7)]]);
+    expect(byTag('phase/raw-index')).to.deep.equal([[4, 2]]);
+    expect(byTag('phase/r2')).to.deep.equal([[4, Math.fround(0.7)]]);
   });
 
   it('the reader rejects a record with one flipped bit (the check can fail)', () => {

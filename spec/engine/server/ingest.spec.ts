@@ -1,0 +1,523 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createIngest, type Ingest, type IngestOptions } from '../../../engine/server/ingest.js';
+import { readSnapshotArrays } from '../../../engine/store/run-store.js';
+import type { RunEvent } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
+import { bumpSnapshot, npyBytes, request } from './ingest-helpers.js';
+
+describe('engine/server/ingest', () => {
+  let runsDir: string;
+  let server: Server;
+  let ingest: Ingest;
+  let port: number;
+  let live: RunEvent[];
+
+  async function start(opts: Partial<IngestOptions> = {}): Promise<void> {
+    ingest = createIngest({ runsDir, assess: { embed: 'pca', confirm: 1 }, ...opts });
+    live = [];
+    ingest.events$.subscribe((e) => live.push(e));
+    server = createServer((req, res) => {
+      if (!ingest.handle(req, res)) res.writeHead(404).end('not api\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  }
+  const post = (path: string, body?: object | string | Buffer, headers?: Record<string, string>) =>
+    request(port, 'POST', path, { body, headers });
+  const createRun = async (body: object = {}) => {
+    const r = await post('/api/runs', body);
+    expect(r.status, r.text).to.equal(201);
+    return (r.json() as { runId: string }).runId;
+  };
+  const events = (runId: string) => readRunEvents(join(runsDir, runId));
+  const npySnapshot = (snap: ReturnType<typeof bumpSnapshot>, n: number, size: number) =>
+    Buffer.concat([
+      npyBytes([n, 2], snap.labels, '<f8'),
+      npyBytes([n, size, size], snap.images),
+      npyBytes([n, snap.dim], snap.activations),
+    ]);
+
+  beforeEach(() => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-ingest-'));
+  });
+  afterEach(async () => {
+    ingest.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  it('leaves paths outside /api to the caller', async () => {
+    await start();
+    const r = await request(port, 'GET', '/app.js');
+    expect([r.status, r.text]).to.deep.equal([404, 'not api\n']);
+  });
+
+  it('creates a run in the runs dir, with its name, config and a run-start event', async () => {
+    await start();
+    const runId = await createRun({
+      name: 'torch run',
+      config: { lr: 0.001 },
+      tags: ['torch'],
+      backend: 'torch',
+    });
+    const meta = JSON.parse(readFileSync(join(runsDir, runId, 'meta.json'), 'utf8'));
+    expect(meta).to.include({ runId, name: 'torch run', backend: 'torch', status: 'running' });
+    expect(meta.config).to.deep.equal({ lr: 0.001 });
+    expect(events(runId).map((e) => e.type)).to.deep.equal(['run-start']);
+    expect(live.map((e) => e.type)).to.deep.equal(['run-start']);
+    expect(ingest.openRuns).to.deep.equal([runId]);
+    const again = await post('/api/runs', { runId });
+    expect(again.status).to.equal(409);
+    expect(again.text).to.match(/already exists/);
+  });
+
+  it('appends events of every generic kind (one, an array, or {events}) in order, live', async () => {
+    await start();
+    const runId = await createRun();
+    const batch = [
+      { type: 'metric', name: 'loss', value: 0.5, step: 1, tags: { split: 'train' } },
+      { type: 'curve', name: 'probe/t', x: [0, 1], y: [0.2, 0.4], step: 1 },
+      { type: 'matrix', name: 'confusion', rows: 2, cols: 2, values: [1, 0, 0, 1], step: 1 },
+      {
+        type: 'embedding',
+        name: 'emb',
+        points: [0, 0, 0, 1, 1, 1],
+        colourBy: { x: [0, 1] },
+        step: 1,
+      },
+      {
+        type: 'images',
+        name: 'samples',
+        size: 2,
+        thumbs: [{ pixels: [0, 255, 0, 255], caption: 'a' }],
+        step: 1,
+      },
+      { type: 'alert', level: 'warning', message: 'lr is high', step: 1 },
+      { type: 'step', loss: 0.4, examplesPerSec: 1000, step: 2 },
+    ];
+    const r1 = await post(`/api/runs/${runId}/events`, batch);
+    expect(r1.status, r1.text).to.equal(200);
+    expect(r1.json()).to.deep.equal({ appended: 7, lastSeq: 8 });
+    const r2 = await post(`/api/runs/${runId}/events`, {
+      type: 'metric',
+      name: 'acc',
+      value: 1,
+      step: 3,
+    });
+    expect(r2.json()).to.deep.equal({ appended: 1, lastSeq: 9 });
+    const r3 = await post(`/api/runs/${runId}/events`, {
+      events: [{ type: 'metric', name: 'acc', value: 2, step: 4, time: 5 }],
+    });
+    expect(r3.status).to.equal(200);
+    const stored = events(runId);
+    expect(stored.map((e) => e.type)).to.deep.equal([
+      'run-start',
+      'metric',
+      'curve',
+      'matrix',
+      'embedding',
+      'images',
+      'alert',
+      'step',
+      'metric',
+      'metric',
+    ]);
+    expect(stored.map((e) => e.seq)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(stored[1]).to.include({ runId, name: 'loss', value: 0.5, step: 1 });
+    expect(stored[9].time).to.equal(5);
+    expect(live).to.deep.equal(stored);
+  });
+
+  it('answers bad events with a 400 naming the field and appends nothing of the batch', async () => {
+    await start();
+    const runId = await createRun();
+    const cases: [unknown, RegExp][] = [
+      [
+        [
+          { type: 'metric', name: 'a', value: 1, step: 1 },
+          { type: 'metric', name: 'b', value: 'x', step: 1 },
+        ],
+        /^\[1\]\.value: Expected number, received string \(got "x"\)/,
+      ],
+      [
+        { type: 'histogram', step: 1 },
+        /^event\.type: must be one of metric, curve, matrix, embedding, images, alert, step \(got "histogram"\)/,
+      ],
+      [{ type: 'metric', name: 'a', value: 1 }, /^event\.step: Required \(got nothing\)/],
+      [
+        { type: 'metric', name: 'a', value: 1, step: -1 },
+        /^event\.step: Number must be greater than or equal to 0/,
+      ],
+      [{ type: 'metric', name: 'a', value: 1, step: 1, seq: 3 }, /^event: unknown field "seq"/],
+      [
+        { events: [{ type: 'matrix', name: 'm', rows: 2, cols: 2, values: [1], step: 0 }] },
+        /^events\[0\]\.values: must hold rows\*cols = 4 values/,
+      ],
+      [
+        { type: 'curve', name: 'c', x: [1, 2], y: [1], step: 0 },
+        /^event\.y: x and y must have the same length/,
+      ],
+      [
+        { type: 'embedding', name: 'e', points: [0, 0, 0, 1, 1, 1], colourBy: { x: [1] }, step: 0 },
+        /^event\.colourBy\.x: must hold N = 2 values/,
+      ],
+      [
+        { type: 'images', name: 'i', size: 2, thumbs: [{ pixels: [0, 1, 2] }], step: 0 },
+        /^event\.thumbs\[0\]\.pixels: must hold size\*size = 4/,
+      ],
+      [
+        { type: 'alert', level: 'fatal', message: 'x', step: 0 },
+        /^event\.level: Invalid enum value/,
+      ],
+      [{ events: 3 }, /^events: must be an array/],
+      [null, /^event: must be an object with a type \(got null\)/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await post(`/api/runs/${runId}/events`, JSON.stringify(body), {
+        'content-type': 'application/json',
+      });
+      expect(r.status, JSON.stringify(body)).to.equal(400);
+      expect(r.text.split('\n')).to.have.length(2);
+      expect(r.text, JSON.stringify(body)).to.match(message);
+    }
+    expect(events(runId).map((e) => e.type)).to.deep.equal(['run-start']);
+  });
+
+  it('answers bad requests with 4xx and a one-line reason', async () => {
+    await start({ maxJsonBytes: 200 });
+    const runId = await createRun();
+    const cases: [Promise<{ status: number; text: string }>, number, RegExp][] = [
+      [
+        post(`/api/runs/${runId}/events`, '{"type":', { 'content-type': 'application/json' }),
+        400,
+        /^body is not valid JSON/,
+      ],
+      [
+        post(`/api/runs/${runId}/events`, '{}', { 'content-type': 'text/plain' }),
+        415,
+        /^content-type must be application\/json \(got "text\/plain"\)/,
+      ],
+      [
+        post(`/api/runs/${runId}/events`, {
+          type: 'alert',
+          level: 'info',
+          message: 'x'.repeat(300),
+          step: 0,
+        }),
+        413,
+        /over the limit of 200/,
+      ],
+      [
+        post('/api/runs/nope/events', { type: 'metric', name: 'a', value: 1, step: 1 }),
+        404,
+        /^no run "nope" \(create one with POST \/api\/runs\)/,
+      ],
+      [post('/api/runs', { runId: '../x' }), 400, /^runId must be/],
+      [
+        post('/api/runs', { name: 3 }),
+        400,
+        /^body\.name: Expected string, received number \(got 3\)/,
+      ],
+      [
+        post('/api/runs', { assess: { embed: 'tsne' } }),
+        400,
+        /^body\.assess\.embed: Invalid enum value/,
+      ],
+      [post('/api/runs', { colour: 'red' }), 400, /^body: unknown field "colour"/],
+      [
+        request(port, 'GET', `/api/runs/${runId}/events`),
+        405,
+        /^GET .* is not allowed \(use POST\)/,
+      ],
+      [request(port, 'DELETE', '/api/runs'), 405, /not allowed/],
+      [post('/api/jobs', {}), 404, /^no endpoint \/api\/jobs/],
+      [post('/api/runs/%zz/events', {}), 400, /percent-encoding/],
+      [
+        post(`/api/runs/${runId}/finish`, { status: 'done' }),
+        400,
+        /^body\.status: Invalid enum value/,
+      ],
+    ];
+    for (const [reply, status, message] of cases) {
+      const r = await reply;
+      expect(r.status, r.text).to.equal(status);
+      expect(r.text).to.match(message);
+      expect(r.text.trimEnd().includes('\n')).to.equal(false);
+    }
+    expect(events(runId).map((e) => e.type)).to.deep.equal(['run-start']);
+  });
+
+  it('keeps the server token rules: token by header or query, loopback Host, same Origin', async () => {
+    await start({ token: 's3cret' });
+    const body = JSON.stringify({ name: 'x' });
+    const json = { 'content-type': 'application/json' };
+    expect((await post('/api/runs', body, json)).status).to.equal(401);
+    expect(
+      (await post('/api/runs', body, { ...json, authorization: 'Bearer wrong' })).status,
+    ).to.equal(401);
+    expect(
+      (await post('/api/runs', body, { ...json, authorization: 'Bearer s3cret' })).status,
+    ).to.equal(201);
+    expect((await post('/api/runs?token=s3cret', body, json)).status).to.equal(201);
+    const cross = await post('/api/runs?token=s3cret', body, {
+      ...json,
+      origin: 'http://evil.example',
+    });
+    expect(cross.status).to.equal(403);
+    expect(cross.text).to.match(/^forbidden origin http:\/\/evil.example/);
+  });
+
+  it('without a token, refuses a Host that is not loopback (DNS rebinding)', async () => {
+    await start();
+    const r = await post('/api/runs', { name: 'x' }, { host: 'evil.example:4321' });
+    expect([r.status, r.text]).to.deep.equal([403, 'forbidden host\n']);
+    expect((await post('/api/runs', { name: 'x' }, { host: `localhost:${port}` })).status).to.equal(
+      201,
+    );
+  });
+
+  it('stores an .npy snapshot, assesses its phase live and reports it at finish', async () => {
+    await start();
+    const runId = await createRun({ name: 'bumps' });
+    const n = 40;
+    const size = 12;
+    const good = bumpSnapshot(n, size, 7);
+    const r = await post(
+      `/api/runs/${runId}/snapshots?step=100&sampleMs=12`,
+      npySnapshot(good, n, size),
+      {
+        'content-type': 'application/x-npy',
+      },
+    );
+    expect(r.status, r.text).to.equal(202);
+    expect(r.json()).to.deep.equal({
+      step: 100,
+      file: 'snapshots/100.bin',
+      count: n,
+      size,
+      dim: 6,
+    });
+    const stored = readSnapshotArrays(join(runsDir, runId, 'snapshots', '100.bin'));
+    expect(Array.from(stored.labels)).to.deep.equal(Array.from(good.labels));
+    expect(Array.from(stored.activations)).to.deep.equal(Array.from(good.activations));
+    const noisy = bumpSnapshot(n, size, 8, true);
+    const r2 = await post(`/api/runs/${runId}/snapshots?step=200`, npySnapshot(noisy, n, size), {
+      'content-type': 'application/x-npy',
+    });
+    expect(r2.status, r2.text).to.equal(202);
+    const fin = await post(`/api/runs/${runId}/finish`);
+    expect(fin.status, fin.text).to.equal(200);
+    const got = fin.json() as { status: string; phase: string };
+    expect(got.status).to.equal('completed');
+    const all = events(runId);
+    const assessments = all.filter((e) => e.type === 'assessment');
+    expect(assessments.map((e) => e.step)).to.deep.equal([100, 200]);
+    const [a1, a2] = assessments as Extract<RunEvent, { type: 'assessment' }>[];
+    expect(a1.accuracy).to.equal(1);
+    expect(a1.bumps.one).to.equal(1);
+    expect(a1.samples).to.have.length(16);
+    expect(a1.embedding).to.have.length(n * 3);
+    expect(a2.accuracy).to.be.below(0.2);
+    expect(a2.phase).to.equal('A');
+    expect(got.phase).to.equal('A');
+    const phases = all.filter((e) => e.type === 'phase').map((e) => (e as { to: string }).to);
+    expect(phases[0]).to.equal(a1.phase);
+    expect(phases[phases.length - 1]).to.equal('A');
+    expect(
+      all.some((e) => e.type === 'metric' && e.name === 'phase/accuracy' && e.step === 100),
+    ).to.equal(true);
+    expect(all[all.length - 1]).to.include({ type: 'run-end', status: 'completed', step: 200 });
+    expect(all.find((e) => e.type === 'snapshot')).to.include({
+      step: 100,
+      count: n,
+      size,
+      dim: 6,
+      sampleMs: 12,
+    });
+    expect(live.map((e) => e.seq)).to.deep.equal(all.map((e) => e.seq));
+    const after = await post(`/api/runs/${runId}/events`, {
+      type: 'metric',
+      name: 'a',
+      value: 1,
+      step: 1,
+    });
+    expect(after.status).to.equal(409);
+    expect(after.text).to.match(/not open for ingest/);
+    const status = await request(port, 'GET', `/api/runs/${runId}`);
+    expect(status.json()).to.include({ runId, status: 'completed', open: false });
+  });
+
+  it('takes raw float32 with a shape header, and checks shapes against each other', async () => {
+    await start();
+    const runId = await createRun();
+    const n = 20;
+    const size = 8;
+    const s = bumpSnapshot(n, size, 3);
+    const raw = Buffer.concat(
+      [s.labels, s.images, s.activations].map((a) => Buffer.from(a.buffer)),
+    );
+    const shapes = `labels=${n}x2; images=${n}x1x${size}x${size}; activations=${n}x${s.dim}`;
+    const headers = { 'content-type': 'application/octet-stream', 'x-phasewatch-shapes': shapes };
+    const ok = await post(`/api/runs/${runId}/snapshots?step=5`, raw, headers);
+    expect(ok.status, ok.text).to.equal(202);
+    expect(ok.json()).to.include({ count: n, size, dim: s.dim });
+    const bad: [string, Buffer, Record<string, string>, number, RegExp][] = [
+      [
+        '?step=6',
+        raw.subarray(4),
+        headers,
+        400,
+        /^body has \d+ bytes, the shapes .* need \d+ \(float32\)/,
+      ],
+      [
+        '?step=6',
+        raw,
+        { ...headers, 'x-phasewatch-shapes': 'labels=20x2; images=20x64' },
+        400,
+        /must name labels, images and activations/,
+      ],
+      [
+        '?step=6',
+        raw,
+        { ...headers, 'x-phasewatch-shapes': 'labels=20by2' },
+        400,
+        /is not name=AxBx/,
+      ],
+      [
+        '?step=6',
+        raw,
+        { 'content-type': 'application/octet-stream' },
+        400,
+        /x-phasewatch-shapes header is missing/,
+      ],
+      [
+        '?step=6',
+        raw,
+        {
+          ...headers,
+          'x-phasewatch-shapes': `labels=${n}x2; images=${n}x${size * size - 4}x1; activations=${n}x${s.dim + 4}`,
+        },
+        400,
+        /images must be square: 60 values/,
+      ],
+      [
+        '?step=6',
+        raw,
+        {
+          ...headers,
+          'x-phasewatch-shapes': `labels=${n / 2}x4; images=${n}x${size}x${size}; activations=${n}x${s.dim}`,
+        },
+        400,
+        /labels must have shape \(N, 2\) with N >= 1: the x and y of each sample in pixels \(got \(10, 4\)\)/,
+      ],
+      ['?step=5', raw, headers, 409, /step must be above the run's last snapshot step 5 \(got 5\)/],
+      ['', raw, headers, 400, /^step must be an integer >= 0 in the query \(got null\)/],
+      ['?step=1.5', raw, headers, 400, /got "1.5"/],
+      [
+        '?step=6',
+        raw,
+        { 'content-type': 'image/png' },
+        415,
+        /^content-type must be application\/x-npy or application\/octet-stream/,
+      ],
+      [
+        '?step=6',
+        Buffer.from('not npy at all'),
+        { 'content-type': 'application/x-npy' },
+        400,
+        /^labels: not a \.npy array/,
+      ],
+      [
+        '?step=6',
+        Buffer.concat([npySnapshot(s, n, size), Buffer.alloc(8)]),
+        { 'content-type': 'application/x-npy' },
+        400,
+        /8 bytes after the third array/,
+      ],
+    ];
+    for (const [query, body, h, status, message] of bad) {
+      const r = await post(`/api/runs/${runId}/snapshots${query}`, body, h);
+      expect(r.status, `${query} ${r.text}`).to.equal(status);
+      expect(r.text, query).to.match(message);
+    }
+    const nan = Float32Array.from(s.activations);
+    nan[3] = NaN;
+    const withNan = Buffer.concat([s.labels, s.images, nan].map((a) => Buffer.from(a.buffer)));
+    const r = await post(`/api/runs/${runId}/snapshots?step=9`, withNan, headers);
+    expect([r.status, r.text]).to.deep.equal([
+      400,
+      'activations holds a non-finite value at flat index 3 (NaN)\n',
+    ]);
+    expect(events(runId).filter((e) => e.type === 'snapshot')).to.have.length(1);
+  });
+
+  it('refuses a snapshot over the size limit with 413 before storing anything', async () => {
+    await start({ maxSnapshotBytes: 1000 });
+    const runId = await createRun();
+    const s = bumpSnapshot(20, 8, 1);
+    const r = await post(`/api/runs/${runId}/snapshots?step=1`, npySnapshot(s, 20, 8), {
+      'content-type': 'application/x-npy',
+    });
+    expect(r.status).to.equal(413);
+    expect(r.text).to.match(/^body of \d+ bytes is over the limit of 1000\n$/);
+    expect(existsSync(join(runsDir, runId, 'snapshots', '1.bin'))).to.equal(false);
+  });
+
+  it('a snapshot that cannot be assessed raises an alert and the next one is assessed', async () => {
+    await start({
+      assess: {
+        embed: 'pca',
+        confirm: 1,
+        assess: async (s, o) => {
+          if (s.step === 1) throw new Error('no can do');
+          const { assessSnapshot } = await import('../../../operators/metrics/assess-snapshot.js');
+          return assessSnapshot(s, o);
+        },
+      },
+    });
+    const runId = await createRun();
+    for (const step of [1, 2]) {
+      const s = bumpSnapshot(20, 8, step);
+      const r = await post(`/api/runs/${runId}/snapshots?step=${step}`, npySnapshot(s, 20, 8), {
+        'content-type': 'application/x-npy',
+      });
+      expect(r.status).to.equal(202);
+    }
+    expect((await post(`/api/runs/${runId}/finish`)).status).to.equal(200);
+    const all = events(runId);
+    expect(all.find((e) => e.type === 'alert')).to.include({
+      level: 'error',
+      message: 'assessment failed: no can do',
+      step: 1,
+    });
+    expect(all.filter((e) => e.type === 'assessment').map((e) => e.step)).to.deep.equal([2]);
+  });
+
+  it('finishes failed or stopped as the trainer says, and close() stops open runs', async () => {
+    await start();
+    const a = await createRun();
+    const b = await createRun();
+    const c = await createRun();
+    const fa = await post(`/api/runs/${a}/finish`, {
+      status: 'failed',
+      error: 'CUDA out of memory',
+    });
+    expect(fa.json()).to.include({ status: 'failed' });
+    expect(JSON.parse(readFileSync(join(runsDir, a, 'meta.json'), 'utf8'))).to.include({
+      status: 'failed',
+      error: 'CUDA out of memory',
+    });
+    expect((await post(`/api/runs/${b}/finish`, { status: 'stopped' })).json()).to.include({
+      status: 'stopped',
+    });
+    ingest.close();
+    expect(events(c).map((e) => e.type)).to.deep.equal(['run-start', 'run-end']);
+    expect(events(c)[1]).to.include({ status: 'stopped' });
+  });
+});
