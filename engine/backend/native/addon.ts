@@ -136,29 +136,35 @@ export function packageRoot(): string {
 export function loadNativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   addon = null;
+  if (process.env.PHASEWATCH_NATIVE === '0') {
+    reason = 'PHASEWATCH_NATIVE=0 turns the native backend off; unset it to use the native backend';
+    return addon;
+  }
   try {
     const file = path.join(packageRoot(), ADDON_FILE);
     if (!existsSync(file)) {
-      reason = `the native addon is not built (no ${ADDON_FILE})`;
+      reason = `the native addon is not built (no ${ADDON_FILE}); ${BUILD_IT}`;
       return addon;
     }
     const loaded = createRequire(import.meta.url)(file) as NativeAddon;
     const stale = staleOps(loaded);
-    if (stale) reason = `the native addon was built from another op table (${stale})`;
+    if (stale) reason = `the native addon was built from another op table (${stale}); ${BUILD_IT}`;
     else addon = loaded;
   } catch (err) {
-    reason = `the native addon did not load (${firstLine(err)})`;
+    reason = `the native addon did not load (${firstLine(err)}); ${BUILD_IT}`;
   }
   return addon;
 }
+
+const BUILD_IT =
+  'build it with `npm rebuild phasewatch` (in a clone: `npm run build:native`; needs python3, make and g++)';
 
 /**
  * Why the native backend is unavailable, on one line with the fix; '' when it loads.
  * @example if (!loadNativeAddon()) console.warn(nativeUnavailableReason());
  */
 export function nativeUnavailableReason(): string {
-  if (loadNativeAddon()) return '';
-  return `${reason}; build it with \`npm rebuild phasewatch\` (needs g++ and make; see README "Speed: the native backend")`;
+  return loadNativeAddon() ? '' : reason;
 }
 
 /** Where the addon's reported op table differs from NATIVE_OPS, or '' when it matches. */

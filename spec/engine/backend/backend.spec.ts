@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { BACKENDS, selectBackend } from '../../../engine/backend/backend.js';
+
+const run = promisify(execFile);
 
 describe('selectBackend', () => {
   after(async () => {
@@ -60,5 +64,23 @@ describe('selectBackend', () => {
       expect(message).to.match(/^backend "tensorflow-gpu" could not start: /);
       expect(message).not.to.include('\n');
     }
+  });
+
+  it('says on one line why auto did not use the native backend, and how to fix it', async function () {
+    this.timeout(60000);
+    const script =
+      "import { selectBackend } from './engine/backend/backend.ts';" +
+      "const a = await selectBackend('auto'); await selectBackend('auto'); console.log(a);";
+    const { stdout, stderr } = await run(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { env: { ...process.env, PHASEWATCH_NATIVE: '0' } },
+    );
+    expect(stdout.trim()).to.equal('wasm');
+    const lines = stderr.split('\n').filter((l) => l.startsWith('phasewatch:'));
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(
+      /^phasewatch: using the wasm backend .*PHASEWATCH_NATIVE=0 .*unset it/,
+    );
   });
 });
