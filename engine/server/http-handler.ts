@@ -23,8 +23,13 @@ const files: Record<string, { path: string; type: string; token: boolean }> = {
  * Serves the dashboard page (token-checked: it is the door to the runs) and its bundle
  * (public code, no data). Everything else is a 404.
  */
-export function httpHandler(token: string | undefined) {
+export function httpHandler(
+  token: string | undefined,
+  api?: (req: IncomingMessage, res: ServerResponse) => boolean,
+) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    // The ingest API (`ingest.ts`) answers its own paths, with its own checks.
+    if (api?.(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://x');
     const file = files[url.pathname === '/index.html' ? '/' : url.pathname];
     const reply = (status: number, text: string) => {

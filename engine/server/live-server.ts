@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { Observable } from 'rxjs';
+import { EMPTY, merge, type Observable } from 'rxjs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RunEvent } from '../../streams/events.js';
 import { ensureBundle } from './bundle.js';
@@ -15,6 +15,7 @@ import {
   urlHost,
 } from './host-check.js';
 import { httpHandler } from './http-handler.js';
+import { createIngest } from './ingest.js';
 import { RunCatalog } from './run-catalog.js';
 
 export interface LiveServerOptions {
@@ -30,6 +31,8 @@ export interface LiveServerOptions {
   token?: string;
   /** Step events held per client that is behind before the oldest are dropped. */
   maxPendingSteps?: number;
+  /** Serves the ingest API (`/api/...`, `ingest.ts`) for trainers of other frameworks. Default true. */
+  ingest?: boolean;
 }
 
 export interface LiveServer {
@@ -99,7 +102,8 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     for (const s of sessions) s.send({ v: 1, type: 'runs', runs });
   };
 
-  const live = opts.live$.subscribe({
+  const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
+  const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
     next: (event) => {
       if (catalog.observe(event)) broadcastRuns();
       for (const s of sessions) s.offer(event);
@@ -126,7 +130,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     session.send({ v: 1, type: 'runs', runs: catalog.list() });
   });
 
-  const server = createServer(httpHandler(token));
+  const server = createServer(httpHandler(token, ingest?.handle));
   server.on('upgrade', (req, socket: Duplex, head) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const refuse = (status: string) => {
@@ -167,6 +171,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     },
     close() {
       live.unsubscribe();
+      ingest?.close();
       if (frame) clearTimeout(frame);
       frame = null;
       for (const s of sessions) s.ws.terminate();

@@ -521,3 +521,44 @@ describe('engine/server/ingest', () => {
     expect(events(c)[1]).to.include({ status: 'stopped' });
   });
 });
+
+describe('engine/server/ingest on the live server', () => {
+  it('is served by startServer: a run posted over HTTP reaches a dashboard socket live', async function () {
+    this.timeout(60_000);
+    const { startServer } = await import('../../../engine/server/live-server.js');
+    const { Subject } = await import('rxjs');
+    const { WebSocket } = await import('ws');
+    const runsDir = mkdtempSync(join(tmpdir(), 'pw-ingest-live-'));
+    const server = await startServer({
+      runsDir,
+      live$: new Subject<RunEvent>(),
+      port: 0,
+      token: 'tok',
+    });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.port}/ws?token=tok`);
+      const messages: string[] = [];
+      ws.on('message', (d) => messages.push(String(d)));
+      await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+      const auth = { authorization: 'Bearer tok' };
+      const created = await request(server.port, 'POST', '/api/runs', {
+        body: { name: 'from torch' },
+        headers: auth,
+      });
+      expect(created.status, created.text).to.equal(201);
+      const { runId } = created.json() as { runId: string };
+      const until = async (pred: () => boolean) => {
+        for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 25));
+        expect(pred()).to.equal(true);
+      };
+      await until(() => messages.some((m) => m.includes(runId) && m.includes('from torch')));
+      const page = await request(server.port, 'GET', '/?token=tok');
+      expect(page.status).to.equal(200);
+      expect((await request(server.port, 'POST', '/api/runs', { body: {} })).status).to.equal(401);
+      ws.close();
+    } finally {
+      await server.close();
+      rmSync(runsDir, { recursive: true, force: true });
+    }
+  });
+});
