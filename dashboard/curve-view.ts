@@ -30,6 +30,11 @@ export class CurveView extends LitElement {
       font-weight: 600;
       color: ${cssColor('text')};
     }
+    .kind {
+      font-weight: 400;
+      color: ${cssColor('muted')};
+      margin-left: 6px;
+    }
     .box {
       position: relative;
       height: 180px;
@@ -59,7 +64,7 @@ export class CurveView extends LitElement {
     const steps = curveSteps(this.series, this.name);
     const n = steps.length;
     const i = Math.min(n - 1, this.index ?? n - 1);
-    return html`<div class="title">${this.name} <span class="controls">curve</span></div>
+    return html`<div class="title">${this.name} <span class="kind">curve</span></div>
       <div class="box"><canvas></canvas></div>
       <div class="controls">
         <input

@@ -94,6 +94,11 @@ export class MatrixView extends LitElement {
       font-weight: 600;
       color: ${cssColor('text')};
     }
+    .kind {
+      font-weight: 400;
+      color: ${cssColor('muted')};
+      margin-left: 6px;
+    }
     .maps {
       display: grid;
       grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
@@ -158,7 +163,7 @@ export class MatrixView extends LitElement {
     const i = Math.min(n - 1, this.index ?? n - 1);
     const { maps } = this.shown();
     const compare = this.series.length > 1;
-    return html`<div class="title">${this.name} <span class="controls">matrix</span></div>
+    return html`<div class="title">${this.name} <span class="kind">matrix</span></div>
       <div class="maps">
         ${maps.map(
           (m, k) =>

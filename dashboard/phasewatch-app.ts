@@ -151,7 +151,15 @@ export class PhasewatchApp extends LitElement {
       </header>
       <main>
         ${st.lastError ? html`<div class="error">server: ${st.lastError}</div>` : ''}
-        <alert-banner class="wide" .series=${series} revision=${st.revision}></alert-banner>
+        ${
+          series.some((s) => s.alerts.length)
+            ? html`<alert-banner
+                class="wide"
+                .series=${series}
+                revision=${st.revision}
+              ></alert-banner>`
+            : ''
+        }
         <runs-table
           class="wide"
           .runs=${this.withProgress()}
@@ -173,7 +181,6 @@ export class PhasewatchApp extends LitElement {
           revision=${st.revision}
           @range-change=${this.onRange}
         ></loss-chart>
-        ${this.snapshotViews(series, st.revision)}
         <metric-panels
           class="wide"
           .series=${series}
@@ -185,6 +192,7 @@ export class PhasewatchApp extends LitElement {
           @query-change=${(e: CustomEvent<string>) => (this.query = e.detail)}
           @smoothing-change=${(e: CustomEvent<number>) => (this.smoothing = e.detail)}
         ></metric-panels>
+        ${this.snapshotViews(series, st.revision)}
       </main>`;
   }
 
