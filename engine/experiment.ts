@@ -1,6 +1,14 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defer, merge, Observable, share, switchMap, type Subject } from 'rxjs';
+import {
+  defer,
+  merge,
+  Observable,
+  share,
+  switchMap,
+  type OperatorFunction,
+  type Subject,
+} from 'rxjs';
 import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
 import { locateBump } from '../operators/metrics/locate-bump.js';
@@ -36,6 +44,8 @@ export interface RunOptions {
   name?: string;
   tags?: string[];
   notes?: string;
+  /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
+  operators?: OperatorFunction<Snapshot, EventInput>[];
 }
 
 /** Thumbnails sent per snapshot over the wire. */
@@ -63,6 +73,8 @@ export interface BumpExperimentOptions {
   config: BumpSettings;
   /** Snapshots that may queue before training waits (default 2). */
   queue?: number;
+  /** The user's own operators, each applied to every stored snapshot; what they emit is recorded. */
+  operators?: OperatorFunction<Snapshot, EventInput>[];
   /** Phase state to continue from (a resumed run). */
   restore?: { hysteresis: HysteresisState; phase: Phase | null };
 }
@@ -142,7 +154,9 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
       }),
       share(),
     );
+    const snapshots$ = stored$.pipe(map(({ s }) => s));
     return merge(
+      ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
       steps$,
       checkpoints$,
       stored$.pipe(map(({ event }) => event)),
@@ -226,7 +240,7 @@ export function runExperiment(
     }
   }).pipe(
     switchMap(({ cfg, data, model, store }) =>
-      bumpExperiment({ model, data, store, config: cfg }).pipe(
+      bumpExperiment({ model, data, store, config: cfg, operators: opts.operators }).pipe(
         record(store, { startStep: model.step }),
         finalize(() => model.dispose()),
       ),

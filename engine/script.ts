@@ -10,7 +10,7 @@ import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
 import { selectBackend } from './backend/backend.js';
 import type { ExperimentConfig } from './config.js';
-import { bumpExperiment, runExperiment, snapshotLabels } from './experiment.js';
+import { bumpExperiment, runExperiment, snapshotLabels, type RunOptions } from './experiment.js';
 import { unetDdpm } from './models/unet-ddpm.js';
 import { record } from './store/record.js';
 import { RunStore } from './store/run-store.js';
@@ -48,8 +48,14 @@ export interface ScriptContext {
   config: ExperimentConfig;
   /** Where runs are stored; the live server (`--serve`) shows every run created here. */
   runsDir: string;
-  /** Runs the default experiment with the command-line config overridden by `overrides`. */
-  run(overrides?: Partial<ExperimentConfig>): Observable<RunEvent>;
+  /**
+   * Runs the default experiment with the command-line config overridden by `overrides`;
+   * `opts.operators` are the script's own operators on every snapshot (their events are stored).
+   */
+  run(
+    overrides?: Partial<ExperimentConfig>,
+    opts?: Pick<RunOptions, 'operators' | 'name' | 'tags' | 'notes'>,
+  ): Observable<RunEvent>;
   /** A new run in `runsDir`, published to the live server; pipe events into `record(store)`. */
   createRun(opts: CreateRunOptions): RunStore;
   /** The run store as a sink (see `record`). */
@@ -76,8 +82,8 @@ export function createScriptContext(opts: {
   return {
     config,
     runsDir,
-    run: (overrides = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir, hub, resume, name, tags, notes }),
+    run: (overrides = {}, o = {}) =>
+      runExperiment({ ...config, ...overrides }, { runsDir, hub, resume, name, tags, notes, ...o }),
     createRun: (o) =>
       RunStore.create({
         runsDir,
