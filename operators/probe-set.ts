@@ -240,6 +240,13 @@ export function perSnapshot(
     });
 }
 
+/** T of the model's noise schedule, when it exposes one (`model.schedule.T` or `config.T`). */
+export function modelT(model: object): number | undefined {
+  const m = model as { schedule?: { T?: unknown }; config?: { T?: unknown } };
+  const T = m.schedule?.T ?? m.config?.T;
+  return typeof T === 'number' ? T : undefined;
+}
+
 /** Checks a list of timesteps: non-empty, distinct non-negative integers; returns them sorted. */
 export function checkTimesteps(ts: unknown, op: string, max?: number): number[] {
   if (!Array.isArray(ts) || ts.length === 0) {

@@ -4,6 +4,7 @@ import { accuracy, corruptLabels, fitLinearProbe, probeLogits } from './metrics/
 import type { LinearProbeOptions } from './metrics/linear-probe.js';
 import {
   checkTimesteps,
+  modelT,
   classesOf,
   featuresAt,
   perSnapshot,
@@ -75,7 +76,11 @@ export function timestepProbes(
   opts: TimestepProbesOptions,
 ): OperatorFunction<Snapshot, EventInput> {
   const set = resolveProbeSet(opts, 'timestepProbes');
-  const timesteps = checkTimesteps(opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80], 'timestepProbes');
+  const timesteps = checkTimesteps(
+    opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80],
+    'timestepProbes',
+    modelT(opts.model),
+  );
   const labelNoise = opts.labelNoise ?? 0;
   if (!(typeof labelNoise === 'number' && labelNoise >= 0 && labelNoise <= 1)) {
     throw new Error(
