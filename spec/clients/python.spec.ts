@@ -1,0 +1,177 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Subject } from 'rxjs';
+import { startServer, type LiveServer } from '../../engine/server/live-server.js';
+import type { RunEvent } from '../../streams/events.js';
+import { readRunEvents } from '../../streams/replay.js';
+
+const CLIENT_DIR = resolve('clients/python');
+const SYSTEM_PYTHON = '/usr/bin/python3';
+
+function python(
+  exe: string,
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      exe,
+      args,
+      { env: { ...process.env, PYTHONPATH: CLIENT_DIR }, timeout: timeoutMs, maxBuffer: 1 << 24 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        done({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** True when `exe` runs and can import `module`. */
+async function has(exe: string, module: string): Promise<boolean> {
+  return (
+    (await python(exe, ['-c', `import ${module}`], 60_000).catch(() => ({ code: 1 }))).code === 0
+  );
+}
+
+interface SmokeResult {
+  runId: string;
+  failingId: string;
+  snap1: { count: number; size: number; dim: number };
+  finish: { status: string; phase: string };
+  status: { status: string; name: string; open: boolean };
+  errors: Record<string, string>;
+}
+
+describe('clients/python (phasewatch_client.py against a live server)', function () {
+  this.timeout(180_000);
+  let runsDir: string;
+  let server: LiveServer;
+  let url: string;
+
+  before(async function () {
+    if (!existsSync(SYSTEM_PYTHON)) {
+      console.log(
+        `      (skipped: no ${SYSTEM_PYTHON}; the HTTP API is tested in spec/engine/server/ingest.spec.ts)`,
+      );
+      this.skip();
+    }
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-python-'));
+    server = await startServer({
+      runsDir,
+      live$: new Subject<RunEvent>(),
+      port: 0,
+      token: 'py-tok',
+    });
+    url = server.url;
+  });
+  after(async () => {
+    await server?.close();
+    if (runsDir) rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  async function smoke(exe: string, args: string[] = []): Promise<SmokeResult> {
+    const r = await python(exe, [resolve('spec/clients/python-smoke.py'), url, ...args]);
+    expect(r.code, r.stderr).to.equal(0);
+    return JSON.parse(r.stdout.trim().split('\n').pop() as string) as SmokeResult;
+  }
+
+  function checkRun(out: SmokeResult): void {
+    const events = readRunEvents(join(runsDir, out.runId));
+    const metrics = events.filter((e) => e.type === 'metric' && e.name === 'loss');
+    expect(metrics.map((e) => e.step)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(events.filter((e) => e.type === 'metric' && e.name === 'probe/acc')).to.have.length(20);
+    expect(events.filter((e) => e.type === 'step')).to.have.length(20);
+    expect(events.find((e) => e.type === 'alert')).to.include({
+      level: 'info',
+      message: 'halfway',
+    });
+    expect(out.snap1).to.include({ count: 30, size: 8, dim: 6 });
+    const assessments = events.filter((e) => e.type === 'assessment') as Extract<
+      RunEvent,
+      { type: 'assessment' }
+    >[];
+    expect(assessments.map((a) => a.step)).to.deep.equal([10, 20]);
+    expect(assessments[0].accuracy).to.equal(1);
+    expect(assessments[1].phase).to.equal('A');
+    expect(out.finish).to.include({ status: 'completed', phase: 'A' });
+    expect(out.status).to.include({ status: 'completed', name: 'python smoke', open: false });
+    const meta = JSON.parse(readFileSync(join(runsDir, out.runId, 'meta.json'), 'utf8'));
+    expect(meta.backend).to.equal('python');
+    expect(out.errors.badValue).to.equal("loss must be a finite number (got 'high')");
+    expect(out.errors.badStep).to.equal('step must be an integer >= 0 (got -1)');
+    expect(out.errors.nan).to.equal('loss must be a finite number (got nan)');
+    expect(out.errors.server).to.match(
+      /^POST \/api\/runs\/.*\/events: 400 \[0\]\.type: must be one of metric/,
+    );
+    expect(out.errors.sameStep).to.match(
+      /: 409 step must be above the run's last snapshot step 20 \(got 20\)$/,
+    );
+    expect(out.errors.afterFinish).to.match(/has finished$/);
+    expect(out.errors.token).to.match(/^POST \/api\/runs: 401 missing or wrong token/);
+    const failing = readRunEvents(join(runsDir, out.failingId));
+    expect(failing[failing.length - 1]).to.include({
+      type: 'run-end',
+      status: 'failed',
+      error: 'RuntimeError: CUDA out of memory',
+    });
+  }
+
+  it('streams a run with the standard library only (/usr/bin/python3, raw float32 snapshots)', async () => {
+    checkRun(await smoke(SYSTEM_PYTHON));
+  });
+
+  it('sends numpy arrays as .npy when numpy is installed', async function () {
+    const exe = (await has(SYSTEM_PYTHON, 'numpy'))
+      ? SYSTEM_PYTHON
+      : (await has('python3', 'numpy'))
+        ? 'python3'
+        : null;
+    if (!exe) {
+      console.log('      (skipped: no python3 with numpy here)');
+      this.skip();
+    }
+    checkRun(await smoke(exe as string, ['--numpy']));
+  });
+
+  it('trains the seed-004 model in PyTorch and streams it (when torch is installed)', async function () {
+    const exe = (await has(SYSTEM_PYTHON, 'torch'))
+      ? SYSTEM_PYTHON
+      : (await has('python3', 'torch'))
+        ? 'python3'
+        : null;
+    if (!exe) {
+      console.log('      (skipped: no python3 with torch here; apt-get install -y python3-torch)');
+      this.skip();
+    }
+    const r = await python(
+      exe as string,
+      [
+        resolve('clients/python/example_torch.py'),
+        '--url',
+        url,
+        '--steps',
+        '40',
+        '--snapshot-every',
+        '20',
+        '--samples',
+        '24',
+        '--embed',
+        'pca',
+        '--name',
+        'torch smoke',
+      ],
+      170_000,
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    const runId = /run (\S+)/.exec(r.stdout)?.[1] as string;
+    const events = readRunEvents(join(runsDir, runId));
+    expect(events.filter((e) => e.type === 'step')).to.have.length(40);
+    expect(events.filter((e) => e.type === 'assessment').map((e) => e.step)).to.deep.equal([
+      20, 40,
+    ]);
+    expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
+  });
+});
