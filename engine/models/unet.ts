@@ -22,7 +22,15 @@ export interface UnetConfig {
   condHidden: number;
   /** Number of diffusion steps (t is encoded as an index in [0, T)). */
   T: number;
+  /**
+   * How x and y are encoded: `fine` (default) with wavelengths from 2 px to 4× the image side;
+   * `standard`, the transformer sinusoid (max period 10,000) of the raw coordinate, as t is.
+   */
+  posEncoding?: PosEncoding;
 }
+
+/** The position encodings `encodeConditions` offers (see `UnetConfig.posEncoding`). */
+export type PosEncoding = 'fine' | 'standard';
 
 export const DEFAULT_UNET_CONFIG: UnetConfig = {
   size: 16,
@@ -32,6 +40,7 @@ export const DEFAULT_UNET_CONFIG: UnetConfig = {
   encDim: 32,
   condHidden: 64,
   T: 100,
+  posEncoding: 'fine',
 };
 
 /** Weights by name; the same names serve the trained variables and their EMA copies. */
@@ -84,6 +93,11 @@ export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig
   }
   if (!Number.isInteger(c.T) || c.T < 2 || c.T > 10000) {
     throw new Error(`unet.T must be an integer in [2, 10000] (got ${String(c.T)})`);
+  }
+  if (c.posEncoding !== 'fine' && c.posEncoding !== 'standard') {
+    throw new Error(
+      `unet.posEncoding must be one of fine, standard (got ${JSON.stringify(c.posEncoding)})`,
+    );
   }
   return { ...c, widths: [...c.widths] as [number, number, number] };
 }
@@ -205,7 +219,11 @@ function positionFreqs(half: number, size: number): Float32Array {
   return f;
 }
 
-/** The concatenated encodings of t, x and y: [B, 3·encDim]. */
+/**
+ * The concatenated encodings of t, x and y: [B, 3·encDim]. Each is [sin(v·f_k) …, cos(v·f_k) …],
+ * k < encDim/2. t always, and x and y with `posEncoding: 'standard'`, use the transformer's
+ * f_k = 1 / 10000^(2k/encDim) (its PE(p, 2k) and PE(p, 2k+1), sines first then cosines).
+ */
 export function encodeConditions(
   config: UnetConfig,
   t: tf.Tensor1D,
@@ -213,7 +231,8 @@ export function encodeConditions(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const half = config.encDim / 2;
-    const pf = positionFreqs(half, config.size);
+    const pf =
+      config.posEncoding === 'standard' ? timeFreqs(half) : positionFreqs(half, config.size);
     const [xs, ys] = tf.split(labels, 2, 1);
     return tf.concat(
       [
