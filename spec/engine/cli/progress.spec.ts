@@ -1,5 +1,10 @@
 import { expect } from 'chai';
-import { advanceProgress, formatDuration, progressLine } from '../../../engine/cli/progress.js';
+import {
+  advanceProgress,
+  formatDuration,
+  newProgress,
+  progressLine,
+} from '../../../engine/cli/progress.js';
 import type { ProgressState } from '../../../engine/cli/progress.js';
 
 describe('progress', () => {
@@ -36,6 +41,38 @@ describe('progress', () => {
     expect(progressLine(s, 4)).to.equal(
       'step 25/100 [#---] loss 0.1235 phase B 160 ex/s elapsed 0:10 ETA 0:30',
     );
+  });
+
+  const runStart = (step: number, config: Record<string, unknown>, time = 0) =>
+    ({
+      type: 'run-start',
+      runId: 'r',
+      seq: 1,
+      step,
+      time,
+      meta: { runId: 'r', createdAt: '', backend: 'cpu', config, status: 'running' },
+    }) as const;
+  const stepAt = (step: number, time: number) =>
+    ({ type: 'step', runId: 'r', seq: 2, step, time, loss: 0.5, examplesPerSec: 10 }) as const;
+
+  it("takes the total from the run's own stored config, not from the command line", () => {
+    const s = advanceProgress(newProgress(3000), runStart(0, { steps: 1500 }));
+    expect(progressLine(s, 4)).to.match(/^step 0\/1500 \[----\]/);
+  });
+
+  it('counts the ETA of a resumed run from the step it resumed at', () => {
+    let s = advanceProgress(newProgress(0), runStart(600, { steps: 1000 }, 0));
+    s = advanceProgress(s, stepAt(700, 10_000));
+    // 100 steps in 10 s, 300 to go: 30 s (not 300/700 of the elapsed time)
+    expect(progressLine(s, 10)).to.equal(
+      'step 700/1000 [#######---] loss 0.5000 phase - 10 ex/s elapsed 0:10 ETA 0:30',
+    );
+  });
+
+  it('shows the step alone when the run does not say how many steps it has', () => {
+    let s = advanceProgress(newProgress(0), runStart(0, { model: 'mine' }));
+    s = advanceProgress(s, stepAt(12, 2_000));
+    expect(progressLine(s)).to.equal('step 12 loss 0.5000 phase - 10 ex/s elapsed 0:02');
   });
 
   it('formats durations', () => {
