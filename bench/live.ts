@@ -138,21 +138,34 @@ async function latency(runsDir: string) {
   const server = await startServer({ runsDir, live$: hub, port: 0 });
   const browser = await openBrowser();
   try {
-    await browser.page.addInitScript(injectProbes);
+    // As source text: tsx's helpers (`__name`) do not exist in the page.
+    await browser.page.addInitScript({
+      content: `var __name = (f) => f;\n(${injectProbes.toString()})();`,
+    });
     const store = RunStore.create({ runsDir, runId: 'latency', backend: 'bench', config: {}, hub });
     // A Node client beside the browser: tells the server's share of the latency from the page's.
     const probe = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
     const probed: number[] = [];
     await new Promise((r) => probe.once('open', r));
-    probe.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'subscribe', runId: 'latency' }));
+    let subscribed = false;
     probe.on('message', (data) => {
-      const msg = JSON.parse(String(data)) as { events?: RunEvent[]; event?: RunEvent };
+      const msg = JSON.parse(String(data)) as {
+        events?: RunEvent[];
+        event?: RunEvent;
+        runs?: Array<{ runId: string }>;
+      };
+      // Subscribe once the catalogue lists the run (the server knows it from then on).
+      if (!subscribed && msg.runs?.some((r) => r.runId === 'latency')) {
+        subscribed = true;
+        probe.send(JSON.stringify({ v: PROTOCOL_VERSION, type: 'subscribe', runId: 'latency' }));
+      }
       const events = msg.events ?? (msg.event ? [msg.event] : []);
       const newest = events.reduce((t, e) => (e.type === 'step' ? Math.max(t, e.time) : t), 0);
       if (newest) probed.push(Date.now() - newest);
     });
     await browser.page.goto(server.url);
     await browser.page.locator('phasewatch-app[data-connection=open]').waitFor();
+    await browser.page.locator('runs-table tr[data-run=latency][aria-selected=true]').waitFor();
     await sleep(300);
     const sent = await feedAtRate(store, 'latency', seconds, rate);
     store.close('completed', sent);
