@@ -24,6 +24,7 @@ import type {
   SampleThumb,
   Snapshot,
 } from '../streams/events.js';
+import { assessmentFigures } from '../streams/events.js';
 import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
@@ -209,6 +210,7 @@ export function runExperiment(
       widths: cfg.widths as [number, number, number],
       attention: cfg.attention,
       condHidden: cfg.condHidden,
+      posEncoding: cfg.posEncoding,
       T: cfg.timesteps,
       lr: cfg.lr,
       emaDecay: cfg.emaDecay,
@@ -296,19 +298,12 @@ export function snapshotLabels(data: Dataset, count: number, seed: number): Floa
 
 /** The assessment's figures as generic `metric` events. */
 export function assessmentMetrics(a: PhasedAssessment): EventInput[] {
-  const figures: Record<string, number> = {
-    'phase/accuracy': a.accuracy,
-    'phase/r2x': a.r2.x,
-    'phase/r2y': a.r2.y,
-    'phase/r2': a.r2.mean,
-    'phase/one-bump': a.bumps.one,
-    'phase/no-bump': a.bumps.none,
-    'phase/many-bumps': a.bumps.many,
-  };
-  for (const [k, v] of Object.entries(a.evidence)) figures[`evidence/${k}`] = v;
-  return Object.entries(figures)
-    .filter(([, v]) => Number.isFinite(v))
-    .map(([name, value]) => ({ type: 'metric', name, value, step: a.step }));
+  return Object.entries(assessmentFigures(a)).map(([name, value]) => ({
+    type: 'metric',
+    name,
+    value,
+    step: a.step,
+  }));
 }
 
 /** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */

@@ -181,6 +181,28 @@ export type RunEvent =
 
 export type RunEventType = RunEvent['type'];
 
+/**
+ * The figures of a bump assessment by metric name (`phase/accuracy`, `phase/r2x`, …,
+ * `evidence/<name>`): what the default composition emits as `metric` events, and what a reader
+ * of a v1 run (which has no metric events) derives from its assessment events.
+ */
+export function assessmentFigures(
+  a: Pick<AssessmentEvent, 'accuracy' | 'r2' | 'bumps' | 'evidence'>,
+): Record<string, number> {
+  const figures: Record<string, number> = {
+    'phase/accuracy': a.accuracy,
+    'phase/r2x': a.r2.x,
+    'phase/r2y': a.r2.y,
+    'phase/r2': a.r2.mean,
+    'phase/one-bump': a.bumps.one,
+    'phase/no-bump': a.bumps.none,
+    'phase/many-bumps': a.bumps.many,
+  };
+  for (const [k, v] of Object.entries(a.evidence)) figures[`evidence/${k}`] = v;
+  for (const [k, v] of Object.entries(figures)) if (!Number.isFinite(v)) delete figures[k];
+  return figures;
+}
+
 /** The generic kinds any operator may emit; the dashboard draws them by kind and name. */
 export const GENERIC_KINDS = ['metric', 'curve', 'matrix', 'embedding', 'images', 'alert'] as const;
 
