@@ -1,7 +1,9 @@
 /**
  * The live wire protocol between the engine's server and the dashboard: JSON text frames,
- * every message versioned `{ v: 1, … }`. The dashboard imports its types from here; the
- * events themselves are the run store's `RunEvent` union, unchanged.
+ * every message versioned `{ v: 2, … }` (`PROTOCOL_VERSION`, the same number as the event
+ * format `EVENTS_VERSION`). The server reads client messages of v1 and v2 (they are the same
+ * two messages) and writes v2. The dashboard imports its types from here; the events
+ * themselves are the run store's `RunEvent` union, unchanged.
  *
  * Client → server
  * - `subscribe { runId?, sinceSeq? }`: follow one run (or, without `runId`, every run). With
@@ -11,32 +13,47 @@
  * - `unsubscribe { runId? }`: stop following a run (without `runId`: stop following everything).
  *
  * Server → client
- * - `runs`: the catalogue, sent on connect and again whenever a run starts, ends or changes phase.
+ * - `runs`: the catalogue, sent on connect and again whenever a run starts, ends, changes phase
+ *   or is found `interrupted` (its writer died). A client that is behind gets only the newest.
  * - `event` / `events`: one event, or a batch. Live events are batched per ~16 ms frame; within
  *   a run they always arrive in increasing `seq`.
- * - `replayed`: the replay for `runId` is complete up to `lastSeq`.
- * - `gap`: the server dropped `dropped` step events of `runId` (seq `fromSeq`..`toSeq`) because
- *   this client fell too far behind; assessments and snapshots of a client that is behind are
- *   coalesced to the newest per run without a `gap` message. Phase, run-start and run-end
+ * - `replayed`: the replay for `runId` is complete up to `lastSeq`. Replays are read from disk
+ *   as fast as the client reads them, one run at a time per client; a newer `subscribe` with
+ *   `sinceSeq` for the same run replaces a replay still going.
+ * - `gap`: the server dropped `dropped` step and metric events of `runId` (seq
+ *   `fromSeq`..`toSeq`) because this client fell too far behind; assessments, snapshots and the
+ *   other named kinds (curve, matrix, embedding, images) of a client that is behind are coalesced
+ *   to the newest per run and name without a `gap` message. Phase, alert, run-start and run-end
  *   events are never dropped.
- * - `error`: a malformed, oversized or unknown message; the connection stays open.
+ * - `error`: a malformed, oversized (over `MAX_CLIENT_MESSAGE_BYTES`) or unknown message, or an
+ *   unreadable line met during a replay (skipped, named by its line number); the connection
+ *   stays open. A frame over `MAX_CLIENT_FRAME_BYTES` is not read at all: the connection is
+ *   closed with code 1009 (message too big).
  */
-import type { RunEvent, RunMeta } from './events.js';
+import { EVENTS_VERSION, type RunEvent, type RunMeta } from './events.js';
 
-export const PROTOCOL_VERSION = 1;
+/** Version written in every server message; equal to the event format version. */
+export const PROTOCOL_VERSION = EVENTS_VERSION;
+/** Client message versions the server reads. */
+export const CLIENT_VERSIONS: readonly number[] = [1, PROTOCOL_VERSION];
+
+type V = typeof PROTOCOL_VERSION;
 
 /** Largest client message the server reads; larger ones get an `error` reply. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 
+/** Largest client frame the server accepts at all; larger ones close the socket with 1009. */
+export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+
 export interface SubscribeMessage {
-  v: 1;
+  v: 1 | V;
   type: 'subscribe';
   runId?: string;
   sinceSeq?: number;
 }
 
 export interface UnsubscribeMessage {
-  v: 1;
+  v: 1 | V;
   type: 'unsubscribe';
   runId?: string;
 }
@@ -44,32 +61,32 @@ export interface UnsubscribeMessage {
 export type ClientMessage = SubscribeMessage | UnsubscribeMessage;
 
 export interface RunsMessage {
-  v: 1;
+  v: V;
   type: 'runs';
   runs: RunMeta[];
 }
 
 export interface EventMessage {
-  v: 1;
+  v: V;
   type: 'event';
   event: RunEvent;
 }
 
 export interface EventsMessage {
-  v: 1;
+  v: V;
   type: 'events';
   events: RunEvent[];
 }
 
 export interface ReplayedMessage {
-  v: 1;
+  v: V;
   type: 'replayed';
   runId: string;
   lastSeq: number;
 }
 
 export interface GapMessage {
-  v: 1;
+  v: V;
   type: 'gap';
   runId: string;
   dropped: number;
@@ -78,7 +95,7 @@ export interface GapMessage {
 }
 
 export interface ErrorMessage {
-  v: 1;
+  v: V;
   type: 'error';
   message: string;
 }
@@ -86,8 +103,22 @@ export interface ErrorMessage {
 export type ServerMessage =
   RunsMessage | EventMessage | EventsMessage | ReplayedMessage | GapMessage | ErrorMessage;
 
-/** Run ids are path segments of the runs dir: nothing that could climb out of it. */
-export const RUN_ID_PATTERN = /^[\w.-]{1,200}$/;
+/**
+ * Run ids are path segments of the runs dir: letters, digits, `.`, `_`, `-`, at most 200, and
+ * not `.` or `..` — nothing that could climb out of it.
+ */
+export const RUN_ID_PATTERN = /^(?!\.{1,2}$)[\w.-]{1,200}$/;
+
+/** True for a string that may name a run directory (see `RUN_ID_PATTERN`). */
+export function isValidRunId(runId: unknown): runId is string {
+  return typeof runId === 'string' && RUN_ID_PATTERN.test(runId);
+}
+
+/** What a bad run id gets, in one line. */
+export function runIdError(field: string, value: unknown): string {
+  const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : String(value);
+  return `${field} must be 1-200 letters, digits, '.', '_' or '-', and not '.' or '..' (got ${shown})`;
+}
 
 /**
  * Parses and validates one client frame; a string result is the one-line error to send back.
@@ -97,8 +128,9 @@ export const RUN_ID_PATTERN = /^[\w.-]{1,200}$/;
  * if (typeof msg === 'string') reply(msg);
  */
 export function parseClientMessage(text: string): ClientMessage | string {
-  if (text.length > MAX_CLIENT_MESSAGE_BYTES) {
-    return `message too large (${text.length} bytes; at most ${MAX_CLIENT_MESSAGE_BYTES})`;
+  const bytes = text.length > MAX_CLIENT_MESSAGE_BYTES / 3 ? utf8Length(text) : text.length;
+  if (bytes > MAX_CLIENT_MESSAGE_BYTES) {
+    return `message too large (${bytes} bytes; at most ${MAX_CLIENT_MESSAGE_BYTES})`;
   }
   let raw: unknown;
   try {
@@ -110,20 +142,46 @@ export function parseClientMessage(text: string): ClientMessage | string {
     return 'message must be a JSON object';
   }
   const m = raw as Record<string, unknown>;
-  if (m.v !== PROTOCOL_VERSION) return `unsupported protocol version ${String(m.v)} (expected 1)`;
-  if (m.type !== 'subscribe' && m.type !== 'unsubscribe') {
-    return `unknown message type ${JSON.stringify(m.type)} (expected "subscribe" or "unsubscribe")`;
+  if (typeof m.v !== 'number' || !CLIENT_VERSIONS.includes(m.v)) {
+    const got =
+      typeof m.v === 'number'
+        ? String(m.v)
+        : typeof m.v === 'string'
+          ? JSON.stringify(m.v.slice(0, 20))
+          : typeof m.v;
+    return `unsupported protocol version ${got} (expected ${CLIENT_VERSIONS.join(' or ')})`;
   }
-  if (m.runId !== undefined && (typeof m.runId !== 'string' || !RUN_ID_PATTERN.test(m.runId))) {
-    return 'runId must be a string of letters, digits, ".", "_" or "-"';
+  const v = m.v as 1 | V;
+  if (m.type !== 'subscribe' && m.type !== 'unsubscribe') {
+    const got = typeof m.type === 'string' ? JSON.stringify(m.type.slice(0, 40)) : typeof m.type;
+    return `unknown message type ${got} (expected "subscribe" or "unsubscribe")`;
+  }
+  if (m.runId !== undefined && !isValidRunId(m.runId)) {
+    return runIdError('runId', typeof m.runId === 'string' ? m.runId : typeof m.runId);
   }
   const runId = m.runId as string | undefined;
-  if (m.type === 'unsubscribe') return { v: 1, type: 'unsubscribe', runId };
+  if (m.type === 'unsubscribe') return { v, type: 'unsubscribe', runId };
   if (
     m.sinceSeq !== undefined &&
     (typeof m.sinceSeq !== 'number' || !Number.isInteger(m.sinceSeq) || m.sinceSeq < 0)
   ) {
-    return 'sinceSeq must be an integer >= 0';
+    const got = typeof m.sinceSeq === 'number' ? String(m.sinceSeq) : typeof m.sinceSeq;
+    return `sinceSeq must be an integer >= 0 (got ${got})`;
   }
-  return { v: 1, type: 'subscribe', runId, sinceSeq: m.sinceSeq as number | undefined };
+  return { v, type: 'subscribe', runId, sinceSeq: m.sinceSeq as number | undefined };
+}
+
+/** Bytes of `text` in UTF-8 (a lone surrogate counts 3, as the encoder writes U+FFFD). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }

@@ -1,17 +1,27 @@
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { WebSocket } from 'ws';
 import type { RunEvent } from '../../streams/events.js';
-import { readRunEvents } from '../../streams/replay.js';
+import { describeBadLines, EventLineSplitter, type BadLine } from '../../streams/replay.js';
 import type { ServerMessage, SubscribeMessage } from '../../streams/protocol.js';
-import { parseClientMessage } from '../../streams/protocol.js';
-import { encode, encodeBatch, encodeEvents, type FrameCache } from './encode.js';
+import { parseClientMessage, PROTOCOL_VERSION } from '../../streams/protocol.js';
+import { encode, encodeBatch, type FrameCache } from './encode.js';
 import { Outbox } from './outbox.js';
 import type { RunCatalog } from './run-catalog.js';
 
 /** Above this many bytes waiting in the socket, a client is behind: hold and coalesce. */
 export const HIGH_WATER_BYTES = 1 << 20;
-/** Replays go out in frames of this many events. */
-const REPLAY_CHUNK = 2000;
+/** A replay frame holds at most this many events… */
+const REPLAY_EVENTS = 2000;
+/** …or about this many bytes. */
+const REPLAY_BYTES = 256 * 1024;
+/** Bytes read from `events.jsonl` at a time. */
+const READ_BYTES = 64 * 1024;
+/** A replay that finds the file behind the live stream this many times in a row gives up. */
+const MAX_CATCH_UP_TRIES = 500;
+
+const V = PROTOCOL_VERSION;
 
 export interface SessionDeps {
   runsDir: string;
@@ -24,14 +34,24 @@ export interface SessionDeps {
 /**
  * One connected dashboard: what it follows, and the events waiting for it. `offer()` is
  * called in the path of the live stream and only queues; the socket is written in `flush()`,
- * once per frame, and not at all while the socket is backed up.
+ * once per frame, and not at all while the socket is backed up. Memory per client is bounded:
+ * the outbox is bounded, replays are read from disk only as fast as the client reads them, and
+ * while the socket is backed up the client's own frames are not read (TCP pushes back).
  */
 export class ClientSession {
   private all = false;
   private readonly runs = new Set<string>();
-  /** Runs being replayed from disk: live events wait here until the replay is out. */
-  private readonly replaying = new Map<string, RunEvent[]>();
+  /**
+   * Runs being replayed (or waiting to be): their live events are not queued but read back
+   * from disk, where each is before it is published. Value: newest live `seq` seen meanwhile.
+   */
+  private readonly replaying = new Map<string, number>();
+  /** Replays waiting their turn: run → sinceSeq. One replay runs at a time per client. */
+  private readonly pending = new Map<string, number>();
+  private active: { runId: string; cancelled: boolean } | null = null;
+  private runsDirty = false;
   private readonly outbox: Outbox;
+  private closed = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -42,25 +62,46 @@ export class ClientSession {
 
   /** Queues a live event if this client follows its run. Never touches the socket. */
   offer(event: RunEvent): void {
-    const buffer = this.replaying.get(event.runId);
-    if (buffer) {
-      buffer.push(event);
+    if (this.replaying.has(event.runId)) {
+      const seen = this.replaying.get(event.runId) ?? 0;
+      if (event.seq > seen) this.replaying.set(event.runId, event.seq);
     } else if (this.all || this.runs.has(event.runId)) {
       this.outbox.push(event);
       this.deps.markDirty(this);
     }
   }
 
-  /** Sends what is queued, unless the socket is backed up; true when something stays queued. */
+  /** Asks for the run catalogue to be sent on the next frame (only the newest is sent). */
+  offerRuns(): void {
+    this.runsDirty = true;
+    this.deps.markDirty(this);
+  }
+
+  /** True while more than `HIGH_WATER_BYTES` wait in the socket. */
+  get behind(): boolean {
+    return this.ws.bufferedAmount > HIGH_WATER_BYTES;
+  }
+
+  /**
+   * Sends what is queued, unless the socket is backed up; true when the session needs another
+   * look next frame (something stays queued, or reading from the client is paused).
+   */
   flush(cache: FrameCache = new Map()): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
-    if (this.outbox.size === 0) return false;
-    if (this.ws.bufferedAmount > HIGH_WATER_BYTES) {
+    if (this.behind) {
+      // Stop reading what the client sends until it reads what we sent.
+      if (!this.ws.isPaused) this.ws.pause();
       this.outbox.coalesce();
       return true;
     }
+    if (this.ws.isPaused) this.ws.resume();
+    if (this.runsDirty) {
+      this.runsDirty = false;
+      this.send({ v: V, type: 'runs', runs: this.deps.catalog.list() });
+    }
+    if (this.outbox.size === 0) return false;
     const { events, gaps } = this.outbox.drain();
-    for (const gap of gaps) this.send({ v: 1, type: 'gap', ...gap });
+    for (const gap of gaps) this.send({ v: V, type: 'gap', ...gap });
     if (events.length) this.ws.send(encodeBatch(events, cache), { binary: false });
     return false;
   }
@@ -69,11 +110,30 @@ export class ClientSession {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encode(message));
   }
 
+  /** Called once the socket has closed: stops any replay. */
+  dispose(): void {
+    this.closed = true;
+    if (this.active) this.active.cancelled = true;
+    this.pending.clear();
+    this.replaying.clear();
+    this.outbox.discard();
+  }
+
   /** Handles one client frame; anything wrong gets an `error` reply, never an exception. */
   receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    try {
+      this.handle(data, isBinary);
+    } catch (err) {
+      this.send({ v: V, type: 'error', message: `cannot handle the message: ${oneLine(err)}` });
+    }
+    // A client that sends faster than it reads: stop reading it until it catches up.
+    if (this.behind) this.deps.markDirty(this);
+  }
+
+  private handle(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
     if (isBinary) {
       this.send({
-        v: 1,
+        v: V,
         type: 'error',
         message: 'binary frames are not supported; send JSON text',
       });
@@ -86,68 +146,196 @@ export class ClientSession {
         : Buffer.from(new Uint8Array(data)).toString();
     const msg = parseClientMessage(text);
     if (typeof msg === 'string') {
-      this.send({ v: 1, type: 'error', message: msg });
+      this.send({ v: V, type: 'error', message: msg });
     } else if (msg.type === 'subscribe') {
       this.subscribe(msg);
     } else if (msg.runId === undefined) {
       this.all = false;
       this.runs.clear();
-      this.replaying.clear();
+      this.stopReplay();
       this.outbox.discard();
     } else {
       this.runs.delete(msg.runId);
-      this.replaying.delete(msg.runId);
+      this.stopReplay(msg.runId);
       this.outbox.discard(msg.runId);
     }
   }
 
   private subscribe({ runId, sinceSeq }: SubscribeMessage): void {
     if (runId !== undefined && !this.deps.catalog.has(runId)) {
-      this.deps.catalog.refresh();
+      this.deps.catalog.refreshSoon();
       if (!this.deps.catalog.has(runId)) {
-        this.send({ v: 1, type: 'error', message: `unknown runId "${runId}"` });
+        this.send({ v: V, type: 'error', message: `unknown runId "${runId}"` });
         return;
       }
     }
     if (runId === undefined) this.all = true;
     else this.runs.add(runId);
-    if (sinceSeq === undefined) return;
+    if (sinceSeq === undefined) {
+      // Live only from now: a replay still going for the run would send what came before.
+      this.stopReplay(runId);
+      return;
+    }
     const targets = runId === undefined ? this.deps.catalog.list().map((m) => m.runId) : [runId];
-    for (const id of targets) void this.replay(id, sinceSeq);
+    for (const id of targets) {
+      // Whatever was queued for this run is on disk too and comes back in order.
+      this.outbox.discard(id);
+      if (!this.replaying.has(id)) this.replaying.set(id, 0);
+      // A newer request replaces one waiting or going for the same run.
+      this.pending.delete(id);
+      this.pending.set(id, sinceSeq);
+      if (this.active?.runId === id) this.active.cancelled = true;
+    }
+    void this.pump();
+  }
+
+  /** Drops replays of one run (or all), waiting or going. */
+  private stopReplay(runId?: string): void {
+    if (runId === undefined) {
+      this.pending.clear();
+      this.replaying.clear();
+      if (this.active) this.active.cancelled = true;
+      return;
+    }
+    this.pending.delete(runId);
+    this.replaying.delete(runId);
+    if (this.active?.runId === runId) this.active.cancelled = true;
+  }
+
+  /** Runs the waiting replays, one at a time. */
+  private async pump(): Promise<void> {
+    if (this.active) return;
+    while (!this.closed) {
+      const next = this.pending.entries().next();
+      if (next.done) return;
+      const [runId, sinceSeq] = next.value;
+      this.pending.delete(runId);
+      const job = { runId, cancelled: false };
+      this.active = job;
+      try {
+        await this.replay(job, sinceSeq);
+      } catch (err) {
+        if (!job.cancelled) {
+          this.send({ v: V, type: 'error', message: `replay of "${runId}": ${oneLine(err)}` });
+          // Live events from here on: the client knows the replay did not finish.
+          if (!this.pending.has(runId)) this.replaying.delete(runId);
+        }
+      } finally {
+        this.active = null;
+      }
+    }
   }
 
   /**
-   * Stored events after `sinceSeq`, then the live ones that came meanwhile, with no gap and
-   * no duplicate: live events of the run are held from before the file is read, and only
-   * those newer than the last stored one are passed on. The replay goes out in chunks with a
-   * turn of the event loop between them, so a long run does not stall a training loop that
-   * shares this process.
+   * Stored events after `sinceSeq`, then the live ones, with no gap and no duplicate. The
+   * file is read a chunk at a time and each frame waits until the socket has room, so a
+   * client that does not read holds at most about `HIGH_WATER_BYTES` plus one frame. Live
+   * events of the run are not held meanwhile: each is on disk before it is published, so the
+   * replay reads on until it has passed the newest live `seq`, then hands over to the live
+   * stream in the same turn of the event loop.
    */
-  private async replay(runId: string, sinceSeq: number): Promise<void> {
-    const held: RunEvent[] = [];
-    this.replaying.set(runId, held);
-    // Whatever was queued for this run is on disk too and comes back in order below.
-    this.outbox.discard(runId);
-    // Superseded by a newer subscribe or an unsubscribe, or the socket went away.
-    const abandoned = () =>
-      this.replaying.get(runId) !== held || this.ws.readyState !== WebSocket.OPEN;
-    let stored: RunEvent[] = [];
+  private async replay(job: { runId: string; cancelled: boolean }, sinceSeq: number) {
+    const { runId } = job;
+    const file = join(this.deps.runsDir, runId, 'events.jsonl');
+    const gone = () => job.cancelled || this.closed || this.ws.readyState !== WebSocket.OPEN;
+    const bad: BadLine[] = [];
+    let lastSeq = sinceSeq;
+    let position = 0;
+    let handle = await open(file, 'r');
+    let ino = (await handle.stat()).ino;
+    const decoder = new StringDecoder('utf8');
+    let splitter = new EventLineSplitter((b) => bad.push(b));
+    const buffer = Buffer.allocUnsafe(READ_BYTES);
+    let batch: string[] = [];
+    let batchBytes = 0;
+    const sendBatch = async () => {
+      if (!batch.length) return;
+      const frame =
+        batch.length === 1
+          ? `{"v":${V},"type":"event","event":${batch[0]}}`
+          : `{"v":${V},"type":"events","events":[${batch.join(',')}]}`;
+      batch = [];
+      batchBytes = 0;
+      await this.sendWhenRoom(frame);
+    };
     try {
-      stored = readRunEvents(join(this.deps.runsDir, runId), sinceSeq);
-    } catch (err) {
-      this.send({ v: 1, type: 'error', message: (err as Error).message });
+      let tries = 0;
+      for (;;) {
+        if (gone()) return;
+        const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, position);
+        if (gone()) return;
+        if (bytesRead > 0) {
+          position += bytesRead;
+          tries = 0;
+          for (const { event, text } of splitter.push(
+            decoder.write(buffer.subarray(0, bytesRead)),
+          )) {
+            if (event.seq <= lastSeq) continue;
+            lastSeq = event.seq;
+            batch.push(text);
+            batchBytes += text.length;
+            if (batch.length >= REPLAY_EVENTS || batchBytes >= REPLAY_BYTES) await sendBatch();
+            if (gone()) return;
+          }
+          continue;
+        }
+        // At the end of the file: done once past every live event seen meanwhile.
+        await sendBatch();
+        if (gone()) return;
+        const liveSeq = this.replaying.get(runId) ?? 0;
+        if (lastSeq >= liveSeq) break;
+        if (++tries > MAX_CATCH_UP_TRIES) {
+          throw new Error(`events.jsonl stays behind the live stream at seq ${lastSeq}`);
+        }
+        // The file may have been replaced (a resumed run is rewritten whole): start over on it.
+        const now = await stat(file);
+        if (now.ino !== ino) {
+          await handle.close();
+          handle = await open(file, 'r');
+          ino = (await handle.stat()).ino;
+          position = 0;
+          splitter = new EventLineSplitter((b) => bad.push(b));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    } finally {
+      // Not awaited: the hand-over below must come in the same turn as the last check.
+      handle.close().catch(() => undefined);
     }
-    for (let i = 0; i < stored.length; i += REPLAY_CHUNK) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      if (abandoned()) return;
-      this.ws.send(encodeEvents(stored.slice(i, i + REPLAY_CHUNK)));
+    if (gone()) return;
+    // Hand over to the live stream, in this same turn: nothing can be published in between.
+    if (!this.pending.has(runId)) this.replaying.delete(runId);
+    if (bad.length) {
+      this.send({
+        v: V,
+        type: 'error',
+        message: describeBadLines(join(runId, 'events.jsonl'), bad),
+      });
     }
-    if (abandoned()) return;
-    const lastSeq = stored.length ? stored[stored.length - 1].seq : sinceSeq;
-    this.replaying.delete(runId);
-    for (const e of held) {
-      if (e.seq > lastSeq) this.offer(e);
-    }
-    this.send({ v: 1, type: 'replayed', runId, lastSeq });
+    this.send({ v: V, type: 'replayed', runId, lastSeq });
   }
+
+  /** Sends a frame, then waits while the socket holds more than `HIGH_WATER_BYTES`. */
+  private sendWhenRoom(frame: string): Promise<void> {
+    if (this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiting = false;
+      const done = () => {
+        this.ws.off('close', done);
+        resolve();
+      };
+      this.ws.send(frame, { binary: false }, () => {
+        if (waiting) done();
+      });
+      if (this.ws.bufferedAmount <= HIGH_WATER_BYTES) resolve();
+      else {
+        waiting = true;
+        this.ws.once('close', done);
+      }
+    });
+  }
+}
+
+function oneLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0];
 }

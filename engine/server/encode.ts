@@ -1,5 +1,7 @@
 import type { RunEvent } from '../../streams/events.js';
-import type { ServerMessage } from '../../streams/protocol.js';
+import { PROTOCOL_VERSION, type ServerMessage } from '../../streams/protocol.js';
+
+const V = PROTOCOL_VERSION;
 
 // One event goes to every client that follows its run: serialise it once.
 const cache = new WeakMap<RunEvent, string>();
@@ -13,10 +15,10 @@ function eventJson(event: RunEvent): string {
   return json;
 }
 
-/** `{v:1,type:'event'}` for one event, `{v:1,type:'events'}` for a batch. */
+/** `{v:2,type:'event'}` for one event, `{v:2,type:'events'}` for a batch. */
 export function encodeEvents(events: readonly RunEvent[]): string {
-  if (events.length === 1) return `{"v":1,"type":"event","event":${eventJson(events[0])}}`;
-  return `{"v":1,"type":"events","events":[${events.map(eventJson).join(',')}]}`;
+  if (events.length === 1) return `{"v":${V},"type":"event","event":${eventJson(events[0])}}`;
+  return `{"v":${V},"type":"events","events":[${events.map(eventJson).join(',')}]}`;
 }
 
 export function encode(message: ServerMessage): string {

@@ -7,14 +7,14 @@ import { ensureBundle } from './bundle.js';
 import { ClientSession } from './client-session.js';
 import type { FrameCache } from './encode.js';
 import {
-  hostHeaderAllowed,
   isLoopbackHost,
   originAllowed,
   resolveToken,
   tokenMatches,
   urlHost,
 } from './host-check.js';
-import { httpHandler } from './http-handler.js';
+import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from '../../streams/protocol.js';
+import { hostsAllowed, httpHandler, requestTarget } from './http-handler.js';
 import { createIngest } from './ingest.js';
 import { RunCatalog } from './run-catalog.js';
 
@@ -33,6 +33,10 @@ export interface LiveServerOptions {
   maxPendingSteps?: number;
   /** Serves the ingest API (`/api/...`, `ingest.ts`) for trainers of other frameworks. Default true. */
   ingest?: boolean;
+  /** Dashboards connected at once; more are refused with 503. Default 100. */
+  maxClients?: number;
+  /** How often stored runs are looked at again (new runs, writers that died). Default 2000 ms. */
+  rescanMs?: number;
 }
 
 export interface LiveServer {
@@ -49,10 +53,21 @@ export interface LiveServer {
 /** Live events are sent to the browsers once per frame of this many milliseconds. */
 export const FRAME_MS = 16;
 
+/** The one-line refusal of an upgrade request the server will not take. */
+function refuseUpgrade(socket: Duplex, status: string): void {
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  } else {
+    socket.destroy();
+  }
+}
+
 /**
  * Serves the dashboard and streams run events to it over a WebSocket (`/ws`, protocol in
  * `streams/protocol.ts`). A slow or stalled browser never slows the run: the live stream only
- * queues into bounded per-client outboxes, which are written once per frame.
+ * queues into bounded per-client outboxes, which are written once per frame. No request can
+ * throw out of a handler: whatever a client sends gets a 4xx, an `error` reply or a closed
+ * socket, and the process (and the run it may share) carries on.
  *
  * @example
  * const hub = new Subject<RunEvent>();
@@ -98,9 +113,14 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     scheduleFrame();
   };
   const broadcastRuns = () => {
-    const runs = catalog.list();
-    for (const s of sessions) s.send({ v: 1, type: 'runs', runs });
+    for (const s of sessions) s.offerRuns();
   };
+  // Runs another process starts, and writers that died (their runs turn `interrupted`).
+  const rescan = setInterval(() => {
+    if (catalog.refresh()) broadcastRuns();
+  }, opts.rescanMs ?? 2000);
+  rescan.unref();
+  const maxClients = opts.maxClients ?? 100;
 
   const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
   const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
@@ -111,7 +131,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     error: () => undefined,
   });
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES });
   wss.on('connection', (ws: WebSocket) => {
     const session = new ClientSession(ws, {
       runsDir: opts.runsDir,
@@ -123,29 +143,45 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     ws.on('message', (data, isBinary) => session.receive(data, isBinary));
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
+      session.dispose();
       sessions.delete(session);
       dirty.delete(session);
     });
-    catalog.refresh();
-    session.send({ v: 1, type: 'runs', runs: catalog.list() });
+    catalog.refreshSoon();
+    session.send({ v: PROTOCOL_VERSION, type: 'runs', runs: catalog.list() });
   });
 
   const server = createServer(httpHandler(token, ingest?.handle));
-  server.on('upgrade', (req, socket: Duplex, head) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const refuse = (status: string) => {
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-    };
-    if (url.pathname !== '/ws') return refuse('404 Not Found');
-    if (!tokenMatches(token, url.searchParams.get('token'))) return refuse('401 Unauthorized');
-    if (!originAllowed(req.headers.origin, req.headers.host)) return refuse('403 Forbidden');
-    if (!hostHeaderAllowed(req.headers.host, token)) return refuse('403 Forbidden');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  // Slow senders (a header a byte a minute) do not hold sockets for long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without an error listener: a reset would throw.
+    socket.on('error', () => socket.destroy());
+    try {
+      const target = requestTarget(req.url);
+      if (!target) return refuseUpgrade(socket, '400 Bad Request');
+      if (target.pathname !== '/ws') return refuseUpgrade(socket, '404 Not Found');
+      if (!tokenMatches(token, target.query.get('token'))) {
+        return refuseUpgrade(socket, '401 Unauthorized');
+      }
+      if (!originAllowed(req.headers.origin, req.headers.host)) {
+        return refuseUpgrade(socket, '403 Forbidden');
+      }
+      if (!hostsAllowed(target, req.headers.host, token)) {
+        return refuseUpgrade(socket, '403 Forbidden');
+      }
+      if (sessions.size >= maxClients) return refuseUpgrade(socket, '503 Service Unavailable');
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    } catch {
+      refuseUpgrade(socket, '400 Bad Request');
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       live.unsubscribe();
+      clearInterval(rescan);
       reject(
         new Error(
           err.code === 'EADDRINUSE'
@@ -156,6 +192,8 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     });
     server.listen(port, host, () => resolve());
   });
+  // After start-up (e.g. EMFILE when out of file descriptors): keep serving, never throw.
+  server.on('error', () => undefined);
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const query = token === undefined ? '' : `?token=${encodeURIComponent(token)}`;
@@ -172,6 +210,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     close() {
       live.unsubscribe();
       ingest?.close();
+      clearInterval(rescan);
       if (frame) clearTimeout(frame);
       frame = null;
       for (const s of sessions) s.ws.terminate();

@@ -1,6 +1,6 @@
 import type { RunEvent } from '../../streams/events.js';
 
-/** Step events of one run that a client will never get, because it fell too far behind. */
+/** Step and metric events of one run that a client will never get: it fell too far behind. */
 export interface Gap {
   runId: string;
   dropped: number;
@@ -8,11 +8,24 @@ export interface Gap {
   toSeq: number;
 }
 
+/** Kinds that come many per step: beyond the bound, the oldest are dropped (a gap). */
+const DROPPABLE = new Set<RunEvent['type']>(['step', 'metric']);
+/** Kinds of which a client that is behind gets only the newest per run (and name). */
+const COALESCED = new Set<RunEvent['type']>([
+  'assessment',
+  'snapshot',
+  'curve',
+  'matrix',
+  'embedding',
+  'images',
+]);
+
 /**
- * The events waiting for one client, bounded. Step events beyond `maxSteps` are dropped
- * oldest first (a quarter at a time, so each push stays O(1) amortised) and remembered as
- * gaps; `coalesce()` keeps only the newest assessment and snapshot per run. Events of other
- * types are never dropped: they are rare and the dashboard needs every one.
+ * The events waiting for one client, bounded. Step and metric events beyond `maxSteps` are
+ * dropped oldest first (a quarter at a time, so each push stays O(1) amortised) and
+ * remembered as gaps; `coalesce()` keeps only the newest assessment and snapshot per run, and
+ * the newest curve, matrix, embedding and images per run and name. Phase, alert, run-start
+ * and run-end events are never dropped: they are rare and the dashboard needs every one.
  */
 export class Outbox {
   private queue: RunEvent[] = [];
@@ -27,7 +40,7 @@ export class Outbox {
 
   push(event: RunEvent): void {
     this.queue.push(event);
-    if (event.type === 'step' && ++this.steps > this.maxSteps) this.dropOldestSteps();
+    if (DROPPABLE.has(event.type) && ++this.steps > this.maxSteps) this.dropOldestSteps();
   }
 
   /** Keeps the newest assessment and snapshot of each run; called while the client is behind. */
@@ -36,8 +49,8 @@ export class Outbox {
     const kept: RunEvent[] = [];
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const e = this.queue[i];
-      if (e.type === 'assessment' || e.type === 'snapshot') {
-        const key = `${e.type}\n${e.runId}`;
+      if (COALESCED.has(e.type)) {
+        const key = `${e.type}\n${e.runId}\n${'name' in e ? e.name : ''}`;
         if (seen.has(key)) continue;
         seen.add(key);
       }
@@ -55,7 +68,7 @@ export class Outbox {
       this.queue = this.queue.filter((e) => e.runId !== runId);
       this.gaps.delete(runId);
     }
-    this.steps = this.queue.reduce((n, e) => n + (e.type === 'step' ? 1 : 0), 0);
+    this.steps = this.queue.reduce((n, e) => n + (DROPPABLE.has(e.type) ? 1 : 0), 0);
   }
 
   /** Everything queued, in arrival order, and the gaps since the last drain. */
@@ -71,7 +84,7 @@ export class Outbox {
     let toDrop = this.steps - Math.floor(this.maxSteps * 0.75);
     const kept: RunEvent[] = [];
     for (const e of this.queue) {
-      if (toDrop > 0 && e.type === 'step') {
+      if (toDrop > 0 && DROPPABLE.has(e.type)) {
         toDrop--;
         this.steps--;
         const gap = this.gaps.get(e.runId);

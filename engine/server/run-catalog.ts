@@ -2,28 +2,45 @@ import type { RunEvent, RunMeta } from '../../streams/events.js';
 import { join } from 'node:path';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 
+/** A scan of the runs dir asked for by a client runs at most this often. */
+const MIN_SCAN_MS = 500;
+
 /**
  * What the server knows of every run: stored runs from `meta.json`, kept current by the
- * live events (status, phase, last step) so a new client sees live runs as they are now.
+ * live events (status, phase, last step) so a new client sees live runs as they are now. A
+ * run whose writer died reads `interrupted` (see `readRunMeta`).
  */
 export class RunCatalog {
   private readonly metas = new Map<string, RunMeta>();
   private readonly adoptTried = new Set<string>();
+  private lastScan = 0;
 
   constructor(private readonly runsDir: string) {
     this.refresh();
   }
 
-  /** Re-reads the runs dir, e.g. for runs another process writes there. */
-  refresh(): void {
+  /** Re-reads the runs dir, e.g. for runs another process writes there; true if anything changed. */
+  refresh(): boolean {
+    this.lastScan = Date.now();
+    let changed = false;
     for (const meta of listRuns(this.runsDir)) {
       const known = this.metas.get(meta.runId);
       const lastStep = Math.max(known?.lastStep ?? -Infinity, meta.lastStep ?? -Infinity);
-      this.metas.set(meta.runId, {
+      const next: RunMeta = {
         ...meta,
         ...(Number.isFinite(lastStep) ? { lastStep } : {}),
-      });
+      };
+      // A live run of this process is kept current by its events, not by meta.json.
+      if (known?.status === 'running' && next.status === 'running') next.phase ??= known.phase;
+      if (!known || JSON.stringify(known) !== JSON.stringify(next)) changed = true;
+      this.metas.set(meta.runId, next);
     }
+    return changed;
+  }
+
+  /** `refresh()`, unless one ran in the last half second (a client cannot make the server scan in a loop). */
+  refreshSoon(): boolean {
+    return Date.now() - this.lastScan >= MIN_SCAN_MS ? this.refresh() : false;
   }
 
   has(runId: string): boolean {

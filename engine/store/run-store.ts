@@ -3,19 +3,23 @@ import {
   existsSync,
   fsyncSync,
   ftruncateSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { EVENTS_VERSION } from '../../streams/events.js';
 import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../streams/events.js';
-import { readRunEvents } from '../../streams/replay.js';
+import { isValidRunId, runIdError } from '../../streams/protocol.js';
+import { parseEventLine, readRunLog } from '../../streams/replay.js';
+import { acquireRunLock, lockHolder, type RunLock } from './lock.js';
 
 /** Big arrays of one snapshot, stored as `snapshots/<step>.bin`. */
 export interface SnapshotArrays {
@@ -24,11 +28,24 @@ export interface SnapshotArrays {
   activations: Float32Array;
 }
 
-/** Writes a file whole or not at all: readers never see a half-written file. */
+/** What meta.json holds, plus the highest `seq` ever given out (kept across a resume). */
+type StoredMeta = RunMeta & { lastSeq?: number };
+
+let tmpCounter = 0;
+
+/**
+ * Writes a file whole or not at all: readers never see a half-written file, and a failed
+ * write (disk full) leaves no temporary file behind.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** A fresh run id: sortable by time, unique within a runs dir. */
@@ -37,27 +54,65 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
+/** Space kept free in each live run dir, given back to write the run's end when the disk fills. */
+const RESERVE_FILE = '.reserve';
+const RESERVE_BYTES = 64 * 1024;
+
+/** One line for an error, e.g. `ENOSPC: no space left on device, write`. */
+function reason(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0];
+}
+
+export interface OpenOptions {
+  /** Every stored event is also published here (the live server listens). */
+  hub?: Subject<RunEvent>;
+  /**
+   * The step of the checkpoint the run resumes from: events of later steps are dropped from
+   * `events.jsonl` (rewritten atomically), so the resumed run does not repeat them. New events
+   * continue above the highest `seq` ever written. See `planResume` to learn first what goes.
+   */
+  resumeAt?: number;
+}
+
 /**
  * The append-only store of one run: `meta.json`, `events.jsonl`, `snapshots/`,
  * `checkpoints/`. Every event is written to the file before it is passed on to
  * `events$`, so whoever sees an event can also read it back from disk.
+ *
+ * One writer at a time: a live run holds `writer.lock` (with its PID); a second `create` or
+ * `open` of it is refused with a one-line error, and the lock of a writer that died is taken
+ * over. A write that fails (disk full, I/O error) ends the run `failed` with the reason in
+ * `meta.json` and a `run-end` event, leaves no partial line and no temporary file, and throws.
  */
 export class RunStore {
   private readonly subject = new Subject<RunEvent>();
   /** Every event, after it is on disk. */
   readonly events$: Observable<RunEvent> = this.subject.asObservable();
   private fd: number | null;
+  /** Bytes of events.jsonl written (the end of the last whole line). */
+  private size: number;
+  private lastStep: number;
 
   private constructor(
     readonly dir: string,
-    private meta: RunMeta,
+    private meta: StoredMeta,
     private seq: number,
+    private readonly lock: RunLock,
     private readonly hub?: Subject<RunEvent>,
   ) {
-    this.fd = openSync(join(dir, 'events.jsonl'), 'a');
+    const file = join(dir, 'events.jsonl');
+    this.fd = openSync(file, 'a');
+    this.size = fstatSync(this.fd).size;
+    this.lastStep = meta.lastStep ?? 0;
+    // Room to record the run's end if the disk fills up; best effort.
+    try {
+      writeFileSync(join(dir, RESERVE_FILE), Buffer.alloc(RESERVE_BYTES));
+    } catch {
+      rmSync(join(dir, RESERVE_FILE), { force: true });
+    }
   }
 
-  /** Creates `runsDir/<runId>/` and its meta.json. */
+  /** Creates `runsDir/<runId>/`, takes its lock and writes its meta.json. */
   static create(opts: {
     runsDir: string;
     runId?: string;
@@ -69,44 +124,87 @@ export class RunStore {
     hub?: Subject<RunEvent>;
   }): RunStore {
     const runId = opts.runId ?? newRunId();
-    if (!/^[\w.-]+$/.test(runId)) {
-      throw new Error(`runId must contain only letters, digits, '.', '_' or '-' (got "${runId}")`);
-    }
+    if (!isValidRunId(runId)) throw new Error(runIdError('runId', runId));
     const dir = join(opts.runsDir, runId);
-    if (existsSync(join(dir, 'events.jsonl'))) {
+    if (existsSync(join(dir, 'events.jsonl')) || existsSync(join(dir, 'meta.json'))) {
       throw new Error(`runId "${runId}" already exists in ${opts.runsDir}`);
     }
     mkdirSync(join(dir, 'snapshots'), { recursive: true });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    const meta: RunMeta = {
-      runId,
-      eventsVersion: EVENTS_VERSION,
-      ...(opts.name === undefined ? {} : { name: opts.name }),
-      ...(opts.tags === undefined ? {} : { tags: opts.tags }),
-      ...(opts.notes === undefined ? {} : { notes: opts.notes }),
-      createdAt: new Date().toISOString(),
-      backend: opts.backend,
-      config: opts.config,
-      status: 'running',
-    };
-    writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
-    return new RunStore(dir, meta, 0, opts.hub);
+    const lock = acquireRunLock(dir);
+    try {
+      if (existsSync(join(dir, 'events.jsonl')) || existsSync(join(dir, 'meta.json'))) {
+        throw new Error(`runId "${runId}" already exists in ${opts.runsDir}`);
+      }
+      const meta: StoredMeta = {
+        runId,
+        eventsVersion: EVENTS_VERSION,
+        ...(opts.name === undefined ? {} : { name: opts.name }),
+        ...(opts.tags === undefined ? {} : { tags: opts.tags }),
+        ...(opts.notes === undefined ? {} : { notes: opts.notes }),
+        createdAt: new Date().toISOString(),
+        backend: opts.backend,
+        config: opts.config,
+        status: 'running',
+        pid: process.pid,
+      };
+      writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
+      return new RunStore(dir, meta, 0, lock, opts.hub);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
 
-  /** Reopens a stored run to append to it (a resumed run); drops a half-written last line. */
-  static open(dir: string, hub?: Subject<RunEvent>): RunStore {
-    const meta = readRunMeta(dir);
-    const file = join(dir, 'events.jsonl');
-    const text = readFileSync(file, 'utf8');
-    const end = text.lastIndexOf('\n') + 1;
-    if (end < text.length) {
-      const fd = openSync(file, 'r+');
-      ftruncateSync(fd, Buffer.byteLength(text.slice(0, end)));
-      closeSync(fd);
+  /**
+   * Reopens a stored run to append to it (a resumed run). Refused with a one-line error while
+   * another process writes the run. Everything is checked before anything is changed: a
+   * failed open leaves the files as they were. Then a half-written last line is dropped and,
+   * with `resumeAt`, the events after that step.
+   */
+  static open(dir: string, hubOrOptions?: Subject<RunEvent> | OpenOptions): RunStore {
+    const opts: OpenOptions =
+      hubOrOptions instanceof Subject ? { hub: hubOrOptions } : (hubOrOptions ?? {});
+    const meta = readRunMeta(dir) as StoredMeta;
+    if (opts.resumeAt !== undefined && (!Number.isInteger(opts.resumeAt) || opts.resumeAt < 0)) {
+      throw new Error(`resumeAt must be an integer >= 0 (got ${String(opts.resumeAt)})`);
     }
-    const events = readRunEvents(dir);
-    const seq = events.length ? events[events.length - 1].seq : 0;
-    return new RunStore(dir, { ...meta, status: 'running' }, seq, hub);
+    const lock = acquireRunLock(dir);
+    try {
+      const file = join(dir, 'events.jsonl');
+      const log = readRunLog(dir);
+      const lastSeq = Math.max(log.lastSeq, meta.lastSeq ?? 0);
+      const dropping =
+        opts.resumeAt !== undefined && log.events.some((e) => e.step > opts.resumeAt!);
+      // From here on files change.
+      if (dropping) {
+        // Remember the highest seq first: the resumed run continues above it even if it is
+        // killed again before it writes anything.
+        writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ ...meta, lastSeq }, null, 2));
+        rewriteKeeping(file, log.completeBytes, (e) => e.step <= opts.resumeAt!);
+      } else if (log.tornBytes > 0) {
+        const fd = openSync(file, 'r+');
+        try {
+          ftruncateSync(fd, log.completeBytes);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const lastStep = opts.resumeAt ?? meta.lastStep;
+      const reopened: StoredMeta = {
+        ...meta,
+        status: 'running',
+        pid: process.pid,
+        lastSeq,
+        ...(lastStep === undefined ? {} : { lastStep }),
+      };
+      delete reopened.error;
+      writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(reopened, null, 2));
+      return new RunStore(dir, reopened, lastSeq, lock, opts.hub);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
   }
 
   get runId(): string {
@@ -115,24 +213,64 @@ export class RunStore {
 
   /** A copy of what meta.json holds now. */
   get info(): RunMeta {
-    return { ...this.meta };
+    const meta: StoredMeta = { ...this.meta };
+    delete meta.lastSeq;
+    return meta;
   }
 
   get lastSeq(): number {
     return this.seq;
   }
 
-  /** Stamps the event with the next `seq`, appends it to events.jsonl, then publishes it. */
+  /** False once the run has ended (closed, or failed on a write). */
+  get open(): boolean {
+    return this.fd !== null;
+  }
+
+  /**
+   * Stamps the event with the next `seq`, appends it to events.jsonl, then publishes it. A
+   * failed write ends the run `failed` (see the class) and throws a one-line error.
+   */
   append(event: UnsequencedEvent): RunEvent {
     if (this.fd === null) throw new Error(`run ${this.runId} is closed`);
-    const line = JSON.stringify({ ...event, runId: this.runId, seq: ++this.seq });
-    writeSync(this.fd, line + '\n');
-    // What subscribers get is what a reader of the file gets (no undefined fields, no -0, no NaN).
-    const stamped = JSON.parse(line) as RunEvent;
-    if (stamped.type !== 'step') fsyncSync(this.fd);
+    let stamped: RunEvent;
+    try {
+      stamped = this.write(event);
+    } catch (err) {
+      this.fail(err);
+      throw new Error(
+        `cannot write ${join(this.dir, 'events.jsonl')}: ${reason(err)} (the run ended failed)`,
+        { cause: err },
+      );
+    }
     if (stamped.type === 'phase') this.updateMeta({ phase: stamped.to });
     this.subject.next(stamped);
     this.hub?.next(stamped);
+    return stamped;
+  }
+
+  /** Writes one whole line or nothing (a partial write is cut back off). */
+  private write(event: UnsequencedEvent): RunEvent {
+    const fd = this.fd as number;
+    const line = JSON.stringify({ ...event, runId: this.runId, seq: this.seq + 1 });
+    const bytes = Buffer.from(line + '\n');
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+      if (event.type !== 'step' && event.type !== 'metric') fsyncSync(fd);
+    } catch (err) {
+      try {
+        ftruncateSync(fd, this.size);
+      } catch {
+        // nothing more to do: readers skip a torn last line
+      }
+      throw err;
+    }
+    this.size += bytes.length;
+    this.seq++;
+    // What subscribers get is what a reader of the file gets (no undefined fields, no -0, no NaN).
+    const stamped = JSON.parse(line) as RunEvent;
+    if (stamped.step > this.lastStep) this.lastStep = stamped.step;
     return stamped;
   }
 
@@ -146,40 +284,214 @@ export class RunStore {
   /** Merges `patch` into meta.json (written atomically). */
   updateMeta(patch: Partial<RunMeta>): void {
     this.meta = { ...this.meta, ...patch };
-    writeFileAtomic(join(this.dir, 'meta.json'), JSON.stringify(this.meta, null, 2));
+    writeMeta(this.dir, this.meta);
   }
 
-  /** Appends the run-end event, records the status and closes the file. */
   /** Appends the run-end event (returned) unless the run is already closed. */
   close(status: RunEndEvent['status'], step: number, error?: string): RunEvent | undefined {
     if (this.fd === null) return undefined;
-    const end = this.append({ type: 'run-end', runId: this.runId, step, time: Date.now(), status, error });
-    this.updateMeta({ status, lastStep: step, ...(error === undefined ? {} : { error }) });
-    closeSync(this.fd);
-    this.fd = null;
+    // A run that fails for want of space still gets its end written.
+    this.freeReserve();
+    let end: RunEvent;
+    try {
+      end = this.write({
+        type: 'run-end',
+        runId: this.runId,
+        step,
+        time: Date.now(),
+        status,
+        error,
+      });
+    } catch (err) {
+      this.fail(err, status === 'failed' ? error : undefined);
+      throw new Error(
+        `cannot write ${join(this.dir, 'events.jsonl')}: ${reason(err)} (the run ended failed)`,
+        { cause: err },
+      );
+    }
+    this.finish({ status, lastStep: step, ...(error === undefined ? {} : { error }) });
+    this.subject.next(end);
+    this.hub?.next(end);
     this.subject.complete();
     return end;
   }
-}
 
-/** Reads `meta.json` of a run dir, with a one-line error when it is missing or corrupt. */
-export function readRunMeta(dir: string): RunMeta {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as RunMeta;
-  } catch {
-    throw new Error(`runDir "${dir}" is not a readable phasewatch run (no valid meta.json)`);
+  /**
+   * Ends the run `failed` after a write error: the reason goes into meta.json and, space
+   * permitting (the reserve is given back first), a run-end event.
+   */
+  private fail(err: unknown, why?: string): void {
+    if (this.fd === null) return;
+    this.freeReserve();
+    const error = why ?? `cannot write the run: ${reason(err)}`;
+    let end: RunEvent | undefined;
+    try {
+      end = this.write({
+        type: 'run-end',
+        runId: this.runId,
+        step: this.lastStep,
+        time: Date.now(),
+        status: 'failed',
+        error,
+      });
+    } catch {
+      // meta.json below still says why
+    }
+    this.finish({ status: 'failed', lastStep: this.lastStep, error });
+    if (end) {
+      this.subject.next(end);
+      this.hub?.next(end);
+    }
+    this.subject.complete();
+  }
+
+  /** Records the end in meta.json, closes the file and lets go of the lock. */
+  private finish(patch: Partial<RunMeta>): void {
+    const rest: StoredMeta = { ...this.meta };
+    delete rest.pid;
+    this.meta = { ...rest, ...patch, lastSeq: this.seq };
+    try {
+      writeMeta(this.dir, this.meta);
+    } catch {
+      // Disk still full: overwrite in place, which needs no new space in practice.
+      try {
+        writeFileSync(join(this.dir, 'meta.json'), JSON.stringify(this.meta, null, 2));
+      } catch {
+        // nothing left to try; readers see `interrupted` once the lock is gone
+      }
+    }
+    try {
+      closeSync(this.fd as number);
+    } catch {
+      // already closed
+    }
+    this.fd = null;
+    this.freeReserve();
+    this.lock.release();
+  }
+
+  private freeReserve(): void {
+    rmSync(join(this.dir, RESERVE_FILE), { force: true });
   }
 }
 
-/** The runs stored under `runsDir`, oldest first; dirs that are not runs are skipped. */
+function writeMeta(dir: string, meta: StoredMeta): void {
+  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
+}
+
+/**
+ * Rewrites events.jsonl with only the lines that are not events, or are events `keep` accepts
+ * (up to `completeBytes`: a torn last line goes), via a temp file renamed over the old one.
+ */
+function rewriteKeeping(file: string, completeBytes: number, keep: (e: RunEvent) => boolean) {
+  const text = readFileSync(file).subarray(0, completeBytes).toString('utf8');
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const e = parseEventLine(line);
+    if (typeof e === 'string' || keep(e)) kept.push(line);
+  }
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      const data = Buffer.from(kept.length ? kept.join('\n') + '\n' : '');
+      let done = 0;
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Reads `meta.json` of a run dir, with a one-line error when it is missing, corrupt, or names
+ * a run id that could not be a directory name (e.g. `..`). A run still marked `running` whose
+ * writer is gone (no live lock holder) reads as `interrupted`.
+ */
+export function readRunMeta(dir: string): RunMeta {
+  let meta: StoredMeta;
+  try {
+    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
+  } catch {
+    throw new Error(`runDir "${dir}" is not a readable phasewatch run (no valid meta.json)`);
+  }
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
+    throw new Error(
+      `runDir "${dir}" is not a readable phasewatch run (meta.json is not an object)`,
+    );
+  }
+  if (!isValidRunId(meta.runId)) {
+    throw new Error(`${join(dir, 'meta.json')}: ${runIdError('runId', meta.runId)}`);
+  }
+  const out: StoredMeta = { ...meta };
+  delete out.lastSeq;
+  if (out.status === 'running' && !lockHolder(dir)) {
+    out.status = 'interrupted';
+    delete out.pid;
+  }
+  return out;
+}
+
+/**
+ * Records in meta.json that a run marked `running` has no writer any more (it was killed or
+ * crashed): status `interrupted`. Takes the lock to do it, so a writer starting meanwhile is
+ * never overwritten; a run that is live, already ended, or cannot be written is left alone.
+ * True when meta.json was changed.
+ */
+export function markInterrupted(dir: string): boolean {
+  let stored: StoredMeta;
+  try {
+    stored = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
+  } catch {
+    return false;
+  }
+  if (stored.status !== 'running' || lockHolder(dir)) return false;
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(dir);
+  } catch {
+    return false;
+  }
+  try {
+    const now = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
+    if (now.status !== 'running') return false;
+    const { pid, ...rest } = now;
+    writeMeta(dir, {
+      ...rest,
+      status: 'interrupted',
+      error: `the writing process${pid ? ` (pid ${pid})` : ''} ended without closing the run`,
+    });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The runs stored under `runsDir`, oldest first. Dirs that are not runs, and runs whose
+ * meta.json names another (or an invalid) run id, are skipped. Runs whose writer died read
+ * (and are recorded) as `interrupted`.
+ */
 export function listRuns(runsDir: string): RunMeta[] {
   if (!existsSync(runsDir)) return [];
   return readdirSync(runsDir)
-    .filter((name) => existsSync(join(runsDir, name, 'meta.json')))
+    .filter((name) => isValidRunId(name) && existsSync(join(runsDir, name, 'meta.json')))
     .sort()
     .flatMap((name) => {
       try {
-        return [readRunMeta(join(runsDir, name))];
+        const dir = join(runsDir, name);
+        const meta = readRunMeta(dir);
+        if (meta.runId !== basename(dir)) return [];
+        if (meta.status === 'interrupted') markInterrupted(dir);
+        return [meta];
       } catch {
         return [];
       }

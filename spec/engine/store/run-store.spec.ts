@@ -1,11 +1,17 @@
 import { expect } from 'chai';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
 import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
-import { listRuns, readRunMeta, readSnapshotArrays, RunStore } from '../../../engine/store/run-store.js';
+import {
+  listRuns,
+  readRunMeta,
+  readSnapshotArrays,
+  RunStore,
+} from '../../../engine/store/run-store.js';
+import { startChild } from '../../faults/child.js';
 
 describe('RunStore', () => {
   let runsDir: string;
@@ -39,16 +45,39 @@ describe('RunStore', () => {
     expect(listRuns(runsDir).map((m) => m.runId)).to.deep.equal(['r2']);
   });
 
-  it('reopens a killed run, dropping a half-written line and continuing seq', () => {
-    const store = RunStore.create({ runsDir, runId: 'r3', backend: 'cpu', config: {} });
-    store.append(step(1));
-    store.append(step(2));
-    appendFileSync(join(store.dir, 'events.jsonl'), '{"type":"st');
-    expect(readRunEvents(store.dir)).to.have.length(2);
-    const again = RunStore.open(store.dir);
+  it('reopens a killed run, dropping a half-written line and continuing seq', async () => {
+    // A writer that exits without closing its run: its lock names a process that is gone.
+    const child = startChild({
+      runsDir,
+      runId: 'r3',
+      steps: 2,
+      snapshotEvery: 10,
+      mode: 'abandon',
+    });
+    expect(await child.exited).to.equal('exit 0');
+    const dir = join(runsDir, 'r3');
+    appendFileSync(join(dir, 'events.jsonl'), '{"type":"st');
+    expect(readRunEvents(dir)).to.have.length(3);
+    expect(readRunMeta(dir).status).to.equal('interrupted');
+    const again = RunStore.open(dir);
     again.append(step(3));
-    expect(readRunEvents(store.dir).map((e) => e.seq)).to.deep.equal([1, 2, 3]);
-    expect(readFileSync(join(store.dir, 'events.jsonl'), 'utf8')).not.to.include('"st\n');
+    expect(readRunEvents(dir).map((e) => e.seq)).to.deep.equal([1, 2, 3, 4]);
+    expect(readFileSync(join(dir, 'events.jsonl'), 'utf8')).not.to.include('"st\n');
+    again.close('completed', 3);
+  });
+
+  it('refuses a second writer of a live run, in the same process too, with one line', () => {
+    const store = RunStore.create({ runsDir, runId: 'busy', backend: 'cpu', config: {} });
+    store.append(step(1));
+    expect(() => RunStore.open(store.dir)).to.throw(
+      new RegExp(`^run "busy" is being written by process ${process.pid} since [^\n]*$`),
+    );
+    expect(readRunMeta(store.dir).status).to.equal('running');
+    store.close('completed', 1);
+    expect(existsSync(join(store.dir, 'writer.lock'))).to.equal(false);
+    const again = RunStore.open(store.dir);
+    expect(() => RunStore.open(store.dir)).to.throw(/is being written/);
+    again.close('completed', 1);
   });
 
   it('round-trips snapshot arrays', () => {
@@ -68,7 +97,7 @@ describe('RunStore', () => {
       /runId "dup" already exists/,
     );
     expect(() => RunStore.create({ runsDir, runId: '../x', backend: 'cpu', config: {} })).to.throw(
-      /^runId must contain/,
+      /^runId must be 1-200 letters/,
     );
   });
 

@@ -1,0 +1,44 @@
+import { connect } from 'node:net';
+
+/** What came back for one raw request: the status line ('' if the socket closed first). */
+export interface RawReply {
+  status: string;
+  bytes: number;
+}
+
+/**
+ * Sends `data` as is over a fresh TCP connection and collects the reply until the server
+ * closes the socket or `waitMs` passes. With `reset`, the connection is reset right after
+ * sending (an RST, as a client that vanishes mid-request).
+ */
+export function rawRequest(
+  port: number,
+  data: string | Buffer,
+  opts: { waitMs?: number; reset?: boolean } = {},
+): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      resolve({ status: text.split('\r\n')[0], bytes: text.length });
+    };
+    const timer = setTimeout(finish, opts.waitMs ?? 1000);
+    socket.on('error', finish);
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('close', finish);
+    socket.on('connect', () => {
+      socket.write(data, () => {
+        if (opts.reset) {
+          socket.resetAndDestroy();
+          finish();
+        }
+      });
+    });
+  });
+}
