@@ -6,9 +6,33 @@ import { cssColor, textStyle } from './theme.js';
 
 const SHOWN = 3;
 
+type Shown = Pick<AlertEvent, 'runId' | 'seq' | 'step' | 'time' | 'level' | 'message'>;
+
+/** A run that failed says so, with its error, as an alert would. */
+function endAlert(run: RunSeries): Shown[] {
+  const end = run.end;
+  if (end?.status !== 'failed') return [];
+  const { runId, seq, step, time } = end;
+  return [
+    {
+      runId,
+      seq,
+      step,
+      time,
+      level: 'error',
+      message: `run failed: ${end.error ?? 'no error recorded'}`,
+    },
+  ];
+}
+
+/** True when a run has something for the banner. */
+export function hasAlerts(run: RunSeries): boolean {
+  return run.alerts.length > 0 || run.end?.status === 'failed';
+}
+
 /**
- * The `alert` events of the selected runs as banners, newest first, each dismissable; the
- * three newest shown, the rest counted.
+ * The `alert` events of the selected runs, and the error of a run that failed, as banners,
+ * newest first, each dismissable; the three newest shown, the rest counted.
  */
 @customElement('alert-banner')
 export class AlertBanner extends LitElement {
@@ -72,9 +96,9 @@ export class AlertBanner extends LitElement {
   @state() private dismissed = new Set<string>();
 
   override render() {
-    const all: Array<{ alert: AlertEvent; run: RunSeries }> = [];
+    const all: Array<{ alert: Shown; run: RunSeries }> = [];
     for (const run of this.series) {
-      for (const alert of run.alerts) {
+      for (const alert of [...run.alerts, ...endAlert(run)]) {
         if (!this.dismissed.has(`${alert.runId}:${alert.seq}`)) all.push({ alert, run });
       }
     }

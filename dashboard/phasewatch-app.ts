@@ -1,6 +1,6 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import './alert-banner.js';
+import { hasAlerts } from './alert-banner.js';
 import './config-diff.js';
 import './embedding-view.js';
 import { LiveController } from './live-controller.js';
@@ -152,7 +152,7 @@ export class PhasewatchApp extends LitElement {
       <main>
         ${st.lastError ? html`<div class="error">server: ${st.lastError}</div>` : ''}
         ${
-          series.some((s) => s.alerts.length)
+          series.some(hasAlerts)
             ? html`<alert-banner
                 class="wide"
                 .series=${series}

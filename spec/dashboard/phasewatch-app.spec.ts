@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, Subject, toArray } from 'rxjs';
+import { concat, lastValueFrom, Subject, throwError, toArray } from 'rxjs';
 import type { Page } from 'playwright-core';
 import { runExperiment } from '../../engine/experiment.js';
 import { startServer, type LiveServer } from '../../engine/server/live-server.js';
@@ -210,7 +210,7 @@ describe('dashboard in a browser', function () {
     expect(errors).to.deep.equal([]);
   });
 
-  it('finds and compares runs: table search and sort, config diff, overlaid metrics, side-by-side embeddings', async () => {
+  it('finds and compares runs: failed runs with their error, table search and sort, config diff, overlaid metrics, side-by-side embeddings', async () => {
     server = await startServer({ runsDir, live$: hub, port: 0 });
     await feedGeneric(
       { runId: 'small', steps: 40, every: 20, seed: 1 },
@@ -229,9 +229,29 @@ describe('dashboard in a browser', function () {
         config: { lr: 0.01, steps: 60, unet: { widths: [8, 16] } },
       },
     ).done;
+    // A run whose script threw: stored failed, with its error.
+    await feedRun(
+      concat(
+        from(genericRun({ runId: 'broken', steps: 5 })),
+        throwError(() => new Error('NaN in border fraction')),
+      ),
+      { runsDir, hub, runId: 'broken', name: 'broken script' },
+    ).done.catch(() => {});
     await page.goto(server.url);
     await waitForAttr(page, 'phasewatch-app', 'data-connection', (v) => v === 'open');
-    await waitForAttr(page, 'runs-table', 'data-shown', (v) => v === '2');
+    await waitForAttr(page, 'runs-table', 'data-shown', (v) => v === '3');
+    expect(await page.locator('runs-table tr[data-run=broken]').textContent())
+      .to.contain('failed')
+      .and.contain('NaN in border fraction');
+    await page.locator('runs-table input[type=search]').fill('status:failed');
+    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'broken');
+    await page.locator('runs-table tr[data-run=broken]').click();
+    await waitForAttr(page, 'alert-banner', 'data-count', (v) => v === '1');
+    expect(await page.locator('alert-banner [role=alert]').textContent()).to.contain(
+      'run failed: Error: NaN in border fraction',
+    );
+    await page.locator('runs-table input[type=search]').fill('tag:sweep');
+    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'big,small');
     // Names, tags and config columns are in the table.
     const row = page.locator('runs-table tr[data-run=big]');
     expect(await row.textContent())
@@ -244,9 +264,10 @@ describe('dashboard in a browser', function () {
     await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'big');
     await page.locator('runs-table input[type=search]').fill('');
     await page.locator('runs-table th[data-key=lr]').click();
-    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'small,big');
+    // (A run without the key goes last either way.)
+    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'small,big,broken');
     await page.locator('runs-table th[data-key=lr]').click();
-    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'big,small');
+    await waitForAttr(page, 'runs-table', 'data-order', (v) => v === 'big,small,broken');
 
     // Select both: the config diff names what differs; each metric overlays both runs.
     await page.locator('runs-table tr[data-run=small]').click();
