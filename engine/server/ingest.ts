@@ -25,6 +25,11 @@ export interface IngestOptions {
   maxSnapshotBytes?: number;
   /** Defaults of the phase assessment of uploaded snapshots; a run may override them. */
   assess?: Pick<AssessPhasesOptions, 'confirm' | 'embed' | 'seed' | 'tol' | 'assess'>;
+  /**
+   * A run with no request for this long is taken for abandoned (its trainer died) and ends
+   * `stopped` with an alert saying why. Default 30 minutes.
+   */
+  idleMs?: number;
 }
 
 export interface Ingest {
@@ -68,6 +73,8 @@ interface OpenRun {
   lastSnapshotStep: number;
   /** Called whenever no snapshot is waiting for its assessment. */
   idle: (() => void)[];
+  /** Ends the run if no request comes for `idleMs`. */
+  watchdog?: NodeJS.Timeout;
 }
 
 /**
@@ -95,6 +102,7 @@ interface OpenRun {
 export function createIngest(opts: IngestOptions): Ingest {
   const maxJson = opts.maxJsonBytes ?? 8 << 20;
   const maxSnapshot = opts.maxSnapshotBytes ?? 64 << 20;
+  const idleMs = opts.idleMs ?? 30 * 60_000;
   const hub = new Subject<RunEvent>();
   const runs = new Map<string, OpenRun>();
 
@@ -228,6 +236,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     });
     startAssessing(run);
     runs.set(store.runId, run);
+    watch(run);
     return { runId: store.runId };
   }
 
@@ -270,6 +279,34 @@ export function createIngest(opts: IngestOptions): Ingest {
     });
   }
 
+  /** (Re)arms the run's idle watchdog. */
+  function watch(run: OpenRun): void {
+    if (run.watchdog) clearTimeout(run.watchdog);
+    run.watchdog = setTimeout(() => {
+      if (run.finishing || !runs.has(run.store.runId)) return;
+      const idle =
+        idleMs >= 60_000 ? `${Math.round(idleMs / 6000) / 10} min` : `${idleMs / 1000} s`;
+      run.input.next({
+        type: 'alert',
+        step: run.store.info.lastStep ?? Math.max(0, run.lastSnapshotStep),
+        level: 'warning',
+        message: `no request from the trainer for ${idle}: run stopped`,
+      });
+      end(run);
+      run.recording.unsubscribe();
+    }, idleMs);
+    run.watchdog.unref();
+  }
+
+  /** Stops assessing and forgets the run; the caller ends its recording. */
+  function end(run: OpenRun): void {
+    run.finishing = true;
+    if (run.watchdog) clearTimeout(run.watchdog);
+    run.assessing.unsubscribe();
+    run.snaps.complete();
+    runs.delete(run.store.runId);
+  }
+
   function settle(run: OpenRun): void {
     if (run.bySteps.size > 0) return;
     for (const resolve of run.idle.splice(0)) resolve();
@@ -286,6 +323,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (run) {
       if (run.failure) throw new HttpError(409, `run ${runId} failed: ${run.failure}`);
       if (run.finishing) throw new HttpError(409, `run ${runId} is finishing`);
+      watch(run);
       return run;
     }
     if (existsSync(join(opts.runsDir, runId, 'meta.json'))) {
@@ -446,13 +484,11 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (status !== 'stopped' && run.bySteps.size > 0) {
       await new Promise<void>((resolve) => run.idle.push(resolve));
     }
-    run.assessing.unsubscribe();
-    run.snaps.complete();
+    end(run);
     if (status === 'completed') run.input.complete();
     else if (status === 'failed')
       run.input.error(new Error(r.data.error ?? 'failed (said the trainer)'));
     else run.recording.unsubscribe();
-    runs.delete(run.store.runId);
     const info = run.store.info;
     return {
       runId: info.runId,
@@ -469,12 +505,10 @@ export function createIngest(opts: IngestOptions): Ingest {
       return [...runs.keys()];
     },
     close() {
-      for (const run of runs.values()) {
-        run.finishing = true;
-        run.assessing.unsubscribe();
+      for (const run of [...runs.values()]) {
+        end(run);
         run.recording.unsubscribe();
       }
-      runs.clear();
     },
   };
 }

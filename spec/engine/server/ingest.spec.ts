@@ -520,6 +520,30 @@ describe('engine/server/ingest', () => {
     expect(events(c).map((e) => e.type)).to.deep.equal(['run-start', 'run-end']);
     expect(events(c)[1]).to.include({ status: 'stopped' });
   });
+  it('ends a run whose trainer stopped sending (idle) as stopped, with an alert', async () => {
+    await start({ idleMs: 1000 });
+    const runId = await createRun();
+    await new Promise((r) => setTimeout(r, 500));
+    // A request re-arms the watchdog.
+    const r = await post(`/api/runs/${runId}/events`, {
+      type: 'metric',
+      name: 'a',
+      value: 1,
+      step: 7,
+    });
+    expect(r.status).to.equal(200);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(ingest.openRuns).to.deep.equal([runId]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(ingest.openRuns).to.deep.equal([]);
+    const all = events(runId);
+    expect(all.map((e) => e.type)).to.deep.equal(['run-start', 'metric', 'alert', 'run-end']);
+    expect(all[2]).to.include({
+      level: 'warning',
+      message: 'no request from the trainer for 1 s: run stopped',
+    });
+    expect(all[3]).to.include({ status: 'stopped', step: 7 });
+  });
 });
 
 describe('engine/server/ingest on the live server', () => {
