@@ -510,7 +510,7 @@ async function serveCommand(line: CommandLine, signal?: AbortSignal): Promise<nu
     process.stderr.write(
       runs
         ? `phasewatch: serving ${runs} run${runs === 1 ? '' : 's'} from ${runsDir}\n`
-        : `phasewatch: no runs in "${runsDir}" yet; serving it anyway (runs written there appear when the page reloads)\n`,
+        : `phasewatch: no runs in "${runsDir}" yet; serving it anyway (runs written there later appear in the dashboard)\n`,
     );
     await stop.next;
     await server.close();
