@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Entry point for the `phasewatch` command: runs the TypeScript CLI through tsx.
-import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The `phasewatch` command. The CLI runs in this very process (no child), so SIGINT and
+// SIGTERM reach the run, which is stored as stopped, and the port is freed on exit.
+// In a clone (the TypeScript sources beside this file) it runs them through tsx, so it is
+// never stale; an installed package has only the build in dist/ and runs that.
+import { existsSync } from 'node:fs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const tsx = createRequire(import.meta.url).resolve('tsx/cli');
-const r = spawnSync(process.execPath, [tsx, join(here, 'cli.ts'), ...process.argv.slice(2)], {
-  stdio: 'inherit',
-});
-process.exit(r.status ?? 1);
+const source = new URL('./cli.ts', import.meta.url);
+const cli = existsSync(source)
+  ? await (await import('tsx/esm/api')).tsImport(source.href, import.meta.url)
+  : await import(new URL('../../dist/engine/cli/cli.js', import.meta.url).href);
+const code = await cli.main(process.argv.slice(2));
+process.exit(code);

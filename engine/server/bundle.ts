@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../package-root.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+// The same directory from the sources and from the build in dist/.
+const root = packageRoot();
 /** The dashboard sources; `dist/` beneath it is built, never committed. */
 export const dashboardDir = join(root, 'dashboard');
 export const bundleFile = join(dashboardDir, 'dist', 'app.js');
@@ -24,6 +25,8 @@ function newestSource(dir: string): number {
 /** True when `dashboard/dist/app.js` is missing or older than a source it is built from. */
 export function bundleIsStale(): boolean {
   if (!existsSync(bundleFile)) return true;
+  // An installed package ships the built bundle and not the sources it is built from.
+  if (!existsSync(entry)) return false;
   const built = statSync(bundleFile).mtimeMs;
   const newest = Math.max(newestSource(dashboardDir), ...inputs.map((f) => statSync(f).mtimeMs));
   return newest > built;

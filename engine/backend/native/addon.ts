@@ -1,7 +1,7 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../package-root.js';
 import { NATIVE_OPS } from './op-codes.js';
 
 /**
@@ -104,29 +104,6 @@ const ADDON_FILE = path.join('build', 'Release', 'phasewatch_native.node');
 
 let addon: NativeAddon | null | undefined;
 let reason = '';
-
-/**
- * The package's root directory: the nearest directory above this module holding
- * phasewatch's package.json (the same from the sources and from dist/).
- */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        if ((JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown }).name === 'phasewatch') {
-          return dir;
-        }
-      } catch {
-        // An unreadable package.json is not ours; keep going up.
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('phasewatch: cannot find its own package.json');
-    dir = up;
-  }
-}
 
 /**
  * Loads the addon once; null when it is not built, does not load, or was built from another
