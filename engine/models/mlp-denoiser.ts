@@ -320,7 +320,9 @@ export class MlpDenoiser implements Model {
         const std = Math.sqrt(2 / shape[0]) * (name === 'w3' ? 0.1 : 1);
         for (let i = 0; i < size; i++) values[i] = init.normal() * std;
       }
-      this.params[name] = tf.variable(tf.tensor(values, shape), true, `mlp/${name}/${uid()}`);
+      const initial = tf.tensor(values, shape);
+      this.params[name] = tf.variable(initial, true, `mlp/${name}/${uid()}`);
+      initial.dispose();
       this.ema[name] = tf.variable(this.params[name], false);
       this.names.push(name);
       count += size;
