@@ -43,6 +43,24 @@ export class MetricPlot extends StepChart {
   private drawnStep = 0;
   private drawnAt = 0;
   private catchUp?: ReturnType<typeof setTimeout>;
+  /**
+   * Charts scrolled out of view (or in a closed panel) skip their redraws, so a run logging
+   * dozens of metrics costs only what is on screen; they catch up when they come into view.
+   */
+  private visible = true;
+  private readonly seen = new IntersectionObserver(
+    ([entry]) => {
+      if (!entry || entry.isIntersecting === this.visible) return;
+      this.visible = entry.isIntersecting;
+      if (this.visible) this.requestUpdate();
+    },
+    { rootMargin: '200px' },
+  );
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.seen.observe(this);
+  }
 
   override render() {
     const newest = this.series.map((s) => s.metrics.get(this.name)?.values.at(-1));
@@ -65,6 +83,7 @@ export class MetricPlot extends StepChart {
     const lastStep = this.lastStep;
     const now = performance.now();
     const stale = lastStep !== this.drawnStep && now - this.drawnAt > 250;
+    if (this.chart && !this.visible) return;
     if (this.chart && signature === this.drawn && !stale) {
       if (lastStep !== this.drawnStep) {
         this.catchUp ??= setTimeout(() => {
@@ -122,6 +141,7 @@ export class MetricPlot extends StepChart {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.seen.disconnect();
     clearTimeout(this.catchUp);
     this.catchUp = undefined;
   }

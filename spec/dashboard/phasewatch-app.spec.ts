@@ -89,6 +89,8 @@ describe('dashboard in a browser', function () {
     await waitForAttr(page, 'sample-grid', 'data-step', (v) => v === String(steps));
     expect(await page.locator('phasewatch-app').getAttribute('data-duplicates')).to.equal('0');
     // The assessment's figures are charted as phase/* metrics, one point per assessment.
+    // Charts out of view skip their redraws: look at it, as a user would.
+    await page.locator('metric-plot[data-name="phase/accuracy"]').scrollIntoViewIfNeeded();
     await waitForAttr(
       page,
       'metric-plot[data-name="phase/accuracy"]',
@@ -136,6 +138,8 @@ describe('dashboard in a browser', function () {
     ).done;
 
     // The custom metric has a chart of its own, in its prefix's panel, with every point.
+    // Charts out of view skip their redraws: look at it, as a user would.
+    await page.locator('metric-plot[data-name="custom/border-fraction"]').scrollIntoViewIfNeeded();
     await waitForAttr(
       page,
       'metric-plot[data-name="custom/border-fraction"]',
@@ -201,6 +205,8 @@ describe('dashboard in a browser', function () {
 
     // Smoothing draws the smoothed line over the raw one.
     await page.locator('metric-panels input[aria-label=smoothing]').fill('0.9');
+    // Charts out of view skip their redraws: look at it, as a user would.
+    await page.locator('metric-plot[data-name="custom/border-fraction"]').scrollIntoViewIfNeeded();
     await waitForAttr(
       page,
       'metric-plot[data-name="custom/border-fraction"]',
@@ -273,6 +279,8 @@ describe('dashboard in a browser', function () {
     await page.locator('runs-table tr[data-run=small]').click();
     await page.locator('runs-table tr[data-run=big] input[type=checkbox]').click();
     await waitForAttr(page, 'config-diff', 'data-keys', (v) => v === 'lr,steps,unet.widths');
+    // Charts out of view skip their redraws: look at it, as a user would.
+    await page.locator('metric-plot[data-name="custom/border-fraction"]').scrollIntoViewIfNeeded();
     await waitForAttr(
       page,
       'metric-plot[data-name="custom/border-fraction"]',
@@ -329,6 +337,8 @@ describe('dashboard in a browser', function () {
     await waitForAttr(page, 'phase-timeline', 'data-phases', (v) => /^[ABC]+$/.test(v ?? ''));
     await waitForAttr(page, 'embedding-view', 'data-step', (v) => v === assessed.at(-1));
     await waitForAttr(page, 'sample-grid', 'data-step', (v) => v === assessed.at(-1));
+    // Charts out of view skip their redraws: look at it, as a user would.
+    await page.locator('metric-plot[data-name="phase/accuracy"]').scrollIntoViewIfNeeded();
     await waitForAttr(
       page,
       'metric-plot[data-name="phase/accuracy"]',
