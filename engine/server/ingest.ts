@@ -451,8 +451,16 @@ export function createIngest(opts: IngestOptions): Ingest {
       throw new HttpError(400, (err as Error).message);
     }
     const snap = snapshotOf(run.store.runId, step, arrays);
-    if (run.finishing || run.failure)
+    if (run.finishing || run.failure) {
       throw new HttpError(409, `run ${run.store.runId} is no longer open`);
+    }
+    // Another upload of a later step may have landed while this body was read.
+    if (step <= run.lastSnapshotStep) {
+      throw new HttpError(
+        409,
+        `step must be above the run's last snapshot step ${run.lastSnapshotStep} (got ${step})`,
+      );
+    }
     run.lastSnapshotStep = step;
     let file: string;
     try {
@@ -547,6 +555,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('close', () => {
+      if (!req.complete) reject(new HttpError(400, 'the body was cut off'));
+    });
     req.once('error', (err) => reject(new HttpError(400, `cannot read the body: ${err.message}`)));
   });
 }

@@ -520,6 +520,47 @@ describe('engine/server/ingest', () => {
     expect(events(c).map((e) => e.type)).to.deep.equal(['run-start', 'run-end']);
     expect(events(c)[1]).to.include({ status: 'stopped' });
   });
+  it('refuses a snapshot whose body ends after that of a later step (order is kept)', async () => {
+    await start();
+    const runId = await createRun();
+    const s = bumpSnapshot(20, 8, 2);
+    const body = npySnapshot(s, 20, 8);
+    const { request: raw } = await import('node:http');
+    const slow = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = raw(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `/api/runs/${runId}/snapshots?step=10`,
+          headers: { 'content-type': 'application/x-npy', 'content-length': body.length },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, 100));
+      // The later step lands first; then the rest of step 10 arrives.
+      post(`/api/runs/${runId}/snapshots?step=20`, body, {
+        'content-type': 'application/x-npy',
+      }).then((r) => {
+        expect(r.status).to.equal(202);
+        req.end(body.subarray(100));
+      }, reject);
+    });
+    const r = await slow;
+    expect(r.status).to.equal(409);
+    expect(r.text).to.match(/last snapshot step 20 \(got 10\)/);
+    expect(
+      events(runId)
+        .filter((e) => e.type === 'snapshot')
+        .map((e) => e.step),
+    ).to.deep.equal([20]);
+  });
+
   it('ends a run whose trainer stopped sending (idle) as stopped, with an alert', async () => {
     await start({ idleMs: 1000 });
     const runId = await createRun();
