@@ -134,3 +134,54 @@ export function disks(opts: DisksOptions = {}): DisksDataset {
     },
   };
 }
+
+export interface DiskTrajectoryOptions {
+  /** Number of trajectories (default 8). */
+  count?: number;
+  /** Frames per trajectory, at least 3 (default 8). */
+  frames?: number;
+  seed?: number;
+}
+
+/**
+ * Short "videos" for straightness probes: in each, a disk moves at constant speed along a
+ * straight line between two random points of the allowed centre range, on a fixed
+ * background whose contrast with the disk is at least 0.4. Each is frames*size*size values.
+ * @example diskTrajectories(disks({ size: 16 }), { count: 4, frames: 10 })[0].length // 2560
+ */
+export function diskTrajectories(
+  d: DisksDataset,
+  opts: DiskTrajectoryOptions = {},
+): Float32Array[] {
+  const count = opts.count ?? 8;
+  const frames = opts.frames ?? 8;
+  if (!Number.isInteger(count) || count < 1 || count > 10000) {
+    throw new Error(`trajectories count must be an integer in [1, 10000] (got ${String(count)})`);
+  }
+  if (!Number.isInteger(frames) || frames < 3 || frames > 1000) {
+    throw new Error(`trajectories frames must be an integer in [3, 1000] (got ${String(frames)})`);
+  }
+  const rand = mulberry32((opts.seed ?? 0) ^ 0x7a1ec);
+  const lo = d.radius;
+  const span = d.size - 1 - 2 * d.radius;
+  const px = d.size * d.size;
+  const out: Float32Array[] = [];
+  for (let k = 0; k < count; k++) {
+    const [x0, y0, x1, y1] = [
+      lo + span * rand(),
+      lo + span * rand(),
+      lo + span * rand(),
+      lo + span * rand(),
+    ];
+    // Background in [-1, 1] at least 0.4 away from the disk's intensity.
+    let b = 2 * rand() - 1;
+    while (Math.abs(b - d.foreground) < 0.4) b = 2 * rand() - 1;
+    const video = new Float32Array(frames * px);
+    for (let f = 0; f < frames; f++) {
+      const a = f / (frames - 1);
+      video.set(d.render(x0 + a * (x1 - x0), y0 + a * (y1 - y0), b), f * px);
+    }
+    out.push(video);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { linearFit } from '../../operators/metrics/linear-fit.js';
-import { checkDisksOptions, disks } from '../../streams/disks.js';
+import { checkDisksOptions, diskTrajectories, disks } from '../../streams/disks.js';
 
 /** All images of a dataset, row-major. */
 function allImages(d: ReturnType<typeof disks>): Float32Array {
@@ -128,6 +128,35 @@ describe('disks', () => {
     expect(() => disks({ seed: 0.5 })).to.throw(/disks seed/);
     expect(() => disks({ size: 8, count: 3 }).image(3)).to.throw(
       /image index must be an integer in \[0, 2\] \(got 3\)/,
+    );
+  });
+
+  it('makes trajectories of a disk moving along a line on a fixed background', () => {
+    const d = disks({ size: 16, count: 1 });
+    const ts = diskTrajectories(d, { count: 3, frames: 6, seed: 2 });
+    expect(ts.length).to.equal(3);
+    for (const t of ts) {
+      expect(t.length).to.equal(6 * 256);
+      const b = t[0];
+      expect(Math.abs(b - 0.5)).to.be.at.least(0.4);
+      // Same background in every frame; the disk's centroid moves by equal steps.
+      const centroids: number[] = [];
+      for (let f = 0; f < 6; f++) {
+        expect(t[f * 256]).to.equal(b);
+        let m0 = 0;
+        let mx = 0;
+        for (let p = 0; p < 256; p++) {
+          const cov = (t[f * 256 + p] - b) / (0.5 - b);
+          m0 += cov;
+          mx += cov * (p % 16);
+        }
+        centroids.push(mx / m0);
+      }
+      const steps = centroids.slice(1).map((c, i) => c - centroids[i]);
+      for (const s of steps) expect(s).to.be.closeTo(steps[0], 0.15);
+    }
+    expect(() => diskTrajectories(d, { frames: 2 })).to.throw(
+      /frames must be an integer in \[3, 1000\] \(got 2\)/,
     );
   });
 });

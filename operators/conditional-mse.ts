@@ -1,0 +1,113 @@
+import type { OperatorFunction } from 'rxjs';
+import type { EventInput, Snapshot } from '../streams/events.js';
+import { frozenProbe, toGreyLevels } from './frozen-probe.js';
+import type { FreezableDiva, FrozenProbeOptions } from './frozen-probe.js';
+import { meanImageMse, reconstructionMse } from './metrics/reconstruction-mse.js';
+
+export interface ConditionalMseOptions extends FrozenProbeOptions {
+  model: FreezableDiva;
+  /** Guide images, N*size*size values in [-1, 1]. */
+  guides: Float32Array;
+  size: number;
+  /** Samples drawn per guide (default 2). */
+  perGuide?: number;
+  /** DDIM steps (default 20). */
+  sampleSteps?: number;
+  /** Sampling seed at step s is seed + s (default 0). */
+  seed?: number;
+  /** Guides shown in the `images` grid (default 4; 0 for none). */
+  show?: number;
+  prefix?: string;
+}
+
+/**
+ * The seed's reconstruction test at each snapshot: samples `perGuide` images conditioned on
+ * each guide (Algorithm 1) and, from the same weights, as many unguided ones, and emits the
+ * mean squared error of each against its guide: `<prefix>/conditional-mse` and
+ * `<prefix>/unconditional-mse`, with `<prefix>/mean-image-mse` (the guides' spread around
+ * their mean image, the seed's "dataset" baseline). An `images` event `<prefix>/conditional`
+ * shows, per shown guide, the guide then its samples.
+ *
+ * ```
+ * snapshots:  --a---------b--|
+ * result:     -----(cum i)-----(cum i)|
+ * ```
+ *
+ * @example snaps$.pipe(conditionalMse({ model, guides, size: 16, gate }));
+ */
+export function conditionalMse(
+  opts: ConditionalMseOptions,
+): OperatorFunction<Snapshot, EventInput> {
+  const { guides, size } = opts;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new Error(`conditionalMse size must be a positive integer (got ${String(size)})`);
+  }
+  const px = size * size;
+  if (!(guides instanceof Float32Array) || guides.length === 0 || guides.length % px !== 0) {
+    throw new Error(
+      `conditionalMse guides must be a Float32Array of N*${px} values (got ${guides?.length ?? String(guides)})`,
+    );
+  }
+  const perGuide = opts.perGuide ?? 2;
+  if (!Number.isInteger(perGuide) || perGuide < 1 || perGuide > 64) {
+    throw new Error(
+      `conditionalMse perGuide must be an integer in [1, 64] (got ${String(perGuide)})`,
+    );
+  }
+  const n = guides.length / px;
+  const show = opts.show ?? Math.min(4, n);
+  if (!Number.isInteger(show) || show < 0 || show > n) {
+    throw new Error(`conditionalMse show must be an integer in [0, ${n}] (got ${String(show)})`);
+  }
+  const prefix = opts.prefix ?? 'diva';
+  const seed = opts.seed ?? 0;
+  // Guide-major repeats: all samples of guide 0 first.
+  const repeated = new Float32Array(n * perGuide * px);
+  for (let g = 0; g < n; g++) {
+    for (let k = 0; k < perGuide; k++)
+      repeated.set(guides.subarray(g * px, (g + 1) * px), (g * perGuide + k) * px);
+  }
+  const baseline = meanImageMse(guides, px);
+  return frozenProbe(
+    opts.model,
+    async (sampler, s) => {
+      const sampleOpts = { seed: seed + s.step, steps: opts.sampleSteps ?? 20 };
+      const cond = await sampler.sample(repeated, sampleOpts);
+      const unc = await sampler.generate(null, n * perGuide, sampleOpts);
+      const events: EventInput[] = [
+        {
+          type: 'metric',
+          name: `${prefix}/conditional-mse`,
+          value: reconstructionMse(cond.images, guides, perGuide, px),
+          step: s.step,
+        },
+        {
+          type: 'metric',
+          name: `${prefix}/unconditional-mse`,
+          value: reconstructionMse(unc.images, guides, perGuide, px),
+          step: s.step,
+        },
+        { type: 'metric', name: `${prefix}/mean-image-mse`, value: baseline, step: s.step },
+      ];
+      if (show > 0) {
+        const thumbs = [];
+        for (let g = 0; g < show; g++) {
+          thumbs.push({
+            pixels: toGreyLevels(guides.subarray(g * px, (g + 1) * px)),
+            caption: `guide ${g}`,
+          });
+          for (let k = 0; k < perGuide; k++) {
+            const i = g * perGuide + k;
+            thumbs.push({
+              pixels: toGreyLevels(cond.images.subarray(i * px, (i + 1) * px)),
+              caption: `sample ${g}.${k}`,
+            });
+          }
+        }
+        events.push({ type: 'images', name: `${prefix}/conditional`, size, thumbs, step: s.step });
+      }
+      return events;
+    },
+    opts,
+  );
+}
