@@ -1,9 +1,13 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  concat,
   defer,
+  EMPTY,
+  from,
   merge,
   Observable,
+  of,
   share,
   switchMap,
   type OperatorFunction,
@@ -23,6 +27,7 @@ import type {
   RunEvent,
   SampleThumb,
   Snapshot,
+  SnapshotEvent,
 } from '../streams/events.js';
 import { assessmentFigures } from '../streams/events.js';
 import { Gate } from '../streams/gate.js';
@@ -33,7 +38,8 @@ import { resolveConfig, type ExperimentConfig } from './config.js';
 import { createRng } from './models/random.js';
 import { UNET_LAYER, unetDdpm } from './models/unet-ddpm.js';
 import { record } from './store/record.js';
-import { readRunMeta, RunStore } from './store/run-store.js';
+import { planResume } from './store/resume.js';
+import { readRunMeta, readSnapshotArrays, RunStore } from './store/run-store.js';
 
 export interface RunOptions {
   /** Where runs are stored (default `runs`). */
@@ -76,8 +82,20 @@ export interface BumpExperimentOptions {
   queue?: number;
   /** The user's own operators, each applied to every stored snapshot; what they emit is recorded. */
   operators?: OperatorFunction<Snapshot, EventInput>[];
-  /** Phase state to continue from (a resumed run). */
-  restore?: { hysteresis: HysteresisState; phase: Phase | null };
+  /** What a resumed run continues from (see `planResume`). */
+  restore?: Restore;
+}
+
+/** The state a resumed run restores, from `planResume` and the stored snapshots. */
+export interface Restore {
+  hysteresis: HysteresisState;
+  phase: Phase | null;
+  /** Stored snapshots that have no assessment yet: assessed first. */
+  reassess?: Snapshot[];
+  /** Take the snapshot of the model's current step first (its event was lost). */
+  snapshotNow?: boolean;
+  /** A confirmed phase change whose `phase` event was lost: emitted first. */
+  phaseEvent?: { from: Phase | null; to: Phase; step: number };
 }
 
 /**
@@ -103,7 +121,13 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
       gate,
     }).pipe(share());
     const conditions = snapshotLabels(data, cfg.samples, cfg.seed);
-    const snaps$ = steps$.pipe(
+    const restore = opts.restore;
+    // A resumed run whose snapshot at the checkpoint step was lost takes it first, from the
+    // loaded weights of exactly that step (no step event is recorded for it).
+    const due$ = restore?.snapshotNow
+      ? concat(of({ type: 'step' as const, step: startStep, loss: 0, examplesPerSec: 0 }), steps$)
+      : steps$;
+    const snaps$ = due$.pipe(
       snapshotEvery(cfg.snapshotEvery, model, {
         conditions,
         size: cfg.size,
@@ -145,38 +169,45 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
       }),
       share(),
     );
-    const assessed$ = stored$.pipe(
-      map(({ s }) => s),
+    for (const s of restore?.reassess ?? []) bySteps.set(s.step, s);
+    const assessed$ = concat(from(restore?.reassess ?? []), stored$.pipe(map(({ s }) => s))).pipe(
       assessPhases({
         confirm: cfg.confirm,
         seed: cfg.seed,
         embed: cfg.embed,
-        initial: opts.restore?.hysteresis,
+        initial: restore?.hysteresis,
       }),
       share(),
     );
     const snapshots$ = stored$.pipe(map(({ s }) => s));
-    return merge(
-      ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
-      steps$,
-      checkpoints$,
-      stored$.pipe(map(({ event }) => event)),
-      assessed$.pipe(
-        mergeMap((a) => {
-          const snap = bySteps.get(a.step);
-          bySteps.delete(a.step);
-          return snap ? [assessmentEvent(a, snap), ...assessmentMetrics(a)] : assessmentMetrics(a);
-        }),
-      ),
-      assessed$.pipe(
-        phaseTransitions(opts.restore?.phase ?? null),
-        map((p): EventInput => ({
-          type: 'phase',
-          step: p.step,
-          from: p.from,
-          to: p.to,
-          evidence: p.evidence,
-        })),
+    const due = restore?.phaseEvent;
+    const lostPhase$ = due ? of<EventInput>({ type: 'phase', ...due, evidence: {} }) : EMPTY;
+    return concat(
+      lostPhase$,
+      merge(
+        ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
+        steps$,
+        checkpoints$,
+        stored$.pipe(map(({ event }) => event)),
+        assessed$.pipe(
+          mergeMap((a) => {
+            const snap = bySteps.get(a.step);
+            bySteps.delete(a.step);
+            return snap
+              ? [assessmentEvent(a, snap), ...assessmentMetrics(a)]
+              : assessmentMetrics(a);
+          }),
+        ),
+        assessed$.pipe(
+          phaseTransitions(due ? due.to : (restore?.phase ?? null)),
+          map((p): EventInput => ({
+            type: 'phase',
+            step: p.step,
+            from: p.from,
+            to: p.to,
+            evidence: p.evidence,
+          })),
+        ),
       ),
     );
   });
@@ -218,10 +249,22 @@ export function runExperiment(
     });
     try {
       let store: RunStore;
+      let restore: Restore | undefined;
       if (resumeDir) {
+        // Everything is read and checked before the run's files change.
         const checkpoint = latestCheckpoint(resumeDir);
-        if (checkpoint) await model.load(checkpoint);
-        store = RunStore.open(resumeDir, opts.hub);
+        if (checkpoint) await model.load(checkpoint.dir);
+        // The step the weights hold decides (a checkpoint of an older version may be misnamed).
+        const plan = planResume(resumeDir, model.step);
+        restore = {
+          hysteresis: plan.hysteresis,
+          phase: plan.phase,
+          reassess: plan.unassessed.map((e) => storedSnapshot(resumeDir, e)),
+          snapshotNow:
+            model.step > 0 && model.step % cfg.snapshotEvery === 0 && !plan.snapshotAtStep,
+          phaseEvent: plan.phaseEventDue,
+        };
+        store = RunStore.open(resumeDir, { hub: opts.hub, resumeAt: plan.step });
         store.updateMeta({ backend });
       } else {
         store = RunStore.create({
@@ -235,14 +278,14 @@ export function runExperiment(
           hub: opts.hub,
         });
       }
-      return { cfg, data, model, store };
+      return { cfg, data, model, store, restore };
     } catch (err) {
       model.dispose();
       throw err;
     }
   }).pipe(
-    switchMap(({ cfg, data, model, store }) =>
-      bumpExperiment({ model, data, store, config: cfg, operators: opts.operators }).pipe(
+    switchMap(({ cfg, data, model, store, restore }) =>
+      bumpExperiment({ model, data, store, config: cfg, operators: opts.operators, restore }).pipe(
         record(store, { startStep: model.step }),
         finalize(() => model.dispose()),
       ),
@@ -257,15 +300,23 @@ function storedConfig(runDir: string): ExperimentConfig {
   return resolveConfig(stored as Partial<ExperimentConfig>);
 }
 
-/** The newest complete checkpoint of a run, if any. */
-function latestCheckpoint(runDir: string): string | undefined {
+/** The newest complete checkpoint of a run, if any (named by the step it holds). */
+function latestCheckpoint(runDir: string): { dir: string; step: number } | undefined {
   const root = join(runDir, 'checkpoints');
   const steps = existsSync(root)
     ? readdirSync(root)
         .map(Number)
         .filter((n) => Number.isInteger(n) && existsSync(join(root, String(n), 'model.json')))
     : [];
-  return steps.length ? join(root, String(Math.max(...steps))) : undefined;
+  if (!steps.length) return undefined;
+  const step = Math.max(...steps);
+  return { dir: join(root, String(step)), step };
+}
+
+/** A stored snapshot read back from its `.bin`, for assessing it again. */
+function storedSnapshot(runDir: string, e: SnapshotEvent): Snapshot {
+  const arrays = readSnapshotArrays(join(runDir, e.file));
+  return { runId: e.runId, step: e.step, size: e.size, dim: e.dim, ...arrays };
 }
 
 /**

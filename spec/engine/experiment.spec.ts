@@ -99,6 +99,30 @@ describe('runExperiment', () => {
     expect(again[1]).to.include({ type: 'step', step: again[0].step + 1 });
   });
 
+  it('resumes without duplicates: later steps dropped, every snapshot assessed, one phase sequence', async () => {
+    const dir = join(runsDir, 'again');
+    // stop two steps past the second snapshot's checkpoint
+    await firstValueFrom(
+      runExperiment({ ...TINY, steps: 12, runId: 'again' }, { runsDir }).pipe(
+        filter((e) => e.type === 'step' && e.step === 8),
+      ),
+    );
+    expect(readRunMeta(dir).status).to.equal('stopped');
+    await lastValueFrom(runExperiment({}, { resume: dir }));
+    const events = readRunEvents(dir);
+    const steps = events.filter((e) => e.type === 'step').map((e) => e.step);
+    expect(steps).to.deep.equal([...Array(12).keys()].map((i) => i + 1));
+    const seqs = events.map((e) => e.seq);
+    expect(seqs.every((q, i) => i === 0 || q > seqs[i - 1])).to.equal(true);
+    const snaps = events.filter((e) => e.type === 'snapshot').map((e) => e.step);
+    const assessed = events.filter((e) => e.type === 'assessment').map((e) => e.step);
+    expect(snaps).to.deep.equal([3, 6, 9, 12]);
+    expect(assessed).to.deep.equal(snaps);
+    const phases = events.filter((e) => e.type === 'phase');
+    expect(phases.filter((e) => e.type === 'phase' && e.from === null)).to.have.length(1);
+    expect(readRunMeta(dir)).to.include({ status: 'completed', lastStep: 12 });
+  });
+
   it('fails with the config error before creating a run', async () => {
     let message = '';
     await lastValueFrom(runExperiment({ dx: -1 }, { runsDir })).catch((e: Error) => {
