@@ -1,7 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { MatrixEvent } from '../streams/events.js';
-import { colourScale } from './colour-scale.js';
+import { colourScale, type ColourScale } from './colour-scale.js';
 import { atStep, seriesTitle, type RunSeries } from './run-state.js';
 import { COLORS, cssColor, textStyle } from './theme.js';
 
@@ -22,11 +22,15 @@ function format(v: number): string {
 }
 
 /**
- * Draws a matrix as a heatmap: cells on the continuous colour scale over the matrix's own
- * [min, max], row labels on the left, column labels on top (every k-th when crowded), and
+ * Draws a matrix as a heatmap: cells on the continuous colour scale (by default over the
+ * matrix's own [min, max]), row labels on the left, column labels on top (every k-th when crowded), and
  * the colour bar with its range on the right. Returns where the cells are, for hover look-ups.
  */
-export function drawHeatmap(canvas: HTMLCanvasElement, m: MatrixEvent): Layout | null {
+export function drawHeatmap(
+  canvas: HTMLCanvasElement,
+  m: MatrixEvent,
+  scale: ColourScale = colourScale(m.values, 0),
+): Layout | null {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || 320;
   const h = canvas.clientHeight || 240;
@@ -44,7 +48,6 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: MatrixEvent): Layout |
   const right = BAR + 48;
   const cellW = Math.max(1, (w - left - right) / Math.max(1, m.cols));
   const cellH = Math.max(1, (h - top - 4) / Math.max(1, m.rows));
-  const scale = colourScale(m.values, 0);
   for (let r = 0; r < m.rows; r++) {
     for (let c = 0; c < m.cols; c++) {
       const v = m.values[r * m.cols + c];
@@ -79,7 +82,8 @@ export function drawHeatmap(canvas: HTMLCanvasElement, m: MatrixEvent): Layout |
 }
 
 /**
- * One `matrix` name as a heatmap per selected run (the first two, side by side), with a
+ * One `matrix` name as a heatmap per selected run (the first two, side by side, on one colour
+ * scale), with a
  * scrubber over the steps it was recorded at; hovering a cell shows its labels and value.
  */
 @customElement('matrix-view')
@@ -204,6 +208,11 @@ export class MatrixView extends LitElement {
     const key = [step, this.clientWidth, ...maps.map((m) => `${m?.runId}:${m?.seq}`)].join('|');
     if (key === this.drawn) return;
     this.drawn = key;
+    // Side by side, both maps share one scale, so equal colours mean equal values.
+    const scale = colourScale(
+      maps.flatMap((m) => m?.values ?? []),
+      0,
+    );
     this.layouts = maps.map((m, k) => {
       const canvas = canvases[k];
       if (!canvas) return null;
@@ -211,7 +220,7 @@ export class MatrixView extends LitElement {
         canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
         return null;
       }
-      return drawHeatmap(canvas, m);
+      return drawHeatmap(canvas, m, scale);
     });
     this.dataset.step = step === null ? '' : String(step);
     this.dataset.cells = String(maps.reduce((n, m) => n + (m ? m.rows * m.cols : 0), 0));
