@@ -18,6 +18,7 @@ import { createScriptContext, type Script, type ScriptContext } from '../script.
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
 import { exportCommand } from './export-command.js';
+import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
 
 export type { Script, ScriptContext } from '../script.js';
@@ -290,18 +291,27 @@ function scriptLoadError(file: string, err: unknown): string {
 }
 
 async function loadScript(file: string): Promise<Script> {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new Error(`script file "${file}" does not exist`);
+  if (!existsSync(resolve(file))) throw new Error(`script file "${file}" does not exist`);
   let mod: { default?: Script };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: Script };
+    mod = (await importScript(file)) as { default?: Script };
   } catch (err) {
     throw new Error(scriptLoadError(file, err), { cause: err });
   }
-  if (mod.default === undefined || mod.default === null) {
+  let exported: unknown = mod.default;
+  // A script outside an ESM package is compiled as CommonJS: all its exports arrive as
+  // `default`, marked `__esModule`, and its own default export is `default.default`.
+  if (
+    typeof exported === 'object' &&
+    exported !== null &&
+    (exported as { __esModule?: unknown }).__esModule === true
+  ) {
+    exported = (exported as { default?: unknown }).default;
+  }
+  if (exported === undefined || exported === null) {
     throw new Error(`script "${file}" must have a default export: a config object or a function`);
   }
-  return mod.default;
+  return exported as Script;
 }
 
 /** Ctrl-C, SIGTERM or an abort of `signal`: resolves `next` once; `dispose` drops the handlers. */
@@ -357,7 +367,7 @@ function progressSink(runsDir: string): (e: RunEvent) => void {
       process.stderr.write(`\r${prefix}${progressLine(state)}\x1b[K`);
     } else if (e.type === 'assessment') {
       process.stderr.write(
-        `${cr}${prefix}${progressLine(state)} | acc ${e.accuracy.toFixed(2)} one-bump ` +
+        `${cr}${prefix}${progressLine(state)} | at step ${e.step}: acc ${e.accuracy.toFixed(2)} one-bump ` +
           `${e.bumps.one.toFixed(2)} R² ${e.r2.mean.toFixed(2)}\n`,
       );
     } else if (e.type === 'phase') {

@@ -257,6 +257,24 @@ describe('cli', () => {
       );
     });
 
+    it('says so in one line when a script has no default export', async () => {
+      const file = join(out, 'nodefault.ts');
+      writeFileSync(file, 'export const steps = 3;\n');
+      expect((await cli(['run', file, '--out', out])).stderr.trim()).to.equal(
+        `phasewatch: script "${file}" must have a default export: a config object or a function`,
+      );
+    });
+
+    it('names an unknown key a script passes to run() with "did you mean"', async () => {
+      const file = join(out, 'typo.ts');
+      writeFileSync(file, 'export default (ctx) => ctx.run({ snapshotEvry: 3 });\n');
+      const { code, stderr } = await cli(['run', file, '--out', out]);
+      expect(code).to.equal(1);
+      expect(stderr.trim()).to.equal(
+        'phasewatch: unknown config key "snapshotEvry" (did you mean "snapshotEvery"?)',
+      );
+    });
+
     it('the command line overrides run() overrides, and the bar counts to what runs', async () => {
       const file = join(out, 'long.ts');
       writeFileSync(
