@@ -206,8 +206,8 @@ export function classesOf(set: ProbeSet, rows: Int32Array): Int32Array {
  * their work ends, and any still queued when the subscription ends.
  *
  * ```
- * snapshots: --a-----b--|          work takes 4 frames, emits two events
- * result:    ------(xy)--(zw)|
+ * snapshots: --a-b-----------|      work takes 4 frames and yields [x, y]
+ * result:    ------(xy)(zw)--|      b waits for a's work, then runs (frames 6–10)
  * ```
  */
 export function perSnapshot(
