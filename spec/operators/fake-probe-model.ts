@@ -71,13 +71,12 @@ export class FakeProbeModel implements Sampler {
 
   freeze(): Sampler {
     this.freezes++;
-    const parent = this;
     return {
       step: 0,
       sample: () => this.sample(),
       features: (e, t, o) => this.features(e, t, o),
-      dispose() {
-        parent.disposed++;
+      dispose: () => {
+        this.disposed++;
       },
     };
   }
