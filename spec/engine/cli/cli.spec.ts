@@ -275,6 +275,20 @@ describe('cli', () => {
       );
     });
 
+    it('a composition that fails exits 1 with its error in one line', async () => {
+      const file = join(out, 'fails.ts');
+      writeFileSync(
+        file,
+        'export default (ctx) => {\n' +
+          '  const Observable = ctx.run().constructor;\n' +
+          "  return new Observable((s) => s.error(new Error('probe diverged')));\n" +
+          '};\n',
+      );
+      const { code, stderr } = await cli(['run', file, '--out', out]);
+      expect(code).to.equal(1);
+      expect(stderr.trim()).to.equal('phasewatch: probe diverged');
+    });
+
     it('the command line overrides run() overrides, and the bar counts to what runs', async () => {
       const file = join(out, 'long.ts');
       writeFileSync(
