@@ -53,7 +53,14 @@ def sample(ema, labels, ab, steps, size, seed):
     n = labels.shape[0]
     x = torch.randn(n, 1, size, size, generator=g)
     captured = {}
-    hook = ema.blocks["up1"].register_forward_hook(lambda m, i, out: captured.setdefault("layer4", out))
+
+    def keep_first(module, inputs, output):
+        # Returns None: a forward hook that returns a value would replace the block's output.
+        if "layer4" not in captured:
+            captured["layer4"] = output.detach()
+
+    # Layer 4 is the up1 block before its conditioning bias (engine/models/unet.ts).
+    hook = ema.blocks["up1"].register_forward_hook(keep_first)
     try:
         times = ddim_times(len(ab), steps)
         for i, t in enumerate(times):
