@@ -15,3 +15,5 @@ export { startServer } from './server/live-server.js';
 export type { LiveServer, LiveServerOptions } from './server/live-server.js';
 export * from '../streams/protocol.js';
 export { syntheticRun, syntheticRun$ } from './server/synthetic-run.js';
+export { childProcesses, coresPerRun, type ChildProcessesOptions } from './sweep/child-processes.js';
+export { bumpJob, BUMP_JOB, type BumpJobOptions } from './sweep/bump-job.js';

@@ -94,7 +94,8 @@ type PhaseInput = Extract<EventInput, { type: 'phase' }>;
  * on every change, even two in a row.
  */
 export function phaseChanged<T extends { type: string }>(): AlertPredicate<T> {
-  const p: AlertPredicate<T> = (e) => e.type === 'phase' && (e as PhaseInput).from !== null;
+  const p: AlertPredicate<T> = (e) =>
+    e.type === 'phase' && (e as unknown as PhaseInput).from !== null;
   p.when = 'every';
   return p;
 }

@@ -30,3 +30,13 @@ export { snapshotEvery, type SnapshotEveryOptions } from './snapshot-every.js';
 export { twoNN } from './metrics/two-nn.js';
 export { umapEmbed, umapEmbedAsync, type UmapEmbedOptions } from './metrics/umap-embed.js';
 export { metricsFrom, type MetricsFromOptions } from './metrics-from.js';
+export {
+  alertOn,
+  nonFinite,
+  phaseChanged,
+  stalled,
+  type AlertInput,
+  type AlertOnOptions,
+  type AlertPredicate,
+  type StalledOptions,
+} from './alert-on.js';

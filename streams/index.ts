@@ -5,3 +5,4 @@ export * from './gaussian-bumps.js';
 export * from './events.js';
 export * from './mulberry32.js';
 export * from './gate.js';
+export * from './sweep.js';

@@ -108,7 +108,7 @@ describe('alertOn', () => {
         x: alert(4, 'not finite', 'error'),
       });
     });
-    const onlyR2 = nonFinite(/^phase\/r2/);
+    const onlyR2 = nonFinite<EventInput>(/^phase\/r2/);
     expect(onlyR2(metric(1, NaN))).to.equal(false);
     expect(onlyR2({ type: 'metric', name: 'phase/r2x', value: NaN, step: 1 })).to.equal(true);
   });

@@ -6,7 +6,7 @@ import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
 import { childProcesses, coresPerRun } from '../../../engine/sweep/child-processes.js';
 import { readRunMeta } from '../../../engine/store/run-store.js';
 import { readRunEvents } from '../../../streams/replay.js';
-import { sweep, type SweepEvent } from '../../../streams/sweep.js';
+import { sweep, type SweepEvent, type SweepPoint } from '../../../streams/sweep.js';
 
 const FAKE = new URL('./fake-job.ts', import.meta.url);
 
@@ -19,7 +19,7 @@ describe('childProcesses (sweep backend)', function () {
   afterEach(() => rmSync(runsDir, { recursive: true, force: true }));
 
   it('runs each point in its own process with one addon thread; events interleave without loss; a crash is isolated', async () => {
-    const grid = [
+    const grid: SweepPoint[] = [
       { k: 'a', n: 12, every: 40 },
       { k: 'b', n: 12, every: 40 },
       { k: 'c', n: 12, every: 40, crashAt: 3 },
