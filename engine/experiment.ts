@@ -34,7 +34,7 @@ import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
 import { selectBackend } from './backend/backend.js';
-import { resolveConfig, type ExperimentConfig } from './config.js';
+import { configFromMeta, resolveConfig, type ExperimentConfig } from './config.js';
 import { createRng } from './models/random.js';
 import { UNET_LAYER, unetDdpm } from './models/unet-ddpm.js';
 import { record } from './store/record.js';
@@ -227,7 +227,9 @@ export function runExperiment(
 ): Observable<RunEvent> {
   return defer(async () => {
     const resumeDir = opts.resume;
-    const cfg = resumeDir ? storedConfig(resumeDir) : resolveConfig(partial);
+    const cfg = resumeDir
+      ? configFromMeta(readRunMeta(resumeDir).config, resumeDir)
+      : resolveConfig(partial);
     const data = gaussianBumps({
       size: cfg.size,
       dx: cfg.dx,
@@ -270,9 +272,9 @@ export function runExperiment(
         store = RunStore.create({
           runsDir: opts.runsDir ?? 'runs',
           runId: cfg.runId,
-          name: opts.name,
-          tags: opts.tags,
-          notes: opts.notes,
+          name: opts.name ?? cfg.name,
+          tags: opts.tags ?? cfg.tags,
+          notes: opts.notes ?? cfg.notes,
           backend,
           config: { ...cfg, model: model.kind, datasetSize: data.count, params: model.paramCount },
           hub: opts.hub,
@@ -291,13 +293,6 @@ export function runExperiment(
       ),
     ),
   );
-}
-
-/** The config a stored run was started with. */
-function storedConfig(runDir: string): ExperimentConfig {
-  const stored: Record<string, unknown> = { ...readRunMeta(runDir).config };
-  for (const k of ['datasetSize', 'params', 'runId', 'model']) delete stored[k];
-  return resolveConfig(stored as Partial<ExperimentConfig>);
 }
 
 /** The newest complete checkpoint of a run, if any (named by the step it holds). */
