@@ -72,7 +72,7 @@ export async function exportCommand(args: string[]): Promise<number> {
     if (parsed.tensorboard !== undefined) {
       const r = exportTensorBoard(runDir, parsed.tensorboard);
       process.stdout.write(
-        `phasewatch: ${r.scalars} scalars and ${r.embeddings} embeddings in ${r.dir}` +
+        `phasewatch: ${r.scalars} scalars, ${r.images} image grids and ${r.embeddings} embeddings in ${r.dir}` +
           ` (tensorboard --logdir ${parsed.tensorboard})\n`,
       );
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { locateBump } from '../../operators/metrics/locate-bump.js';
 import type { RunEvent } from '../../streams/events.js';
 import { readSnapshotArrays } from '../store/run-store.js';
+import { encodeGreyPng, tileGrey, toGrey } from './png.js';
 
 /** One embedding for TensorBoard's projector: N rows of `dim` values and N rows of metadata. */
 export interface ProjectorEmbedding {
@@ -13,15 +14,22 @@ export interface ProjectorEmbedding {
   dim: number;
   /** Columns of metadata, N values each (numbers or strings). */
   metadata: Record<string, ArrayLike<number | string>>;
+  /** The image of each point (`size*size` grey levels), shown in the projector. */
+  sprite?: { tiles: Uint8Array[]; size: number };
 }
+
+/** The projector shows a sprite sheet of at most this many pixels a side. */
+const MAX_SPRITE = 8192;
 
 /**
  * The embeddings a run holds, oldest first: each snapshot's activations (from
- * `snapshots/<step>.bin`, with the labels and, for square images, the bump count found in
- * each sample), each assessment's 3-D embedding, and every `embedding` event.
+ * `snapshots/<step>.bin`, with the labels, the bump count found in each sample and the
+ * samples as a sprite), each assessment's 3-D embedding (with the same sprite), and every
+ * `embedding` event.
  */
 export function runEmbeddings(runDir: string, events: readonly RunEvent[]): ProjectorEmbedding[] {
   const out: ProjectorEmbedding[] = [];
+  const sprites = new Map<number, { tiles: Uint8Array[]; size: number }>();
   for (const e of events) {
     if (e.type === 'snapshot') {
       const file = join(runDir, e.file);
@@ -31,18 +39,33 @@ export function runEmbeddings(runDir: string, events: readonly RunEvent[]): Proj
       if (!(n > 0) || a.activations.length !== n * e.dim) continue;
       const metadata = labelColumns(a.labels, n);
       const px = e.size * e.size;
+      let sprite: { tiles: Uint8Array[]; size: number } | undefined;
       if (a.images.length === n * px) {
-        metadata.bumps = Array.from({ length: n }, (_, i) => {
-          return locateBump(a.images.subarray(i * px, (i + 1) * px), e.size).count;
-        });
+        const images = Array.from({ length: n }, (_, i) => a.images.subarray(i * px, (i + 1) * px));
+        metadata.bumps = images.map((img) => locateBump(img, e.size).count);
+        sprite = { tiles: images.map(toGrey), size: e.size };
+        sprites.set(e.step, sprite);
       }
-      out.push({ name: `activations/step-${e.step}`, values: a.activations, dim: e.dim, metadata });
+      out.push({
+        name: `activations/step-${e.step}`,
+        values: a.activations,
+        dim: e.dim,
+        metadata,
+        sprite,
+      });
     } else if (e.type === 'assessment') {
       const n = e.embedding.length / 3;
       if (!Number.isInteger(n) || n < 1) continue;
       const metadata: Record<string, ArrayLike<number | string>> = labelColumns(e.labels, n);
       metadata.phase = new Array<string>(n).fill(e.phase);
-      out.push({ name: `assessment/step-${e.step}`, values: e.embedding, dim: 3, metadata });
+      const sprite = sprites.get(e.step);
+      out.push({
+        name: `assessment/step-${e.step}`,
+        values: e.embedding,
+        dim: 3,
+        metadata,
+        sprite: sprite?.tiles.length === n ? sprite : undefined,
+      });
     } else if (e.type === 'embedding') {
       const n = e.points.length / 3;
       if (!Number.isInteger(n) || n < 1) continue;
@@ -115,17 +138,31 @@ export function writeProjector(dir: string, embeddings: readonly ProjectorEmbedd
     ];
     const metadataPath = `projector/${base}.metadata.tsv`;
     writeFileSync(join(dir, metadataPath), lines.join('\n') + '\n');
-    config.push(
-      [
-        'embeddings {',
-        `  tensor_name: ${pbString(emb.name)}`,
-        `  tensor_path: ${pbString(tensorPath)}`,
-        `  metadata_path: ${pbString(metadataPath)}`,
-        `  tensor_shape: ${n}`,
-        `  tensor_shape: ${emb.dim}`,
-        '}',
-      ].join('\n'),
-    );
+    const block = [
+      'embeddings {',
+      `  tensor_name: ${pbString(emb.name)}`,
+      `  tensor_path: ${pbString(tensorPath)}`,
+      `  metadata_path: ${pbString(metadataPath)}`,
+      `  tensor_shape: ${n}`,
+      `  tensor_shape: ${emb.dim}`,
+    ];
+    const cols = Math.ceil(Math.sqrt(n));
+    if (emb.sprite && emb.sprite.tiles.length === n && cols * emb.sprite.size <= MAX_SPRITE) {
+      // The projector reads a square grid of tiles, row-major, point i at tile i.
+      const blank = new Uint8Array(emb.sprite.size * emb.sprite.size);
+      const tiles = [...emb.sprite.tiles, ...new Array<Uint8Array>(cols * cols - n).fill(blank)];
+      const sheet = tileGrey(tiles, emb.sprite.size, cols, 0, 0);
+      const spritePath = `projector/${base}.sprite.png`;
+      writeFileSync(join(dir, spritePath), encodeGreyPng(sheet.width, sheet.height, sheet.grey));
+      block.push(
+        '  sprite {',
+        `    image_path: ${pbString(spritePath)}`,
+        `    single_image_dim: ${emb.sprite.size}`,
+        `    single_image_dim: ${emb.sprite.size}`,
+        '  }',
+      );
+    }
+    config.push([...block, '}'].join('\n'));
   }
   writeFileSync(join(dir, 'projector_config.pbtxt'), config.join('\n') + '\n');
   return embeddings.length;

@@ -32,7 +32,7 @@ describe('engine/cli/export-command', () => {
     const r = await capture([run.runDir, '--tensorboard', tb, `--csv=${csv}`]);
     expect(r.err).to.equal('');
     expect(r.code).to.equal(0);
-    expect(r.out).to.match(/scalars and 2 embeddings in .*tb\/r1/);
+    expect(r.out).to.match(/scalars, 2 image grids and 2 embeddings in .*tb\/r1/);
     expect(existsSync(join(tb, 'r1', 'projector_config.pbtxt'))).to.equal(true);
     expect(readFileSync(csv, 'utf8').split('\n')[0]).to.equal('run_id,step,time,name,value');
   });

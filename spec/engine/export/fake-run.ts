@@ -71,9 +71,21 @@ export function fakeRun(): { runsDir: string; runDir: string; runId: string } {
     embedding: [0, 0, 0, 1, 1, 1, 2, 2, 2],
     labels: Array.from(labels),
     size,
-    samples: [],
+    samples: [
+      { label: [0, 1], located: { x: 0, y: 1, count: 1 }, pixels: new Array<number>(16).fill(10) },
+      { label: [2, 3], located: { x: 0, y: 0, count: 0 }, pixels: new Array<number>(16).fill(200) },
+    ],
   };
   store.append(assessment);
+  store.append({
+    type: 'images',
+    runId: 'r1',
+    step: 4,
+    time: t0 + 4400,
+    name: 'grid',
+    size: 2,
+    thumbs: [{ pixels: [0, 255, 255, 0] }, { pixels: [1, 2, 3, 4] }, { pixels: [9, 9, 9, 9] }],
+  });
   store.close('completed', 4);
   return { runsDir, runDir: join(runsDir, 'r1'), runId: 'r1' };
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32, inflateSync } from 'node:zlib';
 import { crc32c, maskedCrc32c } from '../../../engine/export/crc32c.js';
 import { exportTensorBoard } from '../../../engine/export/tensorboard.js';
 import { scalarSeries } from '../../../engine/export/scalars.js';
@@ -84,6 +85,7 @@ interface Parsed {
   fileVersion?: string;
   tag?: string;
   value?: number;
+  image?: { height: number; width: number; colorspace: number; png: Uint8Array };
 }
 function parseEvent(data: Uint8Array): Parsed {
   const fs = decode(data);
@@ -100,10 +102,54 @@ function parseEvent(data: Uint8Array): Parsed {
     const vf = decode(values[0].v as Uint8Array);
     out.tag = text(one(vf, 1));
     const sv = vf.find((f) => f.n === 2);
-    expect(sv?.wire).to.equal(5);
-    out.value = (sv?.v as DataView).getFloat32(0, true);
+    const img = one(vf, 4) as Uint8Array | undefined;
+    if (img) {
+      const im = decode(img);
+      out.image = {
+        height: Number(one(im, 1)),
+        width: Number(one(im, 2)),
+        colorspace: Number(one(im, 3)),
+        png: one(im, 4) as Uint8Array,
+      };
+    } else {
+      expect(sv?.wire).to.equal(5);
+      out.value = (sv?.v as DataView).getFloat32(0, true);
+    }
   }
   return out;
+}
+
+/** Reads an 8-bit greyscale PNG, checking the signature and every chunk's CRC (zlib's own). */
+function readPng(png: Uint8Array): { width: number; height: number; grey: number[] } {
+  const b = Buffer.from(png);
+  expect([...b.subarray(0, 8)]).to.deep.equal([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  let o = 8;
+  let width = 0;
+  let height = 0;
+  const idat: Buffer[] = [];
+  for (;;) {
+    const len = b.readUInt32BE(o);
+    const type = b.toString('latin1', o + 4, o + 8);
+    expect(b.readUInt32BE(o + 8 + len), `${type} crc`).to.equal(
+      zlibCrc32(b.subarray(o + 4, o + 8 + len)),
+    );
+    const data = b.subarray(o + 8, o + 8 + len);
+    if (type === 'IHDR') {
+      width = data.readUInt32BE(0);
+      height = data.readUInt32BE(4);
+      expect([data[8], data[9]]).to.deep.equal([8, 0]);
+    } else if (type === 'IDAT') idat.push(data);
+    o += 12 + len;
+    if (type === 'IEND') break;
+  }
+  expect(o).to.equal(b.length);
+  const raw = inflateSync(Buffer.concat(idat));
+  const grey: number[] = [];
+  for (let r = 0; r < height; r++) {
+    expect(raw[r * (width + 1)]).to.equal(0);
+    grey.push(...raw.subarray(r * (width + 1) + 1, (r + 1) * (width + 1)));
+  }
+  return { width, height, grey };
 }
 
 describe('engine/export/tensorboard', () => {
@@ -137,7 +183,8 @@ describe('engine/export/tensorboard', () => {
       `events.out.tfevents.${Math.floor(Date.parse(readMeta(run.runDir).createdAt) / 1000)}.phasewatch`,
     ]);
     const records = readRecords(readFileSync(r.eventFile));
-    expect(records).to.have.length(1 + r.scalars);
+    expect(records).to.have.length(1 + r.scalars + r.images);
+    expect(r.images).to.equal(2);
     const first = parseEvent(records[0]);
     expect(first.fileVersion).to.equal('brain.Event:2');
     expect(first.step).to.equal(undefined);
@@ -145,7 +192,10 @@ describe('engine/export/tensorboard', () => {
 
   it('parses the scalars back: tags, steps, wall times and float32 values', () => {
     const r = exportTensorBoard(run.runDir, outDir);
-    const parsed = readRecords(readFileSync(r.eventFile)).slice(1).map(parseEvent);
+    const parsed = readRecords(readFileSync(r.eventFile))
+      .slice(1)
+      .map(parseEvent)
+      .filter((p) => !p.image);
     const expected = scalarSeries(readRunEvents(run.runDir));
     expect(parsed.map((p) => [p.tag, p.step, p.value])).to.deep.equal(
       expected.map((p) => [p.name, p.step, Math.fround(p.value)]),
@@ -161,6 +211,31 @@ describe('engine/export/tensorboard', () => {
     expect(byTag('phase/r2')).to.deep.equal([[4, Math.fround(0.7)]]);
   });
 
+  it('writes images events and assessment samples as greyscale PNG image summaries', () => {
+    const r = exportTensorBoard(run.runDir, outDir);
+    const images = readRecords(readFileSync(r.eventFile))
+      .map(parseEvent)
+      .filter((p) => p.image);
+    expect(images.map((p) => [p.tag, p.step, p.image?.width, p.image?.height])).to.deep.equal([
+      ['phase/samples', 4, 9, 4],
+      ['grid', 4, 5, 5],
+    ]);
+    for (const p of images) {
+      expect(p.image?.colorspace).to.equal(1);
+      const png = readPng(p.image?.png as Uint8Array);
+      expect([png.width, png.height]).to.deep.equal([p.image?.width, p.image?.height]);
+    }
+    // 3 thumbs of 2x2 in a 2x2 grid with 1-pixel white gaps; the empty fourth cell is white.
+    // prettier-ignore
+    expect(readPng(images[1].image?.png as Uint8Array).grey).to.deep.equal([
+      0, 255, 255, 1, 2,
+      255, 0, 255, 3, 4,
+      255, 255, 255, 255, 255,
+      9, 9, 255, 255, 255,
+      9, 9, 255, 255, 255,
+    ]);
+  });
+
   it('the reader rejects a record with one flipped bit (the check can fail)', () => {
     const r = exportTensorBoard(run.runDir, outDir);
     const bytes = new Uint8Array(readFileSync(r.eventFile));
@@ -174,20 +249,35 @@ describe('engine/export/tensorboard', () => {
     const r = exportTensorBoard(run.runDir, outDir);
     expect(r.embeddings).to.equal(2);
     const config = readFileSync(join(r.dir, 'projector_config.pbtxt'), 'utf8');
-    const blocks = [...config.matchAll(/embeddings \{([^}]*)\}/g)].map((m) => {
-      const get = (k: string) => [...m[1].matchAll(new RegExp(`${k}: (.*)`, 'g'))].map((x) => x[1]);
-      return {
-        name: JSON.parse(get('tensor_name')[0]) as string,
-        tensor: JSON.parse(get('tensor_path')[0]) as string,
-        metadata: JSON.parse(get('metadata_path')[0]) as string,
-        shape: get('tensor_shape').map(Number),
-      };
-    });
+    const blocks = config
+      .split(/^embeddings \{$/m)
+      .slice(1)
+      .map((body) => {
+        const get = (k: string) =>
+          [...body.matchAll(new RegExp(`${k}: (.*)`, 'g'))].map((x) => x[1]);
+        return {
+          name: JSON.parse(get('tensor_name')[0]) as string,
+          tensor: JSON.parse(get('tensor_path')[0]) as string,
+          metadata: JSON.parse(get('metadata_path')[0]) as string,
+          shape: get('tensor_shape').map(Number),
+          sprite: get('image_path').map((p) => JSON.parse(p) as string)[0],
+          spriteDim: get('single_image_dim').map(Number),
+        };
+      });
     expect(blocks.map((b) => [b.name, b.shape])).to.deep.equal([
       ['activations/step-4', [3, 5]],
       ['assessment/step-4', [3, 3]],
     ]);
     const act = blocks[0];
+    expect(act.sprite).to.equal('projector/activations_step-4.sprite.png');
+    expect(blocks[1].sprite).to.equal('projector/assessment_step-4.sprite.png');
+    expect(act.spriteDim).to.deep.equal([4, 4]);
+    // 3 samples of 4x4 in a square 2x2 grid, point i at tile i; sample 0 has its bump at (0, 1).
+    const sheet = readPng(readFileSync(join(r.dir, act.sprite)));
+    expect([sheet.width, sheet.height]).to.deep.equal([8, 8]);
+    expect(sheet.grey[1 * 8 + 0]).to.equal(255);
+    expect(sheet.grey[0]).to.equal(0);
+    expect(sheet.grey.slice(4 * 8 + 4).every((x) => x === 0)).to.equal(true);
     const rows = readFileSync(join(r.dir, act.tensor), 'utf8').trimEnd().split('\n');
     expect(rows.map((l) => l.split('\t').map(Number))).to.deep.equal([
       [0, 0.1, 0.2, 0.3, 0.4],
