@@ -35,7 +35,10 @@ export class LossChart extends StepChart {
 
   override updated(_changed: PropertyValues): void {
     this.chart ??= createLineChart(this.canvas, { type: 'logarithmic', title: 'loss' });
-    const buckets = Math.max(50, Math.round(this.chart.chartArea?.width ?? this.canvas.width));
+    // One min/max bucket per 2 px: spikes and dips survive, and a page-wide chart of a long
+    // run draws no more points than it can show.
+    const width = this.chart.chartArea?.width ?? this.canvas.width;
+    const buckets = Math.max(50, Math.round(width / 2));
     const [from, to] = this.range ?? [-Infinity, Infinity];
     const datasets: LineDataset[] = [];
     const raw = new Set<number>();
