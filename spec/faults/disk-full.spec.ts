@@ -1,0 +1,169 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import fs, { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readRunMeta, RunStore } from '../../engine/store/run-store.js';
+import { readRunLog } from '../../streams/replay.js';
+import { tempFiles } from './check-run.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** True when this machine lets an unprivileged user mount a tmpfs in a user namespace. */
+function canMountTmpfs(): boolean {
+  const r = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /tmp'], {
+    stdio: 'ignore',
+  });
+  return r.status === 0;
+}
+
+/** An error like the one the kernel gives when the disk is full. */
+function enospc(syscall: string): NodeJS.ErrnoException {
+  const err: NodeJS.ErrnoException = new Error(`ENOSPC: no space left on device, ${syscall}`);
+  err.code = 'ENOSPC';
+  err.syscall = syscall;
+  return err;
+}
+
+/**
+ * Runs `body` with `fs[name]` replaced (ESM imports of node:fs included, via
+ * `syncBuiltinESMExports`), then puts it back.
+ */
+function withFault<K extends keyof typeof fs>(
+  name: K,
+  fake: (typeof fs)[K],
+  body: () => void,
+): void {
+  const real = fs[name];
+  (fs as Record<string, unknown>)[name] = fake;
+  syncBuiltinESMExports();
+  try {
+    body();
+  } finally {
+    (fs as Record<string, unknown>)[name] = real;
+    syncBuiltinESMExports();
+  }
+}
+
+const step = (n: number) =>
+  ({ type: 'step', runId: 'x', step: n, time: 0, loss: 1, examplesPerSec: 1 }) as const;
+
+describe('faults: disk full and write errors', function () {
+  this.timeout(60_000);
+  let runsDir: string;
+  beforeEach(() => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-full-'));
+  });
+  afterEach(() => rmSync(runsDir, { recursive: true, force: true }));
+
+  it('a run on a full tmpfs ends failed with the reason, a run-end event, whole lines and no temp files', function () {
+    if (!canMountTmpfs()) this.skip(); // the injected-fault tests below cover the same paths
+    const script = join(root, 'spec/faults/disk-full-child.ts');
+    const r = spawnSync(
+      'unshare',
+      [
+        '-rm',
+        'sh',
+        '-c',
+        `mount -t tmpfs -o size=192k tmpfs "$1" && exec "$2" --import tsx "$3" "$1"`,
+        'sh',
+        runsDir,
+        process.execPath,
+        script,
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(out.appended).to.be.greaterThan(10);
+    expect(out.error).to.match(/ENOSPC/);
+    expect(out.error).not.to.include('\n');
+    expect(out.bad).to.equal(0);
+    expect(out.endsWithNewline).to.equal(true);
+    expect(out.last).to.include({ type: 'run-end', status: 'failed' });
+    expect(out.last.error).to.match(/ENOSPC/);
+    expect(out.meta).to.include({ status: 'failed' });
+    expect(out.meta.error).to.match(/ENOSPC/);
+    expect(out.temp).to.deep.equal([]);
+    expect(out.lock).to.equal(false);
+    expect(out.reserve).to.equal(false);
+  });
+
+  it('a write cut short by a full disk is cut back off, and the run ends failed', () => {
+    const store = RunStore.create({ runsDir, runId: 'cut', backend: 'cpu', config: {} });
+    store.append(step(1));
+    const realWrite = fs.writeSync;
+    let calls = 0;
+    let thrown = '';
+    withFault(
+      'writeSync',
+      ((fd: number, buf: Buffer, off?: number, len?: number) => {
+        // The next event's line: half of it goes out, then the disk is full; after the
+        // reserve is given back (run-end), writes succeed again.
+        calls++;
+        if (calls === 1) return realWrite(fd, buf, off ?? 0, Math.floor((len ?? buf.length) / 2));
+        if (calls === 2) throw enospc('write');
+        return realWrite(fd, buf, off, len);
+      }) as typeof fs.writeSync,
+      () => {
+        try {
+          store.append(step(2));
+        } catch (err) {
+          thrown = (err as Error).message;
+        }
+      },
+    );
+    expect(thrown).to.match(
+      /^cannot write .*events\.jsonl: ENOSPC: no space left on device, write \(the run ended failed\)$/,
+    );
+    const log = readRunLog(store.dir);
+    expect(log.bad).to.deep.equal([]);
+    expect(log.tornBytes).to.equal(0);
+    expect(log.events.map((e) => e.type)).to.deep.equal(['step', 'run-end']);
+    expect(log.events[1]).to.include({ status: 'failed', seq: 2 });
+    const meta = readRunMeta(store.dir);
+    expect(meta.status).to.equal('failed');
+    expect(meta.error).to.match(/ENOSPC/);
+    expect(store.open).to.equal(false);
+    expect(store.close('failed', 2, 'again')).to.equal(undefined);
+    expect(tempFiles(store.dir)).to.deep.equal([]);
+  });
+
+  it('a snapshot or meta.json that cannot be written leaves no temp file; closing failed records why', () => {
+    const store = RunStore.create({ runsDir, runId: 'snap', backend: 'cpu', config: {} });
+    store.append(step(1));
+    const realWriteFile = fs.writeFileSync;
+    let message = '';
+    withFault(
+      'writeFileSync',
+      ((file: string, data: string | Uint8Array) => {
+        // Half a file, then no space: what a full disk does to a big write.
+        realWriteFile(file, typeof data === 'string' ? data.slice(0, 10) : data.subarray(0, 10));
+        throw enospc('write');
+      }) as typeof fs.writeFileSync,
+      () => {
+        try {
+          store.writeSnapshot(10, {
+            labels: new Float32Array(4),
+            images: new Float32Array(64),
+            activations: new Float32Array(8),
+          });
+        } catch (err) {
+          message = (err as Error).message;
+        }
+        expect(tempFiles(store.dir)).to.deep.equal([]);
+        expect(() => store.updateMeta({ phase: 'A' })).to.throw(/ENOSPC/);
+        expect(tempFiles(store.dir)).to.deep.equal([]);
+      },
+    );
+    expect(message).to.match(/ENOSPC/);
+    store.close('failed', 1, message);
+    const meta = readRunMeta(store.dir);
+    expect(meta).to.include({ status: 'failed' });
+    expect(meta.error).to.match(/ENOSPC/);
+    expect(readRunLog(store.dir).events.at(-1)).to.include({ type: 'run-end', status: 'failed' });
+    expect(readFileSync(join(store.dir, 'events.jsonl'), 'utf8').endsWith('\n')).to.equal(true);
+  });
+});
