@@ -42,10 +42,38 @@ export interface DensityRow {
   minutes: number;
 }
 
+/** The grid: the defaults (tiny under 200 steps), overridden by the DENSITY_SWEEP env (JSON). */
+export function gridFrom(ctx: ScriptContext): { increments: number[]; seeds: number[] } {
+  const base = ctx.config.steps < TINY_STEPS ? TINY : { increments: INCREMENTS, seeds: SEEDS };
+  const text = process.env.DENSITY_SWEEP;
+  if (!text) return base;
+  let given: unknown;
+  try {
+    given = JSON.parse(text);
+  } catch {
+    given = undefined;
+  }
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new Error(`DENSITY_SWEEP must be a JSON object like {"seeds":[1,2]} (got ${text})`);
+  }
+  const o = { ...base, ...(given as object) } as { increments: unknown; seeds: unknown };
+  const list = (k: 'increments' | 'seeds', ok: (v: unknown) => boolean, what: string): number[] => {
+    const v = o[k];
+    if (!Array.isArray(v) || v.length === 0 || !v.every(ok)) {
+      throw new Error(
+        `DENSITY_SWEEP ${k} must be a non-empty list of ${what} (got ${JSON.stringify(v)})`,
+      );
+    }
+    return v as number[];
+  };
+  return {
+    increments: list('increments', (v) => typeof v === 'number' && v > 0, 'numbers > 0'),
+    seeds: list('seeds', (v) => Number.isInteger(v) && (v as number) >= 0, 'integers >= 0'),
+  };
+}
+
 export default function densitySweep(ctx: ScriptContext): Observable<SweepEvent> {
-  const tiny = ctx.config.steps < TINY_STEPS;
-  const increments = tiny ? TINY.increments : INCREMENTS;
-  const seeds = tiny ? TINY.seeds : SEEDS;
+  const { increments, seeds } = gridFrom(ctx);
   const points = increments.flatMap((dx) => seeds.map((seed) => ({ dx, dy: dx, seed })));
   const { backend, concurrency } = sweepBackend(ctx, BUMP_JOB, 'default', bumpJob);
   const events$ = sweep(points, backend, {

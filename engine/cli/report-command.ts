@@ -1,0 +1,418 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
+import { readRunEvents } from '../../streams/replay.js';
+import { readRunMeta } from '../store/run-store.js';
+import { REPORT_PAGE_JS } from './report-page.js';
+
+export const REPORT_USAGE = `usage: phasewatch report <runDir…> --out DIR [--width N] [--height N] [--chromium PATH]
+  Renders each run's figures (metrics over steps with the phase band, R²x against R²y,
+  embeddings and sample grids per phase, its curves) to PNG in DIR/<runId>/; with two or
+  more runs also DIR/sweep/ (steps to C against dx, accuracy and R² of every run overlaid).`;
+
+/** A figure the page draws (see report-page.ts). */
+export type FigureSpec =
+  | {
+      kind: 'lines';
+      title: string;
+      xLabel?: string;
+      yLabel?: string;
+      series: { label: string; points: [number, number][]; colour?: string }[];
+      bands?: { from: number; to: number; phase: Phase }[];
+      showLine?: boolean;
+      pointRadius?: number;
+      yMin?: number;
+      yMax?: number;
+    }
+  | {
+      kind: 'embeddings';
+      title: string;
+      panels: { title: string; points: [number, number][]; colour: number[] }[];
+    }
+  | {
+      kind: 'samples';
+      title: string;
+      rows: {
+        title: string;
+        phase: Phase;
+        thumbs: { pixels: number[]; label: [number, number]; found?: [number, number] }[];
+      }[];
+    };
+
+/** A figure to write: its file, relative to the output dir, and what it shows. */
+export interface Figure {
+  file: string;
+  spec: FigureSpec;
+}
+
+interface ReportArgs {
+  runDirs: string[];
+  out: string;
+  width: number;
+  height: number;
+  chromium: string;
+}
+
+const DEFAULT_CHROMIUM = '/usr/bin/chromium';
+
+/** Parses the arguments after `report`; throws a one-line error naming what is wrong. */
+export function parseReportArgs(args: string[]): ReportArgs {
+  const runDirs: string[] = [];
+  let out: string | undefined;
+  let width = 960;
+  let height = 540;
+  let chromium = process.env.PHASEWATCH_CHROMIUM ?? DEFAULT_CHROMIUM;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const [flag, inline] = a.startsWith('--') ? a.split(/=(.*)/s, 2) : [a, undefined];
+    const value = (what: string): string => {
+      if (inline !== undefined) return inline;
+      const next = args[i + 1];
+      if (next === undefined || next.startsWith('--'))
+        throw new Error(`${flag} needs a value (${what})`);
+      i++;
+      return next;
+    };
+    const pixels = (text: string): number => {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 200 || n > 4000) {
+        throw new Error(`${flag} must be an integer from 200 to 4000 pixels (got ${text})`);
+      }
+      return n;
+    };
+    if (flag === '--out') out = value('a directory');
+    else if (flag === '--width') width = pixels(value('pixels'));
+    else if (flag === '--height') height = pixels(value('pixels'));
+    else if (flag === '--chromium') chromium = value('the chromium executable');
+    else if (a.startsWith('-')) {
+      throw new Error(
+        `unknown option ${flag} (accepted: --out DIR, --width N, --height N, --chromium PATH)`,
+      );
+    } else runDirs.push(a);
+  }
+  if (runDirs.length === 0) throw new Error('report needs at least one runDir');
+  for (const d of runDirs) {
+    if (!existsSync(join(d, 'meta.json'))) {
+      throw new Error(`runDir "${d}" is not a phasewatch run (no meta.json)`);
+    }
+  }
+  if (!out) throw new Error('report needs --out DIR (where the PNGs go)');
+  return { runDirs, out, width, height, chromium };
+}
+
+interface LoadedRun {
+  meta: RunMeta;
+  events: RunEvent[];
+}
+
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+
+function metricSeries(events: RunEvent[], name: string): [number, number][] {
+  return events.flatMap((e) =>
+    e.type === 'metric' && e.name === name && Number.isFinite(e.value)
+      ? [[e.step, e.value] as [number, number]]
+      : [],
+  );
+}
+
+/** Confirmed phase over steps as bands: each assessment's phase holds from the previous assessment's step. */
+export function phaseBands(events: RunEvent[]): { from: number; to: number; phase: Phase }[] {
+  const bands: { from: number; to: number; phase: Phase }[] = [];
+  let prev = 0;
+  for (const e of events) {
+    if (e.type !== 'assessment') continue;
+    const last = bands[bands.length - 1];
+    if (last && last.phase === e.phase) last.to = e.step;
+    else bands.push({ from: prev, to: e.step, phase: e.phase });
+    prev = e.step;
+  }
+  return bands;
+}
+
+/** The last assessment of each confirmed phase. */
+function lastPerPhase(events: RunEvent[]): AssessmentEvent[] {
+  const byPhase = new Map<Phase, AssessmentEvent>();
+  for (const e of events) if (e.type === 'assessment') byPhase.set(e.phase, e);
+  return (['A', 'B', 'C'] as Phase[]).flatMap((p) => {
+    const a = byPhase.get(p);
+    return a ? [a] : [];
+  });
+}
+
+/** The figures of one stored run. */
+export function runFigures(run: LoadedRun): Figure[] {
+  const { meta, events } = run;
+  const id = meta.runId;
+  const figs: Figure[] = [];
+  const name = meta.name ? `${meta.name} (${id})` : id;
+  const bands = phaseBands(events);
+  const phaseMetrics = ['phase/accuracy', 'phase/one-bump', 'phase/r2x', 'phase/r2y'];
+  let metricNames = phaseMetrics.filter((m) => metricSeries(events, m).length > 0);
+  const others = [...new Set(events.flatMap((e) => (e.type === 'metric' ? [e.name] : [])))].filter(
+    (n) => !n.startsWith('phase/') && !n.startsWith('evidence/'),
+  );
+  if (metricNames.length === 0) metricNames = others.slice(0, 8);
+  if (metricNames.length > 0) {
+    figs.push({
+      file: `${id}/metrics.png`,
+      spec: {
+        kind: 'lines',
+        title: `${name}: metrics over steps${bands.length ? ' (band: confirmed phase)' : ''}`,
+        xLabel: 'step',
+        series: metricNames.map((m) => ({ label: m, points: metricSeries(events, m) })),
+        bands,
+      },
+    });
+  }
+  const extra = others.filter((n) => !metricNames.includes(n));
+  if (extra.length > 0 && metricNames.length > 0 && metricNames[0].startsWith('phase/')) {
+    figs.push({
+      file: `${id}/metrics-other.png`,
+      spec: {
+        kind: 'lines',
+        title: `${name}: other metrics`,
+        xLabel: 'step',
+        series: extra.slice(0, 10).map((m) => ({ label: m, points: metricSeries(events, m) })),
+        bands,
+      },
+    });
+  }
+  const assessments = events.filter((e): e is AssessmentEvent => e.type === 'assessment');
+  if (assessments.length > 0) {
+    const PHASE_COLOUR: Record<Phase, string> = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
+    figs.push({
+      file: `${id}/r2x-r2y.png`,
+      spec: {
+        kind: 'lines',
+        title: `${name}: R²x against R²y, one point per snapshot`,
+        xLabel: 'R²x',
+        yLabel: 'R²y',
+        showLine: false,
+        pointRadius: 5,
+        series: (['A', 'B', 'C'] as Phase[])
+          .map((p) => ({
+            label: `phase ${p}`,
+            colour: PHASE_COLOUR[p],
+            points: assessments
+              .filter((a) => a.phase === p)
+              .map((a) => [a.r2.x, a.r2.y] as [number, number]),
+          }))
+          .filter((s) => s.points.length > 0),
+      },
+    });
+    const per = lastPerPhase(events);
+    figs.push({
+      file: `${id}/embeddings.png`,
+      spec: {
+        kind: 'embeddings',
+        title: `${name}: embeddings per phase`,
+        panels: per.map((a) => {
+          const n = Math.floor(a.embedding.length / 3);
+          return {
+            title: `phase ${a.phase}, step ${a.step} (colour: label x)`,
+            points: Array.from(
+              { length: n },
+              (_, i) => [a.embedding[3 * i], a.embedding[3 * i + 1]] as [number, number],
+            ),
+            colour: Array.from({ length: n }, (_, i) => a.labels[2 * i] ?? 0),
+          };
+        }),
+      },
+    });
+    figs.push({
+      file: `${id}/samples.png`,
+      spec: {
+        kind: 'samples',
+        title: `${name}: samples per phase (green +: label, red o: bump found)`,
+        rows: per.map((a) => ({
+          title: `phase ${a.phase}, step ${a.step}: accuracy ${a.accuracy.toFixed(2)}, one bump ${a.bumps.one.toFixed(2)}`,
+          phase: a.phase,
+          thumbs: a.samples.slice(0, 12).map((s) => ({
+            pixels: s.pixels,
+            label: s.label,
+            found:
+              s.located.count >= 1 ? ([s.located.x, s.located.y] as [number, number]) : undefined,
+          })),
+        })),
+      },
+    });
+  }
+  // curve events: the latest of each name (summary runs keep theirs here)
+  const curves = new Map<string, Extract<RunEvent, { type: 'curve' }>>();
+  for (const e of events) if (e.type === 'curve') curves.set(e.name, e);
+  const groups = new Map<string, Extract<RunEvent, { type: 'curve' }>[]>();
+  for (const c of curves.values()) {
+    const g = c.name.split('@')[0];
+    groups.set(g, [...(groups.get(g) ?? []), c]);
+  }
+  for (const [g, list] of groups) {
+    figs.push({
+      file: `${id}/curve-${g.replace(/[^\w.-]+/g, '_')}.png`,
+      spec: {
+        kind: 'lines',
+        title: `${name}: ${g}`,
+        xLabel: list[0].xLabel,
+        yLabel: list[0].yLabel,
+        series: list.map((c) => ({
+          label: c.name.includes('@') ? c.name.split('@')[1] : c.name,
+          points: c.x.map((x, i) => [x, c.y[i]] as [number, number]),
+        })),
+      },
+    });
+  }
+  return figs;
+}
+
+/** The figures comparing several runs: steps to C against dx, accuracy and R² overlaid. */
+export function sweepFigures(runs: LoadedRun[]): Figure[] {
+  const figs: Figure[] = [];
+  const label = (r: LoadedRun): string => {
+    const c = r.meta.config;
+    const parts = ['dx', 'dy', 'seed', 'posEncoding'].flatMap((k) =>
+      c[k] !== undefined ? [`${k} ${String(c[k])}`] : [],
+    );
+    return parts.length ? parts.join(', ') : r.meta.runId;
+  };
+  const toC = runs.flatMap((r) => {
+    const dx = num(r.meta.config.dx);
+    const c = r.events.find((e) => e.type === 'phase' && e.to === 'C');
+    return dx !== undefined && c ? [[dx, c.step] as [number, number]] : [];
+  });
+  const byDx = new Map<number, number[]>();
+  for (const [dx, s] of toC) byDx.set(dx, [...(byDx.get(dx) ?? []), s]);
+  const med = [...byDx.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([dx, s]) => {
+      const v = [...s].sort((a, b) => a - b);
+      const m = v.length >> 1;
+      return [dx, v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2] as [number, number];
+    });
+  const withDx = runs.filter((r) => num(r.meta.config.dx) !== undefined).length;
+  if (withDx > 0) {
+    figs.push({
+      file: 'sweep/steps-to-C.png',
+      spec: {
+        kind: 'lines',
+        title: `steps to phase C against dx (${toC.length} of ${withDx} runs reached C)`,
+        xLabel: 'dx (px)',
+        yLabel: 'step C was confirmed',
+        pointRadius: 5,
+        yMin: 0,
+        series: [
+          { label: 'each run', points: toC, colour: '#1f77b4' },
+          { label: 'median', points: med, colour: '#d62728' },
+        ],
+      },
+    });
+  }
+  for (const [metric, title, fileName] of [
+    ['phase/accuracy', 'accuracy', 'accuracy'],
+    ['phase/r2', 'mean R²', 'r2'],
+  ] as const) {
+    const series = runs
+      .map((r) => ({ label: label(r), points: metricSeries(r.events, metric) }))
+      .filter((s) => s.points.length > 0);
+    if (series.length > 0) {
+      figs.push({
+        file: `sweep/${fileName}.png`,
+        spec: {
+          kind: 'lines',
+          title: `${title} of every run`,
+          xLabel: 'step',
+          yLabel: metric,
+          series,
+          pointRadius: 1,
+        },
+      });
+    }
+  }
+  return figs;
+}
+
+/** Renders figures to PNG files in headless chromium; returns the files written. */
+export async function renderFigures(
+  figures: Figure[],
+  opts: { out: string; width: number; height: number; chromium?: string },
+): Promise<string[]> {
+  const chromiumPath = opts.chromium ?? DEFAULT_CHROMIUM;
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `chromium not found at ${chromiumPath}; pass --chromium PATH or set PHASEWATCH_CHROMIUM`,
+    );
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const written: string[] = [];
+  try {
+    const page = await browser.newPage({
+      viewport: { width: opts.width + 40, height: opts.height + 40 },
+      deviceScaleFactor: 1,
+    });
+    await page.setContent(
+      '<!doctype html><html><body style="margin:0;background:#fff"><div id="figure"></div></body></html>',
+    );
+    // chart.js exports only its modules; its UMD build sits beside the CommonJS entry
+    const chartJs = join(
+      dirname(createRequire(import.meta.url).resolve('chart.js')),
+      'chart.umd.js',
+    );
+    await page.addScriptTag({ path: chartJs });
+    await page.addScriptTag({ content: REPORT_PAGE_JS });
+    for (const f of figures) {
+      const spec = { ...f.spec, width: opts.width, height: opts.height };
+      await page.evaluate(
+        (s) => (window as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),
+        spec,
+      );
+      const file = join(opts.out, f.file);
+      mkdirSync(resolve(file, '..'), { recursive: true });
+      await page.locator('#figure').screenshot({ path: file });
+      written.push(file);
+    }
+  } finally {
+    await browser.close();
+  }
+  return written;
+}
+
+/**
+ * `phasewatch report <runDir…> --out DIR`: renders the figures of stored runs (and, for two or
+ * more, of the sweep they form) to PNG in headless chromium. Prints each file; returns the exit
+ * code (2: bad arguments, 1: rendering failed).
+ */
+export async function reportCommand(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`${REPORT_USAGE}\n`);
+    return 0;
+  }
+  let parsed: ReportArgs;
+  try {
+    parsed = parseReportArgs(args);
+  } catch (err) {
+    process.stderr.write(`phasewatch report: ${(err as Error).message}\n${REPORT_USAGE}\n`);
+    return 2;
+  }
+  try {
+    if (existsSync(parsed.out) && !statSync(parsed.out).isDirectory()) {
+      throw new Error(`--out ${parsed.out} is a file, not a directory`);
+    }
+    const runs = parsed.runDirs.map((d) => ({ meta: readRunMeta(d), events: readRunEvents(d) }));
+    const figures = [...runs.flatMap(runFigures), ...(runs.length > 1 ? sweepFigures(runs) : [])];
+    if (figures.length === 0) {
+      throw new Error(
+        `nothing to draw: ${parsed.runDirs.map((d) => basename(d)).join(', ')} hold no metrics, assessments or curves`,
+      );
+    }
+    const files = await renderFigures(figures, parsed);
+    for (const f of files) process.stdout.write(`${f}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`phasewatch report: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The browser side of `phasewatch report`: plain JavaScript (a string, so no bundler helper
+ * leaks into the page) that draws one figure spec into a fixed-size element with Chart.js
+ * (loaded into the page beforehand) or a 2-D canvas. `window.renderFigure(spec)` returns
+ * once the figure is drawn.
+ */
+export const REPORT_PAGE_JS = String.raw`
+(() => {
+  const PHASE_BAND = { A: 'rgba(220, 90, 90, 0.16)', B: 'rgba(230, 180, 40, 0.20)', C: 'rgba(70, 160, 90, 0.18)' };
+  const PHASE_COLOUR = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
+  const LINE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  Chart.defaults.animation = false;
+  Chart.defaults.responsive = false;
+  Chart.defaults.devicePixelRatio = 1;
+  Chart.defaults.font.size = 13;
+
+  const bandPlugin = (bands) => ({
+    id: 'phaseBand',
+    beforeDatasetsDraw(chart) {
+      const { ctx, chartArea: a, scales } = chart;
+      ctx.save();
+      for (const b of bands) {
+        const x0 = Math.max(a.left, scales.x.getPixelForValue(b.from));
+        const x1 = Math.min(a.right, scales.x.getPixelForValue(b.to));
+        if (x1 <= x0) continue;
+        ctx.fillStyle = PHASE_BAND[b.phase];
+        ctx.fillRect(x0, a.top, x1 - x0, a.bottom - a.top);
+        ctx.fillStyle = PHASE_COLOUR[b.phase];
+        ctx.fillText(b.phase, x0 + 4, a.top + 12);
+      }
+      ctx.restore();
+    },
+  });
+
+  const whiteBackground = {
+    id: 'white',
+    beforeDraw(chart) {
+      const { ctx, width, height } = chart;
+      ctx.save();
+      ctx.fillStyle = '#ffffff';
+      ctx.fillRect(0, 0, width, height);
+      ctx.restore();
+    },
+  };
+
+  function canvasIn(el, w, h) {
+    const c = document.createElement('canvas');
+    c.width = w;
+    c.height = h;
+    c.style.width = w + 'px';
+    c.style.height = h + 'px';
+    el.appendChild(c);
+    return c;
+  }
+
+  function lines(el, spec, w, h) {
+    const datasets = spec.series.map((s, i) => ({
+      label: s.label,
+      data: s.points.map(([x, y]) => ({ x, y })),
+      borderColor: s.colour || LINE[i % LINE.length],
+      backgroundColor: s.colour || LINE[i % LINE.length],
+      borderWidth: 2,
+      pointRadius: spec.pointRadius ?? 2,
+      showLine: spec.showLine ?? true,
+      tension: 0,
+    }));
+    new Chart(canvasIn(el, w, h), {
+      type: 'scatter',
+      data: { datasets },
+      options: {
+        plugins: {
+          title: { display: true, text: spec.title },
+          legend: { display: datasets.length > 1 && datasets.length <= 16, position: 'bottom' },
+        },
+        scales: {
+          x: { type: spec.logX ? 'logarithmic' : 'linear', title: { display: true, text: spec.xLabel || '' }, min: spec.xMin, max: spec.xMax },
+          y: { title: { display: true, text: spec.yLabel || '' }, min: spec.yMin, max: spec.yMax },
+        },
+      },
+      plugins: [whiteBackground, bandPlugin(spec.bands || [])],
+    });
+  }
+
+  function hue(v, lo, hi) {
+    const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+    return 'hsl(' + Math.round(260 * (1 - t)) + ', 75%, 45%)';
+  }
+
+  function embeddings(el, spec, w, h) {
+    const n = spec.panels.length || 1;
+    el.style.display = 'flex';
+    for (const p of spec.panels) {
+      const lo = Math.min(...p.colour);
+      const hi = Math.max(...p.colour);
+      new Chart(canvasIn(el, Math.floor(w / n), h), {
+        type: 'scatter',
+        data: {
+          datasets: [{
+            data: p.points.map(([x, y]) => ({ x, y })),
+            pointBackgroundColor: p.colour.map((v) => hue(v, lo, hi)),
+            pointBorderWidth: 0,
+            pointRadius: 3,
+          }],
+        },
+        options: {
+          plugins: { title: { display: true, text: p.title }, legend: { display: false } },
+          scales: { x: { title: { display: true, text: 'UMAP 1' } }, y: { title: { display: true, text: 'UMAP 2' } } },
+        },
+        plugins: [whiteBackground],
+      });
+    }
+  }
+
+  function samples(el, spec, w, h) {
+    const c = canvasIn(el, w, h);
+    const ctx = c.getContext('2d');
+    ctx.fillStyle = '#ffffff';
+    ctx.fillRect(0, 0, w, h);
+    ctx.fillStyle = '#222';
+    ctx.font = 'bold 15px sans-serif';
+    ctx.fillText(spec.title, 10, 20);
+    const rows = spec.rows.length || 1;
+    const top = 30;
+    const rowH = (h - top) / rows;
+    spec.rows.forEach((row, r) => {
+      const y0 = top + r * rowH;
+      ctx.fillStyle = PHASE_COLOUR[row.phase] || '#222';
+      ctx.font = '13px sans-serif';
+      ctx.fillText(row.title, 10, y0 + 14);
+      const cols = Math.max(1, row.thumbs.length);
+      const side = Math.max(4, Math.min((w - 20) / cols - 4, rowH - 26));
+      row.thumbs.forEach((t, i) => {
+        const size = Math.round(Math.sqrt(t.pixels.length));
+        const img = ctx.createImageData(size, size);
+        for (let k = 0; k < size * size; k++) {
+          const g = t.pixels[k];
+          img.data.set([g, g, g, 255], 4 * k);
+        }
+        const tmp = document.createElement('canvas');
+        tmp.width = size;
+        tmp.height = size;
+        tmp.getContext('2d').putImageData(img, 0, 0);
+        const x = 10 + i * (side + 4);
+        const y = y0 + 20;
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(tmp, x, y, side, side);
+        const k = side / size;
+        // where the bump should be (green cross) and where it was found (red circle)
+        ctx.strokeStyle = '#2ecc71';
+        ctx.lineWidth = 1.5;
+        const lx = x + (t.label[0] + 0.5) * k;
+        const ly = y + (t.label[1] + 0.5) * k;
+        ctx.beginPath();
+        ctx.moveTo(lx - 4, ly);
+        ctx.lineTo(lx + 4, ly);
+        ctx.moveTo(lx, ly - 4);
+        ctx.lineTo(lx, ly + 4);
+        ctx.stroke();
+        if (t.found) {
+          ctx.strokeStyle = '#e74c3c';
+          ctx.beginPath();
+          ctx.arc(x + (t.found[0] + 0.5) * k, y + (t.found[1] + 0.5) * k, 4, 0, 2 * Math.PI);
+          ctx.stroke();
+        }
+      });
+    });
+  }
+
+  window.renderFigure = (spec) => {
+    const el = document.getElementById('figure');
+    el.innerHTML = '';
+    el.style.width = spec.width + 'px';
+    el.style.height = spec.height + 'px';
+    el.style.display = 'block';
+    if (spec.kind === 'lines') lines(el, spec, spec.width, spec.height);
+    else if (spec.kind === 'embeddings') embeddings(el, spec, spec.width, spec.height);
+    else if (spec.kind === 'samples') samples(el, spec, spec.width, spec.height);
+    else throw new Error('unknown figure kind ' + spec.kind);
+    return true;
+  };
+})();
+`;

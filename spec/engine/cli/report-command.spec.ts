@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { parseReportArgs, phaseBands, reportCommand } from '../../../engine/cli/report-command.js';
+import { record } from '../../../engine/store/record.js';
+import { RunStore } from '../../../engine/store/run-store.js';
+import type { EventInput, Phase, RunEvent } from '../../../streams/events.js';
+import { inkStats, readPng } from './png.js';
+
+/** A stored run with six assessed snapshots (A, A, B, B, C, C), metrics and a curve. */
+async function syntheticRun(runsDir: string, runId: string, dx: number): Promise<string> {
+  const store = RunStore.create({
+    runsDir,
+    runId,
+    backend: 'cpu',
+    config: { dx, seed: 1, size: 8 },
+  });
+  const events: EventInput[] = [];
+  const phases: Phase[] = ['A', 'A', 'B', 'B', 'C', 'C'];
+  phases.forEach((phase, k) => {
+    const step = 100 * (k + 1);
+    const n = 30;
+    const labels = Array.from({ length: 2 * n }, (_, i) => (i * 7) % 8);
+    const embedding = Array.from({ length: 3 * n }, (_, i) => Math.sin(i * 0.7 + k) * (k + 1));
+    const samples = Array.from({ length: 4 }, (_, s) => ({
+      label: [s + 2, 3] as [number, number],
+      located: { x: s + 2, y: 3, count: 1 },
+      pixels: Array.from({ length: 64 }, (_, p) => (p === 3 * 8 + s + 2 ? 255 : 20)),
+    }));
+    const acc = k / 5;
+    events.push(
+      {
+        type: 'assessment',
+        step,
+        accuracy: acc,
+        bumps: { none: 1 - acc, one: acc, many: 0 },
+        r2: { x: 0.5 + k / 20, y: 0.4 + k / 15, mean: 0.5 },
+        phase,
+        rawPhase: phase,
+        evidence: {},
+        embedding,
+        labels,
+        size: 8,
+        samples,
+      },
+      { type: 'metric', name: 'phase/accuracy', value: acc, step },
+      { type: 'metric', name: 'phase/r2x', value: 0.5 + k / 20, step },
+      { type: 'metric', name: 'phase/r2', value: 0.5, step },
+    );
+    if (k === 0 || phases[k - 1] !== phase) {
+      events.push({ type: 'phase', step, from: k ? phases[k - 1] : null, to: phase, evidence: {} });
+    }
+  });
+  events.push({ type: 'curve', name: 'demo/curve@a', x: [1, 2, 3], y: [3, 1, 2], step: 600 });
+  await lastValueFrom(from(events).pipe(record(store), toArray()));
+  return join(runsDir, runId);
+}
+
+describe('phasewatch report', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pw-report-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('renders a run and a sweep to PNGs of the requested size that are not blank', async () => {
+    const a = await syntheticRun(dir, 'run-a', 0.5);
+    const b = await syntheticRun(dir, 'run-b', 2);
+    const out = join(dir, 'report');
+    const code = await reportCommand([a, b, '--out', out, '--width', '640', '--height', '360']);
+    expect(code).to.equal(0);
+    const files = [
+      'run-a/metrics.png',
+      'run-a/r2x-r2y.png',
+      'run-a/embeddings.png',
+      'run-a/samples.png',
+      'run-a/curve-demo_curve.png',
+      'run-b/metrics.png',
+      'sweep/steps-to-C.png',
+      'sweep/accuracy.png',
+    ];
+    for (const f of files) {
+      const file = join(out, f);
+      expect(existsSync(file), f).to.equal(true);
+      const png = readPng(file);
+      expect([png.width, png.height], f).to.deep.equal([640, 360]);
+      const { colours, ink } = inkStats(png);
+      expect(colours, `${f} colours`).to.be.greaterThan(10);
+      expect(ink, `${f} ink`).to.be.greaterThan(0.01);
+    }
+  });
+
+  it('draws the phase band from the assessments', () => {
+    const ev = (step: number, phase: Phase): RunEvent =>
+      ({ type: 'assessment', step, phase }) as unknown as RunEvent;
+    expect(phaseBands([ev(100, 'A'), ev(200, 'A'), ev(300, 'C')])).to.deep.equal([
+      { from: 0, to: 200, phase: 'A' },
+      { from: 200, to: 300, phase: 'C' },
+    ]);
+  });
+
+  it('rejects bad arguments in one line, exit code 2', async () => {
+    expect(() => parseReportArgs([])).to.throw(/^report needs at least one runDir$/);
+    expect(() => parseReportArgs([dir])).to.throw(/is not a phasewatch run \(no meta\.json\)$/);
+    const a = await syntheticRun(dir, 'run-a', 1);
+    expect(() => parseReportArgs([a])).to.throw(/^report needs --out DIR/);
+    expect(() => parseReportArgs([a, '--out', 'x', '--width', '10'])).to.throw(
+      /^--width must be an integer from 200 to 4000 pixels \(got 10\)$/,
+    );
+    expect(() => parseReportArgs([a, '--out', 'x', '--dpi', '2'])).to.throw(
+      /^unknown option --dpi/,
+    );
+    const err = process.stderr.write;
+    process.stderr.write = () => true;
+    try {
+      expect(await reportCommand([a])).to.equal(2);
+    } finally {
+      process.stderr.write = err;
+    }
+  });
+});
