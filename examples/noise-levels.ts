@@ -50,6 +50,8 @@ export interface NoiseLevelsOptions {
   labelNoise: number[];
   /** Linear-probe iterations. */
   probeIterations: number;
+  /** Linear-probe L2 penalty (stronger helps under label noise). */
+  probeL2: number;
   backend: string;
 }
 
@@ -64,6 +66,7 @@ export const FULL: Omit<
   probeTimesteps: [0, 2, 5, 10, 15, 20, 30, 40, 60, 80],
   labelNoise: [0, 0.8],
   probeIterations: 200,
+  probeL2: 1e-3,
 };
 
 export const TINY: typeof FULL = {
@@ -74,6 +77,7 @@ export const TINY: typeof FULL = {
   probeTimesteps: [0, 1, 2, 4, 8],
   labelNoise: [0, 0.8],
   probeIterations: 20,
+  probeL2: 1e-3,
 };
 
 /** The options a `phasewatch run` context gives (tiny preset under 200 steps), plus NOISE_LEVELS. */
@@ -180,7 +184,7 @@ function compose(ctx: ScriptContext, o: NoiseLevelsOptions): Observable<RunEvent
     probe,
     count: o.probeCount,
     seed: o.seed,
-    linear: { iterations: o.probeIterations },
+    linear: { iterations: o.probeIterations, l2: o.probeL2 },
   };
   const reference: EventInput = {
     type: 'curve',
