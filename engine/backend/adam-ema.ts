@@ -173,9 +173,12 @@ export class FusedAdamEma {
   }
 
   /** [iterations (a new int32 scalar), first moments…, second moments…] (the moments its own). */
-  async getWeights(): Promise<NamedTensor[]> {
+  getWeights(): Promise<NamedTensor[]> {
     const moments = [...this.m, ...this.v].map((w) => ({ name: w.name, tensor: w.variable }));
-    return [{ name: 'iter', tensor: tf.scalar(this.iterations, 'int32') }, ...moments];
+    return Promise.resolve([
+      { name: 'iter', tensor: tf.scalar(this.iterations, 'int32') },
+      ...moments,
+    ]);
   }
 
   /** Restores what getWeights gave (the caller may dispose its tensors afterwards). */

@@ -25,7 +25,9 @@ const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<string>> = {
  * ('tensorflow', 'native', 'wasm' or 'cpu').
  * @example const name = await selectBackend(); // e.g. 'wasm'
  */
-export async function selectBackend(name: BackendName | string = 'auto'): Promise<string> {
+// `string & {}` keeps the names in editors' completions while any string type-checks (and is
+// then validated, with a one-line error).
+export async function selectBackend(name: BackendName | (string & {}) = 'auto'): Promise<string> {
   if (!(BACKENDS as readonly string[]).includes(name)) {
     throw new Error(`backend must be one of ${BACKENDS.join(', ')} (got "${name}")`);
   }

@@ -46,7 +46,7 @@ function inputGrad(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       const wm = w.reshape([w.shape[2], co]);
       return tf.matMul(dy.reshape([b * h * wd, co]), wm, false, true).reshape([b, h, wd, -1]);
     }
-    const flipped = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const flipped = tf.transpose<tf.Tensor4D>(tf.reverse(w, [0, 1]), [0, 1, 3, 2]);
     return tf.conv2d(dy, flipped, 1, 'same');
   });
 }
@@ -62,10 +62,10 @@ function filterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, k: number, co: number): tf.
     // with one-hot kernels (channel c*k²+tap holds input channel c shifted by tap); this beats
     // k² separate slice+matMul pairs by 2-5× on cpu and wasm. Then one matMul against dy.
     const taps = k * k;
-    const oneHot = tf.tile(tf.eye(taps).reshape([k, k, 1, taps]), [1, 1, ci, 1]) as tf.Tensor4D;
+    const oneHot = tf.tile<tf.Tensor4D>(tf.eye(taps).reshape([k, k, 1, taps]), [1, 1, ci, 1]);
     const patches = tf.depthwiseConv2d(x, oneHot, 1, 'same').reshape([n, ci * taps]);
     // wasm's matMul with transposeA is ~5× slower than transposing dy explicitly.
     const g = tf.matMul(dy.reshape([n, co]).transpose(), patches); // [co, ci*taps]
-    return g.reshape([co, ci, taps]).transpose([2, 1, 0]).reshape([k, k, ci, co]) as tf.Tensor4D;
+    return g.reshape([co, ci, taps]).transpose([2, 1, 0]).reshape<tf.Tensor4D>([k, k, ci, co]);
   });
 }

@@ -11,5 +11,5 @@ export function gelu<T extends tf.Tensor>(x: T): T {
   if (x.dtype !== 'float32') throw new Error(`gelu: x must be float32 (got ${x.dtype})`);
   ensureFusedKernels(tf.getBackend());
   const inputs: GeluInputs = { x };
-  return tf.engine().runKernel(Gelu, inputs as unknown as tf.NamedTensorMap, {}) as T;
+  return tf.engine().runKernel<T>(Gelu, inputs as unknown as tf.NamedTensorMap, {});
 }

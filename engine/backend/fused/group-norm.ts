@@ -42,11 +42,11 @@ export function groupNorm(
   const attrs: GroupNormAttrs = { groups, eps };
   const [y, mean, rstd] = tf
     .engine()
-    .runKernel(
+    .runKernel<tf.Tensor[]>(
       GroupNorm,
       inputs as unknown as tf.NamedTensorMap,
       attrs as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor[];
+    );
   tf.dispose([mean, rstd, inputs.gamma as tf.Tensor, inputs.beta as tf.Tensor]);
   return y as tf.Tensor4D;
 }

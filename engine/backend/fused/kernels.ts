@@ -101,11 +101,11 @@ export const groupNormGradConfig: tf.GradConfig = {
     // Computed once here (inside the gradient's tidy), handed out by the three closures.
     const [dx, dgamma, dbeta] = tf
       .engine()
-      .runKernel(
+      .runKernel<tf.Tensor[]>(
         GroupNormGrad,
         inputs as unknown as tf.NamedTensorMap,
         gradAttrs as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor[];
+      );
     return { x: () => dx, gamma: () => dgamma, beta: () => dbeta };
   },
 };
@@ -142,7 +142,7 @@ export const geluGradConfig: tf.GradConfig = {
     const inputs: GeluGradInputs = { dy: Array.isArray(dy) ? dy[0] : dy, x };
     return {
       x: () =>
-        tf.engine().runKernel(GeluGrad, inputs as unknown as tf.NamedTensorMap, {}) as tf.Tensor,
+        tf.engine().runKernel<tf.Tensor>(GeluGrad, inputs as unknown as tf.NamedTensorMap, {}),
     };
   },
 };
