@@ -67,6 +67,7 @@ export class LossChart extends StepChart {
     redraw(this.chart, datasets, this.range, this.lastStep);
     const points = this.series.reduce((n, s) => n + s.steps.length, 0);
     this.dataset.points = String(points);
+    this.dataset.smoothed = String(raw.size > 0);
     this.dataset.lastStep = String(Math.max(0, ...this.series.map((s) => s.steps.at(-1) ?? 0)));
   }
 }

@@ -203,7 +203,7 @@ describe('dashboard in a browser', function () {
     await waitForAttr(page, 'metric-panels', 'data-names', (v) => v === 'probe/acc-vs-t');
     await page.locator('metric-panels input[type=search]').fill('');
 
-    // Smoothing draws the smoothed line over the raw one.
+    // Smoothing draws the smoothed line over the raw one, on the metrics and the loss.
     await page.locator('metric-panels input[aria-label=smoothing]').fill('0.9');
     // Charts out of view skip their redraws: look at it, as a user would.
     await page.locator('metric-plot[data-name="custom/border-fraction"]').scrollIntoViewIfNeeded();
@@ -213,6 +213,7 @@ describe('dashboard in a browser', function () {
       'data-smoothed',
       (v) => v === 'true',
     );
+    await waitForAttr(page, 'loss-chart', 'data-smoothed', (v) => v === 'true');
     expect(errors).to.deep.equal([]);
   });
 
