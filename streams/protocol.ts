@@ -159,7 +159,7 @@ export function parseClientMessage(text: string): ClientMessage | string {
   if (m.runId !== undefined && !isValidRunId(m.runId)) {
     return runIdError('runId', typeof m.runId === 'string' ? m.runId : typeof m.runId);
   }
-  const runId = m.runId as string | undefined;
+  const runId = m.runId;
   if (m.type === 'unsubscribe') return { v, type: 'unsubscribe', runId };
   if (
     m.sinceSeq !== undefined &&
@@ -168,7 +168,7 @@ export function parseClientMessage(text: string): ClientMessage | string {
     const got = typeof m.sinceSeq === 'number' ? String(m.sinceSeq) : typeof m.sinceSeq;
     return `sinceSeq must be an integer >= 0 (got ${got})`;
   }
-  return { v, type: 'subscribe', runId, sinceSeq: m.sinceSeq as number | undefined };
+  return { v, type: 'subscribe', runId, sinceSeq: m.sinceSeq };
 }
 
 /** Bytes of `text` in UTF-8 (a lone surrogate counts 3, as the encoder writes U+FFFD). */

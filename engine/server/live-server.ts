@@ -151,7 +151,9 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     session.send({ v: PROTOCOL_VERSION, type: 'runs', runs: catalog.list() });
   });
 
-  const server = createServer(httpHandler(token, ingest?.handle));
+  const server = createServer(
+    httpHandler(token, ingest ? (req, res) => ingest.handle(req, res) : undefined),
+  );
   // Slow senders (a header a byte a minute) do not hold sockets for long.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

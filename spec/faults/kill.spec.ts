@@ -26,7 +26,7 @@ function trials(): Trial[] {
   const rand = mulberry32(2026);
   const out: Trial[] = [];
   // Every write site, early and late in the run.
-  const quick = new Set(['checkpoint', 'torn-line', 'assessment']);
+  const quick = new Set(['checkpoint', 'assessment']);
   for (const site of KILL_SITES) {
     // Phase changes happen three times a run; the other sites 15 (snapshots) to 300 times.
     const nths = site === 'phase' ? [1, 2, 3] : [1, 4, 9];
