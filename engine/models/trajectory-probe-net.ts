@@ -112,12 +112,12 @@ export async function fitTrajectoryProbe(
   param('Wo', [H, K], sd(H));
   param('bo', [K], 0);
 
-  const forward = (x: tf.Tensor3D): { logits: tf.Tensor2D; alpha?: tf.Tensor2D } => {
+  const forward = (x: tf.Tensor3D): { logits: tf.Tensor; alpha?: tf.Tensor } => {
     const n = x.shape[0];
     if (kind === 'gru') {
-      let h = tf.zeros([n, H]) as tf.Tensor2D;
+      let h: tf.Tensor = tf.zeros([n, H]);
       for (let t = 0; t < L; t++) {
-        const xt = tf.reshape(tf.slice(x, [0, t, 0], [n, 1, D]), [n, D]) as tf.Tensor2D;
+        const xt = tf.reshape(tf.slice(x, [0, t, 0], [n, 1, D]), [n, D]);
         const z = tf.sigmoid(
           tf.add(tf.add(tf.matMul(xt, vars.Wz), tf.matMul(h, vars.Uz)), vars.bz),
         );
@@ -127,25 +127,25 @@ export async function fitTrajectoryProbe(
         const cand = tf.tanh(
           tf.add(tf.add(tf.matMul(xt, vars.Wn), tf.mul(r, tf.matMul(h, vars.Un))), vars.bn),
         );
-        h = tf.add(tf.mul(tf.sub(1, z), cand), tf.mul(z, h)) as tf.Tensor2D;
+        h = tf.add(tf.mul(tf.sub(1, z), cand), tf.mul(z, h));
       }
-      return { logits: tf.add(tf.matMul(h, vars.Wo), vars.bo) as tf.Tensor2D };
+      return { logits: tf.add(tf.matMul(h, vars.Wo), vars.bo) };
     }
     if (kind === 'attention') {
-      const flat = tf.reshape(x, [n * L, D]) as tf.Tensor2D;
+      const flat = tf.reshape(x, [n * L, D]);
       const e = tf.relu(
         tf.add(tf.reshape(tf.matMul(flat, vars.W), [n, L, H]), tf.add(vars.pos, vars.b)),
       );
       const scores = tf.reshape(
-        tf.matMul(tf.tanh(tf.matMul(tf.reshape(e, [n * L, H]) as tf.Tensor2D, vars.Wa)), vars.q),
+        tf.matMul(tf.tanh(tf.matMul(tf.reshape(e, [n * L, H]), vars.Wa)), vars.q),
         [n, L],
       );
-      const alpha = tf.softmax(scores) as tf.Tensor2D;
-      const pooled = tf.sum(tf.mul(e, tf.expandDims(alpha, 2)), 1) as tf.Tensor2D;
-      return { logits: tf.add(tf.matMul(pooled, vars.Wo), vars.bo) as tf.Tensor2D, alpha };
+      const alpha = tf.softmax(scores);
+      const pooled = tf.sum(tf.mul(e, tf.expandDims(alpha, 2)), 1);
+      return { logits: tf.add(tf.matMul(pooled, vars.Wo), vars.bo), alpha };
     }
-    const h = tf.relu(tf.add(tf.matMul(tf.reshape(x, [n, D]) as tf.Tensor2D, vars.W), vars.b));
-    return { logits: tf.add(tf.matMul(h, vars.Wo), vars.bo) as tf.Tensor2D };
+    const h = tf.relu(tf.add(tf.matMul(tf.reshape(x, [n, D]), vars.W), vars.b));
+    return { logits: tf.add(tf.matMul(h, vars.Wo), vars.bo) };
   };
 
   const optimizer = tf.train.adam(opts.lr ?? 1e-2);
@@ -165,7 +165,7 @@ export async function fitTrajectoryProbe(
               (s: tf.Tensor, w) => tf.add(s, tf.sum(tf.square(w))),
               tf.scalar(0),
             );
-            return tf.add(ce, tf.mul(reg, l2)) as tf.Scalar;
+            return tf.add<tf.Scalar>(ce, tf.mul(reg, l2));
           }),
         it === iterations - 1,
         Object.values(vars),
@@ -176,13 +176,15 @@ export async function fitTrajectoryProbe(
       }
       if (it % 20 === 19) await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const [pred, alphaMean] = tf.tidy(() => {
-      const out = forward(tf.tensor3d(standardise(test, nTest), [nTest, L, D]));
-      return [tf.argMax(out.logits, 1), out.alpha ? tf.mean(out.alpha, 0) : undefined];
+    const xTest = tf.tensor3d(standardise(test, nTest), [nTest, L, D]);
+    const result = tf.tidy(() => {
+      const o = forward(xTest);
+      return { pred: tf.argMax(o.logits, 1), alpha: o.alpha ? tf.mean(o.alpha, 0) : tf.zeros([0]) };
     });
-    const p = await pred.data();
-    const attention = alphaMean ? Array.from(await alphaMean.data(), Number) : undefined;
-    tf.dispose([pred, alphaMean].filter((t): t is tf.Tensor => t !== undefined));
+    const p = await result.pred.data();
+    const alpha = await result.alpha.data();
+    const attention = kind === 'attention' ? Array.from(alpha, Number) : undefined;
+    tf.dispose([xTest, result.pred, result.alpha]);
     let hits = 0;
     for (let i = 0; i < nTest; i++) if (p[i] === testY[i]) hits++;
     return { accuracy: nTest > 0 ? hits / nTest : 0, attention, loss };
