@@ -271,7 +271,7 @@ export function sweepFigures(runs: LoadedRun[]): Figure[] {
   const label = (r: LoadedRun): string => {
     const c = r.meta.config;
     const parts = ['dx', 'dy', 'seed', 'posEncoding'].flatMap((k) =>
-      c[k] !== undefined ? [`${k} ${String(c[k])}`] : [],
+      typeof c[k] === 'number' || typeof c[k] === 'string' ? [`${k} ${c[k]}`] : [],
     );
     return parts.length ? parts.join(', ') : r.meta.runId;
   };
