@@ -366,7 +366,7 @@ export async function renderFigures(
     for (const f of figures) {
       const spec = { ...f.spec, width: opts.width, height: opts.height };
       await page.evaluate(
-        (s) => (window as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),
+        (s) => (globalThis as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),
         spec,
       );
       const file = join(opts.out, f.file);
