@@ -136,7 +136,8 @@ describe('the phasewatch command (engine/cli/bin.js)', function () {
         const code = await exited;
         expect(code, 'exit code').to.equal(0);
         expect(await listening(port), 'port freed').to.equal(false);
-        for (let i = 0; i < 50 && kids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+        for (let i = 0; i < 50 && kids.some(alive); i++)
+          await new Promise((r) => setTimeout(r, 100));
         for (const k of kids) expect(alive(k), `child ${k} left running`).to.equal(false);
         const [runId] = readdirSync(out);
         const meta = JSON.parse(readFileSync(path.join(out, runId, 'meta.json'), 'utf8')) as {
