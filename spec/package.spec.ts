@@ -7,6 +7,17 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+
+/**
+ * The environment without what an enclosing `npm test` exports (npm_lifecycle_*,
+ * npm_package_*, npm_config_local_prefix, …), so the npm commands here act on their own
+ * directories; npm's cache and registry settings are kept.
+ */
+const env = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k),
+  ),
+);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 
@@ -77,6 +88,7 @@ describe('the package as a dependency (npm pack → a fresh project)', function 
     // `npm pack` runs `prepare`: the library build (incremental) and the dashboard bundle.
     const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', tmp], {
       cwd: root,
+      env,
       maxBuffer: 1 << 26,
     });
     [packed] = JSON.parse(stdout) as Packed[];
@@ -86,19 +98,19 @@ describe('the package as a dependency (npm pack → a fresh project)', function 
       path.join(project, 'package.json'),
       JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
     );
-    // Offline: everything the tarball needs is in npm's cache since it was installed here. No
-    // install scripts: the native build is checked by `npm run build:native:check`.
+    // From npm's cache (`npm ci` here put every dependency there), the registry only for what
+    // is missing. No install scripts: `npm run build:native:check` checks the native build.
     await run(
       'npm',
       [
         'install',
-        '--offline',
+        '--prefer-offline',
         '--no-audit',
         '--no-fund',
         '--ignore-scripts',
         path.join(tmp, packed.filename),
       ],
-      { cwd: project, maxBuffer: 1 << 26 },
+      { cwd: project, env, maxBuffer: 1 << 26 },
     );
   });
 
