@@ -53,7 +53,11 @@ function parseExportArgs(args: string[]): ExportArgs {
  * TensorBoard (scalars and projector embeddings, into `<dir>/<runId>/`) and/or as CSV.
  * Prints what it wrote; returns the exit code (2: bad arguments, 1: the export failed).
  */
-export async function exportCommand(args: string[]): Promise<number> {
+export function exportCommand(args: string[]): Promise<number> {
+  return Promise.resolve(runExport(args));
+}
+
+function runExport(args: string[]): number {
   let parsed: ExportArgs;
   try {
     if (args.includes('--help') || args.includes('-h')) {

@@ -215,7 +215,7 @@ export function checkIngestEvent(e: unknown, where: string): EventInput | string
   if (event.type === 'step' && event.examplesPerSec === undefined) {
     return { ...event, examplesPerSec: 0 };
   }
-  return event as EventInput;
+  return event;
 }
 
 /** What `POST /api/runs` accepts. */

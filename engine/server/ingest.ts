@@ -30,6 +30,8 @@ export interface IngestOptions {
    * `stopped` with an alert saying why. Default 30 minutes.
    */
   idleMs?: number;
+  /** Runs open at once; one more is refused with 429. Default 100. */
+  maxOpenRuns?: number;
 }
 
 export interface Ingest {
@@ -103,6 +105,7 @@ export function createIngest(opts: IngestOptions): Ingest {
   const maxJson = opts.maxJsonBytes ?? 8 << 20;
   const maxSnapshot = opts.maxSnapshotBytes ?? 64 << 20;
   const idleMs = opts.idleMs ?? 30 * 60_000;
+  const maxOpenRuns = opts.maxOpenRuns ?? 100;
   const hub = new Subject<RunEvent>();
   const runs = new Map<string, OpenRun>();
 
@@ -199,6 +202,12 @@ export function createIngest(opts: IngestOptions): Ingest {
     const r = createRunSchema.safeParse(body ?? {});
     if (!r.success) throw new HttpError(400, zodError('body', body, r.error));
     const { name, runId, tags, notes, backend, config, assess } = r.data;
+    if (runs.size >= maxOpenRuns) {
+      throw new HttpError(
+        429,
+        `${runs.size} runs are open, the most this server takes: finish one first`,
+      );
+    }
     const assessOpts: AssessPhasesOptions = { ...opts.assess, ...assess };
     let store: RunStore;
     try {
@@ -359,7 +368,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     const list: unknown[] = Array.isArray(body)
       ? body
       : wrapped
-        ? ((body as { events: unknown }).events as unknown[])
+        ? (body.events as unknown[])
         : [body];
     if (!Array.isArray(list)) throw new HttpError(400, 'events: must be an array of events');
     const events: EventInput[] = [];

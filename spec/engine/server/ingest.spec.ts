@@ -520,6 +520,18 @@ describe('engine/server/ingest', () => {
     expect(events(c).map((e) => e.type)).to.deep.equal(['run-start', 'run-end']);
     expect(events(c)[1]).to.include({ status: 'stopped' });
   });
+
+  it('refuses a run over maxOpenRuns with 429 until one finishes', async () => {
+    await start({ maxOpenRuns: 2 });
+    const a = await createRun();
+    await createRun();
+    const over = await post('/api/runs', {});
+    expect(over.status).to.equal(429);
+    expect(over.text).to.equal('2 runs are open, the most this server takes: finish one first\n');
+    expect((await post(`/api/runs/${a}/finish`)).status).to.equal(200);
+    await createRun();
+  });
+
   it('refuses a snapshot whose body ends after that of a later step (order is kept)', async () => {
     await start();
     const runId = await createRun();
