@@ -20,7 +20,11 @@ function python(
     execFile(
       exe,
       args,
-      { env: { ...process.env, PYTHONPATH: CLIENT_DIR }, timeout: timeoutMs, maxBuffer: 1 << 24 },
+      {
+        env: { ...process.env, PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: '1' },
+        timeout: timeoutMs,
+        maxBuffer: 1 << 24,
+      },
       (err, stdout, stderr) => {
         const code = err ? ((err as { code?: number }).code ?? 1) : 0;
         done({ code: typeof code === 'number' ? code : 1, stdout, stderr });
