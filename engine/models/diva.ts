@@ -41,6 +41,11 @@ export interface DivaConfig {
   sigmaFloor: number;
   /** Weight of the KL term (β of β-DiVA, seed Eq. 10), per example and pixel (see `lossTerms`). */
   beta: number;
+  /**
+   * Steps over which the KL weight is annealed exponentially from β·1e-4 up to β (the seed
+   * anneals it "from a number many orders of magnitude smaller"); 0 uses β from the start.
+   */
+  klWarmup: number;
   /** Weight w of the guidance score: ε_θφ = ε_θ − w·√(1−ᾱ_t)·g. 1 is the seed; 0 is a plain DDPM. */
   guidanceWeight: number;
   /** Train only the inference network on top of a fixed (pre-trained) denoiser (seed §3, CelebA-HQ). */
@@ -64,7 +69,8 @@ export const DEFAULT_DIVA_CONFIG: DivaConfig = {
   encoderChannels: [16, 16],
   latentDim: 3,
   sigmaFloor: 1e-3,
-  beta: 1,
+  beta: 1e-3,
+  klWarmup: 0,
   guidanceWeight: 1,
   freezeDenoiser: false,
   lr: 2e-3,
@@ -98,6 +104,11 @@ export function resolveDivaConfig(partial: Partial<DivaConfig> = {}): DivaConfig
   }
   if (!(typeof c.beta === 'number' && c.beta >= 0 && Number.isFinite(c.beta))) {
     throw new Error(`diva.beta must be a finite number >= 0 (got ${String(c.beta)})`);
+  }
+  if (!Number.isInteger(c.klWarmup) || c.klWarmup < 0) {
+    throw new Error(
+      `diva.klWarmup must be a non-negative integer of steps (got ${String(c.klWarmup)})`,
+    );
   }
   if (!(typeof c.guidanceWeight === 'number' && c.guidanceWeight >= 0 && c.guidanceWeight <= 10)) {
     throw new Error(
@@ -148,6 +159,8 @@ export interface DivaLossTerms {
   kl: number;
   /** mse + β·kl / pixels: the per-pixel β-DiVA objective (seed Eq. 10, λ_t = 1). */
   loss: number;
+  /** The KL weight used (β, or less during `klWarmup`). */
+  beta: number;
 }
 
 const UNET_PREFIX = 'unet.';
@@ -262,6 +275,13 @@ export class Diva implements Model {
    * with (μ₀, σ₀) = fφ(x₀); g = ∇ₓ log qφ(z | x_t); residual r = ε − ε_θ(x_t) + w·√(1−ᾱ_t)·g;
    * loss = mean(r²) + β·mean(KL)/(S·S). With w = 0 and β = 0 it is exactly the DDPM loss.
    */
+  /** The KL weight at a step: β, annealed exponentially from β·1e-4 over `klWarmup` steps. */
+  betaAt(step = this.step): number {
+    const { beta, klWarmup } = this.config;
+    if (klWarmup === 0 || step >= klWarmup) return beta;
+    return beta * Math.pow(10, -4 * (1 - step / klWarmup));
+  }
+
   private lossTensors(
     images: Float32Array,
     batch: number,
@@ -279,29 +299,26 @@ export class Diva implements Model {
     const x0 = tf.tensor4d(images, [batch, S, S, 1]);
     const noise = tf.tensor4d(draws.noise, [batch, S, S, 1]);
     const bT = tf.tensor4d(b, [batch, 1, 1, 1]);
-    const xt = tf.add(
-      tf.mul(x0, tf.tensor4d(a, [batch, 1, 1, 1])),
-      tf.mul(noise, bT),
-    ) as tf.Tensor4D;
+    const xt = tf.add<tf.Tensor4D>(tf.mul(x0, tf.tensor4d(a, [batch, 1, 1, 1])), tf.mul(noise, bT));
     const post0 = encode(this.encoderConfig, this.encoder, x0);
     const eps = unetApply(
       this.unet,
       xt,
       tf.tensor1d(draws.t, 'float32'),
-      tf.zeros([batch, 2]) as tf.Tensor2D,
+      tf.zeros<tf.Rank.R2>([batch, 2]),
     ).eps;
     let resid: tf.Tensor = tf.sub(noise, eps);
     if (c.guidanceWeight !== 0) {
-      const z = tf.add(
+      const z = tf.add<tf.Tensor2D>(
         post0.mu,
         tf.mul(post0.sigma, tf.tensor2d(draws.latentNoise, [batch, c.latentDim])),
-      ) as tf.Tensor2D;
+      );
       const g = guidanceScore(this.encoderConfig, this.encoder, xt, z);
       resid = tf.add(resid, tf.mul(tf.mul(g, bT), c.guidanceWeight));
     }
-    const mse = tf.mean(tf.square(resid)) as tf.Scalar;
-    const kl = tf.mean(klToPrior(post0)) as tf.Scalar;
-    const loss = tf.add(mse, tf.mul(kl, c.beta / (S * S))) as tf.Scalar;
+    const mse = tf.mean<tf.Scalar>(tf.square(resid));
+    const kl = tf.mean<tf.Scalar>(klToPrior(post0));
+    const loss = tf.add<tf.Scalar>(mse, tf.mul(kl, this.betaAt() / (S * S)));
     return { loss, mse, kl };
   }
 
@@ -313,7 +330,12 @@ export class Diva implements Model {
       const r = this.lossTensors(b.images, b.batch, draws);
       return [r.loss, r.mse, r.kl];
     });
-    const out = { loss: loss.dataSync()[0], mse: mse.dataSync()[0], kl: kl.dataSync()[0] };
+    const out = {
+      loss: loss.dataSync()[0],
+      mse: mse.dataSync()[0],
+      kl: kl.dataSync()[0],
+      beta: this.betaAt(),
+    };
     tf.dispose([loss, mse, kl]);
     return out;
   }
@@ -357,8 +379,8 @@ export class Diva implements Model {
     });
     const values = [loss.dataSync()[0], mse.dataSync()[0], kl.dataSync()[0]];
     tf.dispose([loss, mse, kl]);
+    this.lastTerms = { loss: values[0], mse: values[1], kl: values[2], beta: this.betaAt() };
     this.step++;
-    this.lastTerms = { loss: values[0], mse: values[1], kl: values[2] };
     return values[0];
   }
 
@@ -494,7 +516,7 @@ export class Diva implements Model {
       if (!shape) continue;
       if (JSON.stringify(shape) !== JSON.stringify(t.shape)) {
         throw new Error(
-          `denoiser in ${dir}: ${name} has shape [${t.shape}], this DiVA needs [${shape}]`,
+          `denoiser in ${dir}: ${name} has shape [${t.shape.join(', ')}], this DiVA needs [${shape.join(', ')}]`,
         );
       }
       tf.tidy(() => {

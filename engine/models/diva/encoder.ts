@@ -63,8 +63,8 @@ export function encode(c: EncoderConfig, W: EncoderWeights, x: tf.Tensor4D): Pos
   return tf.tidy(() => {
     const h1 = tf.relu(tf.conv2d(x, W['enc.conv1.w'] as tf.Tensor4D, 2, 'same'));
     const h2 = tf.relu(tf.conv2d(h1, W['enc.conv2.w'] as tf.Tensor4D, 2, 'same'));
-    const flat = h2.reshape([x.shape[0], -1]) as tf.Tensor2D;
-    const mu = tf.matMul(flat, W['enc.mu.w'] as tf.Tensor2D) as tf.Tensor2D;
+    const flat: tf.Tensor2D = h2.reshape([x.shape[0], -1]);
+    const mu = tf.matMul<tf.Tensor2D>(flat, W['enc.mu.w']);
     const sigma = tf.add(
       tf.softplus(tf.matMul(flat, W['enc.sigma.w'] as tf.Tensor2D)),
       c.sigmaFloor,
@@ -87,7 +87,7 @@ export function logPosterior(
     const { mu, sigma } = encode(c, W, x);
     const maha = tf.square(tf.div(tf.sub(z, mu), sigma));
     const logDet = tf.mul(tf.log(sigma), 2);
-    return tf.mul(tf.sum(tf.add(maha, logDet), 1), -0.5) as tf.Tensor1D;
+    return tf.mul<tf.Tensor1D>(tf.sum(tf.add(maha, logDet), 1), -0.5);
   });
 }
 
@@ -112,6 +112,6 @@ export function klToPrior(p: Posterior): tf.Tensor1D {
   return tf.tidy(() => {
     const s2 = tf.square(p.sigma);
     const terms = tf.sub(tf.add(tf.square(p.mu), s2), tf.add(tf.log(s2), 1));
-    return tf.mul(tf.sum(terms, 1), 0.5) as tf.Tensor1D;
+    return tf.mul<tf.Tensor1D>(tf.sum(terms, 1), 0.5);
   });
 }

@@ -147,7 +147,7 @@ export class DivaSampler implements Sampler {
     for (let start = 0; start < n; start += chunk) {
       const m = Math.min(chunk, n - start);
       const zc = z && w !== 0 ? tf.tensor2d(z.subarray(start * d, (start + m) * d), [m, d]) : null;
-      const noLabels = tf.zeros([m, 2]) as tf.Tensor2D;
+      const noLabels = tf.zeros<tf.Rank.R2>([m, 2]);
       let x = tf.tensor4d(rng.normals(m * S * S), [m, S, S, 1]);
       try {
         for (let i = 0; i < times.length; i++) {
@@ -155,7 +155,7 @@ export class DivaSampler implements Sampler {
           const tPrev = i + 1 < times.length ? times[i + 1] : -1;
           const noise = method === 'ddpm' && tPrev >= 0 ? rng.normals(m * S * S) : undefined;
           const next = tf.tidy(() => {
-            let eps: tf.Tensor4D = unetApply(unet, x, tf.fill([m], t) as tf.Tensor1D, noLabels).eps;
+            let eps: tf.Tensor4D = unetApply(unet, x, tf.fill<tf.Rank.R1>([m], t), noLabels).eps;
             if (zc) {
               // ε_θφ = ε_θ − w·√(1−ᾱ_t)·g  (seed Eq. 8)
               const g = guidanceScore(ec, encoder, x, zc);
@@ -259,7 +259,7 @@ export function reverseStep(
     }
     if (tPrev < 0) return x0 as tf.Tensor4D;
     if (method === 'ddim') {
-      return tf.add(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev))) as tf.Tensor4D;
+      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
     }
     const beta = 1 - abT / abPrev;
     const c0 = (beta * Math.sqrt(abPrev)) / (1 - abT);
@@ -267,6 +267,6 @@ export function reverseStep(
     const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
     const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
     const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add(mean, tf.mul(z, sigma)) as tf.Tensor4D;
+    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
   });
 }

@@ -155,6 +155,21 @@ describe('Diva', () => {
     m1.dispose();
   });
 
+  it('anneals β exponentially from β·1e-4 over klWarmup steps', () => {
+    const m = diva({ ...tiny, beta: 2, klWarmup: 100 });
+    expect(m.betaAt(0)).to.be.closeTo(2e-4, 1e-12);
+    expect(m.betaAt(50)).to.be.closeTo(2e-2, 1e-10);
+    expect(m.betaAt(100)).to.equal(2);
+    expect(m.betaAt(500)).to.equal(2);
+    const b = batchOf(4);
+    const draws = m.drawTerms(4);
+    const t = m.lossTerms(b, draws);
+    expect(t.beta).to.be.closeTo(2e-4, 1e-12);
+    expect(t.loss).to.be.closeTo(t.mse + (2e-4 * t.kl) / (S * S), 1e-6);
+    expect(() => resolveDivaConfig({ klWarmup: -1 })).to.throw(/diva\.klWarmup/);
+    m.dispose();
+  });
+
   it('lowers the loss on a fixed batch and keeps the tensor count per step', () => {
     const m = diva({ ...tiny, lr: 3e-3 });
     const b = batchOf(16);
