@@ -26,7 +26,7 @@ export const DIVA = {
   /** Latent dimension: one per ground-truth factor, as in the seed. */
   latentDim: 3,
   /** KL weight per example and pixel (see `Diva.lossTerms`). */
-  beta: 0.01,
+  beta: 0.001,
   /** Channels of the inference network's two 3×3 stride-2 convolutions (the seed: 96, 96). */
   encoderChannels: [16, 16] as [number, number],
   /** Training set size (the seed: 2000). */
