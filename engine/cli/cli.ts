@@ -17,6 +17,7 @@ import { runExperiment } from '../experiment.js';
 import { createScriptContext, type Script, type ScriptContext } from '../script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
+import { DISTRIBUTED_USAGE, distributedCommand } from '../distributed/commands.js';
 import { exportCommand } from './export-command.js';
 import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
@@ -110,6 +111,7 @@ export function usage(): string {
     '  phasewatch run [script.ts] [settings] [--out DIR | --resume RUNDIR] [--serve [--port N] [--host H] [--token T]]',
     '  phasewatch serve [runsDir] [--port N] [--host H] [--token T]',
     '  phasewatch export <runDir> --tensorboard <dir> | --csv [file]',
+    ...DISTRIBUTED_USAGE,
     '',
     "settings of the experiment (the command line overrides a script's own; defaults in brackets):",
     helpLines(settings),
@@ -542,6 +544,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     if (first >= 0 && argv[first] === 'export') {
       return await exportCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
     }
+    // worker, sweep, serve --redis: engine/distributed/commands.ts
+    const distributed = distributedCommand(argv, opts.signal);
+    if (distributed) return await distributed;
     const line = parseCommandLine(argv);
     const { command } = line;
     if (command === undefined || command === 'help' || line.options.help) {

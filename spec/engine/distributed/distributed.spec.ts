@@ -1,0 +1,444 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'bullmq';
+import { lastValueFrom, toArray, type Subscription } from 'rxjs';
+import { main } from '../../../engine/cli/cli.js';
+import { runStreams } from '../../../engine/distributed/consumer.js';
+import { checkJobData } from '../../../engine/distributed/job.js';
+import { StreamPublisher } from '../../../engine/distributed/publisher.js';
+import { redisQueue } from '../../../engine/distributed/queue.js';
+import { checkRedisUrl, connect, disconnect } from '../../../engine/distributed/redis.js';
+import { takeOverForeignLock, type QueueJobResult } from '../../../engine/distributed/worker.js';
+import { LOCK_FILE } from '../../../engine/store/lock.js';
+import type { RunEvent } from '../../../streams/events.js';
+import {
+  gridPoints,
+  pointKey,
+  sweep,
+  sweepRunId,
+  type SweepEvent,
+} from '../../../streams/sweep.js';
+import { storedEvents, storedRunProblems } from './check-stored.js';
+import { hasRedisServer, RedisServer } from './redis-server.js';
+
+const haveRedis = hasRedisServer();
+const CLI = fileURLToPath(new URL('../../../engine/cli/cli.ts', import.meta.url));
+
+/** Tiny runs (seconds each), as in spec/examples/script-context.ts. */
+const TINY = {
+  backend: 'cpu',
+  size: 8,
+  widths: [4, 8, 8],
+  steps: 12,
+  snapshotEvery: 4,
+  samples: 24,
+  batchSize: 8,
+  ddimSteps: 2,
+  timesteps: 10,
+  confirm: 1,
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Runs the CLI in-process; its exit code and what it wrote on stderr. */
+async function cli(argv: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += chunk.toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+const metric = (runId: string, seq: number, step = seq): RunEvent =>
+  ({ type: 'metric', name: 'm', value: seq, step, runId, seq, time: Date.now() }) as RunEvent;
+
+/** Collects what a consumer passes on, per run. */
+function collect(url: string, prefix: string, group: string) {
+  const byRun = new Map<string, number[]>();
+  let count = 0;
+  const sub: Subscription = runStreams({ redis: url, prefix, group, blockMs: 200 }).subscribe({
+    next: (e) => {
+      count++;
+      const list = byRun.get(e.runId) ?? [];
+      list.push(e.seq);
+      byRun.set(e.runId, list);
+    },
+  });
+  return {
+    byRun,
+    get count() {
+      return count;
+    },
+    sub,
+  };
+}
+
+describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
+  this.timeout(240_000);
+
+  describe('checks without a server', () => {
+    it('a bad --redis URL, bad job data and worker flags get one line naming them', async () => {
+      expect(() => checkRedisUrl('localhost:6379')).to.throw(
+        '--redis must be a redis:// or rediss:// URL like redis://127.0.0.1:6379 (got "localhost:6379")',
+      );
+      expect(() => checkRedisUrl('http://x:1')).to.throw(/--redis must be a redis:\/\//);
+      expect(checkRedisUrl('redis://127.0.0.1:6379/2')).to.equal('redis://127.0.0.1:6379/2');
+      expect(() => checkJobData({ module: 'phasewatch:bump', export: 'default' })).to.throw(
+        /queued job job must be a SweepJob with runId and key \(got undefined\)/,
+      );
+      expect(() => checkJobData({ module: '', export: 'x' })).to.throw(/queued job module/);
+      const none = await cli(['worker']);
+      expect(none.code).to.equal(1);
+      expect(none.stderr.trim()).to.equal(
+        'phasewatch: worker needs --redis URL (e.g. redis://127.0.0.1:6379)',
+      );
+      const bad = await cli(['worker', '--redis', 'redis://127.0.0.1:1', '--concurrency', '0']);
+      expect(bad.stderr.trim()).to.equal(
+        'phasewatch: --concurrency must be an integer from 1 to 64 (got "0")',
+      );
+      const unknown = await cli(['sweep', 'g.ts', '--redsi', 'x']);
+      expect(unknown.stderr).to.match(/unknown flag --redsi for sweep \(accepted: --redis,/);
+      const detach = await cli(['sweep', 'g.ts', '--detach']);
+      expect(detach.stderr).to.match(/grid file "g.ts" does not exist|--detach needs --redis/);
+    });
+
+    it("a run lock of another host is moved aside for the retried job; this host's is left", () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pw-lock-'));
+      try {
+        const lock = { pid: 1, host: 'elsewhere', since: new Date().toISOString() };
+        writeFileSync(join(dir, LOCK_FILE), JSON.stringify(lock));
+        expect(takeOverForeignLock(dir)).to.equal(true);
+        expect(existsSync(join(dir, LOCK_FILE))).to.equal(false);
+        writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ ...lock, host: hostname() }));
+        expect(takeOverForeignLock(dir)).to.equal(false);
+        expect(existsSync(join(dir, LOCK_FILE))).to.equal(true);
+        expect(readdirSync(dir)).to.deep.equal([LOCK_FILE]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe('on a redis-server of its own', function () {
+    let redis: RedisServer;
+    let tmp: string;
+    before(async function () {
+      if (!haveRedis) {
+        console.log(
+          '      note: redis-server is not installed: the distributed specs are skipped (apt-get install redis-server)',
+        );
+        this.skip();
+      }
+      tmp = mkdtempSync(join(tmpdir(), 'pw-dist-'));
+      mkdirSync(join(tmp, 'redis'));
+      redis = await RedisServer.start(join(tmp, 'redis'));
+    });
+    after(async () => {
+      await redis?.down();
+      if (tmp) rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it('the consumer passes each seq once, in order, and goes on where it stopped after a restart', async () => {
+      const prefix = 'c1';
+      const conn = connect(redis.url);
+      const pub = new StreamPublisher(conn, { prefix });
+      try {
+        const a = collect(redis.url, prefix, 'g');
+        await pub.announce('r1');
+        for (let s = 1; s <= 5; s++) pub.publish(metric('r1', s));
+        await pub.flush();
+        await until('5 events', () => a.count === 5, 10_000);
+        // A retried worker sends 3..5 again, then new ones.
+        for (let s = 3; s <= 8; s++) pub.publish(metric('r1', s));
+        await pub.flush();
+        await until('8 events', () => a.count === 8, 10_000);
+        a.sub.unsubscribe();
+        await sleep(1500); // its connection is gone
+        for (let s = 9; s <= 12; s++) pub.publish(metric('r1', s));
+        await pub.announce('r2');
+        for (let s = 1; s <= 3; s++) pub.publish(metric('r2', s));
+        pub.publish({ ...metric('r1', 13), type: 'run-end', status: 'completed' } as RunEvent);
+        await pub.flush();
+        const b = collect(redis.url, prefix, 'g');
+        await until('the rest', () => b.count === 8, 10_000);
+        await sleep(500);
+        b.sub.unsubscribe();
+        expect(a.byRun.get('r1')).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect(b.byRun.get('r1')).to.deep.equal([9, 10, 11, 12, 13]);
+        expect(b.byRun.get('r2')).to.deep.equal([1, 2, 3]);
+        // A completed run is no longer followed; r2 still is.
+        expect(await conn.hkeys('c1:follow:g')).to.deep.equal(['r2']);
+        // Another group sees everything from the start.
+        const c = collect(redis.url, prefix, 'other');
+        await until('all of it', () => c.count === 16, 10_000);
+        c.sub.unsubscribe();
+        expect(c.byRun.get('r1')).to.have.length(13);
+      } finally {
+        await disconnect(conn);
+      }
+    });
+
+    it('enqueueing twice keeps one job; a failed job fails its run and frees a new runId', async () => {
+      const q = redisQueue({ redis: redis.url, queue: 'unit', prefix: 'u' });
+      const job = { key: 'dx=1', runId: 'u-dx1', runsDir: tmp, point: { dx: 1 }, context: {} };
+      const conn = connect(redis.url);
+      let worker: Worker | undefined;
+      try {
+        await q.enqueue(job);
+        await q.enqueue(job);
+        expect((await q.queue.getJobCounts('waiting')).waiting).to.equal(1);
+        expect(await q.ledger.claim('u-dx1')).to.deep.equal({ done: false, runId: 'u-dx1' });
+        worker = new Worker(
+          'unit',
+          () => Promise.reject(new Error('the run ended failed: out of memory')),
+          { connection: conn },
+        );
+        const err = await lastValueFrom(q.run(job)).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        expect(err?.message).to.equal('the run ended failed: out of memory');
+        expect(await q.ledger.claim('u-dx1')).to.deep.equal({ done: false, runId: 'u-dx1-r2' });
+      } finally {
+        await worker?.close();
+        await q.close();
+        await disconnect(conn);
+      }
+    });
+
+    it('6 tiny runs on 3 worker processes: one SIGKILLed mid-run, the consumer and Redis restarted; each run once, whole', async () => {
+      const runsDir = join(tmp, 'runs');
+      mkdirSync(runsDir);
+      const logs = new Map<number, string[]>();
+      const workers: ChildProcess[] = [];
+      const startWorker = () => {
+        const p = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            CLI,
+            'worker',
+            '--redis',
+            redis.url,
+            '--runs',
+            runsDir,
+            '--lock-ms',
+            '10000',
+            '--stalled-ms',
+            '1000',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        const lines: string[] = [];
+        logs.set(p.pid as number, lines);
+        let rest = '';
+        p.stderr?.on('data', (d: Buffer) => {
+          const text = rest + d.toString();
+          const parts = text.split('\n');
+          rest = parts.pop() ?? '';
+          lines.push(...parts);
+        });
+        workers.push(p);
+        return p;
+      };
+      const points = gridPoints({ dx: [1, 2, 3], seed: [1, 2] });
+      const consumerA = collect(redis.url, 'pw', 'spec');
+      let consumerB: ReturnType<typeof collect> | undefined;
+      const q = redisQueue({ redis: redis.url, runsDir, pollMs: 200 });
+      const q2 = redisQueue({ redis: redis.url, runsDir });
+      const swept: SweepEvent[] = [];
+      try {
+        for (let i = 0; i < 3; i++) startWorker();
+        const done = lastValueFrom(
+          sweep(points, q, {
+            concurrency: points.length,
+            name: 'dist',
+            runsDir,
+            context: TINY,
+            ledger: q.ledger,
+            replayFinished: false,
+          }).pipe(toArray()),
+        ).then((events) => swept.push(...events));
+        // Enqueueing the grid again while it runs adds no job.
+        for (let i = 0; i < 100 && (await q.queue.count()) < points.length; i++) await sleep(100);
+        for (const p of points) {
+          const claim = await q2.ledger.claim(sweepRunId('dist', p));
+          expect(claim.done).to.equal(false);
+          await q2.enqueue({
+            key: pointKey(p),
+            runId: claim.runId,
+            runsDir,
+            point: p,
+            context: TINY,
+          });
+        }
+        const counts = await q.queue.getJobCounts('waiting', 'active', 'completed', 'failed');
+        expect(Object.values(counts).reduce((a, b) => a + b, 0)).to.equal(6);
+
+        // SIGKILL the first worker whose run has stored its first checkpoint.
+        const runOf = (pid: number) => {
+          const started = (logs.get(pid) ?? [])
+            .map((l) => /run (\S+) (started|resumed)/.exec(l))
+            .filter((m) => m !== null);
+          return started.at(-1)?.[1];
+        };
+        let killed: { pid: number; runId: string } | undefined;
+        await until(
+          'a run with a checkpoint to kill',
+          () => {
+            for (const w of workers) {
+              const runId = runOf(w.pid as number);
+              const dir = runId && join(runsDir, runId);
+              if (
+                dir &&
+                existsSync(join(dir, 'checkpoints', '4', 'model.json')) &&
+                !storedEvents(dir).some((e) => e.type === 'run-end')
+              ) {
+                w.kill('SIGKILL');
+                killed = { pid: w.pid as number, runId };
+                return true;
+              }
+            }
+            return false;
+          },
+          120_000,
+        );
+        // The live server's consumer stops mid-sweep and starts again.
+        await until('events at the first consumer', () => consumerA.count >= 60, 60_000);
+        consumerA.sub.unsubscribe();
+        await sleep(1500);
+        consumerB = collect(redis.url, 'pw', 'spec');
+        // Redis restarts (AOF on) once the killed run has been taken up again.
+        const resumedBy = () =>
+          [...logs.values()].some((ls) =>
+            ls.some((l) => l.includes(`run ${killed?.runId} resumed`)),
+          );
+        await until('the killed run resumed', resumedBy, 120_000);
+        await redis.restart();
+        await done;
+
+        // Every run once, whole, completed; no second attempt under another id.
+        const ids = points.map((p) => sweepRunId('dist', p)).sort();
+        expect(readdirSync(runsDir).sort()).to.deep.equal(ids);
+        for (const id of ids) {
+          expect(storedRunProblems(join(runsDir, id), TINY.steps), id).to.deep.equal([]);
+        }
+        const killedRun = storedEvents(join(runsDir, killed!.runId));
+        const resumedAt = killedRun.filter((e) => e.type === 'run-start').map((e) => e.step);
+        expect(resumedAt[0]).to.equal(0);
+        expect(resumedAt.length, 'run-starts of the killed run').to.be.at.least(2);
+        expect(resumedAt[1], 'resumed from its checkpoint').to.be.at.least(4);
+        const jobs = await q.queue.getJobCounts(
+          'waiting',
+          'active',
+          'delayed',
+          'completed',
+          'failed',
+        );
+        expect(jobs).to.deep.include({
+          waiting: 0,
+          active: 0,
+          delayed: 0,
+          completed: 6,
+          failed: 0,
+        });
+        const result = (await q.queue.getJob(killed!.runId))?.returnvalue as QueueJobResult;
+        expect(result.resumed).to.equal(true);
+
+        // The sweep saw each run's events once, in seq order, ending completed; no alert.
+        expect(swept.filter((e) => e.type === 'alert')).to.deep.equal([]);
+        for (const id of ids) {
+          const seqs = swept.filter((e) => e.runId === id).map((e) => e.seq as number);
+          expect(seqs, id).to.deep.equal([...seqs].sort((a, b) => a - b));
+          expect(new Set(seqs).size, id).to.equal(seqs.length);
+          expect(swept.filter((e) => e.runId === id).at(-1)).to.include({
+            type: 'run-end',
+            status: 'completed',
+          });
+        }
+
+        // The consumers, before and after the restart, passed on every stored event, each
+        // seq once and in order; what they passed on beyond the store is only what the
+        // killed run dropped when it resumed (events after its checkpoint).
+        await until(
+          'the second consumer to catch up',
+          () =>
+            ids.every((id) =>
+              consumerB!.byRun.get(id)?.includes(storedEvents(join(runsDir, id)).at(-1)!.seq),
+            ),
+          30_000,
+        );
+        for (const id of ids) {
+          const a = consumerA.byRun.get(id) ?? [];
+          const b = consumerB.byRun.get(id) ?? [];
+          for (const list of [a, b]) {
+            expect(list, id).to.deep.equal([...new Set(list)].sort((x, y) => x - y));
+          }
+          expect(
+            a.filter((s) => b.includes(s)),
+            `${id}: passed on twice`,
+          ).to.deep.equal([]);
+          const got = new Set([...a, ...b]);
+          const stored = storedEvents(join(runsDir, id)).map((e) => e.seq);
+          expect(
+            stored.filter((s) => !got.has(s)),
+            `${id}: missed`,
+          ).to.deep.equal([]);
+          const extra = [...got].filter((s) => !stored.includes(s));
+          if (id !== killed!.runId) expect(extra, `${id}: not stored`).to.deep.equal([]);
+        }
+
+        // Running the sweep again enqueues nothing: every point is done and replayed from disk.
+        const q3 = redisQueue({ redis: redis.url, runsDir });
+        try {
+          const again = await lastValueFrom(
+            sweep(points, q3, { name: 'dist', runsDir, context: TINY, ledger: q3.ledger }).pipe(
+              toArray(),
+            ),
+          );
+          expect(again.filter((e) => e.type === 'run-end')).to.have.length(6);
+          expect(await q3.queue.count()).to.equal(0);
+          expect(readdirSync(runsDir)).to.have.length(6);
+        } finally {
+          await q3.close();
+        }
+      } finally {
+        consumerA.sub.unsubscribe();
+        consumerB?.sub.unsubscribe();
+        if (process.env.PHASEWATCH_DEBUG) {
+          for (const [pid, lines] of logs) console.log(`worker ${pid}:\n${lines.join('\n')}`);
+        }
+        for (const w of workers)
+          if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+        await Promise.all(
+          workers.map((w) =>
+            w.exitCode !== null || w.signalCode !== null
+              ? undefined
+              : new Promise((r) => w.once('exit', r)),
+          ),
+        );
+        await q.close();
+        await q2.close();
+      }
+    });
+  });
+});
