@@ -1,4 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { packageRoot } from '../package-root.js';
 
@@ -65,7 +73,12 @@ async function build(): Promise<void> {
   mkdirSync(dirname(bundleFile), { recursive: true });
   for (const file of result.outputFiles) {
     const tmp = `${file.path}.tmp-${process.pid}`;
-    writeFileSync(tmp, file.contents);
-    renameSync(tmp, file.path);
+    try {
+      writeFileSync(tmp, file.contents);
+      renameSync(tmp, file.path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
   }
 }
