@@ -20,7 +20,7 @@ describe('participationRatio', () => {
           fc.integer({ min: -1000, max: 1000 }).map((v) => v / 100),
           { minLength: 1, maxLength: 12 },
         ),
-        fc.double({ min: 0.1, max: 10 }),
+        fc.double({ min: 0.1, max: 10, noNaN: true }),
         (w, k) => {
           const pr = participationRatio(w);
           if (w.every((v) => v === 0)) return pr === 0;
