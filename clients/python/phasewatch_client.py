@@ -21,11 +21,13 @@ and shows it live in its dashboard. See docs/interop.md for the HTTP API.
 """
 
 import array
+import atexit
 import io
 import json
 import math
 import os
 import struct
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -112,6 +114,16 @@ class Run:
             if value is not None:
                 body[key] = value
         self.run_id = self._json("/api/runs", body)["runId"]
+        # A script that ends without finish() still sends what it logged and ends the run.
+        atexit.register(self._at_exit)
+
+    def _at_exit(self):
+        if self._finished is None:
+            try:
+                self.flush()
+                self.finish("stopped", "the script exited without run.finish()")
+            except Exception as e:  # the process is ending: say why, do not raise
+                print(f"phasewatch: could not finish run {self.run_id}: {e}", file=sys.stderr)
 
     # -- HTTP ------------------------------------------------------------------------
     def _request(self, path, data, content_type, headers=None, method="POST"):
@@ -236,6 +248,7 @@ class Run:
         if error is not None:
             body["error"] = str(error).split("\n")[0][:2000]
         self._finished = self._json(self._path("finish"), body)
+        atexit.unregister(self._at_exit)
         return self._finished
 
     def status(self):

@@ -73,6 +73,8 @@ interface OpenRun {
   assessOpts: AssessPhasesOptions;
   bySteps: Map<number, Snapshot>;
   lastSnapshotStep: number;
+  /** The highest step of any event the trainer sent. */
+  lastStep: number;
   /** Called whenever no snapshot is waiting for its assessment. */
   idle: (() => void)[];
   /** Ends the run if no request comes for `idleMs`. */
@@ -236,6 +238,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       assessOpts,
       bySteps: new Map(),
       lastSnapshotStep: -1,
+      lastStep: 0,
       idle: [],
     };
     run.recording = input.pipe(record(store)).subscribe({
@@ -297,7 +300,7 @@ export function createIngest(opts: IngestOptions): Ingest {
         idleMs >= 60_000 ? `${Math.round(idleMs / 6000) / 10} min` : `${idleMs / 1000} s`;
       run.input.next({
         type: 'alert',
-        step: run.store.info.lastStep ?? Math.max(0, run.lastSnapshotStep),
+        step: run.lastStep,
         level: 'warning',
         message: `no request from the trainer for ${idle}: run stopped`,
       });
@@ -379,6 +382,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       events.push(checked);
     }
     for (const e of events) {
+      run.lastStep = Math.max(run.lastStep, e.step);
       run.input.next(e);
       if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
     }
@@ -471,6 +475,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       );
     }
     run.lastSnapshotStep = step;
+    run.lastStep = Math.max(run.lastStep, step);
     let file: string;
     try {
       file = run.store.writeSnapshot(step, snap);
@@ -505,7 +510,18 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (status === 'completed') run.input.complete();
     else if (status === 'failed')
       run.input.error(new Error(r.data.error ?? 'failed (said the trainer)'));
-    else run.recording.unsubscribe();
+    else {
+      // A stopped run's end carries no error; the trainer's reason goes in an alert before it.
+      if (r.data.error !== undefined) {
+        run.input.next({
+          type: 'alert',
+          step: run.lastStep,
+          level: 'warning',
+          message: `stopped: ${r.data.error}`,
+        });
+      }
+      run.recording.unsubscribe();
+    }
     const info = run.store.info;
     return {
       runId: info.runId,

@@ -43,6 +43,7 @@ async function has(exe: string, module: string): Promise<boolean> {
 interface SmokeResult {
   runId: string;
   failingId: string;
+  forgotId: string;
   snap1: { count: number; size: number; dim: number };
   finish: { status: string; phase: string };
   status: { status: string; name: string; open: boolean };
@@ -121,6 +122,13 @@ describe('clients/python (phasewatch_client.py against a live server)', function
       status: 'failed',
       error: 'RuntimeError: CUDA out of memory',
     });
+    const forgot = readRunEvents(join(runsDir, out.forgotId));
+    expect(forgot.map((e) => e.type)).to.deep.equal(['run-start', 'metric', 'alert', 'run-end']);
+    expect(forgot[2]).to.include({
+      message: 'stopped: the script exited without run.finish()',
+      step: 1,
+    });
+    expect(forgot[3]).to.include({ status: 'stopped', step: 1 });
   }
 
   it('streams a run with the standard library only (/usr/bin/python3, raw float32 snapshots)', async () => {
