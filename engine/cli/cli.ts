@@ -21,6 +21,7 @@ import { DISTRIBUTED_USAGE, distributedCommand } from '../distributed/commands.j
 import { exportCommand } from './export-command.js';
 import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
+import { EDIT_USAGE, editCommand } from './edit-command.js';
 
 export type { Script, ScriptContext } from '../script.js';
 
@@ -111,6 +112,7 @@ export function usage(): string {
     '  phasewatch run [script.ts] [settings] [--out DIR | --resume RUNDIR] [--serve [--port N] [--host H] [--token T]]',
     '  phasewatch serve [runsDir] [--port N] [--host H] [--token T]',
     '  phasewatch export <runDir> --tensorboard <dir> | --csv [file]',
+    `  ${EDIT_USAGE}`,
     ...DISTRIBUTED_USAGE,
     '',
     "settings of the experiment (the command line overrides a script's own; defaults in brackets):",
@@ -544,6 +546,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     if (first >= 0 && argv[first] === 'export') {
       return await exportCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
     }
+    if (first >= 0 && argv[first] === 'edit') {
+      return editCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
+    }
     // worker, sweep, serve --redis: engine/distributed/commands.ts
     const distributed = distributedCommand(argv, opts.signal);
     if (distributed) return await distributed;
@@ -554,9 +559,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       return command === undefined && !line.options.help ? 1 : 0;
     }
     if (command !== 'run' && command !== 'serve') {
-      const near = didYouMean(command, ['run', 'serve', 'export']);
+      const near = didYouMean(command, ['run', 'serve', 'export', 'edit']);
       throw new Error(
-        `command must be one of run, serve, export (got "${command}")${near ? `; did you mean ${near}?` : ''}`,
+        `command must be one of run, serve, export, edit (got "${command}")${near ? `; did you mean ${near}?` : ''}`,
       );
     }
     onlyFlagsOf(command, line);

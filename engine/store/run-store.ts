@@ -20,6 +20,7 @@ import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../str
 import { isValidRunId, runIdError } from '../../streams/protocol.js';
 import { parseEventLine, readRunLog } from '../../streams/replay.js';
 import { acquireRunLock, lockHolder, type RunLock } from './lock.js';
+import { readRunLabels } from './labels.js';
 
 /** Big arrays of one snapshot, stored as `snapshots/<step>.bin`. */
 export interface SnapshotArrays {
@@ -429,7 +430,7 @@ export function readRunMeta(dir: string): RunMeta {
   if (!isValidRunId(meta.runId)) {
     throw new Error(`${join(dir, 'meta.json')}: ${runIdError('runId', meta.runId)}`);
   }
-  const out: StoredMeta = { ...meta };
+  const out: StoredMeta = { ...meta, ...readRunLabels(dir) };
   delete out.lastSeq;
   if (out.status === 'running' && !lockHolder(dir)) {
     out.status = 'interrupted';
