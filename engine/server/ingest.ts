@@ -366,6 +366,10 @@ export function createIngest(opts: IngestOptions): Ingest {
   }
 
   function appendEvents(run: OpenRun, body: unknown): { appended: number; lastSeq: number } {
+    // The run may have been finished while this body was read.
+    if (run.finishing || run.failure) {
+      throw new HttpError(409, `run ${run.store.runId} is no longer open`);
+    }
     const wrapped =
       body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body;
     const list: unknown[] = Array.isArray(body)
