@@ -5,7 +5,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { lastValueFrom, toArray, type Subscription } from 'rxjs';
+import { lastValueFrom, Subject, toArray, type Subscription } from 'rxjs';
+import { WebSocket } from 'ws';
 import { main } from '../../../engine/cli/cli.js';
 import { runStreams } from '../../../engine/distributed/consumer.js';
 import { checkJobData } from '../../../engine/distributed/job.js';
@@ -13,8 +14,10 @@ import { StreamPublisher } from '../../../engine/distributed/publisher.js';
 import { redisQueue } from '../../../engine/distributed/queue.js';
 import { checkRedisUrl, connect, disconnect } from '../../../engine/distributed/redis.js';
 import { takeOverForeignLock, type QueueJobResult } from '../../../engine/distributed/worker.js';
+import { startServer, type LiveServer } from '../../../engine/server/live-server.js';
 import { LOCK_FILE } from '../../../engine/store/lock.js';
 import type { RunEvent } from '../../../streams/events.js';
+import { PROTOCOL_VERSION, type ServerMessage } from '../../../streams/protocol.js';
 import {
   gridPoints,
   pointKey,
@@ -70,9 +73,10 @@ async function cli(argv: string[]): Promise<{ code: number; stderr: string }> {
 const metric = (runId: string, seq: number, step = seq): RunEvent =>
   ({ type: 'metric', name: 'm', value: seq, step, runId, seq, time: Date.now() }) as RunEvent;
 
-/** Collects what a consumer passes on, per run. */
+/** Collects what a consumer passes on, per run; `events$` passes it on as well. */
 function collect(url: string, prefix: string, group: string) {
   const byRun = new Map<string, number[]>();
+  const events$ = new Subject<RunEvent>();
   let count = 0;
   const sub: Subscription = runStreams({ redis: url, prefix, group, blockMs: 200 }).subscribe({
     next: (e) => {
@@ -80,10 +84,12 @@ function collect(url: string, prefix: string, group: string) {
       const list = byRun.get(e.runId) ?? [];
       list.push(e.seq);
       byRun.set(e.runId, list);
+      events$.next(e);
     },
   });
   return {
     byRun,
+    events$,
     get count() {
       return count;
     },
@@ -224,7 +230,12 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
       }
     });
 
-    it('6 tiny runs on 3 worker processes: one SIGKILLed mid-run, the consumer and Redis restarted; each run once, whole', async () => {
+    const full = process.env.PHASEWATCH_DISTRIBUTED === 'full';
+    const shape = full
+      ? { workers: 3, grid: { dx: [1, 2, 3], seed: [1, 2] } }
+      : { workers: 2, grid: { dx: [1, 2, 3], seed: [1] } };
+    const runs = shape.grid.dx.length * shape.grid.seed.length;
+    it(`${runs} tiny runs on ${shape.workers} worker processes (${full ? 'full' : 'quick; PHASEWATCH_DISTRIBUTED=full for 6 on 3'}): one SIGKILLed mid-run, the live server's consumer and Redis restarted; each run once, whole, shown once`, async () => {
       const runsDir = join(tmp, 'runs');
       mkdirSync(runsDir);
       const logs = new Map<number, string[]>();
@@ -241,6 +252,8 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
             redis.url,
             '--runs',
             runsDir,
+            // Short enough to hand a killed worker's job on quickly, long enough that a live
+            // worker on this loaded machine keeps its lock.
             '--lock-ms',
             '10000',
             '--stalled-ms',
@@ -260,14 +273,19 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         workers.push(p);
         return p;
       };
-      const points = gridPoints({ dx: [1, 2, 3], seed: [1, 2] });
+      const points = gridPoints(shape.grid);
+      const ids = points.map((p) => sweepRunId('dist', p)).sort();
       const consumerA = collect(redis.url, 'pw', 'spec');
       let consumerB: ReturnType<typeof collect> | undefined;
+      let server: LiveServer | undefined;
+      let client: WebSocket | undefined;
+      const shown: RunEvent[] = [];
+      const subscribed = new Set<string>();
       const q = redisQueue({ redis: redis.url, runsDir, pollMs: 200 });
       const q2 = redisQueue({ redis: redis.url, runsDir });
       const swept: SweepEvent[] = [];
       try {
-        for (let i = 0; i < 3; i++) startWorker();
+        for (let i = 0; i < shape.workers; i++) startWorker();
         const done = lastValueFrom(
           sweep(points, q, {
             concurrency: points.length,
@@ -292,7 +310,7 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
           });
         }
         const counts = await q.queue.getJobCounts('waiting', 'active', 'completed', 'failed');
-        expect(Object.values(counts).reduce((a, b) => a + b, 0)).to.equal(6);
+        expect(Object.values(counts).reduce((a, b) => a + b, 0)).to.equal(points.length);
 
         // SIGKILL the first worker whose run has stored its first checkpoint.
         const runOf = (pid: number) => {
@@ -322,31 +340,50 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
           },
           120_000,
         );
-        // The live server's consumer stops mid-sweep and starts again.
-        await until('events at the first consumer', () => consumerA.count >= 60, 60_000);
+        // The live server's consumer stops mid-sweep; a live server starts with a new one,
+        // and a dashboard connects to it.
+        await until('events at the first consumer', () => consumerA.count >= 40, 60_000);
         consumerA.sub.unsubscribe();
         await sleep(1500);
         consumerB = collect(redis.url, 'pw', 'spec');
+        server = await startServer({ runsDir, live$: consumerB.events$, port: 0, rescanMs: 200 });
+        client = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
+        client.on('message', (data: Buffer) => {
+          const m = JSON.parse(String(data)) as ServerMessage;
+          if (m.type === 'event') shown.push(m.event);
+          else if (m.type === 'events') shown.push(...m.events);
+          else if (m.type === 'runs') {
+            // As the dashboard does: each run, once listed, from its first stored event on.
+            for (const { runId } of m.runs) {
+              if (subscribed.has(runId)) continue;
+              subscribed.add(runId);
+              client!.send(
+                JSON.stringify({ v: PROTOCOL_VERSION, type: 'subscribe', runId, sinceSeq: 0 }),
+              );
+            }
+          }
+        });
+        await new Promise((r) => client!.once('open', r));
         // Redis restarts (AOF on) once the killed run has been taken up again.
-        const resumedBy = () =>
+        const resumed = () =>
           [...logs.values()].some((ls) =>
             ls.some((l) => l.includes(`run ${killed?.runId} resumed`)),
           );
-        await until('the killed run resumed', resumedBy, 120_000);
+        await until('the killed run resumed', resumed, 120_000);
         await redis.restart();
         await done;
 
         // Every run once, whole, completed; no second attempt under another id.
-        const ids = points.map((p) => sweepRunId('dist', p)).sort();
         expect(readdirSync(runsDir).sort()).to.deep.equal(ids);
         for (const id of ids) {
           expect(storedRunProblems(join(runsDir, id), TINY.steps), id).to.deep.equal([]);
         }
-        const killedRun = storedEvents(join(runsDir, killed!.runId));
-        const resumedAt = killedRun.filter((e) => e.type === 'run-start').map((e) => e.step);
-        expect(resumedAt[0]).to.equal(0);
-        expect(resumedAt.length, 'run-starts of the killed run').to.be.at.least(2);
-        expect(resumedAt[1], 'resumed from its checkpoint').to.be.at.least(4);
+        const starts = storedEvents(join(runsDir, killed!.runId))
+          .filter((e) => e.type === 'run-start')
+          .map((e) => e.step);
+        expect(starts[0]).to.equal(0);
+        expect(starts.length, 'run-starts of the killed run').to.be.at.least(2);
+        expect(starts[1], 'resumed from its checkpoint').to.be.at.least(4);
         const jobs = await q.queue.getJobCounts(
           'waiting',
           'active',
@@ -358,7 +395,7 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
           waiting: 0,
           active: 0,
           delayed: 0,
-          completed: 6,
+          completed: runs,
           failed: 0,
         });
         const result = (await q.queue.getJob(killed!.runId))?.returnvalue as QueueJobResult;
@@ -368,8 +405,7 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         expect(swept.filter((e) => e.type === 'alert')).to.deep.equal([]);
         for (const id of ids) {
           const seqs = swept.filter((e) => e.runId === id).map((e) => e.seq as number);
-          expect(seqs, id).to.deep.equal([...seqs].sort((a, b) => a - b));
-          expect(new Set(seqs).size, id).to.equal(seqs.length);
+          expect(seqs, id).to.deep.equal([...new Set(seqs)].sort((a, b) => a - b));
           expect(swept.filter((e) => e.runId === id).at(-1)).to.include({
             type: 'run-end',
             status: 'completed',
@@ -379,11 +415,14 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         // The consumers, before and after the restart, passed on every stored event, each
         // seq once and in order; what they passed on beyond the store is only what the
         // killed run dropped when it resumed (events after its checkpoint).
+        const lastSeq = (id: string) => storedEvents(join(runsDir, id)).at(-1)!.seq;
         await until(
-          'the second consumer to catch up',
+          'the second consumer and the dashboard to catch up',
           () =>
-            ids.every((id) =>
-              consumerB!.byRun.get(id)?.includes(storedEvents(join(runsDir, id)).at(-1)!.seq),
+            ids.every(
+              (id) =>
+                consumerB!.byRun.get(id)?.includes(lastSeq(id)) &&
+                shown.some((e) => e.runId === id && e.seq === lastSeq(id)),
             ),
           30_000,
         );
@@ -405,6 +444,15 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
           ).to.deep.equal([]);
           const extra = [...got].filter((s) => !stored.includes(s));
           if (id !== killed!.runId) expect(extra, `${id}: not stored`).to.deep.equal([]);
+          // The dashboard got each run as a local one: every stored event, each seq once, in order.
+          const seen = shown.filter((e) => e.runId === id).map((e) => e.seq);
+          expect(seen, `${id} on the dashboard`).to.deep.equal(
+            [...new Set(seen)].sort((x, y) => x - y),
+          );
+          expect(
+            stored.filter((s) => !seen.includes(s)),
+            `${id}: not shown`,
+          ).to.deep.equal([]);
         }
 
         // Running the sweep again enqueues nothing: every point is done and replayed from disk.
@@ -415,16 +463,18 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
               toArray(),
             ),
           );
-          expect(again.filter((e) => e.type === 'run-end')).to.have.length(6);
+          expect(again.filter((e) => e.type === 'run-end')).to.have.length(runs);
           expect(await q3.queue.count()).to.equal(0);
-          expect(readdirSync(runsDir)).to.have.length(6);
+          expect(readdirSync(runsDir)).to.have.length(runs);
         } finally {
           await q3.close();
         }
       } finally {
         consumerA.sub.unsubscribe();
         consumerB?.sub.unsubscribe();
-        if (process.env.PHASEWATCH_DEBUG) {
+        client?.terminate();
+        await server?.close();
+        if (process.env.PHASEWATCH_DISTRIBUTED_LOGS) {
           for (const [pid, lines] of logs) console.log(`worker ${pid}:\n${lines.join('\n')}`);
         }
         for (const w of workers)
