@@ -216,7 +216,10 @@ export class ClientSession {
         await this.replay(job, sinceSeq);
       } catch (err) {
         if (!job.cancelled) {
-          this.send({ v: V, type: 'error', message: `replay of "${runId}": ${oneLine(err)}` });
+          // The reason without server paths: a code such as ENOENT, or our own message.
+          const code = (err as NodeJS.ErrnoException).code;
+          const why = code ? `cannot read its events.jsonl (${code})` : oneLine(err);
+          this.send({ v: V, type: 'error', message: `replay of "${runId}": ${why}` });
           // Live events from here on: the client knows the replay did not finish.
           if (!this.pending.has(runId)) this.replaying.delete(runId);
         }

@@ -82,6 +82,28 @@ describe('live server: run ids, frame sizes, runs that died', () => {
     c.ws.terminate();
   });
 
+  it('answers a replay of a run without a log with one line naming no server path', async () => {
+    mkdirSync(join(runsDir, 'empty'));
+    const meta: RunMeta = {
+      runId: 'empty',
+      createdAt: '',
+      backend: 'x',
+      config: {},
+      status: 'completed',
+    };
+    writeFileSync(join(runsDir, 'empty', 'meta.json'), JSON.stringify(meta));
+    server = await startServer({ runsDir, live$: new Subject<RunEvent>(), port: 0 });
+    const c = await client(server.port);
+    c.ws.send(JSON.stringify({ v: 2, type: 'subscribe', runId: 'empty', sinceSeq: 0 }));
+    await c.until(() => c.messages.some((m) => m.type === 'error'));
+    const error = c.messages.find((m) => m.type === 'error');
+    expect(error).to.deep.include({
+      message: 'replay of "empty": cannot read its events.jsonl (ENOENT)',
+    });
+    expect(c.ws.readyState).to.equal(WebSocket.OPEN);
+    c.ws.terminate();
+  });
+
   it('answers a message over 4 KiB with an error and keeps the socket; closes one over 64 KiB with 1009', async () => {
     server = await startServer({ runsDir, live$: new Subject<RunEvent>(), port: 0 });
     const c = await client(server.port);
