@@ -41,6 +41,13 @@ export interface MlpDenoiserConfig {
   /** EMA decay of the weights used for sampling and features (0: the raw weights). */
   emaDecay: number;
   seed: number;
+  /**
+   * Width of a DiER encoder's code (seed 003; 0 = none, a plain denoiser): v_t = E(x0, t), an
+   * MLP of the clean example and the timestep, enters both hidden layers of the denoiser.
+   */
+  encoderDim: number;
+  /** Hidden width of the encoder (default: `hidden`). */
+  encoderHidden?: number;
 }
 
 export const DEFAULT_MLP_DENOISER_CONFIG: Omit<MlpDenoiserConfig, 'dim'> = {
@@ -53,6 +60,7 @@ export const DEFAULT_MLP_DENOISER_CONFIG: Omit<MlpDenoiserConfig, 'dim'> = {
   lr: 1e-3,
   emaDecay: 0.99,
   seed: 0,
+  encoderDim: 0,
 };
 
 type Weights = Record<string, tf.Tensor>;
@@ -99,6 +107,8 @@ export function resolveMlpDenoiserConfig(
   if (!Number.isInteger(c.seed)) {
     throw new Error(`mlpDenoiser.seed must be an integer (got ${String(c.seed)})`);
   }
+  posInt('encoderDim', 0);
+  if (c.encoderHidden !== undefined) posInt('encoderHidden');
   return c;
 }
 
@@ -115,6 +125,18 @@ export function mlpDenoiserShapes(c: MlpDenoiserConfig): [string, number[]][] {
     ['b3', [c.dim]],
   ];
   if (c.conditional) shapes.push(['c1', [c.labelDim, c.hidden]]);
+  if (c.encoderDim > 0) {
+    const eh = c.encoderHidden ?? c.hidden;
+    shapes.push(
+      ['e1', [c.dim, eh]],
+      ['et', [c.embedDim, eh]],
+      ['eb1', [eh]],
+      ['e2', [eh, c.encoderDim]],
+      ['eb2', [c.encoderDim]],
+      ['v1', [c.encoderDim, c.hidden]],
+      ['v2', [c.encoderDim, c.hidden]],
+    );
+  }
   return shapes;
 }
 
@@ -129,23 +151,43 @@ export function timestepEmbedding(t: tf.Tensor1D, embedDim: number): tf.Tensor2D
   });
 }
 
-/** Forward pass: both hidden activations and the predicted noise. */
+/**
+ * Forward pass: both hidden activations and the predicted noise; with a DiER encoder also its
+ * code `encoder` = E(x0, t) of the clean examples `x0` (zeros when `x0` is not given, as when
+ * sampling from noise).
+ */
 export function mlpDenoiserApply(
   c: MlpDenoiserConfig,
   w: Weights,
   x: tf.Tensor2D,
   t: tf.Tensor1D,
   labels?: tf.Tensor2D,
-): { layer1: tf.Tensor2D; layer2: tf.Tensor2D; eps: tf.Tensor2D } {
+  x0?: tf.Tensor2D,
+): { layer1: tf.Tensor2D; layer2: tf.Tensor2D; eps: tf.Tensor2D; encoder?: tf.Tensor2D } {
   const emb = timestepEmbedding(t, c.embedDim);
   let pre1 = tf.add(tf.add(tf.matMul(x, w.w1), tf.matMul(emb, w.t1)), w.b1);
+  let pre2Extra: tf.Tensor | undefined;
+  let encoder: tf.Tensor2D | undefined;
   if (c.conditional && labels) pre1 = tf.add(pre1, tf.matMul(labels, w.c1));
+  if (c.encoderDim > 0) {
+    encoder = x0
+      ? (tf.add(
+          tf.matMul(
+            tf.relu(tf.add(tf.add(tf.matMul(x0, w.e1), tf.matMul(emb, w.et)), w.eb1)),
+            w.e2,
+          ),
+          w.eb2,
+        ) as tf.Tensor2D)
+      : (tf.zeros([x.shape[0], c.encoderDim]) as tf.Tensor2D);
+    pre1 = tf.add(pre1, tf.matMul(encoder, w.v1));
+    pre2Extra = tf.matMul(encoder, w.v2);
+  }
   const layer1 = tf.relu(pre1) as tf.Tensor2D;
-  const layer2 = tf.relu(
-    tf.add(tf.add(tf.matMul(layer1, w.w2), tf.matMul(emb, w.t2)), w.b2),
-  ) as tf.Tensor2D;
+  let pre2 = tf.add(tf.add(tf.matMul(layer1, w.w2), tf.matMul(emb, w.t2)), w.b2);
+  if (pre2Extra) pre2 = tf.add(pre2, pre2Extra);
+  const layer2 = tf.relu(pre2) as tf.Tensor2D;
   const eps = tf.add(tf.matMul(layer2, w.w3), w.b3) as tf.Tensor2D;
-  return { layer1, layer2, eps };
+  return { layer1, layer2, eps, encoder };
 }
 
 const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -163,7 +205,10 @@ export class MlpDenoiserSampler implements Sampler {
     readonly step: number,
   ) {}
 
-  /** DDIM sampling of N = conditions.length / labelDim vectors; `layer2` at the first step. */
+  /**
+   * DDIM sampling of N = conditions.length / labelDim vectors; `layer2` at the first step. A
+   * DiER model has no clean example to encode here and samples with a zero code.
+   */
   async sample(conditions: Float32Array, opts: ModelSampleOptions): Promise<ModelSample> {
     this.assertLive();
     const c = this.config;
@@ -241,7 +286,7 @@ export class MlpDenoiserSampler implements Sampler {
       input = new Float32Array(examples.length);
       for (let i = 0; i < input.length; i++) input[i] = a * examples[i] + b * noise[i];
     }
-    const [l1, l2, e] = tf.tidy(() => {
+    const outs = tf.tidy(() => {
       const lab = c.conditional ? tf.tensor2d(opts.conditions!, [N, c.labelDim]) : undefined;
       const out = mlpDenoiserApply(
         c,
@@ -249,18 +294,21 @@ export class MlpDenoiserSampler implements Sampler {
         tf.tensor2d(input, [N, c.dim]),
         tf.fill([N], t) as tf.Tensor1D,
         lab,
+        c.encoderDim > 0 ? tf.tensor2d(examples, [N, c.dim]) : undefined,
       );
-      return [out.layer1, out.layer2, out.eps];
+      return [out.layer1, out.layer2, out.eps, out.encoder ?? tf.zeros([0])];
     });
     try {
-      const [d1, d2, de] = await Promise.all([l1.data(), l2.data(), e.data()]);
-      return {
+      const [d1, d2, de, dv] = await Promise.all(outs.map((o) => o.data()));
+      const acts: Record<string, Activation> = {
         layer1: { data: d1 as Float32Array, dim: c.hidden },
         layer2: { data: d2 as Float32Array, dim: c.hidden },
         eps: { data: de as Float32Array, dim: c.dim },
       };
+      if (c.encoderDim > 0) acts.encoder = { data: dv as Float32Array, dim: c.encoderDim };
+      return acts;
     } finally {
-      tf.dispose([l1, l2, e]);
+      tf.dispose(outs);
     }
   }
 
@@ -292,7 +340,7 @@ interface Manifest {
  * const feats = await m.features(x0, 20, { seed: 1, noisy: false }); // feats.layer2
  */
 export class MlpDenoiser implements Model {
-  readonly kind = 'mlp-denoiser';
+  readonly kind: string;
   readonly config: MlpDenoiserConfig;
   readonly paramCount: number;
   readonly schedule: Schedule;
@@ -306,6 +354,7 @@ export class MlpDenoiser implements Model {
 
   constructor(config: Partial<MlpDenoiserConfig> & { dim: number }) {
     this.config = resolveMlpDenoiserConfig(config);
+    this.kind = this.config.encoderDim > 0 ? 'dier-mlp' : 'mlp-denoiser';
     this.schedule = makeSchedule({ kind: this.config.schedule, T: this.config.T });
     const init = createRng(this.config.seed);
     this.params = {};
@@ -373,7 +422,10 @@ export class MlpDenoiser implements Model {
       const lab = c.conditional ? tf.tensor2d(batch.labels, [B, c.labelDim]) : undefined;
       const w: Weights = this.params;
       const lossFn = (): tf.Scalar =>
-        tf.losses.meanSquaredError(noise, mlpDenoiserApply(c, w, xt, t, lab).eps) as tf.Scalar;
+        tf.losses.meanSquaredError(
+          noise,
+          mlpDenoiserApply(c, w, xt, t, lab, c.encoderDim > 0 ? x0 : undefined).eps,
+        ) as tf.Scalar;
       // Adam and the EMA in one pass over each weight (tidy frees the gradients).
       const { value, grads } = tf.variableGrads(lossFn, vars);
       optimizer.step(
