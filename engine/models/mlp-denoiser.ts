@@ -171,14 +171,14 @@ export function mlpDenoiserApply(
   if (c.conditional && labels) pre1 = tf.add(pre1, tf.matMul(labels, w.c1));
   if (c.encoderDim > 0) {
     encoder = x0
-      ? (tf.add(
+      ? tf.add<tf.Tensor2D>(
           tf.matMul(
             tf.relu(tf.add(tf.add(tf.matMul(x0, w.e1), tf.matMul(emb, w.et)), w.eb1)),
             w.e2,
           ),
           w.eb2,
-        ) as tf.Tensor2D)
-      : (tf.zeros([x.shape[0], c.encoderDim]) as tf.Tensor2D);
+        )
+      : tf.zeros<tf.Rank.R2>([x.shape[0], c.encoderDim]);
     pre1 = tf.add(pre1, tf.matMul(encoder, w.v1));
     pre2Extra = tf.matMul(encoder, w.v2);
   }
@@ -186,7 +186,7 @@ export function mlpDenoiserApply(
   let pre2 = tf.add(tf.add(tf.matMul(layer1, w.w2), tf.matMul(emb, w.t2)), w.b2);
   if (pre2Extra) pre2 = tf.add(pre2, pre2Extra);
   const layer2 = tf.relu(pre2) as tf.Tensor2D;
-  const eps = tf.add(tf.matMul(layer2, w.w3), w.b3) as tf.Tensor2D;
+  const eps = tf.add<tf.Tensor2D>(tf.matMul(layer2, w.w3), w.b3);
   return { layer1, layer2, eps, encoder };
 }
 
@@ -229,16 +229,16 @@ export class MlpDenoiserSampler implements Sampler {
         const abT = ab[t];
         const abPrev = i + 1 < times.length ? ab[times[i + 1]] : 1;
         const next = tf.tidy(() => {
-          const out = mlpDenoiserApply(c, this.weights, x, tf.fill([N], t) as tf.Tensor1D, lab);
+          const out = mlpDenoiserApply(c, this.weights, x, tf.fill<tf.Rank.R1>([N], t), lab);
           if (i === 0) {
             activations.layer1 = { data: out.layer1.dataSync() as Float32Array, dim: c.hidden };
             activations.layer2 = { data: out.layer2.dataSync() as Float32Array, dim: c.hidden };
           }
           const x0 = tf.div(tf.sub(x, tf.mul(out.eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-          return tf.add(
+          return tf.add<tf.Tensor2D>(
             tf.mul(x0, Math.sqrt(abPrev)),
             tf.mul(out.eps, Math.sqrt(1 - abPrev)),
-          ) as tf.Tensor2D;
+          );
         });
         x.dispose();
         x = next;
@@ -292,7 +292,7 @@ export class MlpDenoiserSampler implements Sampler {
         c,
         this.weights,
         tf.tensor2d(input, [N, c.dim]),
-        tf.fill([N], t) as tf.Tensor1D,
+        tf.fill<tf.Rank.R1>([N], t),
         lab,
         c.encoderDim > 0 ? tf.tensor2d(examples, [N, c.dim]) : undefined,
       );
@@ -414,18 +414,18 @@ export class MlpDenoiser implements Model {
     const loss = tf.tidy(() => {
       const x0 = tf.tensor2d(batch.images, [B, c.dim]);
       const noise = tf.tensor2d(noiseValues, [B, c.dim]);
-      const xt = tf.add(
+      const xt = tf.add<tf.Tensor2D>(
         tf.mul(x0, tf.tensor2d(a, [B, 1])),
         tf.mul(noise, tf.tensor2d(b, [B, 1])),
-      ) as tf.Tensor2D;
+      );
       const t = tf.tensor1d(ts);
       const lab = c.conditional ? tf.tensor2d(batch.labels, [B, c.labelDim]) : undefined;
       const w: Weights = this.params;
       const lossFn = (): tf.Scalar =>
-        tf.losses.meanSquaredError(
+        tf.losses.meanSquaredError<tf.Tensor2D, tf.Scalar>(
           noise,
           mlpDenoiserApply(c, w, xt, t, lab, c.encoderDim > 0 ? x0 : undefined).eps,
-        ) as tf.Scalar;
+        );
       // Adam and the EMA in one pass over each weight (tidy frees the gradients).
       const { value, grads } = tf.variableGrads(lossFn, vars);
       optimizer.step(
