@@ -174,7 +174,7 @@ export class RunStore {
     try {
       const file = join(dir, 'events.jsonl');
       const log = readRunLog(dir);
-      const lastSeq = Math.max(log.lastSeq, meta.lastSeq ?? 0);
+      const lastSeq = Math.max(log.lastSeq, storedLastSeq(dir));
       const dropping =
         opts.resumeAt !== undefined && log.events.some((e) => e.step > opts.resumeAt!);
       // From here on files change.
@@ -407,6 +407,19 @@ function rewriteKeeping(file: string, completeBytes: number, keep: (e: RunEvent)
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * The highest `seq` meta.json says was ever given out (0 when it does not say): above what
+ * `events.jsonl` holds when a resume dropped events and was killed before writing new ones.
+ */
+export function storedLastSeq(dir: string): number {
+  try {
+    const raw = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
+    return typeof raw.lastSeq === 'number' && Number.isInteger(raw.lastSeq) ? raw.lastSeq : 0;
+  } catch {
+    return 0;
   }
 }
 

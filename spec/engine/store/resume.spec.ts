@@ -115,6 +115,19 @@ describe('resuming a stored run at a checkpoint', () => {
     again.close('completed', 6);
   });
 
+  it('a resume killed right after dropping events still continues seq above them', () => {
+    const dir = killedRun();
+    const lastSeq = readRunLog(dir).lastSeq;
+    const first = RunStore.open(dir, { resumeAt: 5 });
+    // Killed here, before it wrote anything: stands in by letting go of the lock only.
+    (first as unknown as { lock: { release(): void } }).lock.release();
+    expect(readRunLog(dir).lastSeq).to.be.lessThan(lastSeq);
+    expect(planResume(dir, 5).lastSeq).to.equal(lastSeq);
+    const again = RunStore.open(dir, { resumeAt: 5 });
+    expect(again.append(step(6)).seq).to.equal(lastSeq + 1);
+    again.close('completed', 6);
+  });
+
   it('a resume before the first checkpoint (step 0) keeps only run-start, not steps 1… twice', () => {
     const dir = killedRun();
     RunStore.open(dir, { resumeAt: 0 }).close('stopped', 0);
