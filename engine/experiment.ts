@@ -15,8 +15,7 @@ import {
 } from 'rxjs';
 import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
-import { locateBump } from '../operators/metrics/locate-bump.js';
-import type { HysteresisState, PhasedAssessment } from '../operators/phase-hysteresis.js';
+import type { HysteresisState } from '../operators/phase-hysteresis.js';
 import { phaseTransitions } from '../operators/phase-transitions.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import type {
@@ -25,11 +24,10 @@ import type {
   Model,
   Phase,
   RunEvent,
-  SampleThumb,
   Snapshot,
   SnapshotEvent,
 } from '../streams/events.js';
-import { assessmentFigures } from '../streams/events.js';
+import { assessmentEvent, assessmentMetrics } from './assessment-events.js';
 import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
@@ -54,9 +52,6 @@ export interface RunOptions {
   /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
   operators?: OperatorFunction<Snapshot, EventInput>[];
 }
-
-/** Thumbnails sent per snapshot over the wire. */
-const THUMBS = 16;
 
 /** What the bump composition needs of the experiment's config. */
 export type BumpSettings = Pick<
@@ -340,43 +335,4 @@ export function snapshotLabels(data: Dataset, count: number, seed: number): Floa
     for (let k = 0; k < dim; k++) out[dim * i + k] = data.labels[dim * j + k];
   }
   return out;
-}
-
-/** The assessment's figures as generic `metric` events. */
-export function assessmentMetrics(a: PhasedAssessment): EventInput[] {
-  return Object.entries(assessmentFigures(a)).map(([name, value]) => ({
-    type: 'metric',
-    name,
-    value,
-    step: a.step,
-  }));
-}
-
-/** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */
-function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput {
-  const n = snap.labels.length / 2;
-  const px = snap.size * snap.size;
-  const samples: SampleThumb[] = [];
-  for (let i = 0; i < Math.min(THUMBS, n); i++) {
-    const img = snap.images.subarray(i * px, (i + 1) * px);
-    samples.push({
-      label: [snap.labels[2 * i], snap.labels[2 * i + 1]],
-      located: locateBump(img, snap.size),
-      pixels: Array.from(img, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255)),
-    });
-  }
-  return {
-    type: 'assessment',
-    step: a.step,
-    accuracy: a.accuracy,
-    bumps: a.bumps,
-    r2: a.r2,
-    phase: a.phase,
-    rawPhase: a.rawPhase,
-    evidence: a.evidence,
-    embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
-    labels: Array.from(snap.labels),
-    size: snap.size,
-    samples,
-  };
 }

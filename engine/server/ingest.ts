@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { merge, Subject, Subscription, type Observable } from 'rxjs';
 import { map, mergeMap, share } from 'rxjs/operators';
 import { assessPhases, type AssessPhasesOptions } from '../../operators/assess-phases.js';
-import { locateBump } from '../../operators/metrics/locate-bump.js';
+import { assessmentEvent, assessmentMetrics } from '../assessment-events.js';
 import type { PhasedAssessment } from '../../operators/phase-hysteresis.js';
 import { phaseTransitions } from '../../operators/phase-transitions.js';
-import type { EventInput, RunEvent, SampleThumb, Snapshot } from '../../streams/events.js';
+import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
 import { hostHeaderAllowed, originAllowed, tokenMatches } from './host-check.js';
@@ -47,9 +47,6 @@ export interface Ingest {
   /** Ends every open run `stopped` (pending assessments are dropped). */
   close(): void;
 }
-
-/** Thumbnails kept per assessment event, as the default experiment does. */
-const THUMBS = 16;
 
 class HttpError extends Error {
   constructor(
@@ -657,50 +654,4 @@ function snapshotOf(runId: string, step: number, a: Record<string, NdArray>): Sn
     activations: activations.data,
     dim: activations.data.length / n,
   };
-}
-
-/** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */
-function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput {
-  const n = snap.labels.length / 2;
-  const px = snap.size * snap.size;
-  const samples: SampleThumb[] = [];
-  for (let i = 0; i < Math.min(THUMBS, n); i++) {
-    const img = snap.images.subarray(i * px, (i + 1) * px);
-    samples.push({
-      label: [snap.labels[2 * i], snap.labels[2 * i + 1]],
-      located: locateBump(img, snap.size),
-      pixels: Array.from(img, (v) => Math.round(Math.min(1, Math.max(0, (v + 1) / 2)) * 255)),
-    });
-  }
-  return {
-    type: 'assessment',
-    step: a.step,
-    accuracy: a.accuracy,
-    bumps: a.bumps,
-    r2: a.r2,
-    phase: a.phase,
-    rawPhase: a.rawPhase,
-    evidence: a.evidence,
-    embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
-    labels: Array.from(snap.labels),
-    size: snap.size,
-    samples,
-  };
-}
-
-/** The assessment's figures as generic `metric` events, named as the default experiment names them. */
-function assessmentMetrics(a: PhasedAssessment): EventInput[] {
-  const figures: Record<string, number> = {
-    'phase/accuracy': a.accuracy,
-    'phase/r2x': a.r2.x,
-    'phase/r2y': a.r2.y,
-    'phase/r2': a.r2.mean,
-    'phase/one-bump': a.bumps.one,
-    'phase/no-bump': a.bumps.none,
-    'phase/many-bumps': a.bumps.many,
-  };
-  for (const [k, v] of Object.entries(a.evidence)) figures[`evidence/${k}`] = v;
-  return Object.entries(figures)
-    .filter(([, v]) => Number.isFinite(v))
-    .map(([name, value]): EventInput => ({ type: 'metric', name, value, step: a.step }));
 }
