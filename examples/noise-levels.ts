@@ -20,7 +20,9 @@ import { csnr } from '../operators/csnr.js';
 import { accuracy, fitLinearProbe, probeLogits } from '../operators/metrics/linear-probe.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import { softVote } from '../operators/soft-vote.js';
+import { timestepMI } from '../operators/timestep-mi.js';
 import { timestepProbes } from '../operators/timestep-probes.js';
+import { trajectoryProbe } from '../operators/trajectory-probe.js';
 import type { EventInput, RunEvent } from '../streams/events.js';
 import { molrg, sigmaFromAlphaBar } from '../streams/molrg.js';
 import type { MolrgDataset, MolrgOptions } from '../streams/molrg.js';
@@ -52,6 +54,10 @@ export interface NoiseLevelsOptions {
   probeIterations: number;
   /** Linear-probe L2 penalty (stronger helps under label noise). */
   probeL2: number;
+  /** Also run seed 000's trajectory probes (GRU and attention) and the timestep MI matrix. */
+  trajectories: boolean;
+  /** Full-batch Adam iterations of each trajectory / per-timestep MLP head. */
+  trajectoryIterations: number;
   backend: string;
 }
 
@@ -67,6 +73,8 @@ export const FULL: Omit<
   labelNoise: [0, 0.8],
   probeIterations: 200,
   probeL2: 1e-3,
+  trajectories: false,
+  trajectoryIterations: 300,
 };
 
 export const TINY: typeof FULL = {
@@ -78,6 +86,8 @@ export const TINY: typeof FULL = {
   labelNoise: [0, 0.8],
   probeIterations: 20,
   probeL2: 1e-3,
+  trajectories: false,
+  trajectoryIterations: 5,
 };
 
 /** The options a `phasewatch run` context gives (tiny preset under 200 steps), plus NOISE_LEVELS. */
@@ -208,6 +218,28 @@ function compose(ctx: ScriptContext, o: NoiseLevelsOptions): Observable<RunEvent
     snaps$.pipe(timestepProbes({ ...common, timesteps: o.probeTimesteps, input: 'noisy' })),
     snaps$.pipe(csnr({ ...common, timesteps: o.probeTimesteps })),
     snaps$.pipe(softVote({ ...common, timesteps: o.probeTimesteps, labelNoise: o.labelNoise })),
+    ...(o.trajectories
+      ? [
+          snaps$.pipe(
+            trajectoryProbe({
+              ...common,
+              timesteps: o.probeTimesteps,
+              kind: 'gru',
+              iterations: o.trajectoryIterations,
+            }),
+          ),
+          snaps$.pipe(
+            trajectoryProbe({
+              ...common,
+              timesteps: o.probeTimesteps,
+              kind: 'attention',
+              iterations: o.trajectoryIterations,
+              compare: false,
+            }),
+          ),
+          snaps$.pipe(timestepMI({ ...common, timesteps: o.probeTimesteps, count: 300 })),
+        ]
+      : []),
   ).pipe(
     ctx.record(store),
     finalize(() => model.dispose()),

@@ -27,9 +27,15 @@ describe('examples/noise-levels', () => {
     }
   });
 
-  it('stores one run with probe curves (clean, noisy, posterior), CSNR curves and ensemble metrics at every snapshot', async () => {
+  it('stores one run with probe curves (clean, noisy, posterior), CSNR curves, ensemble metrics, trajectory probes and the MI matrix at every snapshot', async () => {
     const ctx = tinyContext(runsDir); // 12 steps, a snapshot every 4
-    const events: RunEvent[] = await lastValueFrom(noiseLevelsScript(ctx).pipe(toArray()));
+    process.env.NOISE_LEVELS = '{"trajectories": true}';
+    let events: RunEvent[];
+    try {
+      events = await lastValueFrom(noiseLevelsScript(ctx).pipe(toArray()));
+    } finally {
+      delete process.env.NOISE_LEVELS;
+    }
     expect(readdirSync(runsDir)).to.have.length(1);
     const curves = events.filter((e): e is CurveEvent => e.type === 'curve');
     const metrics = events.filter((e): e is MetricEvent => e.type === 'metric');
@@ -49,8 +55,14 @@ describe('examples/noise-levels', () => {
         'ensemble/vote-noise0',
         'ensemble/single-noise80',
         'ensemble/vote-noise80',
+        'trajectory/gru-acc',
+        'trajectory/attention-acc',
+        'trajectory/attention',
+        'trajectory/point-acc',
       ]);
     }
+    const mi = events.filter((e) => e.type === 'matrix');
+    expect(mi.map((e) => e.step)).to.deep.equal([4, 8, 12]);
     expect(curves.find((c) => c.name === 'probe/acc-posterior')?.x).to.deep.equal(
       TINY.probeTimesteps,
     );
