@@ -25,7 +25,9 @@ export interface ConditionalMseOptions extends FrozenProbeOptions {
  * each guide (Algorithm 1) and, from the same weights, as many unguided ones, and emits the
  * mean squared error of each against its guide: `<prefix>/conditional-mse` and
  * `<prefix>/unconditional-mse`, with `<prefix>/mean-image-mse` (the guides' spread around
- * their mean image, the seed's "dataset" baseline). An `images` event `<prefix>/conditional`
+ * their mean image, the seed's "dataset" baseline). When the sampler offers `denoiseMse`, also
+ * `<prefix>/denoise-mse/guided` and `/unguided`: the noise-estimate error on the guides noised
+ * to ¼, ½ and ¾ of T, with and without the guidance score. An `images` event `<prefix>/conditional`
  * shows, per shown guide, the guide then its samples.
  *
  * ```
@@ -89,6 +91,18 @@ export function conditionalMse(
         },
         { type: 'metric', name: `${prefix}/mean-image-mse`, value: baseline, step: s.step },
       ];
+      if (sampler.denoiseMse) {
+        const d = await sampler.denoiseMse(guides, [0.25, 0.5, 0.75], seed + s.step);
+        events.push(
+          { type: 'metric', name: `${prefix}/denoise-mse/guided`, value: d.guided, step: s.step },
+          {
+            type: 'metric',
+            name: `${prefix}/denoise-mse/unguided`,
+            value: d.unguided,
+            step: s.step,
+          },
+        );
+      }
       if (show > 0) {
         const thumbs = [];
         for (let g = 0; g < show; g++) {

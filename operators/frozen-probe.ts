@@ -14,6 +14,12 @@ export interface DivaProbeSampler {
     n: number,
     opts: { seed: number; steps?: number },
   ): Promise<{ images: Float32Array; mu: Float32Array }>;
+  /** Guided and unguided noise-estimate MSE on noised examples (see `DivaSampler.denoiseMse`). */
+  denoiseMse?(
+    examples: Float32Array,
+    fractions: number[],
+    seed: number,
+  ): Promise<{ guided: number; unguided: number }>;
   dispose(): void;
 }
 

@@ -37,6 +37,8 @@ describe('examples/diva-disks', () => {
         'diva/conditional-mse',
         'diva/unconditional-mse',
         'diva/mean-image-mse',
+        'diva/denoise-mse/guided',
+        'diva/denoise-mse/unguided',
         'diva/straightness',
         'diva/straightness/pixels',
       ]) {

@@ -181,6 +181,59 @@ export class DivaSampler implements Sampler {
   }
 
   /**
+   * The model's own conditional-vs-unconditional test, free of sampler artefacts: clean
+   * examples are noised to the timesteps at `fractions` of T; with z drawn from qφ(z | x₀) the
+   * mean squared error of the guided noise estimate ε_θ − w·√(1−ᾱ_t)·g and of the unguided
+   * ε_θ against the true noise (averaged over timesteps, examples and pixels).
+   */
+  async denoiseMse(
+    examples: Float32Array,
+    fractions: number[],
+    seed: number,
+  ): Promise<{ guided: number; unguided: number }> {
+    this.assertLive();
+    const n = this.count(examples, 'examples');
+    const { unet, encoder, encoderConfig: ec, schedule, guidanceWeight: w } = this.nets;
+    const S = ec.size;
+    const rng = createRng(seed >>> 0);
+    let guided = 0;
+    let unguided = 0;
+    for (const f of fractions) {
+      if (!(f >= 0 && f <= 1)) throw new Error(`denoiseMse fractions must be in [0, 1] (got ${f})`);
+      const t = Math.min(schedule.T - 1, Math.round(f * (schedule.T - 1)));
+      const ab = schedule.alphaBars[t];
+      const noise = rng.normals(n * S * S);
+      const latentNoise = rng.normals(n * ec.latentDim);
+      const [gm, um] = tf.tidy((): tf.Scalar[] => {
+        const x0 = tf.tensor4d(examples, [n, S, S, 1]);
+        const eps = tf.tensor4d(noise, [n, S, S, 1]);
+        const xt = tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(ab)), tf.mul(eps, Math.sqrt(1 - ab)));
+        const pred = unetApply(
+          unet,
+          xt,
+          tf.fill<tf.Rank.R1>([n], t),
+          tf.zeros<tf.Rank.R2>([n, 2]),
+        ).eps;
+        const p0 = encode(ec, encoder, x0);
+        const z = tf.add<tf.Tensor2D>(
+          p0.mu,
+          tf.mul(p0.sigma, tf.tensor2d(latentNoise, [n, ec.latentDim])),
+        );
+        const g = guidanceScore(ec, encoder, xt, z);
+        const guidedPred = tf.sub(pred, tf.mul(g, w * Math.sqrt(1 - ab)));
+        return [
+          tf.mean<tf.Scalar>(tf.square(tf.sub(eps, guidedPred))),
+          tf.mean<tf.Scalar>(tf.square(tf.sub(eps, pred))),
+        ];
+      });
+      guided += (await gm.data())[0] / fractions.length;
+      unguided += (await um.data())[0] / fractions.length;
+      tf.dispose([gm, um]);
+    }
+    return { guided, unguided };
+  }
+
+  /**
    * For probes: the encoder's posterior (`mu`, `sigma`) of the examples, noised to timestep t
    * (`noisy`, the default) or clean. `conditions` is ignored (the encoder is unconditional).
    */

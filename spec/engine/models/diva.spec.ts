@@ -225,6 +225,25 @@ describe('Diva', () => {
     m.dispose();
   });
 
+  it('measures the guided and unguided noise-estimate error, equal without guidance', async () => {
+    const guides = batchOf(3, 4).images;
+    const off = diva({ ...tiny, guidanceWeight: 0 });
+    const on = diva({ ...tiny, guidanceWeight: 1 });
+    const before = tf.memory().numTensors;
+    const frozenOff = off.freeze();
+    const a = await frozenOff.denoiseMse(guides, [0.25, 0.75], 1);
+    frozenOff.dispose();
+    const frozen = on.freeze();
+    const b = await frozen.denoiseMse(guides, [0.5], 1);
+    frozen.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(a.guided).to.equal(a.unguided);
+    expect(a.unguided).to.be.greaterThan(0);
+    expect(b.guided).to.not.equal(b.unguided);
+    off.dispose();
+    on.dispose();
+  });
+
   it('saves and loads weights, EMA, Adam state and step', async () => {
     const b = batchOf(4);
     const m = diva({ ...tiny, seed: 11 });
