@@ -124,7 +124,7 @@ export function loadNativeAddon(): NativeAddon | null {
       return addon;
     }
     const loaded = createRequire(import.meta.url)(file) as NativeAddon;
-    const stale = staleOps(loaded);
+    const stale = opTableMismatch(loaded.opTable);
     if (stale) reason = `the native addon was built from another op table (${stale}); ${BUILD_IT}`;
     else addon = loaded;
   } catch (err) {
@@ -144,10 +144,13 @@ export function nativeUnavailableReason(): string {
   return loadNativeAddon() ? '' : reason;
 }
 
-/** Where the addon's reported op table differs from NATIVE_OPS, or '' when it matches. */
-function staleOps(lib: NativeAddon): string {
-  const table = lib.opTable as Record<string, unknown> | undefined;
-  if (!table) return 'it reports none';
+/**
+ * Where an addon's reported op table differs from NATIVE_OPS, or '' when it matches.
+ * @internal
+ */
+export function opTableMismatch(reported: unknown): string {
+  if (typeof reported !== 'object' || reported === null) return 'it reports none';
+  const table = reported as Record<string, unknown>;
   for (const [group, names] of Object.entries(NATIVE_OPS)) {
     const got = table[group];
     if (!Array.isArray(got) || got.join() !== names.join()) {

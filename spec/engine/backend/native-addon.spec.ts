@@ -1,6 +1,10 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { loadNativeAddon, nativeUnavailableReason } from '../../../engine/backend/native/addon.js';
+import {
+  loadNativeAddon,
+  nativeUnavailableReason,
+  opTableMismatch,
+} from '../../../engine/backend/native/addon.js';
 import { NATIVE_OPS, opCode } from '../../../engine/backend/native/op-codes.js';
 import { OPS_HEADER, renderOpsHeader } from '../../../native/gen-ops.js';
 
@@ -13,6 +17,20 @@ describe('native addon: one op table for TypeScript and C++', () => {
     expect(opCode('binary', 'Add')).to.equal(0);
     expect(opCode('unary', 'ClipByValue')).to.equal(NATIVE_OPS.unary.length - 1);
     expect(opCode('reduce', 'Max')).to.equal(2);
+  });
+
+  it('refuses an addon built from another table, saying where it differs', () => {
+    const table = {
+      binary: [...NATIVE_OPS.binary],
+      unary: [...NATIVE_OPS.unary],
+      reduce: [...NATIVE_OPS.reduce],
+    };
+    expect(opTableMismatch(table)).to.equal('');
+    expect(opTableMismatch(undefined)).to.equal('it reports none');
+    expect(opTableMismatch({ ...table, reduce: ['Sum', 'Max', 'Mean', 'Min'] })).to.equal(
+      'reduce: Sum,Max,Mean,Min',
+    );
+    expect(opTableMismatch({ ...table, unary: undefined })).to.equal('unary: missing');
   });
 
   describe('the built addon', function () {
