@@ -49,11 +49,23 @@ export function parseEventLine(text: string): RunEvent | string {
  */
 export class EventLineSplitter {
   private carry = '';
-  private lineNo = 0;
+  private lineNo: number;
   /** Highest `seq` read so far. */
-  lastSeq = 0;
+  lastSeq: number;
 
-  constructor(private readonly onBad: (bad: BadLine) => void = () => undefined) {}
+  /** `from`: where in the file the text fed starts (lines before it, highest `seq` before it). */
+  constructor(
+    private readonly onBad: (bad: BadLine) => void = () => undefined,
+    from: { line: number; lastSeq: number } = { line: 0, lastSeq: 0 },
+  ) {
+    this.lineNo = from.line;
+    this.lastSeq = from.lastSeq;
+  }
+
+  /** Complete lines split so far (including those fed before `from`). */
+  get line(): number {
+    return this.lineNo;
+  }
 
   /** The complete lines in `chunk` (with what was carried over), as events and their text. */
   push(chunk: string): Array<{ event: RunEvent; text: string }> {

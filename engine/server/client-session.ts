@@ -8,6 +8,7 @@ import type { ServerMessage, SubscribeMessage } from '../../streams/protocol.js'
 import { parseClientMessage, PROTOCOL_VERSION } from '../../streams/protocol.js';
 import { encode, encodeBatch, type FrameCache } from './encode.js';
 import { Outbox } from './outbox.js';
+import type { ReplayIndex } from './replay-index.js';
 import type { RunCatalog } from './run-catalog.js';
 
 /** Above this many bytes waiting in the socket, a client is behind: hold and coalesce. */
@@ -29,6 +30,8 @@ export interface SessionDeps {
   /** Asks the server to call `flush()` on the next frame. */
   markDirty(session: ClientSession): void;
   maxPendingSteps?: number;
+  /** Where replays can start reading a log (shared by all clients); none: from the start. */
+  index?: ReplayIndex;
 }
 
 /**
@@ -243,11 +246,14 @@ export class ClientSession {
     const gone = () => job.cancelled || this.closed || this.ws.readyState !== WebSocket.OPEN;
     const bad: BadLine[] = [];
     let lastSeq = sinceSeq;
-    let position = 0;
     let handle = await open(file, 'r');
-    let ino = (await handle.stat()).ino;
-    const decoder = new StringDecoder('utf8');
-    let splitter = new EventLineSplitter((b) => bad.push(b));
+    const fileId = (st: { ino: number; birthtimeMs: number }) => `${st.ino}-${st.birthtimeMs}`;
+    let id = fileId(await handle.stat());
+    // Start at the furthest line boundary known to come before `sinceSeq`.
+    const from = this.deps.index?.start(file, id, sinceSeq) ?? { offset: 0, line: 0, lastSeq: 0 };
+    let position = from.offset;
+    let decoder = new StringDecoder('utf8');
+    let splitter = new EventLineSplitter((b) => bad.push(b), from);
     const buffer = Buffer.allocUnsafe(READ_BYTES);
     let batch: string[] = [];
     let batchBytes = 0;
@@ -268,11 +274,20 @@ export class ClientSession {
         const { bytesRead } = await handle.read(buffer, 0, READ_BYTES, position);
         if (gone()) return;
         if (bytesRead > 0) {
+          const chunkStart = position;
           position += bytesRead;
           tries = 0;
-          for (const { event, text } of splitter.push(
-            decoder.write(buffer.subarray(0, bytesRead)),
-          )) {
+          const lines = splitter.push(decoder.write(buffer.subarray(0, bytesRead)));
+          // Every line before the chunk's last newline is split: a mark for later replays.
+          const nl = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
+          if (nl >= 0) {
+            this.deps.index?.note(file, id, {
+              offset: chunkStart + nl + 1,
+              line: splitter.line,
+              lastSeq: splitter.lastSeq,
+            });
+          }
+          for (const { event, text } of lines) {
             if (event.seq <= lastSeq) continue;
             lastSeq = event.seq;
             batch.push(text);
@@ -291,12 +306,13 @@ export class ClientSession {
           throw new Error(`events.jsonl stays behind the live stream at seq ${lastSeq}`);
         }
         // The file may have been replaced (a resumed run is rewritten whole): start over on it.
-        const now = await stat(file);
-        if (now.ino !== ino) {
+        const now = fileId(await stat(file));
+        if (now !== id) {
           await handle.close();
           handle = await open(file, 'r');
-          ino = (await handle.stat()).ino;
+          id = fileId(await handle.stat());
           position = 0;
+          decoder = new StringDecoder('utf8');
           splitter = new EventLineSplitter((b) => bad.push(b));
         }
         await new Promise((resolve) => setTimeout(resolve, 2));

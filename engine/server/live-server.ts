@@ -16,6 +16,7 @@ import {
 import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from '../../streams/protocol.js';
 import { hostsAllowed, httpHandler, requestTarget } from './http-handler.js';
 import { createIngest } from './ingest.js';
+import { ReplayIndex } from './replay-index.js';
 import { RunCatalog } from './run-catalog.js';
 
 export interface LiveServerOptions {
@@ -121,6 +122,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   }, opts.rescanMs ?? 2000);
   rescan.unref();
   const maxClients = opts.maxClients ?? 100;
+  const index = new ReplayIndex();
 
   const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
   const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
@@ -138,6 +140,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
       catalog,
       markDirty,
       maxPendingSteps: opts.maxPendingSteps,
+      index,
     });
     sessions.add(session);
     ws.on('message', (data, isBinary) => session.receive(data, isBinary));
