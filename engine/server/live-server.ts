@@ -118,7 +118,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   };
   // Runs another process starts, and writers that died (their runs turn `interrupted`).
   const rescan = setInterval(() => {
-    if (catalog.refresh()) broadcastRuns();
+    if (catalog.rescan()) broadcastRuns();
   }, opts.rescanMs ?? 2000);
   rescan.unref();
   const maxClients = opts.maxClients ?? 100;

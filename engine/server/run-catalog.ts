@@ -1,6 +1,17 @@
-import type { RunEvent, RunMeta } from '../../streams/events.js';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { listRuns, readRunMeta } from '../store/run-store.js';
+import type { RunEvent, RunMeta } from '../../streams/events.js';
+import { lockHolder } from '../store/lock.js';
+import { listRuns, markInterrupted, readRunMeta } from '../store/run-store.js';
+
+/** Modification time of a run dir's meta.json; 0 when there is none. */
+function metaTime(dir: string): number {
+  try {
+    return statSync(join(dir, 'meta.json')).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 /** A scan of the runs dir asked for by a client runs at most this often. */
 const MIN_SCAN_MS = 500;
@@ -14,6 +25,8 @@ export class RunCatalog {
   private readonly metas = new Map<string, RunMeta>();
   private readonly adoptTried = new Set<string>();
   private lastScan = 0;
+  /** meta.json modification time when last read, by run dir name (0: none). */
+  private readonly mtimes = new Map<string, number>();
 
   constructor(private readonly runsDir: string) {
     this.refresh();
@@ -24,18 +37,59 @@ export class RunCatalog {
     this.lastScan = Date.now();
     let changed = false;
     for (const meta of listRuns(this.runsDir)) {
-      const known = this.metas.get(meta.runId);
-      const lastStep = Math.max(known?.lastStep ?? -Infinity, meta.lastStep ?? -Infinity);
-      const next: RunMeta = {
-        ...meta,
-        ...(Number.isFinite(lastStep) ? { lastStep } : {}),
-      };
-      // A live run of this process is kept current by its events, not by meta.json.
-      if (known?.status === 'running' && next.status === 'running') next.phase ??= known.phase;
-      if (!known || JSON.stringify(known) !== JSON.stringify(next)) changed = true;
-      this.metas.set(meta.runId, next);
+      this.mtimes.set(meta.runId, metaTime(join(this.runsDir, meta.runId)));
+      changed = this.merge(meta) || changed;
     }
     return changed;
+  }
+
+  /**
+   * The cheap look the server takes every couple of seconds: one stat per run dir; a run is
+   * read again only when its meta.json changed (a new run, one resumed or ended by another
+   * process) or when it is marked running and its writer died (`interrupted`).
+   */
+  rescan(): boolean {
+    let names: string[];
+    try {
+      names = readdirSync(this.runsDir);
+    } catch {
+      return false;
+    }
+    let changed = false;
+    for (const name of names) {
+      const known = this.metas.get(name);
+      const dir = join(this.runsDir, name);
+      const time = metaTime(dir);
+      const same = time === this.mtimes.get(name);
+      if (same && (known?.status !== 'running' || lockHolder(dir))) continue;
+      this.mtimes.set(name, time);
+      let meta: RunMeta;
+      try {
+        meta = readRunMeta(dir);
+      } catch {
+        continue;
+      }
+      if (meta.runId !== name) continue;
+      if (meta.status === 'interrupted' && markInterrupted(dir)) {
+        this.mtimes.set(name, metaTime(dir));
+      }
+      changed = this.merge(meta) || changed;
+    }
+    return changed;
+  }
+
+  /** Takes in what meta.json says of a run; true if the catalogue changed. */
+  private merge(meta: RunMeta): boolean {
+    const known = this.metas.get(meta.runId);
+    const lastStep = Math.max(known?.lastStep ?? -Infinity, meta.lastStep ?? -Infinity);
+    const next: RunMeta = {
+      ...meta,
+      ...(Number.isFinite(lastStep) ? { lastStep } : {}),
+    };
+    // A live run of this process is kept current by its events, not by meta.json.
+    if (known?.status === 'running' && next.status === 'running') next.phase ??= known.phase;
+    this.metas.set(meta.runId, next);
+    return !known || JSON.stringify(known) !== JSON.stringify(next);
   }
 
   /** `refresh()`, unless one ran in the last half second (a client cannot make the server scan in a loop). */
