@@ -1,6 +1,6 @@
 /**
  * The distributed subcommands of the CLI:
- *   phasewatch worker --redis URL [--concurrency N] [--runs DIR] [--queue NAME] [--lock-ms N] [--stalled-ms N]
+ *   phasewatch worker --redis URL [--concurrency N] [--runs DIR] [--queue NAME] [--lock-ms N] [--stalled-ms N] [--max-len N]
  *   phasewatch sweep <grid.ts> [--redis URL [--queue NAME] [--detach]] [--runs DIR] [--concurrency N]
  *   phasewatch serve [runsDir] --redis URL [--group NAME] [--port N] [--host H] [--token T]
  */
@@ -22,14 +22,14 @@ import {
 import { importScript } from '../cli/load-script.js';
 import { startServer } from '../server/live-server.js';
 import { listRuns } from '../store/run-store.js';
-import { runStreams } from './consumer.js';
+import { newerThanStored, runStreams } from './consumer.js';
 import { resumableBumpJob, type QueuedRun } from './job.js';
 import { redisQueue } from './queue.js';
 import { checkRedisUrl } from './redis.js';
 import { startQueueWorker } from './worker.js';
 
 export const DISTRIBUTED_USAGE = [
-  '  phasewatch worker --redis URL [--concurrency N] [--runs DIR] [--queue NAME] [--lock-ms N] [--stalled-ms N]',
+  '  phasewatch worker --redis URL [--concurrency N] [--runs DIR] [--queue NAME] [--lock-ms N] [--stalled-ms N] [--max-len N]',
   '  phasewatch sweep <grid.ts> [--redis URL [--queue NAME] [--detach]] [--runs DIR] [--concurrency N]',
   '  phasewatch serve [runsDir] --redis URL [--group NAME] [--port N] [--host H] [--token T]',
 ];
@@ -100,6 +100,7 @@ export async function workerCommand(args: string[], signal?: AbortSignal): Promi
     queue: { type: 'string' },
     'lock-ms': { type: 'string' },
     'stalled-ms': { type: 'string' },
+    'max-len': { type: 'string' },
   });
   if (positionals.length)
     throw new Error(`worker takes no positionals (got ${positionals.join(' ')})`);
@@ -114,6 +115,7 @@ export async function workerCommand(args: string[], signal?: AbortSignal): Promi
     queue: str(values.queue),
     lockDuration: intFlag('lock-ms', str(values['lock-ms']), 500),
     stalledInterval: intFlag('stalled-ms', str(values['stalled-ms']), 100),
+    maxLen: intFlag('max-len', str(values['max-len']), 100),
     log: (line) => process.stderr.write(`phasewatch worker ${process.pid}: ${line}\n`),
   });
   process.stderr.write(
@@ -306,11 +308,13 @@ export async function serveRedisCommand(args: string[], signal?: AbortSignal): P
   if (!statSync(runsDir).isDirectory()) throw new Error(`runsDir "${runsDir}" is not a directory`);
   const url = checkRedisUrl(str(values.redis));
   const hub = new Subject<RunEvent>();
-  const feed = runStreams({ redis: url, group: str(values.group) }).subscribe({
-    next: (e) => hub.next(e),
-    error: (err: unknown) =>
-      process.stderr.write(`phasewatch: reading ${url} failed: ${(err as Error).message}\n`),
-  });
+  const feed = runStreams({ redis: url, group: str(values.group) })
+    .pipe(newerThanStored(runsDir))
+    .subscribe({
+      next: (e) => hub.next(e),
+      error: (err: unknown) =>
+        process.stderr.write(`phasewatch: reading ${url} failed: ${(err as Error).message}\n`),
+    });
   const stop = interrupted(signal);
   try {
     const server = await startServer({

@@ -1,5 +1,7 @@
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Observable } from 'rxjs';
+import { join } from 'node:path';
+import { defer, filter, Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import type { RunEvent } from '../../streams/events.js';
 import { isValidRunId } from '../../streams/protocol.js';
 import { eventOf } from './publisher.js';
@@ -176,4 +178,58 @@ export function runStreams(opts: RunStreamsOptions): Observable<RunEvent> {
       void disconnect(redis);
     };
   });
+}
+
+/** The `seq` of the last whole line of a run's events.jsonl (0 when none), read from its tail. */
+export function lastStoredSeq(runDir: string): number {
+  const file = join(runDir, 'events.jsonl');
+  if (!existsSync(file)) return 0;
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    for (let want = 64 * 1024; ; want *= 4) {
+      const start = Math.max(0, size - want);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      // The last piece is a torn line or ''; the first may be cut unless the read began at 0.
+      for (let i = lines.length - 2; i >= (start === 0 ? 0 : 1); i--) {
+        try {
+          const seq = (JSON.parse(lines[i]) as { seq?: unknown }).seq;
+          if (typeof seq === 'number') return seq;
+        } catch {
+          // an unreadable line: look further back
+        }
+      }
+      if (start === 0) return 0;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * For the live server: drops, per run, the events already stored in `runsDir` when the feed
+ * starts (a consumer that restarts catches up on events the server's dashboards replay from
+ * disk anyway), and any `seq` already passed. The live server hands a dashboard over from its
+ * disk replay to the live feed assuming the feed is never behind the disk; a consumer
+ * catching up on a backlog is, so its backlog must not reach the hub.
+ *
+ * @example startServer({ runsDir, live$: runStreams({ redis }).pipe(newerThanStored(runsDir)) })
+ */
+export function newerThanStored(runsDir: string): MonoTypeOperatorFunction<RunEvent> {
+  return (source) =>
+    defer(() => {
+      const fence = new Map<string, number>();
+      for (const name of existsSync(runsDir) ? readdirSync(runsDir) : []) {
+        if (isValidRunId(name)) fence.set(name, lastStoredSeq(join(runsDir, name)));
+      }
+      return source.pipe(
+        filter((e) => {
+          if (e.seq <= (fence.get(e.runId) ?? 0)) return false;
+          fence.set(e.runId, e.seq);
+          return true;
+        }),
+      );
+    });
 }

@@ -201,6 +201,13 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       };
       return result;
     }
+    if (status === undefined && published > 0) {
+      // Another worker started this run, but its files are not here: this worker's runs dir
+      // is not the shared one. Starting over would repeat seqs the live server has seen.
+      throw new Error(
+        `run ${runId} was started by another worker (its stream holds events up to seq ${published}) but ${dir} does not exist here: every worker needs the same shared --runs directory (docs/scaling.md)`,
+      );
+    }
     const resume = status === undefined ? undefined : dir;
     if (resume) {
       takeOverForeignLock(dir);

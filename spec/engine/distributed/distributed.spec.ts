@@ -5,19 +5,28 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { lastValueFrom, Subject, toArray, type Subscription } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import { main } from '../../../engine/cli/cli.js';
-import { runStreams } from '../../../engine/distributed/consumer.js';
+import {
+  lastStoredSeq,
+  newerThanStored,
+  runStreams,
+} from '../../../engine/distributed/consumer.js';
 import { checkJobData } from '../../../engine/distributed/job.js';
 import { StreamPublisher } from '../../../engine/distributed/publisher.js';
 import { redisQueue } from '../../../engine/distributed/queue.js';
 import { checkRedisUrl, connect, disconnect } from '../../../engine/distributed/redis.js';
-import { takeOverForeignLock, type QueueJobResult } from '../../../engine/distributed/worker.js';
+import {
+  startQueueWorker,
+  takeOverForeignLock,
+  type QueueJobResult,
+} from '../../../engine/distributed/worker.js';
 import { startServer, type LiveServer } from '../../../engine/server/live-server.js';
 import { LOCK_FILE } from '../../../engine/store/lock.js';
 import type { RunEvent } from '../../../streams/events.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../../streams/protocol.js';
+import { applyMessage, createState } from '../../../dashboard/run-state.js';
 import {
   gridPoints,
   pointKey,
@@ -141,6 +150,21 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+    it('the live feed skips what the runs dir already stored when it starts (a torn last line is not counted)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'pw-fence-'));
+      try {
+        mkdirSync(join(dir, 'r1'));
+        const lines = [1, 2, 3].map((s) => JSON.stringify(metric('r1', s)));
+        writeFileSync(join(dir, 'r1', 'events.jsonl'), `${lines.join('\n')}\n{"type":"metr`);
+        expect(lastStoredSeq(join(dir, 'r1'))).to.equal(3);
+        expect(lastStoredSeq(join(dir, 'none'))).to.equal(0);
+        const feed = [1, 2, 3, 4, 3, 5].map((s) => metric('r1', s)).concat([metric('r2', 1)]);
+        const out = await lastValueFrom(from(feed).pipe(newerThanStored(dir), toArray()));
+        expect(out.map((e) => `${e.runId}:${e.seq}`)).to.deep.equal(['r1:4', 'r1:5', 'r2:1']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('on a redis-server of its own', function () {
@@ -230,6 +254,37 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
       }
     });
 
+    it('a worker whose runs dir lacks a run another worker started fails its job with one line', async () => {
+      const runsDir = join(tmp, 'not-shared');
+      mkdirSync(runsDir);
+      const conn = connect(redis.url);
+      const pub = new StreamPublisher(conn, { prefix: 'ns' });
+      const q = redisQueue({ redis: redis.url, queue: 'ns', prefix: 'ns' });
+      const worker = await startQueueWorker({
+        redis: redis.url,
+        queue: 'ns',
+        prefix: 'ns',
+        runsDir,
+      });
+      try {
+        pub.publish(metric('ns-a', 1));
+        pub.publish(metric('ns-a', 2));
+        await pub.flush();
+        const job = { key: 'a', runId: 'ns-a', runsDir, point: { a: 1 }, context: {} };
+        const err = await lastValueFrom(q.run(job)).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        expect(err?.message).to.equal(
+          `run ns-a was started by another worker (its stream holds events up to seq 2) but ${join(runsDir, 'ns-a')} does not exist here: every worker needs the same shared --runs directory (docs/scaling.md)`,
+        );
+      } finally {
+        await worker.close();
+        await q.close();
+        await disconnect(conn);
+      }
+    });
+
     const full = process.env.PHASEWATCH_DISTRIBUTED === 'full';
     const shape = full
       ? { workers: 3, grid: { dx: [1, 2, 3], seed: [1, 2] } }
@@ -281,6 +336,7 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
       let client: WebSocket | undefined;
       const shown: RunEvent[] = [];
       const subscribed = new Set<string>();
+      const dashboard = createState();
       const q = redisQueue({ redis: redis.url, runsDir, pollMs: 200 });
       const q2 = redisQueue({ redis: redis.url, runsDir });
       const swept: SweepEvent[] = [];
@@ -346,10 +402,16 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         consumerA.sub.unsubscribe();
         await sleep(1500);
         consumerB = collect(redis.url, 'pw', 'spec');
-        server = await startServer({ runsDir, live$: consumerB.events$, port: 0, rescanMs: 200 });
+        server = await startServer({
+          runsDir,
+          live$: consumerB.events$.pipe(newerThanStored(runsDir)),
+          port: 0,
+          rescanMs: 200,
+        });
         client = new WebSocket(`ws://127.0.0.1:${server.port}/ws`);
         client.on('message', (data: Buffer) => {
           const m = JSON.parse(String(data)) as ServerMessage;
+          applyMessage(dashboard, m);
           if (m.type === 'event') shown.push(m.event);
           else if (m.type === 'events') shown.push(...m.events);
           else if (m.type === 'runs') {
@@ -444,16 +506,28 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
           ).to.deep.equal([]);
           const extra = [...got].filter((s) => !stored.includes(s));
           if (id !== killed!.runId) expect(extra, `${id}: not stored`).to.deep.equal([]);
-          // The dashboard got each run as a local one: every stored event, each seq once, in order.
+          // The dashboard (its own state code) holds each run as a local one: every stored
+          // event applied once, in seq order, the run completed; a run never resumed shows
+          // each step once.
           const seen = shown.filter((e) => e.runId === id).map((e) => e.seq);
-          expect(seen, `${id} on the dashboard`).to.deep.equal(
-            [...new Set(seen)].sort((x, y) => x - y),
-          );
           expect(
             stored.filter((s) => !seen.includes(s)),
             `${id}: not shown`,
           ).to.deep.equal([]);
+          const series = dashboard.series.get(id)!;
+          expect(series.lastSeq, id).to.equal(lastSeq(id));
+          expect(series.end?.status, id).to.equal('completed');
+          if (id !== killed!.runId) {
+            expect(series.steps, id).to.deep.equal(
+              Array.from({ length: TINY.steps }, (_, i) => i + 1),
+            );
+          }
         }
+        // A live feed that lags the disk (a consumer catching up) can send a dashboard an event
+        // its replay already gave it; the dashboard ignores it by seq (see docs/scaling.md).
+        console.log(
+          `      dashboard: ${shown.length} events received, ${dashboard.duplicates} ignored as already applied`,
+        );
 
         // Running the sweep again enqueues nothing: every point is done and replayed from disk.
         const q3 = redisQueue({ redis: redis.url, runsDir });
