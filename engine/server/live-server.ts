@@ -157,9 +157,9 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   const server = createServer(
     httpHandler(token, ingest ? (req, res) => ingest.handle(req, res) : undefined),
   );
-  // Slow senders (a header a byte a minute) do not hold sockets for long.
+  // Slow senders (a header a byte a minute) do not hold sockets for long. Whole requests keep
+  // Node's 5 minutes: an ingest upload of a big snapshot over a slow link may need them.
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a reset would throw.
     socket.on('error', () => socket.destroy());
