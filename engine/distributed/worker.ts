@@ -61,8 +61,12 @@ export interface QueueJobResult {
 
 export interface QueueWorker {
   readonly worker: Worker;
-  /** Lets the running jobs finish (or, with `force`, abandons them) and disconnects. */
-  close(force?: boolean): Promise<void>;
+  /**
+   * Lets the running runs finish, then disconnects; with `stop`, stops them at once instead
+   * (stored `stopped`) and hands their jobs back to the queue, where another worker resumes
+   * them from their newest checkpoint.
+   */
+  close(stop?: boolean): Promise<void>;
 }
 
 function positiveInt(field: string, v: number | undefined, fallback: number, min = 1): number {
@@ -167,11 +171,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const publisher = new StreamPublisher(redis, { prefix: opts.prefix, maxLen: opts.maxLen });
   /** Aborts the run of a job whose lock this worker lost. */
   const lost = new Map<string, (why: string) => void>();
+  let closing = false;
 
   const processor = async (job: Job<QueueJobData>, token?: string, signal?: AbortSignal) => {
     try {
       return await processJob(job, token, signal);
     } catch (err) {
+      if (closing && token && !(err instanceof DelayedError)) {
+        // Stopped because this worker is closing: the job goes back to be resumed elsewhere.
+        log(`run ${jobRunId(job)} stopped; its job goes back to the queue`);
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError();
+      }
       if (!(err instanceof DelayedError)) {
         log(`run ${jobRunId(job)}: ${errorLine(err)}`);
       }
@@ -302,9 +313,13 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
 
   return {
     worker,
-    async close(force = false) {
-      if (force) for (const stop of [...lost.values()]) stop('the worker is closing');
-      await worker.close(force);
+    async close(stop = false) {
+      if (stop) {
+        closing = true;
+        for (const stopRun of [...lost.values()]) stopRun('the worker is closing');
+      }
+      // The processors end quickly once their runs are stopped (their jobs handed back).
+      await worker.close(false);
       await publisher.flush().catch(() => undefined);
       await disconnect(redis);
       await disconnect(workerConnection);
