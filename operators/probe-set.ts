@@ -132,7 +132,7 @@ const exampleCache = new WeakMap<Dataset, Map<number, Float32Array>>();
 /** The first `count` examples of a dataset, concatenated (cached per dataset). */
 function probeExamples(probe: Dataset, count: number): Float32Array {
   let byCount = exampleCache.get(probe);
-  if (!byCount) exampleCache.set(probe, (byCount = new Map()));
+  if (!byCount) exampleCache.set(probe, (byCount = new Map<number, Float32Array>()));
   const hit = byCount.get(count);
   if (hit) return hit;
   const first = probe.image(0);
@@ -163,7 +163,8 @@ export async function featuresAt(
   let byExamples = byModel.get(set.model);
   if (!byExamples) byModel.set(set.model, (byExamples = new WeakMap()));
   let map = byExamples.get(set.examples);
-  if (!map) byExamples.set(set.examples, (map = new Map()));
+  if (!map)
+    byExamples.set(set.examples, (map = new Map<string, Promise<Record<string, Activation>>>()));
   const key = `${t}|${set.noisy}|${set.seed}`;
   let pending = map.get(key);
   if (!pending) {

@@ -89,7 +89,6 @@ export function fitLinearProbe(
   const v = new Float64Array(P);
   const grad = new Float64Array(P);
   const prob = new Float64Array(K);
-  let loss = 0;
   const evaluate = (p: Float64Array, wantGrad: boolean): number => {
     if (wantGrad) grad.fill(0);
     let total = 0;
@@ -134,7 +133,7 @@ export function fitLinearProbe(
     w = tmp;
     for (let q = 0; q < P; q++) w[q] = v[q] - step * grad[q];
   }
-  loss = evaluate(w, false);
+  const loss = evaluate(w, false);
   return {
     dim,
     classes: K,

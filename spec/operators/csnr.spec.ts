@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { csnr } from '../../operators/csnr.js';
 import { csnrClosedForm } from '../../operators/metrics/csnr.js';
-import type { CurveEvent, MetricEvent } from '../../streams/events.js';
+import type { EventInput, CurveEvent, MetricEvent } from '../../streams/events.js';
 import { molrg, sigmaFromAlphaBar } from '../../streams/molrg.js';
 import { makeSchedule } from '../../engine/models/schedule.js';
 import { FakeProbeModel, emptySnapshot, fakeProbeSet } from './fake-probe-model.js';
@@ -39,7 +39,7 @@ describe('csnr operator', () => {
     const timesteps = [0, 10, 30, 60];
     const out = (await lastValueFrom(
       of(emptySnapshot(1)).pipe(csnr({ model, probe, timesteps, count: 400 }), toArray()),
-    )) as CurveEvent[];
+    )) as EventInput[] as CurveEvent[];
     const byName = Object.fromEntries(out.map((e) => [e.name, e]));
     const closed = timesteps.map((t) =>
       csnrClosedForm({ ...shape, sigma: sigmaFromAlphaBar(sched.alphaBars[t]) }),

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { softVote } from '../../operators/soft-vote.js';
-import type { MetricEvent } from '../../streams/events.js';
+import type { EventInput, MetricEvent } from '../../streams/events.js';
 import { FakeProbeModel, emptySnapshot, fakeProbeSet } from './fake-probe-model.js';
 
 const values = async (op: ReturnType<typeof softVote>): Promise<Record<string, number>> => {
-  const out = (await lastValueFrom(of(emptySnapshot(7)).pipe(op, toArray()))) as MetricEvent[];
+  const out = (await lastValueFrom(
+    of(emptySnapshot(7)).pipe(op, toArray()),
+  )) as EventInput[] as MetricEvent[];
   expect(out.every((e) => e.type === 'metric' && e.step === 7)).to.equal(true);
   return Object.fromEntries(out.map((e) => [e.name, e.value]));
 };

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import { timestepProbes } from '../../operators/timestep-probes.js';
-import type { CurveEvent, MetricEvent } from '../../streams/events.js';
+import type { EventInput, CurveEvent, MetricEvent } from '../../streams/events.js';
 import { FakeProbeModel, emptySnapshot, fakeProbeSet } from './fake-probe-model.js';
 
 // Class signal peaks at t = 20: accuracy should too.
@@ -47,7 +47,9 @@ describe('timestepProbes', () => {
       probe: fakeProbeSet(600),
       timesteps: [5],
     });
-    const [c] = (await lastValueFrom(of(emptySnapshot(1)).pipe(flat, toArray()))) as CurveEvent[];
+    const [c] = (await lastValueFrom(
+      of(emptySnapshot(1)).pipe(flat, toArray()),
+    )) as EventInput[] as CurveEvent[];
     expect(c.y[0]).to.be.within(0.2, 0.47);
     const noisy = timestepProbes({
       model: new FakeProbeModel(() => 4),
@@ -55,7 +57,9 @@ describe('timestepProbes', () => {
       timesteps: [5],
       labelNoise: 1,
     });
-    const [d] = (await lastValueFrom(of(emptySnapshot(1)).pipe(noisy, toArray()))) as CurveEvent[];
+    const [d] = (await lastValueFrom(
+      of(emptySnapshot(1)).pipe(noisy, toArray()),
+    )) as EventInput[] as CurveEvent[];
     // Random training labels on three tight clusters: each cluster's vote is a coin toss, so
     // only the name and range are certain here.
     expect(d.name).to.equal('probe/acc-clean-noise100');
