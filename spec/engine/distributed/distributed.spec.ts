@@ -24,6 +24,7 @@ import {
 } from '../../../engine/distributed/worker.js';
 import { startServer, type LiveServer } from '../../../engine/server/live-server.js';
 import { LOCK_FILE } from '../../../engine/store/lock.js';
+import { readRunMeta } from '../../../engine/store/run-store.js';
 import type { RunEvent } from '../../../streams/events.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../../streams/protocol.js';
 import { applyMessage, createState } from '../../../dashboard/run-state.js';
@@ -282,6 +283,50 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         await worker.close();
         await q.close();
         await disconnect(conn);
+      }
+    });
+
+    it('a worker that closes with stop hands its run back; the next worker resumes it from its checkpoint', async () => {
+      const runsDir = join(tmp, 'handback');
+      mkdirSync(runsDir);
+      const q = redisQueue({ redis: redis.url, queue: 'hb', prefix: 'hb', runsDir, pollMs: 100 });
+      const opts = { redis: redis.url, queue: 'hb', prefix: 'hb', runsDir };
+      const first = await startQueueWorker(opts);
+      let second: Awaited<ReturnType<typeof startQueueWorker>> | undefined;
+      try {
+        const job = {
+          key: 'seed=1',
+          runId: 'hb-seed1',
+          runsDir,
+          point: { seed: 1 },
+          context: { ...TINY, steps: 16 },
+        };
+        const events = lastValueFrom(q.run(job).pipe(toArray()));
+        const dir = join(runsDir, 'hb-seed1');
+        await until(
+          'a checkpoint',
+          () => existsSync(join(dir, 'checkpoints', '4', 'model.json')),
+          60_000,
+        );
+        await first.close(true);
+        expect(readRunMeta(dir).status).to.equal('stopped');
+        expect(['delayed', 'waiting']).to.include(await q.queue.getJobState('hb-seed1'));
+        second = await startQueueWorker(opts);
+        const seen = await events;
+        expect(storedRunProblems(dir, 16)).to.deep.equal([]);
+        const starts = storedEvents(dir)
+          .filter((e) => e.type === 'run-start')
+          .map((e) => e.step);
+        expect(starts).to.have.length(2);
+        expect(starts[1]).to.be.at.least(4);
+        expect(seen.at(-1)).to.include({ type: 'run-end', status: 'completed' });
+        expect(
+          ((await q.queue.getJob('hb-seed1'))?.returnvalue as QueueJobResult).resumed,
+        ).to.equal(true);
+      } finally {
+        await first.close(true);
+        await second?.close(true);
+        await q.close();
       }
     });
 
