@@ -17,7 +17,7 @@ import { runExperiment } from '../experiment.js';
 import { createScriptContext, type Script, type ScriptContext } from '../script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
-import { DISTRIBUTED_USAGE, distributedCommand } from '../distributed/commands.js';
+import { DISTRIBUTED_USAGE, isDistributedCommand } from '../distributed/usage.js';
 import { exportCommand } from './export-command.js';
 import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
@@ -549,9 +549,12 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     if (first >= 0 && argv[first] === 'edit') {
       return editCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
     }
-    // worker, sweep, serve --redis: engine/distributed/commands.ts
-    const distributed = distributedCommand(argv, opts.signal);
-    if (distributed) return await distributed;
+    // worker, sweep, serve --redis: engine/distributed (BullMQ is loaded only for them)
+    if (isDistributedCommand(argv)) {
+      const { distributedCommand } = await import('../distributed/commands.js');
+      const code = distributedCommand(argv, opts.signal);
+      if (code) return await code;
+    }
     const line = parseCommandLine(argv);
     const { command } = line;
     if (command === undefined || command === 'help' || line.options.help) {

@@ -28,11 +28,7 @@ import { redisQueue } from './queue.js';
 import { checkRedisUrl } from './redis.js';
 import { startQueueWorker } from './worker.js';
 
-export const DISTRIBUTED_USAGE = [
-  '  phasewatch worker --redis URL [--concurrency N] [--runs DIR] [--queue NAME] [--lock-ms N] [--stalled-ms N] [--max-len N]',
-  '  phasewatch sweep <grid.ts> [--redis URL [--queue NAME] [--detach]] [--runs DIR] [--concurrency N]',
-  '  phasewatch serve [runsDir] --redis URL [--group NAME] [--port N] [--host H] [--token T]',
-];
+export { DISTRIBUTED_USAGE } from './usage.js';
 
 type Spec = Record<string, { type: 'string' | 'boolean' }>;
 
