@@ -41,3 +41,6 @@ export { createIngest, type Ingest, type IngestOptions } from './server/ingest.j
 export { exportTensorBoard, imageSeries, type TensorBoardExport } from './export/tensorboard.js';
 export { exportCsv } from './export/csv.js';
 export { scalarSeries, type ScalarPoint } from './export/scalars.js';
+export * from './models/mlp-denoiser.js';
+export * from './models/dier.js';
+export * from './models/trajectory-probe-net.js';

@@ -40,3 +40,40 @@ export {
   type AlertPredicate,
   type StalledOptions,
 } from './alert-on.js';
+export { csnr, type CsnrOptions } from './csnr.js';
+export {
+  classBases,
+  classConfidence,
+  csnr as csnrOf,
+  csnrClosedForm,
+  projectedEnergy,
+  type CsnrClosedFormOptions,
+} from './metrics/csnr.js';
+export { digamma, knnMutualInformation, normalisedMI } from './metrics/knn-mi.js';
+export {
+  accuracy,
+  corruptLabels,
+  fitLinearProbe,
+  gatherRows,
+  probeLogits,
+  splitTrainTest,
+  type LinearProbe,
+  type LinearProbeOptions,
+} from './metrics/linear-probe.js';
+export { averageLogits, ensembleMembers } from './metrics/soft-vote.js';
+export {
+  featuresAt,
+  perSnapshot,
+  resolveProbeSet,
+  type ProbeSet,
+  type ProbeSetOptions,
+} from './probe-set.js';
+export { softVote, type SoftVoteOptions } from './soft-vote.js';
+export { timestepMI, type TimestepMIOptions } from './timestep-mi.js';
+export {
+  probeTimesteps,
+  timestepProbes,
+  type TimestepProbe,
+  type TimestepProbesOptions,
+} from './timestep-probes.js';
+export { trajectoryProbe, type TrajectoryProbeOptions } from './trajectory-probe.js';

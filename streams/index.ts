@@ -6,3 +6,4 @@ export * from './events.js';
 export * from './mulberry32.js';
 export * from './gate.js';
 export * from './sweep.js';
+export * from './molrg.js';
