@@ -20,8 +20,8 @@ describe('childProcesses (sweep backend)', function () {
 
   it('runs each point in its own process with one addon thread; events interleave without loss; a crash is isolated', async () => {
     const grid: SweepPoint[] = [
-      { k: 'a', n: 12, every: 40 },
-      { k: 'b', n: 12, every: 40 },
+      { k: 'a', n: 12, every: 40, barrier: 2 },
+      { k: 'b', n: 12, every: 40, barrier: 2 },
       { k: 'c', n: 12, every: 40, crashAt: 3 },
     ];
     const events: SweepEvent[] = await lastValueFrom(
@@ -29,7 +29,7 @@ describe('childProcesses (sweep backend)', function () {
         toArray(),
       ),
     );
-    for (const runId of ['cp-ka_n12_every40', 'cp-kb_n12_every40']) {
+    for (const runId of ['cp-ka_n12_every40_barrier2', 'cp-kb_n12_every40_barrier2']) {
       const mine = events.filter((e) => e.runId === runId);
       expect(mine.map((e) => e.seq)).to.deep.equal(Array.from({ length: 14 }, (_, i) => i + 1));
       expect(mine).to.deep.equal(readRunEvents(join(runsDir, runId)));
@@ -38,8 +38,10 @@ describe('childProcesses (sweep backend)', function () {
     // a's and b's events interleave: one of b's arrives between a's first and last
     const idx = (runId: string): number[] =>
       events.flatMap((e, i) => (e.runId === runId ? [i] : []));
-    const a = idx('cp-ka_n12_every40');
-    expect(idx('cp-kb_n12_every40').some((i) => i > a[0] && i < a[a.length - 1])).to.equal(true);
+    const a = idx('cp-ka_n12_every40_barrier2');
+    expect(idx('cp-kb_n12_every40_barrier2').some((i) => i > a[0] && i < a[a.length - 1])).to.equal(
+      true,
+    );
     const alert = events.find((e) => e.type === 'alert');
     expect(alert).to.include({ runId: 'cp-kc_n12_every40_crashAt3', level: 'error' });
     expect(alert?.type === 'alert' && alert.message).to.match(

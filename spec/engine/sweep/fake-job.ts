@@ -1,5 +1,11 @@
-/** A sweep job for specs: `point.n` metric events, `point.every` ms apart, stored as a real run; fails at `point.failAt`, crashes its process at `point.crashAt`. */
-import { concatMap, interval, map, of, take, throwError, type Observable } from 'rxjs';
+/**
+ * A sweep job for specs: `point.n` metric events, `point.every` ms apart, stored as a real run;
+ * fails at `point.failAt`, crashes its process at `point.crashAt`. With `point.barrier` = N it
+ * first waits until N jobs of the runs dir have started, so parallel runs surely overlap.
+ */
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { concatMap, defer, interval, map, of, take, throwError, type Observable } from 'rxjs';
 import { RunStore } from '../../../engine/store/run-store.js';
 import { record } from '../../../engine/store/record.js';
 import type { EventInput, RunEvent } from '../../../streams/events.js';
@@ -13,7 +19,17 @@ export default function fakeJob(point: SweepJob['point'], job: SweepJob): Observ
     backend: 'cpu',
     config: { ...point, threads: process.env.PHASEWATCH_THREADS ?? 'unset' },
   });
-  return interval(Number(point.every ?? 5)).pipe(
+  const barrier = Number(point.barrier ?? 0);
+  const started = (): number =>
+    existsSync(job.runsDir)
+      ? readdirSync(job.runsDir).filter((f) => f.startsWith('.started-')).length
+      : 0;
+  const waitAll = defer(async () => {
+    if (barrier) writeFileSync(join(job.runsDir, `.started-${job.runId}`), '');
+    while (started() < barrier) await new Promise((r) => setTimeout(r, 20));
+  });
+  return waitAll.pipe(
+    concatMap(() => interval(Number(point.every ?? 5))),
     take(n),
     concatMap((i): Observable<EventInput> => {
       if (point.failAt === i) return throwError(() => new Error(`boom at ${i}`));
