@@ -146,7 +146,8 @@ export function runFigures(run: LoadedRun): Figure[] {
   const { meta, events } = run;
   const id = meta.runId;
   const figs: Figure[] = [];
-  const name = meta.name ? `${meta.name} (${id})` : id;
+  // a long name would not fit a chart title
+  const name = meta.name && meta.name.length + id.length <= 48 ? `${meta.name} (${id})` : id;
   const bands = phaseBands(events);
   const phaseMetrics = ['phase/accuracy', 'phase/one-bump', 'phase/r2x', 'phase/r2y'];
   let metricNames = phaseMetrics.filter((m) => metricSeries(events, m).length > 0);
