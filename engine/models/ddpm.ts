@@ -148,14 +148,17 @@ export class Ddpm {
     const loss = tf.tidy(() => {
       const x0 = tf.tensor4d(images, [batch, S, S, 1]);
       const noise = tf.tensor4d(noiseValues, [batch, S, S, 1]);
-      const xt = tf.add(
+      const xt = tf.add<tf.Tensor4D>(
         tf.mul(x0, tf.tensor4d(a, [batch, 1, 1, 1])),
         tf.mul(noise, tf.tensor4d(b, [batch, 1, 1, 1])),
-      ) as tf.Tensor4D;
+      );
       const t = tf.tensor1d(ts);
       const lab = tf.tensor2d(labels, [batch, 2]);
       const lossFn = (): tf.Scalar =>
-        tf.losses.meanSquaredError(noise, unetApply(this.params, xt, t, lab).eps) as tf.Scalar;
+        tf.losses.meanSquaredError<tf.Tensor, tf.Scalar>(
+          noise,
+          unetApply(this.params, xt, t, lab).eps,
+        );
       // Adam and the EMA in one pass over each weight (tidy frees the gradients).
       const { value, grads } = tf.variableGrads(lossFn, vars);
       const emas = this.names.map((n) => this.ema[n]);
@@ -238,7 +241,7 @@ export class Ddpm {
             const noise = method === 'ddpm' && tPrev >= 0 ? rng.normals(n * S * S) : undefined;
             const capture = i === 0;
             const next = tf.tidy(() => {
-              const out = unetApply(params, x, tf.fill([n], t) as tf.Tensor1D, lab, { capture });
+              const out = unetApply(params, x, tf.fill<tf.Rank.R1>([n], t), lab, { capture });
               if (out.layer4) {
                 activations.set(out.layer4.dataSync(), start * dim);
                 out.layer4.dispose(); // kept by unetApply, so tidy would not free it
@@ -281,7 +284,7 @@ export class Ddpm {
     }
     if (tPrev < 0) return x0 as tf.Tensor4D;
     if (method === 'ddim') {
-      return tf.add(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev))) as tf.Tensor4D;
+      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
     }
     // DDPM posterior q(x_{t-1} | x_t, x0): consecutive steps, so beta_t = betas[t].
     const beta = this.schedule.betas[t];
@@ -290,7 +293,7 @@ export class Ddpm {
     const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
     const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
     const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add(mean, tf.mul(z, sigma)) as tf.Tensor4D;
+    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
   }
 
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */

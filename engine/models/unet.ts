@@ -184,7 +184,6 @@ export function unetParamCount(config: UnetConfig): number {
   return unetShapes(config).reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
 }
 
-
 function largestDivisorUpTo(n: number, limit: number): number {
   for (let g = Math.min(n, limit); g > 1; g--) if (n % g === 0) return g;
   return 1;
@@ -234,38 +233,38 @@ export function encodeConditions(
     const pf =
       config.posEncoding === 'standard' ? timeFreqs(half) : positionFreqs(half, config.size);
     const [xs, ys] = tf.split(labels, 2, 1);
-    return tf.concat(
+    return tf.concat<tf.Tensor2D>(
       [
         sinusoid(t, timeFreqs(half)),
-        sinusoid(xs.reshape([-1]) as tf.Tensor1D, pf),
-        sinusoid(ys.reshape([-1]) as tf.Tensor1D, pf),
+        sinusoid(xs.reshape<tf.Tensor1D>([-1]), pf),
+        sinusoid(ys.reshape<tf.Tensor1D>([-1]), pf),
       ],
       1,
-    ) as tf.Tensor2D;
+    );
   });
 }
 
 function doubleConv(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
   let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
-  h = gelu(groupNorm(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups)) as tf.Tensor4D;
+  h = gelu(groupNorm(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups));
   h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
-  return gelu(groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups)) as tf.Tensor4D;
+  return gelu(groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups));
 }
 
 function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D {
   const p = tf.add(tf.matMul(cond, W[`${name}.emb.w`] as tf.Tensor2D), W[`${name}.emb.b`]);
-  return p.reshape([cond.shape[0], 1, 1, -1]) as tf.Tensor4D;
+  return p.reshape<tf.Tensor4D>([cond.shape[0], 1, 1, -1]);
 }
 
 function selfAttention(x: tf.Tensor4D, W: UnetWeights, groups: number): tf.Tensor4D {
   const [b, h, w, c] = x.shape;
   const n = groupNorm(x, W['attn.gn.g'], W['attn.gn.b'], groups).reshape([b * h * w, c]);
   const proj = (p: string): tf.Tensor3D =>
-    tf.matMul(n, W[`attn.${p}`] as tf.Tensor2D).reshape([b, h * w, c]) as tf.Tensor3D;
+    tf.matMul(n, W[`attn.${p}`]).reshape<tf.Tensor3D>([b, h * w, c]);
   const scores = tf.div(tf.matMul(proj('q'), proj('k'), false, true), Math.sqrt(c));
   const mixed = tf.matMul(tf.softmax(scores), proj('v')).reshape([b * h * w, c]);
   const out = tf.matMul(mixed, W['attn.o'] as tf.Tensor2D).reshape([b, h, w, c]);
-  return tf.add(x, out) as tf.Tensor4D;
+  return tf.add<tf.Tensor4D>(x, out);
 }
 
 function upsample(x: tf.Tensor4D): tf.Tensor4D {
@@ -297,12 +296,12 @@ export function unetApply(
   const eps = tf.tidy(() => {
     let cond = encodeConditions(c, t, labels);
     if (c.condHidden > 0) {
-      cond = gelu(tf.add(tf.matMul(cond, W['cond.w'] as tf.Tensor2D), W['cond.b'])) as tf.Tensor2D;
+      cond = gelu(tf.add<tf.Tensor2D>(tf.matMul(cond, W['cond.w'] as tf.Tensor2D), W['cond.b']));
     }
     const g = c.groups;
-    const stem = tf.add(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']) as tf.Tensor4D;
+    const stem = tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
-      tf.add(doubleConv(input, W, name, g), condBias(cond, W, name)) as tf.Tensor4D;
+      tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name));
     const pool = (v: tf.Tensor4D): tf.Tensor4D => tf.avgPool(v, 2, 2, 'valid');
     const d1 = block('down1', pool(stem));
     const d2 = block('down2', pool(d1));
@@ -310,10 +309,10 @@ export function unetApply(
     if (c.attention) d3 = selfAttention(d3, W, g);
     const u1raw = doubleConv(tf.concat([upsample(d3), d2], 3), W, 'up1', g);
     if (opts.capture) layer4 = tf.keep(u1raw);
-    const u1 = tf.add(u1raw, condBias(cond, W, 'up1')) as tf.Tensor4D;
+    const u1 = tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1'));
     const u2 = block('up2', tf.concat([upsample(u1), d1], 3));
     const u3 = block('up3', tf.concat([upsample(u2), stem], 3));
-    return tf.add(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']) as tf.Tensor4D;
+    return tf.add<tf.Tensor4D>(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']);
   });
   return layer4 ? { eps, layer4 } : { eps };
 }

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import type { EventInput, RunEvent, UnsequencedEvent } from '../../streams/events.js';
+import type { EventInput, RunEvent } from '../../streams/events.js';
 import type { RunStore } from './run-store.js';
 
 export interface RecordOptions {
@@ -36,7 +36,11 @@ export function record(
         if (ended) return;
         ended = true;
         const message =
-          error === undefined ? undefined : error instanceof Error ? error.message : String(error);
+          error === undefined
+            ? undefined
+            : error instanceof Error
+              ? error.message
+              : JSON.stringify(error);
         try {
           const stored = store.close(status, lastStep, message);
           if (stored && !subscriber.closed) subscriber.next(stored);
@@ -48,11 +52,9 @@ export function record(
         else subscriber.complete();
       };
       const append = (e: EventInput): RunEvent =>
-        store.append({ ...e, runId: store.runId, time: e.time ?? Date.now() } as UnsequencedEvent);
+        store.append({ ...e, runId: store.runId, time: e.time ?? Date.now() });
       try {
-        subscriber.next(
-          append({ type: 'run-start', step: lastStep, meta: store.info } as EventInput),
-        );
+        subscriber.next(append({ type: 'run-start', step: lastStep, meta: store.info }));
       } catch (err) {
         end('failed', err);
         return;
