@@ -68,7 +68,8 @@ export function formatConfigValue(v: unknown): string {
     const entries = Object.entries(v as Record<string, unknown>);
     return `{${entries.map(([k, x]) => `${k}:${formatConfigValue(x)}`).join(',')}}`;
   }
-  return String(v);
+  if (v === null) return 'null';
+  return typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }
 
 type Spec = Omit<ConfigField, 'schema' | 'default' | 'flag' | 'arg' | 'description'>;

@@ -9,6 +9,7 @@ import {
   CONFIG_KEYS,
   configFromMeta,
   didYouMean,
+  formatConfigValue,
   parseFieldText,
   type ConfigKey,
   type ExperimentConfig,
@@ -98,7 +99,8 @@ export function usage(): string {
   const settings = CONFIG_KEYS.flatMap((key): [string, string][] => {
     const f = CONFIG_FIELDS[key];
     if (!f.flag) return [];
-    const def = f.default === undefined ? '' : ` [${String(f.default)}]`;
+    const shown = typeof f.default === 'string' ? f.default : formatConfigValue(f.default);
+    const def = f.default === undefined ? '' : ` [${shown}]`;
     return [[flagArg(f.flag, f.arg), `${f.description}${def}`]];
   });
   const options = (Object.entries(CLI_OPTIONS) as [string, CliOption][]).map(
@@ -298,7 +300,7 @@ async function loadScript(file: string): Promise<Script> {
   if (!existsSync(resolve(file))) throw new Error(`script file "${file}" does not exist`);
   let mod: { default?: Script };
   try {
-    mod = (await importScript(file)) as { default?: Script };
+    mod = await importScript(file);
   } catch (err) {
     throw new Error(scriptLoadError(file, err), { cause: err });
   }
@@ -315,7 +317,7 @@ async function loadScript(file: string): Promise<Script> {
   if (exported === undefined || exported === null) {
     throw new Error(`script "${file}" must have a default export: a config object or a function`);
   }
-  return exported as Script;
+  return exported;
 }
 
 /** Ctrl-C, SIGTERM or an abort of `signal`: resolves `next` once; `dispose` drops the handlers. */

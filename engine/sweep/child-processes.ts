@@ -60,7 +60,14 @@ export function childProcesses<P extends SweepPoint>(opts: ChildProcessesOptions
           ? opts.module
           : pathToFileURL(isAbsolute(opts.module) ? opts.module : resolve(opts.module)).href
         : '';
-  if (!mod) {
+  // A module loaded through tsx's tsImport carries a `?tsx-namespace=…` query that only that
+  // loader instance resolves; the child imports the plain file.
+  const plain = mod ? new URL(mod) : undefined;
+  if (plain) {
+    plain.search = '';
+    plain.hash = '';
+  }
+  if (!plain) {
     throw new Error(
       `childProcesses module must be a path or file URL (got ${JSON.stringify(opts.module)})`,
     );
@@ -106,9 +113,9 @@ export function childProcesses<P extends SweepPoint>(opts: ChildProcessesOptions
         });
         const msg: ToWorker = {
           kind: 'job',
-          module: mod,
+          module: plain.href,
           export: exportName,
-          job: job as SweepJob,
+          job: job,
         };
         child.send(msg);
         return () => {
