@@ -134,6 +134,7 @@ export default function hole(ctx: ScriptContext): Observable<RunEvent> {
           datasetSize: data.count,
           params: model.paramCount,
         },
+        runId: cfg.runId,
         name: cfg.name ?? 'hole',
         tags: [...(cfg.tags ?? []), 'seed-004', 'hole'],
         backend,

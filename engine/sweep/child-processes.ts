@@ -31,8 +31,9 @@ export function coresPerRun(threads = 1): number {
   return Math.max(1, Math.floor(availableParallelism() / threads));
 }
 
+// (its pathname: a module loaded through tsx's tsImport has a `?tsx-namespace=…` query)
 const WORKER = new URL(
-  `./worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  `./worker${new URL(import.meta.url).pathname.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
 );
 

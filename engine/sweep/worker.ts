@@ -32,7 +32,12 @@ process.on('SIGTERM', () => {
 process.once('message', (m: ToWorker) => {
   void (async () => {
     try {
-      const mod = (await import(m.module)) as Record<string, unknown>;
+      // A .ts job module goes through tsx's API, whichever loaders this process started with.
+      const mod = (
+        new URL(m.module).pathname.endsWith('.ts')
+          ? await (await import('tsx/esm/api')).tsImport(m.module, import.meta.url)
+          : await import(m.module)
+      ) as Record<string, unknown>;
       const fn = mod[m.export];
       if (typeof fn !== 'function') {
         throw new Error(`${m.module} has no function export "${m.export}"`);
