@@ -172,6 +172,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   /** Aborts the run of a job whose lock this worker lost. */
   const lost = new Map<string, (why: string) => void>();
   let closing = false;
+  /** When each running job's lock was last renewed (or the job started). */
+  const renewedAt = new Map<string, number>();
 
   const processor = async (job: Job<QueueJobData>, token?: string, signal?: AbortSignal) => {
     try {
@@ -272,6 +274,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         fail(new Error(`run ${runId} stopped: ${why}`));
       };
       lost.set(String(job.id), stop);
+      renewedAt.set(String(job.id), Date.now());
       signal?.addEventListener('abort', () => stop('the job was cancelled'));
     }).finally(() => publisher.flush().catch(() => undefined));
     await publisher.flush();
@@ -300,6 +303,25 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     maxStalledCount,
     autorun: true,
   });
+  worker.on('locksRenewed', ({ jobIds }: { jobIds: string[] }) => {
+    const now = Date.now();
+    for (const id of jobIds) if (renewedAt.has(id)) renewedAt.set(id, now);
+  });
+  // Self-fencing: a worker cut off from Redis cannot learn that its lock expired and that
+  // another worker took the run over; it stops the run itself once the lock must have expired.
+  const fence = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, at] of renewedAt) {
+        if (!lost.has(id)) renewedAt.delete(id);
+        else if (now - at > lockDuration) {
+          lost.get(id)?.(`its job lock was not renewed for ${now - at} ms (Redis unreachable?)`);
+        }
+      }
+    },
+    Math.min(1000, lockDuration / 4),
+  );
+  fence.unref();
   worker.on('lockRenewalFailed', (ids: string[]) => {
     for (const id of ids) lost.get(id)?.('this worker lost its lock on the job');
   });
@@ -320,6 +342,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       }
       // The processors end quickly once their runs are stopped (their jobs handed back).
       await worker.close(false);
+      clearInterval(fence);
       await publisher.flush().catch(() => undefined);
       await disconnect(redis);
       await disconnect(workerConnection);

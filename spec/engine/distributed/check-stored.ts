@@ -30,9 +30,13 @@ export function storedRunProblems(dir: string, steps: number): string[] {
   for (let s = 1; s <= steps; s++) {
     if (stepCount.get(s) !== 1) problems.push(`step ${s} stored ${stepCount.get(s) ?? 0} times`);
   }
-  const ends = events.filter((e) => e.type === 'run-end');
+  // One run-end in the last attempt, last, completed (an earlier attempt stopped exactly at its
+  // checkpoint step keeps its own run-end, as a locally resumed run does).
+  const ends = events.slice(lastStart).filter((e) => e.type === 'run-end');
   if (ends.length !== 1 || events.at(-1)?.type !== 'run-end') {
-    problems.push(`${ends.length} run-end events; last event ${events.at(-1)?.type}`);
+    problems.push(
+      `${ends.length} run-end events in the last attempt; last event ${events.at(-1)?.type}`,
+    );
   } else if (ends[0].type === 'run-end' && ends[0].status !== 'completed') {
     problems.push(`run-end ${ends[0].status}`);
   }
