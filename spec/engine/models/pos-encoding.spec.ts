@@ -64,9 +64,9 @@ describe('encodeConditions posEncoding', () => {
   });
 
   it('rejects an unknown encoding in one line naming the field, and the config flag checks it too', () => {
-    expect(() =>
-      resolveUnetConfig({ posEncoding: 'wide' as unknown as 'fine' }),
-    ).to.throw(/^unet\.posEncoding must be one of fine, standard \(got "wide"\)$/);
+    expect(() => resolveUnetConfig({ posEncoding: 'wide' as unknown as 'fine' })).to.throw(
+      /^unet\.posEncoding must be one of fine, standard \(got "wide"\)$/,
+    );
     expect(resolveConfig({ posEncoding: 'standard' }).posEncoding).to.equal('standard');
     expect(resolveConfig().posEncoding).to.equal('fine');
     expect(() => resolveConfig({ posEncoding: 'x' as unknown as 'fine' })).to.throw(
