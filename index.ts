@@ -1,4 +1,262 @@
-// The public API of phasewatch (DESIGN.md §3).
-export * from './streams/index.js';
-export * from './operators/index.js';
-export * from './engine/index.js';
+/**
+ * phasewatch's public API: every name a user imports from `phasewatch`, listed explicitly
+ * (nothing else in the package is public). Reference: docs/api/ (`npm run docs:api`).
+ *
+ * A run is an RxJS pipeline: a source (`training` over a `Dataset`, or `replay` of a stored
+ * run) → operators (`snapshotEvery`, `metricsFrom`, `assessPhases`, `phaseTransitions`, …)
+ * → `record(store)`, the sink that stores every event in a `RunStore` and emits it; the live
+ * server pushes stored events to the dashboard. `runExperiment` is the default composition.
+ * @packageDocumentation
+ */
+
+// The contract: events, datasets, models, snapshots
+export { assessmentFigures, EVENTS_VERSION, GENERIC_KINDS } from './streams/events.js';
+export type {
+  Activation,
+  AlertEvent,
+  Assessment,
+  AssessmentEvent,
+  Batch,
+  CurveEvent,
+  Dataset,
+  EmbeddingEvent,
+  EventBase,
+  EventInput,
+  FeatureOptions,
+  ImageMark,
+  ImagesEvent,
+  ImageThumb,
+  MatrixEvent,
+  MetricEvent,
+  Model,
+  ModelSample,
+  ModelSampleOptions,
+  Phase,
+  PhaseEvent,
+  Rect,
+  RunEndEvent,
+  RunEvent,
+  RunEventType,
+  RunMeta,
+  RunStartEvent,
+  RunStatus,
+  Sampler,
+  SampleThumb,
+  Snapshot,
+  SnapshotEvent,
+  StepEvent,
+  UnsequencedEvent,
+} from './streams/events.js';
+
+// Sources: datasets, training, replay, sweeps
+export { Gate } from './streams/gate.js';
+export { gaussianBumps } from './streams/gaussian-bumps.js';
+export type { GaussianBumpsOptions } from './streams/gaussian-bumps.js';
+export { molrg, molrgPosteriorMean, sigmaFromAlphaBar } from './streams/molrg.js';
+export type { MolrgDataset, MolrgOptions, PosteriorOptions } from './streams/molrg.js';
+export { readRunEvents, replay } from './streams/replay.js';
+export type { BadLine, ReplayOptions } from './streams/replay.js';
+export { gridPoints, inProcess, runsDirLedger, sweep } from './streams/sweep.js';
+export type {
+  MakeRun,
+  SweepAlert,
+  SweepBackend,
+  SweepEvent,
+  SweepJob,
+  SweepLedger,
+  SweepOptions,
+  SweepPoint,
+} from './streams/sweep.js';
+export { training } from './streams/training.js';
+export type { StepInput, Trainable, TrainingOptions } from './streams/training.js';
+
+// Operators (RxJS)
+export { alertOn, nonFinite, phaseChanged, stalled } from './operators/alert-on.js';
+export type {
+  AlertInput,
+  AlertOnOptions,
+  AlertPredicate,
+  StalledOptions,
+} from './operators/alert-on.js';
+export { assessPhases } from './operators/assess-phases.js';
+export type { AssessPhasesOptions } from './operators/assess-phases.js';
+export { csnr } from './operators/csnr.js';
+export type { CsnrOptions } from './operators/csnr.js';
+export { metricsFrom } from './operators/metrics-from.js';
+export type { MetricsFromOptions } from './operators/metrics-from.js';
+export { phaseHysteresis } from './operators/phase-hysteresis.js';
+export type { PhasedAssessment } from './operators/phase-hysteresis.js';
+export { phaseTransitions } from './operators/phase-transitions.js';
+export type { PhaseTransition } from './operators/phase-transitions.js';
+export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
+export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
+export { snapshotEvery } from './operators/snapshot-every.js';
+export type { SnapshotEveryOptions } from './operators/snapshot-every.js';
+export { softVote } from './operators/soft-vote.js';
+export type { SoftVoteOptions } from './operators/soft-vote.js';
+export { timestepMI } from './operators/timestep-mi.js';
+export type { TimestepMIOptions } from './operators/timestep-mi.js';
+export { probeTimesteps, timestepProbes } from './operators/timestep-probes.js';
+export type { TimestepProbe, TimestepProbesOptions } from './operators/timestep-probes.js';
+export { trajectoryProbe } from './operators/trajectory-probe.js';
+export type { TrajectoryProbeOptions } from './operators/trajectory-probe.js';
+
+// Metrics: pure functions on typed arrays
+export { assessSnapshot } from './operators/metrics/assess-snapshot.js';
+export type { AssessOptions } from './operators/metrics/assess-snapshot.js';
+export { classifyPhase, defaultPhaseThresholds } from './operators/metrics/classify-phase.js';
+export type { PhaseEvidence, PhaseThresholds } from './operators/metrics/classify-phase.js';
+export {
+  classBases,
+  classConfidence,
+  csnrClosedForm,
+  csnr as csnrOf,
+  projectedEnergy,
+} from './operators/metrics/csnr.js';
+export type { CsnrClosedFormOptions } from './operators/metrics/csnr.js';
+export { kNearest } from './operators/metrics/k-nearest.js';
+export type { Neighbours } from './operators/metrics/k-nearest.js';
+export { digamma, knnMutualInformation, normalisedMI } from './operators/metrics/knn-mi.js';
+export {
+  accuracy,
+  corruptLabels,
+  fitLinearProbe,
+  gatherRows,
+  probeLogits,
+  splitTrainTest,
+} from './operators/metrics/linear-probe.js';
+export type { LinearProbe, LinearProbeOptions } from './operators/metrics/linear-probe.js';
+export { linearR2 } from './operators/metrics/linear-r2.js';
+export { locateBump } from './operators/metrics/locate-bump.js';
+export type { LocateBumpOptions, LocatedBump } from './operators/metrics/locate-bump.js';
+export { neighbourhoodPreservation } from './operators/metrics/neighbourhood-preservation.js';
+export { otsuThreshold } from './operators/metrics/otsu-threshold.js';
+export { pairwiseDistances } from './operators/metrics/pairwise-distances.js';
+export { pcaEmbed } from './operators/metrics/pca-embed.js';
+export { averageLogits, ensembleMembers } from './operators/metrics/soft-vote.js';
+export { twoNN } from './operators/metrics/two-nn.js';
+export { umapEmbed, umapEmbedAsync } from './operators/metrics/umap-embed.js';
+export type { UmapEmbedOptions } from './operators/metrics/umap-embed.js';
+
+// Models
+export { createDdpm, Ddpm, DEFAULT_DDPM_CONFIG } from './engine/models/ddpm.js';
+export type { DdpmConfig, SampleOptions, SampleResult } from './engine/models/ddpm.js';
+export { dier } from './engine/models/dier.js';
+export type { DierConfig } from './engine/models/dier.js';
+export {
+  DEFAULT_MLP_DENOISER_CONFIG,
+  MlpDenoiser,
+  mlpDenoiser,
+  mlpDenoiserApply,
+  MlpDenoiserSampler,
+  mlpDenoiserShapes,
+  resolveMlpDenoiserConfig,
+  timestepEmbedding,
+} from './engine/models/mlp-denoiser.js';
+export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
+export { createRng } from './engine/models/random.js';
+export type { Rng } from './engine/models/random.js';
+export { makeSchedule } from './engine/models/schedule.js';
+export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
+export { fitTrajectoryProbe } from './engine/models/trajectory-probe-net.js';
+export type {
+  TrajectoryProbeFitOptions,
+  TrajectoryProbeKind,
+  TrajectoryProbeResult,
+} from './engine/models/trajectory-probe-net.js';
+export { UNET_LAYER, UnetDdpm, unetDdpm } from './engine/models/unet-ddpm.js';
+export {
+  createUnet,
+  DEFAULT_UNET_CONFIG,
+  unetApply,
+  unetParamCount,
+} from './engine/models/unet.js';
+export type {
+  PosEncoding,
+  UnetConfig,
+  UnetOutput,
+  UnetParams,
+  UnetWeights,
+} from './engine/models/unet.js';
+
+// Backends and fused ops
+export { FusedAdamEma } from './engine/backend/adam-ema.js';
+export { BACKENDS, nativeBackendUnavailable, selectBackend } from './engine/backend/backend.js';
+export type { BackendName } from './engine/backend/backend.js';
+export { conv2d } from './engine/backend/conv.js';
+export { gelu } from './engine/backend/fused/gelu.js';
+export { groupNorm } from './engine/backend/fused/group-norm.js';
+
+// Experiments, scripts, config and sweeps
+export { assessmentEvent, assessmentMetrics } from './engine/assessment-events.js';
+export {
+  checkConfig,
+  CONFIG_FIELDS,
+  CONFIG_KEYS,
+  configFromMeta,
+  configSchema,
+  DEFAULT_CONFIG,
+  MAX_DATASET_IMAGES,
+  MAX_STEPS,
+  resolveConfig,
+} from './engine/config.js';
+export type { ConfigField, ConfigFieldKind, ConfigKey, ExperimentConfig } from './engine/config.js';
+export { bumpExperiment, runExperiment, snapshotLabels } from './engine/experiment.js';
+export type { BumpExperimentOptions, BumpSettings, RunOptions } from './engine/experiment.js';
+export { blocks } from './engine/script.js';
+export type { CreateRunOptions, Script, ScriptContext } from './engine/script.js';
+export { BUMP_JOB, bumpJob } from './engine/sweep/bump-job.js';
+export type { BumpJobOptions } from './engine/sweep/bump-job.js';
+export { childProcesses, coresPerRun } from './engine/sweep/child-processes.js';
+export type { ChildProcessesOptions } from './engine/sweep/child-processes.js';
+
+// The run store and exports to other tools
+export { exportCsv } from './engine/export/csv.js';
+export { scalarSeries } from './engine/export/scalars.js';
+export type { ScalarPoint } from './engine/export/scalars.js';
+export { exportTensorBoard, imageSeries } from './engine/export/tensorboard.js';
+export type { TensorBoardExport } from './engine/export/tensorboard.js';
+export { editRunLabels, readRunLabels } from './engine/store/labels.js';
+export type { RunLabels } from './engine/store/labels.js';
+export { record } from './engine/store/record.js';
+export type { RecordOptions } from './engine/store/record.js';
+export {
+  listRuns,
+  readRunMeta,
+  readSnapshotArrays,
+  RunStore,
+  storedLastSeq,
+} from './engine/store/run-store.js';
+export type { OpenOptions, SnapshotArrays } from './engine/store/run-store.js';
+
+// The live server, remote runs and the wire protocol
+export { connect } from './engine/connect.js';
+export type {
+  ConnectOptions,
+  RemoteRun,
+  RemoteRunEnd,
+  RemoteRunOptions,
+  RemoteSnapshot,
+} from './engine/connect.js';
+export { createIngest } from './engine/server/ingest.js';
+export type { Ingest, IngestOptions } from './engine/server/ingest.js';
+export { startServer } from './engine/server/live-server.js';
+export type { LiveServer, LiveServerOptions } from './engine/server/live-server.js';
+export {
+  CLIENT_VERSIONS,
+  MAX_CLIENT_FRAME_BYTES,
+  MAX_CLIENT_MESSAGE_BYTES,
+  PROTOCOL_VERSION,
+} from './streams/protocol.js';
+export type {
+  ClientMessage,
+  ErrorMessage,
+  EventMessage,
+  EventsMessage,
+  GapMessage,
+  ReplayedMessage,
+  RunsMessage,
+  ServerMessage,
+  SubscribeMessage,
+  UnsubscribeMessage,
+} from './streams/protocol.js';
