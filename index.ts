@@ -85,7 +85,7 @@ export type { CsnrOptions } from './operators/csnr.js';
 export { metricsFrom } from './operators/metrics-from.js';
 export type { MetricsFromOptions } from './operators/metrics-from.js';
 export { phaseHysteresis } from './operators/phase-hysteresis.js';
-export type { PhasedAssessment } from './operators/phase-hysteresis.js';
+export type { HysteresisState, PhasedAssessment } from './operators/phase-hysteresis.js';
 export { phaseTransitions } from './operators/phase-transitions.js';
 export type { PhaseTransition } from './operators/phase-transitions.js';
 export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
@@ -181,6 +181,7 @@ export type {
 
 // Backends and fused ops
 export { FusedAdamEma } from './engine/backend/adam-ema.js';
+export type { NamedTensor } from './engine/backend/adam-ema.js';
 export { BACKENDS, nativeBackendUnavailable, selectBackend } from './engine/backend/backend.js';
 export type { BackendName } from './engine/backend/backend.js';
 export { conv2d } from './engine/backend/conv.js';
@@ -200,9 +201,20 @@ export {
   MAX_STEPS,
   resolveConfig,
 } from './engine/config.js';
-export type { ConfigField, ConfigFieldKind, ConfigKey, ExperimentConfig } from './engine/config.js';
+export type {
+  ConfigField,
+  ConfigFieldKind,
+  ConfigFieldNaming,
+  ConfigKey,
+  ExperimentConfig,
+} from './engine/config.js';
 export { bumpExperiment, runExperiment, snapshotLabels } from './engine/experiment.js';
-export type { BumpExperimentOptions, BumpSettings, RunOptions } from './engine/experiment.js';
+export type {
+  BumpExperimentOptions,
+  BumpSettings,
+  Restore,
+  RunOptions,
+} from './engine/experiment.js';
 export { blocks } from './engine/script.js';
 export type { CreateRunOptions, Script, ScriptContext } from './engine/script.js';
 export { BUMP_JOB, bumpJob } from './engine/sweep/bump-job.js';

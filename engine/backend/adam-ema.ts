@@ -8,7 +8,7 @@ import { nativeBackendActive } from './native/backend.js';
 // update of every tensor in one addon call and one pass over memory.
 
 /** What tf.Optimizer's getWeights/setWeights trade in. */
-interface NamedTensor {
+export interface NamedTensor {
   name: string;
   tensor: tf.Tensor;
 }
