@@ -48,6 +48,8 @@ export interface ScriptContext {
   config: ExperimentConfig;
   /** Where runs are stored; the live server (`--serve`) shows every run created here. */
   runsDir: string;
+  /** Every stored event goes here too (the live server listens): pass it to `sweep({ hub })`. */
+  hub?: Subject<RunEvent>;
   /**
    * Runs the default experiment with the command-line config overridden by `overrides`;
    * `opts.operators` are the script's own operators on every snapshot (their events are stored).
@@ -82,6 +84,7 @@ export function createScriptContext(opts: {
   return {
     config,
     runsDir,
+    hub,
     run: (overrides = {}, o = {}) =>
       runExperiment({ ...config, ...overrides }, { runsDir, hub, resume, name, tags, notes, ...o }),
     createRun: (o) =>

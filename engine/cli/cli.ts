@@ -23,6 +23,7 @@ import { exportCommand } from './export-command.js';
 import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
 import { EDIT_USAGE, editCommand } from './edit-command.js';
+import { reportCommand } from './report-command.js';
 
 export type { Script, ScriptContext } from '../script.js';
 
@@ -115,6 +116,7 @@ export function usage(): string {
     '  phasewatch serve [runsDir] [--port N] [--host H] [--token T]',
     '  phasewatch export <runDir> --tensorboard <dir> | --csv [file]',
     `  ${EDIT_USAGE}`,
+    '  phasewatch report <runDir…> --out DIR   render a run’s or a sweep’s figures to PNG',
     ...DISTRIBUTED_USAGE,
     '',
     "settings of the experiment (the command line overrides a script's own; defaults in brackets):",
@@ -548,6 +550,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     if (first >= 0 && argv[first] === 'export') {
       return await exportCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
     }
+    if (first >= 0 && argv[first] === 'report') {
+      return await reportCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
+    }
     if (first >= 0 && argv[first] === 'edit') {
       return editCommand([...argv.slice(0, first), ...argv.slice(first + 1)]);
     }
@@ -564,9 +569,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
       return command === undefined && !line.options.help ? 1 : 0;
     }
     if (command !== 'run' && command !== 'serve') {
-      const near = didYouMean(command, ['run', 'serve', 'export', 'edit']);
+      const near = didYouMean(command, ['run', 'serve', 'export', 'edit', 'report']);
       throw new Error(
-        `command must be one of run, serve, export, edit (got "${command}")${near ? `; did you mean ${near}?` : ''}`,
+        `command must be one of run, serve, export, edit, report (got "${command}")${near ? `; did you mean ${near}?` : ''}`,
       );
     }
     onlyFlagsOf(command, line);
