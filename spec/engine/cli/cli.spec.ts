@@ -136,7 +136,10 @@ describe('cli', () => {
         ['run', 'no-such-script.ts'],
         /^phasewatch: script file "no-such-script.ts" does not exist$/,
       ],
-      [['fly'], /^phasewatch: command must be one of run, serve, export, edit, report \(got "fly"\)$/],
+      [
+        ['fly'],
+        /^phasewatch: command must be one of run, serve, export, edit, report \(got "fly"\)$/,
+      ],
       [['serbe'], /did you mean serve\?$/],
       [['serve', '--steps', '3'], /^phasewatch: --steps is not an option of serve$/],
       [['serve', '--out', 'x'], /^phasewatch: --out is not an option of serve$/],
