@@ -80,6 +80,7 @@ export default function densitySweep(ctx: ScriptContext): Observable<SweepEvent>
     concurrency,
     name: 'density',
     runsDir: ctx.runsDir,
+    hub: ctx.hub, // the runs show live under --serve
     context: { ...ctx.config, runId: undefined },
   }).pipe(logAlerts(), share());
   const summary$ = events$.pipe(

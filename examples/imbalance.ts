@@ -90,6 +90,7 @@ export default function imbalance(ctx: ScriptContext): Observable<SweepEvent> {
     concurrency,
     name: 'imbalance',
     runsDir: ctx.runsDir,
+    hub: ctx.hub, // the runs show live under --serve
     context: { ...ctx.config, runId: undefined },
   }).pipe(logAlerts(), share());
   const summary$ = events$.pipe(

@@ -97,6 +97,7 @@ export default function phaseB(ctx: ScriptContext): Observable<SweepEvent> {
     concurrency,
     name: 'phase-b',
     runsDir: ctx.runsDir,
+    hub: ctx.hub, // the runs show live under --serve
     context: { ...ctx.config, runId: undefined },
   }).pipe(logAlerts(), share());
   const summary$ = events$.pipe(
