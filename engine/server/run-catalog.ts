@@ -118,7 +118,10 @@ export class RunCatalog {
         if (meta) Object.assign(meta, { phase: e.to, lastStep: e.step });
         return true;
       case 'run-end':
-        if (meta) Object.assign(meta, { status: e.status, lastStep: e.step });
+        if (meta) {
+          Object.assign(meta, { status: e.status, lastStep: e.step });
+          if (e.error !== undefined) meta.error = e.error;
+        }
         return true;
       default:
         if (meta) meta.lastStep = e.step;
