@@ -87,6 +87,7 @@ export type { MetricsFromOptions } from './operators/metrics-from.js';
 export { phaseHysteresis } from './operators/phase-hysteresis.js';
 export type { HysteresisState, PhasedAssessment } from './operators/phase-hysteresis.js';
 export { phaseTransitions } from './operators/phase-transitions.js';
+export { phaseEvents } from './operators/phase-events.js';
 export type { PhaseTransition } from './operators/phase-transitions.js';
 export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';

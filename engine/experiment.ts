@@ -16,7 +16,7 @@ import {
 import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
 import { assessPhases } from '../operators/assess-phases.js';
 import type { HysteresisState } from '../operators/phase-hysteresis.js';
-import { phaseTransitions } from '../operators/phase-transitions.js';
+import { phaseEvents } from '../operators/phase-events.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import type {
   Dataset,
@@ -97,7 +97,7 @@ export interface Restore {
  * The seed-004 experiment as one composition of public parts: `training` of the model on the
  * dataset, `snapshotEvery` (never dropping one; training waits while `queue` snapshots are
  * sampling), the snapshot arrays and a checkpoint stored at each snapshot step, `assessPhases`
- * and `phaseTransitions`, and the assessment's figures as `metric` events (`phase/accuracy`,
+ * and `phaseEvents`, and the assessment's figures as `metric` events (`phase/accuracy`,
  * `phase/r2x`, …). Pipe it into `record(store)`.
  *
  * @example
@@ -193,16 +193,7 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
               : assessmentMetrics(a);
           }),
         ),
-        assessed$.pipe(
-          phaseTransitions(due ? due.to : (restore?.phase ?? null)),
-          map((p): EventInput => ({
-            type: 'phase',
-            step: p.step,
-            from: p.from,
-            to: p.to,
-            evidence: p.evidence,
-          })),
-        ),
+        assessed$.pipe(phaseEvents(due ? due.to : (restore?.phase ?? null))),
       ),
     );
   });

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Observable, Subject } from 'rxjs';
 import { assessPhases } from '../operators/assess-phases.js';
 import { metricsFrom } from '../operators/metrics-from.js';
+import { phaseEvents } from '../operators/phase-events.js';
 import { phaseTransitions } from '../operators/phase-transitions.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import type { RunEvent } from '../streams/events.js';
@@ -34,6 +35,7 @@ export const blocks = {
   metricsFrom,
   assessPhases,
   phaseTransitions,
+  phaseEvents,
   unetDdpm,
   bumpExperiment,
   snapshotLabels,

@@ -16,14 +16,13 @@ import {
   gaussianBumps,
   Gate,
   makeSchedule,
-  phaseTransitions,
+  phaseEvents,
   snapshotEvery,
   snapshotLabels,
   training,
 } from 'phasewatch';
 import type {
   Batch,
-  EventInput,
   Model,
   ModelSample,
   ModelSampleOptions,
@@ -224,16 +223,7 @@ export default ({ config, createRun, record }: ScriptContext) => {
   return merge(
     steps$,
     assessed$.pipe(mergeMap(assessmentMetrics)),
-    assessed$.pipe(
-      phaseTransitions(),
-      map((p): EventInput => ({
-        type: 'phase',
-        step: p.step,
-        from: p.from,
-        to: p.to,
-        evidence: p.evidence,
-      })),
-    ),
+    assessed$.pipe(phaseEvents()),
   ).pipe(
     record(store),
     finalize(() => model.dispose()),

@@ -11,7 +11,7 @@
  *
  *   npx phasewatch run examples/hole.ts --steps 3000 --serve
  */
-import { finalize, from, map, merge, mergeMap, type Observable, share, switchMap } from 'rxjs';
+import { finalize, from, merge, mergeMap, type Observable, share, switchMap } from 'rxjs';
 import {
   alertOn,
   assessmentMetrics,
@@ -23,7 +23,7 @@ import {
   metricsFrom,
   nonFinite,
   phaseChanged,
-  phaseTransitions,
+  phaseEvents,
   selectBackend,
   snapshotEvery,
   stalled,
@@ -165,16 +165,7 @@ export default function hole(ctx: ScriptContext): Observable<RunEvent> {
         steps$,
         snaps$.pipe(metricsFrom((s) => holeAccuracy(s, rect), { prefix: 'hole' })),
         assessed$.pipe(mergeMap((a) => assessmentMetrics(a))),
-        assessed$.pipe(
-          phaseTransitions(),
-          map((p): EventInput => ({
-            type: 'phase',
-            step: p.step,
-            from: p.from,
-            to: p.to,
-            evidence: p.evidence,
-          })),
-        ),
+        assessed$.pipe(phaseEvents()),
       );
       return events$.pipe(
         alertOn(

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { merge, Subject, Subscription, type Observable } from 'rxjs';
-import { map, mergeMap, share } from 'rxjs/operators';
+import { mergeMap, share } from 'rxjs/operators';
 import { assessPhases, type AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { assessmentEvent, assessmentMetrics } from '../assessment-events.js';
 import type { PhasedAssessment } from '../../operators/phase-hysteresis.js';
-import { phaseTransitions } from '../../operators/phase-transitions.js';
+import { phaseEvents } from '../../operators/phase-events.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
@@ -254,16 +254,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     const assessed$ = run.snaps.pipe(assessPhases(run.assessOpts), share());
     run.assessing = merge(
       assessed$.pipe(mergeMap((a) => assessmentEvents(a, run))),
-      assessed$.pipe(
-        phaseTransitions(),
-        map((p): EventInput => ({
-          type: 'phase',
-          step: p.step,
-          from: p.from,
-          to: p.to,
-          evidence: p.evidence,
-        })),
-      ),
+      assessed$.pipe(phaseEvents()),
     ).subscribe({
       next: (e) => {
         if (!run.failure && !run.recording.closed) run.input.next(e);

@@ -55,7 +55,7 @@ export function linearR2(X: Float32Array, d: number, y: Float32Array): number {
 }
 
 /** Solves A x = b for symmetric positive (semi-)definite A by Cholesky; zero pivots give 0. */
-function solveSpd(A: Float64Array, b: Float64Array, d: number): Float64Array {
+export function solveSpd(A: Float64Array, b: Float64Array, d: number): Float64Array {
   const L = new Float64Array(d * d);
   for (let j = 0; j < d; j++) {
     let s = A[j * d + j];
