@@ -33,12 +33,16 @@ export class MetricPlot extends StepChart {
     }
     .box {
       position: relative;
-      height: 180px;
+      height: var(--plot-height, 180px);
     }
   `;
 
   @property() name = '';
   @property({ type: Number }) smoothing = 0;
+  /** A colour per series (the sweep view colours runs by their swept value); else by position. */
+  @property({ attribute: false }) colours: readonly string[] | null = null;
+  /** Chart.js's legend of the runs; off where the host draws its own. */
+  @property({ type: Boolean }) legend = true;
   private drawn = '';
   private drawnStep = 0;
   private drawnAt = 0;
@@ -78,6 +82,7 @@ export class MetricPlot extends StepChart {
       this.name,
       this.smoothing,
       this.range?.join() ?? '',
+      this.colours?.join() ?? '',
       ...this.series.map((s) => `${s.runId}:${s.metrics.get(this.name)?.steps.length ?? 0}`),
     ].join('|');
     const lastStep = this.lastStep;
@@ -106,7 +111,7 @@ export class MetricPlot extends StepChart {
       if (!m?.steps.length) return;
       runs++;
       points += m.steps.length;
-      const color = runColor(i);
+      const color = this.colours?.[i] ?? runColor(i);
       const few = m.steps.length < 60;
       const smoothed = this.smoothing > 0 ? smoothEma(m.values, this.smoothing) : null;
       datasets.push({
@@ -130,7 +135,7 @@ export class MetricPlot extends StepChart {
     });
     const legend = this.chart.options.plugins?.legend;
     if (legend) {
-      legend.display = this.series.length > 1;
+      legend.display = this.legend && this.series.length > 1;
       if (legend.labels) legend.labels.filter = (item) => !raw.has(item.datasetIndex ?? -1);
     }
     redraw(this.chart, datasets, this.range, lastStep);

@@ -17,6 +17,8 @@ import {
 } from './run-state.js';
 import './runs-table.js';
 import './sample-grid.js';
+import { sweepIdOf, sweepsOf } from './sweep-model.js';
+import './sweep-view.js';
 import { cssColor, runColor, textStyle } from './theme.js';
 import type { StepRange } from './view-range.js';
 
@@ -115,8 +117,13 @@ export class PhasewatchApp extends LitElement {
 
   private readonly live = new LiveController(this, socketUrl(window.location));
   @state() private selected: string[] = [];
-  /** True once the user chose runs; until then the newest run is followed automatically. */
+  /**
+   * True once the user chose runs; until then the newest run is followed automatically (the
+   * whole sweep, when that run belongs to one).
+   */
   private userSelected = false;
+  /** The sweep the user picked: its runs are the selection, new ones joining as they start. */
+  @state() private sweep: string | null = null;
   @state() private range: StepRange = null;
   /** The snapshot step the embeddings and samples show, or null for the newest. */
   @state() private snapshotStep: number | null = null;
@@ -128,19 +135,25 @@ export class PhasewatchApp extends LitElement {
 
   override willUpdate(_changed: PropertyValues): void {
     const { runs } = this.live.state;
-    if (!this.userSelected) {
-      const auto = defaultSelection(runs);
-      if (auto.join() !== this.selected.join()) this.selected = auto;
+    let want: string[] | null = null;
+    if (this.sweep !== null) {
+      want = sweepsOf(runs).find((s) => s.id === this.sweep)?.runIds ?? [];
+    } else if (!this.userSelected) {
+      want = defaultSelection(runs);
+      const newest = runs.find((r) => r.runId === want?.[0]);
+      const sweep = newest && sweepIdOf(newest);
+      if (sweep !== undefined) want = sweepsOf(runs).find((s) => s.id === sweep)?.runIds ?? want;
     }
+    if (want && want.join() !== this.selected.join()) this.selected = want;
     this.live.follow(this.selected);
   }
 
   override render() {
     const st = this.live.state;
     const series = this.selected.map((id) => seriesOf(st, id));
-    const metas = this.selected
-      .map((id) => st.runs.find((r) => r.runId === id))
-      .filter((r) => r !== undefined);
+    const selectedMetas = this.selected.map((id) => st.runs.find((r) => r.runId === id));
+    const metas = selectedMetas.filter((r) => r !== undefined);
+    const sweeps = sweepsOf(st.runs);
     this.dataset.connection = this.live.connection;
     this.dataset.duplicates = String(st.duplicates);
     this.dataset.reconnects = String(this.live.reconnects);
@@ -167,6 +180,22 @@ export class PhasewatchApp extends LitElement {
           @selection-change=${(e: CustomEvent<string[]>) => this.select(e.detail)}
         ></runs-table>
         ${metas.length > 1 ? html`<config-diff class="wide" .runs=${metas}></config-diff>` : ''}
+        ${
+          sweeps.length > 0 || series.length > 1
+            ? html`<sweep-view
+                class="wide"
+                .metas=${selectedMetas}
+                .series=${series}
+                .sweeps=${sweeps}
+                .sweep=${this.sweep}
+                .range=${this.range}
+                .smoothing=${this.smoothing}
+                revision=${st.revision}
+                @sweep-change=${(e: CustomEvent<string | null>) => this.pickSweep(e.detail)}
+                @range-change=${this.onRange}
+              ></sweep-view>`
+            : ''
+        }
         <phase-timeline
           class="wide"
           .series=${series}
@@ -253,8 +282,15 @@ export class PhasewatchApp extends LitElement {
     this.range = e.detail;
   };
 
+  private pickSweep(id: string | null): void {
+    this.userSelected = true;
+    this.sweep = id;
+    this.snapshotStep = null;
+  }
+
   private select(ids: string[]): void {
     this.userSelected = true;
+    this.sweep = null;
     if (ids[0] !== this.selected[0]) this.snapshotStep = null;
     this.selected = ids;
   }

@@ -106,8 +106,13 @@ export const COLORMAP_STOPS: ReadonlyArray<readonly [number, number, number]> = 
   [253, 231, 37],
 ];
 
-/** `rgba(...)` of a `#rrggbb` colour with opacity `alpha` (for faint raw lines under smoothed ones). */
+/**
+ * `rgba(...)` of a `#rrggbb` or `rgb(r,g,b)` colour with opacity `alpha` (for faint raw lines
+ * under smoothed ones).
+ */
 export function withAlpha(hex: string, alpha: number): string {
+  const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(hex);
+  if (rgb) return `rgba(${rgb[1]},${rgb[2]},${rgb[3]},${alpha})`;
   const n = parseInt(hex.slice(1, 7), 16);
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
 }

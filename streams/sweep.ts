@@ -18,6 +18,11 @@ export interface SweepJob<P extends SweepPoint = SweepPoint> {
   point: P;
   /** The sweep's shared settings (`SweepOptions.context`), e.g. a base config. */
   context: unknown;
+  /**
+   * The sweep's name (`SweepOptions.name`): a job records it as the tag `sweep:<name>`, by
+   * which the dashboard groups a sweep's runs.
+   */
+  sweep?: string;
 }
 
 /**
@@ -195,7 +200,7 @@ export function sweep<P extends SweepPoint>(
     from(ledger.claim(sweepRunId(name, point))).pipe(
       mergeMap(({ done, runId }): Observable<SweepEvent> => {
         if (done) return replayFinished ? from(readRunEvents(join(runsDir, runId))) : EMPTY;
-        const job: SweepJob<P> = { key, runId, runsDir, point, context: opts.context };
+        const job: SweepJob<P> = { key, runId, runsDir, point, context: opts.context, sweep: name };
         let lastStep = 0;
         return defer(() => backend.run(job)).pipe(
           tap((e) => {

@@ -15,8 +15,9 @@ export type BumpJobOptions = Pick<RunOptions, 'operators'>;
 
 /**
  * Runs one sweep point as the default experiment: `job.context` (a base config) overridden by
- * the point, stored as `job.runId` in `job.runsDir`, tagged `sweep`; `opts.operators` are
- * applied to every snapshot. A script's own job export wraps it to add operators.
+ * the point, stored as `job.runId` in `job.runsDir`, tagged `sweep` and `sweep:<the sweep's
+ * name>`; `opts.operators` are applied to every snapshot. A script's own job export wraps it to
+ * add operators.
  *
  * @example export const job = (p, j) => bumpJob(p, j, { operators: [myMetric()] });
  */
@@ -32,7 +33,7 @@ export function bumpJob(
     {
       runsDir: job.runsDir,
       name: name ?? job.key,
-      tags: [...(tags ?? []), 'sweep'],
+      tags: [...(tags ?? []), 'sweep', ...(job.sweep ? [`sweep:${job.sweep}`] : [])],
       notes,
       operators: opts.operators,
     },
