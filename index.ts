@@ -135,6 +135,8 @@ export { otsuThreshold } from './operators/metrics/otsu-threshold.js';
 export { pairwiseDistances } from './operators/metrics/pairwise-distances.js';
 export { pcaEmbed } from './operators/metrics/pca-embed.js';
 export { averageLogits, ensembleMembers } from './operators/metrics/soft-vote.js';
+export { auroc, binarizeAtMedian, tad } from './operators/metrics/tad.js';
+export type { TadAttribute, TadOptions, TadResult } from './operators/metrics/tad.js';
 export { twoNN } from './operators/metrics/two-nn.js';
 export { umapEmbed, umapEmbedAsync } from './operators/metrics/umap-embed.js';
 export type { UmapEmbedOptions } from './operators/metrics/umap-embed.js';

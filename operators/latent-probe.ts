@@ -4,6 +4,7 @@ import { frozenProbe } from './frozen-probe.js';
 import type { FreezableDiva, FrozenProbeOptions } from './frozen-probe.js';
 import { linearFit } from './metrics/linear-fit.js';
 import { participationRatio } from './metrics/participation-ratio.js';
+import { binarizeAtMedian, tad } from './metrics/tad.js';
 
 export interface LatentProbeOptions extends FrozenProbeOptions {
   /** The model whose inference network is probed. */
@@ -16,6 +17,8 @@ export interface LatentProbeOptions extends FrozenProbeOptions {
   count?: number;
   /** Metric name prefix (default 'diva'). */
   prefix?: string;
+  /** Also emit the TAD disentanglement score (default true; see `tad`). */
+  tad?: boolean;
 }
 
 /**
@@ -23,11 +26,14 @@ export interface LatentProbeOptions extends FrozenProbeOptions {
  * means μφ(x)) and fits, per ground-truth field, a linear read-out field ≈ w·μ + b. Emits
  * `<prefix>/r2/<field>` (the fit's R²), `<prefix>/participation/<field>` (participation
  * ratio of the standardized weights: how many latent axes the field uses, 1 to latentDim)
- * and a `<prefix>/probe-weights` matrix (fields × latent axes, standardized weights).
+ * and a `<prefix>/probe-weights` matrix (fields × latent axes, standardized weights). With
+ * `tad` (the default) also `<prefix>/tad` and `<prefix>/tad/captured`: the TAD score of the
+ * posterior means against the fields, each binarised at its median (continuous factors such
+ * as the disks' become "above / below the median" attributes).
  *
  * ```
  * snapshots:  --a----------b--|
- * result:     ------(rrpp m)----(rrpp m)|
+ * result:     ------(rrpp tt m)----(rrpp tt m)|
  * ```
  *
  * @example snaps$.pipe(latentProbe({ model, probe: disks({ seed: 99, count: 500 }), gate }));
@@ -58,6 +64,7 @@ export function latentProbe(opts: LatentProbeOptions): OperatorFunction<Snapshot
   const targets = fields.map((f) =>
     (probe.fields as Record<string, Float32Array>)[f].subarray(0, count),
   );
+  const attributes = opts.tad === false ? null : targets.map((t) => binarizeAtMedian(t));
   return frozenProbe(
     opts.model,
     async (sampler, s) => {
@@ -78,6 +85,13 @@ export function latentProbe(opts: LatentProbeOptions): OperatorFunction<Snapshot
           },
         );
       });
+      if (attributes) {
+        const r = tad(mu, d, attributes);
+        events.push(
+          { type: 'metric', name: `${prefix}/tad`, value: r.score, step: s.step },
+          { type: 'metric', name: `${prefix}/tad/captured`, value: r.captured, step: s.step },
+        );
+      }
       events.push({
         type: 'matrix',
         name: `${prefix}/probe-weights`,

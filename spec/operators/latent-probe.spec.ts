@@ -32,6 +32,9 @@ describe('latentProbe', () => {
       expect(m[`diva/r2/${f}`]).to.be.greaterThan(0.9999);
       expect(m[`diva/participation/${f}`]).to.be.closeTo(1, 1e-3);
     }
+    // Each factor has its own axis: TAD near ½ per factor, all three captured.
+    expect(m['diva/tad']).to.be.within(1.3, 1.5);
+    expect(m['diva/tad/captured']).to.equal(3);
     const matrix = events.find((e) => e.type === 'matrix');
     expect(matrix).to.deep.include({ name: 'diva/probe-weights', rows: 3, cols: 3, step: 10 });
     expect(events.every((e) => e.step === 10)).to.equal(true);
@@ -57,15 +60,18 @@ describe('latentProbe', () => {
     expect(m['diva/participation/cx']).to.be.closeTo(2, 0.05);
     expect(m['diva/participation/background']).to.be.closeTo(1, 1e-3);
     expect(m['diva/r2/cy']).to.equal(undefined);
+    // The rotated centre leaves only the background cleanly on one axis.
+    expect(m['diva/tad']).to.be.below(0.8);
   });
 
   it('gives R² near 0 for a factor the code does not hold', async () => {
     const { model } = fakeDiva({ size: 16, mix: [[0, 0, 1]] });
     const m = metrics(
-      await lastValueFrom(of(snap(1)).pipe(latentProbe({ model, probe }), toArray())),
+      await lastValueFrom(of(snap(1)).pipe(latentProbe({ model, probe, tad: false }), toArray())),
     );
     expect(m['diva/r2/background']).to.be.greaterThan(0.9999);
     expect(m['diva/r2/cx']).to.be.below(0.05);
+    expect(m['diva/tad']).to.equal(undefined);
   });
 
   it('rejects bad options naming them', () => {
