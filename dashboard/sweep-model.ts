@@ -141,15 +141,25 @@ export function sweepsOf(runs: readonly RunMeta[]): SweepInfo[] {
     .map(({ id, runIds, running }) => ({ id, runIds, running }));
 }
 
+/** The keys of a name that is a sweep point's key (`dx=0.5,seed=2` → dx, seed), else []. */
+function pointKeysOf(name: string | undefined): string[] {
+  const pairs = (name ?? '').split(',').map((p) => p.split('='));
+  return pairs.every((p) => p.length === 2 && p[0]) ? pairs.map((p) => p[0]) : [];
+}
+
 /**
  * The config keys (flattened, dotted) whose values differ between the runs: the parameters
- * the sweep swept, in key order, replicate keys (`seed`) last. Identity keys (`runId`, `name`)
- * are never listed.
+ * the sweep swept. The keys of the sweep's points come first, as a sweep names its runs
+ * (`dx=0.5,seed=2`), then the others that differ (values derived from them, such as a
+ * dataset's size), replicate keys (`seed`) last. Identity keys (`runId`, `name`) are never
+ * listed.
  *
  * @example
  * sweptKeys([{ config: { dx: 1, seed: 1, lr: 1 } }, { config: { dx: 2, seed: 2, lr: 1 } }]) // → ['dx', 'seed']
  */
-export function sweptKeys(metas: ReadonlyArray<Pick<RunMeta, 'config'>>): string[] {
+export function sweptKeys(
+  metas: ReadonlyArray<Pick<RunMeta, 'config'> & { name?: string }>,
+): string[] {
   const flat = metas.map((m) => flattenConfig(m.config));
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))]
     .filter((k) => !NOT_SWEPT.has(k))
@@ -158,9 +168,16 @@ export function sweptKeys(metas: ReadonlyArray<Pick<RunMeta, 'config'>>): string
     const shown = flat.map((f) => formatValue(f[k]));
     return shown.some((v) => v !== shown[0]);
   });
+  const named = metas.map((m) => pointKeysOf(m.name));
+  const swept = (named[0] ?? []).filter(
+    (k) => differing.includes(k) && named.every((n) => n.includes(k)),
+  );
+  const rest = differing.filter((k) => !swept.includes(k));
   return [
-    ...differing.filter((k) => !REPLICATE.test(k)),
-    ...differing.filter((k) => REPLICATE.test(k)),
+    ...swept.filter((k) => !REPLICATE.test(k)),
+    ...rest.filter((k) => !REPLICATE.test(k)),
+    ...swept.filter((k) => REPLICATE.test(k)),
+    ...rest.filter((k) => REPLICATE.test(k)),
   ];
 }
 

@@ -173,7 +173,7 @@ export class SweepView extends LitElement {
         </div>
       </div>`;
     }
-    const keys = sweptKeys(this.metas.map((m) => ({ config: m?.config ?? {} })));
+    const keys = sweptKeys(this.metas.map((m) => ({ config: m?.config ?? {}, name: m?.name })));
     this.dataset.keys = keys.join(',');
     if (keys.length === 0) {
       this.plot = undefined;
@@ -199,13 +199,14 @@ export class SweepView extends LitElement {
     this.dataset.y = y.kind === 'phase' ? `phase:${y.phase}` : `metric:${y.name}:${y.stat}`;
     this.dataset.points = [...plot.points]
       .sort((a, b) => a.runId.localeCompare(b.runId))
-      .map((p) => `${p.runId}=${formatValue(p.value)}:${p.y}:${p.status}`)
+      .map((p) => `${p.runId}=${formatValue(p.value)}:${formatValue(p.y)}:${p.status}`)
       .join(';');
     this.dataset.groups = plot.groups
       .map((g) => `${g.label}:${Number.isNaN(g.median) ? '-' : g.median}:${g.reached}/${g.runs}`)
       .join(';');
     STATUS_ORDER.forEach((st, i) => (this.dataset[st] = String(counts[i])));
     this.dataset.curveMetric = curveMetric;
+    this.dataset.curveColours = this.series.map((s, i) => `${s.runId}=${colours[i]}`).join(';');
     const phaseSummary =
       y.kind === 'phase'
         ? `${counts[0]} of ${plot.points.length} runs confirmed ${y.phase}`

@@ -88,6 +88,12 @@ describe('sweep model', () => {
     ]);
     expect(keys).to.deep.equal(['dx', 'unet.widths', 'seed']);
     expect(sweptKeys([{ config: { a: 1 } }, { config: { a: 1 } }])).to.deep.equal([]);
+    // A sweep's runs are named by their point: its keys come before values derived from them.
+    const named = sweptKeys([
+      { name: 'seed=1,dx=1', config: { datasetSize: 64, dx: 1, seed: 1 } },
+      { name: 'seed=2,dx=2', config: { datasetSize: 16, dx: 2, seed: 2 } },
+    ]);
+    expect(named).to.deep.equal(['dx', 'datasetSize', 'seed']);
   });
 
   it('reads steps to a phase: reached, not yet (at its step), ended without, skipped', () => {

@@ -1,0 +1,317 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, Subject, toArray } from 'rxjs';
+import type { Page } from 'playwright-core';
+import { bumpJob } from '../../engine/sweep/bump-job.js';
+import { startServer, type LiveServer } from '../../engine/server/live-server.js';
+import {
+  EVENTS_VERSION,
+  type Phase,
+  type RunEvent,
+  type UnsequencedEvent,
+} from '../../streams/events.js';
+import { gridPoints, sweep } from '../../streams/sweep.js';
+import {
+  canvasStats,
+  hasChromium,
+  newPage,
+  openBrowser,
+  waitForAttr,
+  type Browser,
+} from './support/browser.js';
+import { feedRun } from './support/feed-run.js';
+
+/** A run of a sweep whose events the test hands over one by one, as training would. */
+function sweepRun(
+  runsDir: string,
+  hub: Subject<RunEvent>,
+  sweepId: string,
+  runId: string,
+  point: Record<string, number>,
+) {
+  const events = new Subject<UnsequencedEvent>();
+  const name = Object.entries(point)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  const config = { ...point, steps: 100, size: 8 };
+  const feed = feedRun(events, {
+    runsDir,
+    hub,
+    runId,
+    name,
+    tags: ['sweep', `sweep:${sweepId}`],
+    config,
+  });
+  const t = Date.now;
+  let step = 0;
+  let phase: Phase | null = null;
+  events.next({
+    type: 'run-start',
+    runId,
+    step: 0,
+    time: t(),
+    meta: {
+      runId,
+      eventsVersion: EVENTS_VERSION,
+      createdAt: new Date().toISOString(),
+      backend: 'synthetic',
+      config,
+      status: 'running',
+    },
+  });
+  return {
+    done: feed.done,
+    /** Steps up to `to`, with an accuracy point every 10 steps. */
+    stepTo(to: number) {
+      while (step < to) {
+        step++;
+        events.next({ type: 'step', runId, step, time: t(), loss: 1 / step, examplesPerSec: 1 });
+        if (step % 10 === 0) {
+          events.next({
+            type: 'metric',
+            runId,
+            step,
+            time: t(),
+            name: 'phase/accuracy',
+            value: step / 100 + point.dx / 10,
+          });
+        }
+      }
+    },
+    confirm(to: Phase) {
+      events.next({ type: 'phase', runId, step, time: t(), from: phase, to, evidence: {} });
+      phase = to;
+    },
+    end() {
+      events.complete();
+    },
+  };
+}
+
+describe('dashboard sweep view', function () {
+  let runsDir: string;
+  let hub: Subject<RunEvent>;
+  let server: LiveServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+  let errors: string[];
+
+  before(async function () {
+    if (!hasChromium) {
+      console.log('    (skipped: /usr/bin/chromium is missing; apt-get install chromium)');
+      this.skip();
+    }
+    browser = await openBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-sweep-view-'));
+    hub = new Subject<RunEvent>();
+    ({ page, errors } = await newPage(browser!));
+  });
+  afterEach(async () => {
+    await page?.close();
+    await server?.close();
+    server = undefined;
+    rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  const attr = (name: string) => page.locator('sweep-view').getAttribute(name);
+
+  it('compares a sweep live: the swept parameters, one point per run at its step, runs not there yet marked, updates on a phase event, one curve per run', async () => {
+    server = await startServer({ runsDir, live$: hub, port: 0 });
+    const run = (id: string, dx: number, seed: number) =>
+      sweepRun(runsDir, hub, 'grid', id, { dx, seed });
+    // Two finished runs at dx 0.5 (C at 40 and 30); two at dx 2 still going, one in B.
+    const s1 = run('grid-s1', 0.5, 1);
+    s1.stepTo(10);
+    s1.confirm('A');
+    s1.stepTo(40);
+    s1.confirm('C');
+    s1.stepTo(50);
+    s1.end();
+    const s2 = run('grid-s2', 0.5, 2);
+    s2.stepTo(10);
+    s2.confirm('A');
+    s2.stepTo(30);
+    s2.confirm('C');
+    s2.stepTo(50);
+    s2.end();
+    await Promise.all([s1.done, s2.done]);
+    const s3 = run('grid-s3', 2, 1);
+    s3.stepTo(10);
+    s3.confirm('A');
+    s3.stepTo(30);
+    s3.confirm('B');
+    s3.stepTo(60);
+    const s4 = run('grid-s4', 2, 2);
+    s4.stepTo(10);
+    s4.confirm('A');
+    s4.stepTo(20);
+
+    // The page opens on the sweep its newest running run belongs to, all of it.
+    await page.goto(server.url);
+    await waitForAttr(page, 'phasewatch-app', 'data-connection', (v) => v === 'open');
+    await waitForAttr(page, 'sweep-view', 'data-keys', (v) => v === 'dx,seed');
+    expect(await attr('data-x')).to.equal('dx');
+    expect(await attr('data-y')).to.equal('phase:C');
+    await waitForAttr(
+      page,
+      'sweep-view',
+      'data-points',
+      (v) =>
+        v ===
+        'grid-s1=0.5:40:reached;grid-s2=0.5:30:reached;grid-s3=2:60:pending;grid-s4=2:20:pending',
+    );
+    expect(await attr('data-groups')).to.equal('0.5:35:2/2;2:-:0/2');
+    expect(await attr('data-pending')).to.equal('2');
+    expect(await page.locator('sweep-view [data-mark=pending]').textContent()).to.contain(
+      'not yet',
+    );
+    expect((await canvasStats(page, 'sweep-view .box canvas')).inked).to.be.above(0);
+
+    // Over the live socket: s3 confirms C at 70, s4 moves on without it.
+    s3.stepTo(70);
+    s3.confirm('C');
+    s4.stepTo(45);
+    await waitForAttr(
+      page,
+      'sweep-view',
+      'data-points',
+      (v) =>
+        v ===
+        'grid-s1=0.5:40:reached;grid-s2=0.5:30:reached;grid-s3=2:70:reached;grid-s4=2:45:pending',
+    );
+    expect(await attr('data-groups')).to.equal('0.5:35:2/2;2:70:1/2');
+    // Steps to B: s1 and s2 went from A straight to C (skipped), s3 was in B at 30.
+    await page.locator('sweep-view select[aria-label="y value"]').selectOption('phase:B');
+    await waitForAttr(
+      page,
+      'sweep-view',
+      'data-points',
+      (v) =>
+        v ===
+        'grid-s1=0.5:40:skipped;grid-s2=0.5:30:skipped;grid-s3=2:30:reached;grid-s4=2:45:pending',
+    );
+
+    // The curves below: one per run, coloured by dx (the runs at one dx share a colour).
+    await page.locator('sweep-view metric-plot').scrollIntoViewIfNeeded();
+    await waitForAttr(page, 'sweep-view metric-plot', 'data-runs', (v) => v === '4');
+    expect(await attr('data-curve-metric')).to.equal('phase/accuracy');
+    const colours = Object.fromEntries(
+      (await attr('data-curve-colours'))!.split(';').map((kv) => kv.split('=')),
+    );
+    expect(colours['grid-s1']).to.equal(colours['grid-s2']);
+    expect(colours['grid-s3']).to.equal(colours['grid-s4']);
+    expect(colours['grid-s1']).to.not.equal(colours['grid-s3']);
+    expect(await page.locator('sweep-view metric-plot').getAttribute('data-points')).to.equal(
+      String(5 + 5 + 7 + 4),
+    );
+
+    // A metric's highest value against seed instead.
+    await page
+      .locator('sweep-view select[aria-label="y value"]')
+      .selectOption('metric:phase/accuracy');
+    await page.locator('sweep-view select[aria-label="statistic"]').selectOption('max');
+    await page.locator('sweep-view select[aria-label="swept parameter"]').selectOption('seed');
+    await waitForAttr(page, 'sweep-view', 'data-y', (v) => v === 'metric:phase/accuracy:max');
+    await waitForAttr(
+      page,
+      'sweep-view',
+      'data-points',
+      (v) =>
+        v ===
+        'grid-s1=1:0.55:reached;grid-s2=2:0.55:reached;grid-s3=1:0.9:reached;grid-s4=2:0.6:reached',
+    );
+
+    // A new run of the sweep joins the view by itself; a run picked by hand replaces it, and
+    // the sweep can be picked back from the view.
+    const s5 = run('grid-s5', 1, 1);
+    s5.stepTo(10);
+    await waitForAttr(page, 'sweep-view', 'data-points', (v) => v?.includes('grid-s5=1:') ?? false);
+    await page.locator('runs-table tr[data-run=grid-s1]').click();
+    await waitForAttr(page, 'sweep-view', 'data-keys', (v) => v === '');
+    expect(await page.locator('sweep-view .empty').textContent()).to.contain('Pick a sweep');
+    await page.locator('sweep-view select[aria-label=sweep]').selectOption('grid');
+    await waitForAttr(page, 'sweep-view', 'data-sweep', (v) => v === 'grid');
+    await waitForAttr(page, 'sweep-view', 'data-points', (v) => v?.split(';').length === 5);
+    for (const r of [s3, s4, s5]) r.end();
+    expect(await page.locator('phasewatch-app').getAttribute('data-duplicates')).to.equal('0');
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('shows a real sweep live, served by the live server while its runs train', async function () {
+    this.timeout(120_000);
+    server = await startServer({ runsDir, live$: hub, port: 0 });
+    await page.goto(server.url);
+    await waitForAttr(page, 'phasewatch-app', 'data-connection', (v) => v === 'open');
+    const context = {
+      backend: 'cpu',
+      size: 8,
+      widths: [4, 8, 8],
+      steps: 20,
+      snapshotEvery: 10,
+      samples: 16,
+      embed: 'pca',
+      batchSize: 8,
+      ddimSteps: 2,
+      timesteps: 10,
+      confirm: 1,
+    };
+    const events = lastValueFrom(
+      sweep(gridPoints({ dx: [1, 2], seed: [1, 2] }), bumpJob, {
+        name: 'tiny',
+        runsDir,
+        hub,
+        concurrency: 2,
+        context,
+      }).pipe(toArray()),
+    );
+    // While the runs train, the page follows the sweep: its runs show, not yet in C.
+    await waitForAttr(page, 'sweep-view', 'data-pending', (v) => Number(v) >= 1, 60_000);
+    const all = await events;
+    const phases = all.filter((e) => e.type === 'phase');
+    const firstAt = (runId: string, p: Phase) =>
+      phases.find((e) => e.runId === runId && e.to === p)?.step;
+    const ids = [...new Set(all.map((e) => e.runId))].sort();
+    expect(ids).to.have.length(4);
+    // Every run in the view, at its dx, with C confirmed or not there when it ended.
+    const expected = ids
+      .map((id) => {
+        const dx = id.includes('dx1') ? 1 : 2;
+        const c = firstAt(id, 'C');
+        return `${id}=${dx}:${c ?? 20}:${c === undefined ? 'ended' : 'reached'}`;
+      })
+      .join(';');
+    await waitForAttr(page, 'sweep-view', 'data-points', (v) => v === expected, 20_000);
+    // dx first (a point key), then what follows from it (the dataset's size, dy = dx), seed last.
+    expect(await attr('data-keys')).to.equal('dx,datasetSize,dy,seed');
+    // Steps to A: each run at the step its first assessment confirmed A.
+    await page.locator('sweep-view select[aria-label="y value"]').selectOption('phase:A');
+    const toA = ids
+      .map((id) => {
+        const a = firstAt(id, 'A');
+        return a === undefined ? null : `${id}=${id.includes('dx1') ? 1 : 2}:${a}:reached`;
+      })
+      .filter((s) => s !== null);
+    expect(toA.length).to.be.above(0);
+    await waitForAttr(page, 'sweep-view', 'data-points', (v) =>
+      toA.every((p) => v?.split(';').includes(p) ?? false),
+    );
+    // One accuracy curve per run, every assessed point of every run.
+    const accuracy = all.filter((e) => e.type === 'metric' && e.name === 'phase/accuracy');
+    await page.locator('sweep-view metric-plot').scrollIntoViewIfNeeded();
+    await waitForAttr(page, 'sweep-view metric-plot', 'data-runs', (v) => v === '4');
+    await waitForAttr(
+      page,
+      'sweep-view metric-plot',
+      'data-points',
+      (v) => v === String(accuracy.length),
+    );
+    expect(errors).to.deep.equal([]);
+  });
+});
