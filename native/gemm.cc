@@ -43,6 +43,11 @@ std::vector<Scratch>& scratch() {
   static std::vector<Scratch>* s = new std::vector<Scratch>(64);
   return *s;
 }
+// Per-task partial sums of the filter gradient (index = task, not thread).
+std::vector<AlignedBuf>& task_partials() {
+  static std::vector<AlignedBuf>* p = new std::vector<AlignedBuf>(16);
+  return *p;
+}
 AlignedBuf& shared_b() {
   static AlignedBuf* b = new AlignedBuf();
   return *b;
@@ -304,20 +309,14 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
   // Chunk of M rows: about 256 KiB of gathered A.
   int chunk = std::max(16, std::min(512, 65536 / std::max(K, 1)));
   int chunks = (M + chunk - 1) / chunk;
-  int nthreads = pool_threads();
   double flops = 2.0 * M * N * K;
-  if (flops < 3e6) nthreads = 1;
-  // Spread chunks over at most nthreads*4 tasks so partials stay few.
-  int tasks = std::min(chunks, nthreads * 4);
-  std::vector<float*> partial(nthreads, nullptr);
-  std::vector<char> used(nthreads, 0);
+  // At most 16 tasks, each summing into its own partial; the partials are added in task order,
+  // so the result is the same however the pool shares the tasks out, and whatever its size.
+  std::vector<AlignedBuf>& partial = task_partials();
+  int tasks = flops < 3e6 ? 1 : std::min(chunks, 16);
   auto body = [&](int tid, int task) {
-    float* cpart = scratch()[tid].c.get((size_t)kpad * npad);
-    if (!used[tid]) {
-      std::memset(cpart, 0, (size_t)kpad * npad * sizeof(float));
-      used[tid] = 1;
-      partial[tid] = cpart;
-    }
+    float* cpart = partial[task].get((size_t)kpad * npad);
+    std::memset(cpart, 0, (size_t)kpad * npad * sizeof(float));
     float* abuf = scratch()[tid].a.get((size_t)chunk * K + kpad + 16);
     float* bbuf = scratch()[tid].b.get((size_t)panels * chunk * NR);
     int c0 = (int)((long)chunks * task / tasks), c1 = (int)((long)chunks * (task + 1) / tasks);
@@ -343,21 +342,18 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
   } else {
     parallel_for(tasks, body);
   }
-  bool first = true;
-  for (int t = 0; t < nthreads; ++t) {
-    if (!used[t]) continue;
-    const float* p = partial[t];
+  if (tasks == 0) std::memset(out, 0, (size_t)K * N * sizeof(float));
+  for (int t = 0; t < tasks; ++t) {
+    const float* p = partial[t].p;
     for (int k = 0; k < K; ++k) {
       float* o = out + (long)k * N;
       const float* s = p + (long)k * npad;
-      if (first)
+      if (t == 0)
         std::memcpy(o, s, N * sizeof(float));
       else
         for (int j = 0; j < N; ++j) o[j] += s[j];
     }
-    first = false;
   }
-  if (first) std::memset(out, 0, (size_t)K * N * sizeof(float));
 }
 
 void gemm_at_b(int M, int N, int K, const Gather& a, const float* d, float* out) {

@@ -299,10 +299,8 @@ void reduce(int op, const float* x, const int* shape, const int* mask, int rank,
   const int64_t inner = d0 * d1;
   const int outer_rank = two ? n - 2 : n - 1;
   const int64_t rows = total / inner;
-  int threads = pool_threads();
-  int tasks = (total < kParallelMin || threads == 1 || osize * 4 > total)
-                  ? 1
-                  : (int)std::min<int64_t>(threads, rows);
+  // A fixed number of partial sums, whatever the thread count, so results do not depend on it.
+  int tasks = (total < kParallelMin || osize * 4 > total) ? 1 : (int)std::min<int64_t>(4, rows);
   std::vector<std::vector<double>> accs(tasks);
   auto fold = [&](double m, double v) {
     if (v != v || m != m) return (double)NAN;
@@ -566,9 +564,10 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
   const int cg = c / g;
   const double count = (double)hw * cg;
   const int threads = pool_threads();
-  std::vector<std::vector<double>> pg(threads, std::vector<double>(c, 0.0)),
-      pb(threads, std::vector<double>(c, 0.0));
-  auto body = [&](int tid, int i) {
+  // Each image's share of dgamma and dbeta, added in image order after the loop (so the sums
+  // do not depend on which thread took which image).
+  std::vector<double> pg((size_t)b * c), pb((size_t)b * c);
+  auto body = [&](int, int i) {
     const float* xb = x + (int64_t)i * hw * c;
     const float* db = dy + (int64_t)i * hw * c;
     float* out = dx + (int64_t)i * hw * c;
@@ -588,8 +587,8 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
         sdyx[k] += (double)dr[k] * xh;
       }
     }
-    std::vector<double>& tg = pg[tid];
-    std::vector<double>& tb = pb[tid];
+    double* tg = pg.data() + (size_t)i * c;
+    double* tb = pb.data() + (size_t)i * c;
     std::vector<float> a(c), bb(c);
     for (int q = 0; q < g; ++q) {
       double s1 = 0, s2 = 0;
@@ -603,8 +602,8 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
       }
     }
     for (int k = 0; k < c; ++k) {
-      tg[k] += sdyx[k];
-      tb[k] += sdy[k];
+      tg[k] = sdyx[k];
+      tb[k] = sdy[k];
     }
     // dx = rstd·(dy·gamma − mean(dxhat) − xhat·mean(dxhat·xhat)).
     for (int64_t p = 0; p < hw; ++p) {
@@ -624,9 +623,9 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
   }
   for (int k = 0; k < c; ++k) {
     double sg = 0, sb = 0;
-    for (int t = 0; t < threads; ++t) {
-      sg += pg[t][k];
-      sb += pb[t][k];
+    for (int i = 0; i < b; ++i) {
+      sg += pg[(size_t)i * c + k];
+      sb += pb[(size_t)i * c + k];
     }
     dgamma[k] = (float)sg;
     dbeta[k] = (float)sb;

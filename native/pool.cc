@@ -33,47 +33,70 @@ class Pool {
       std::lock_guard<std::mutex> lk(mu_);
       job_ = &fn;
       ntasks_ = ntasks;
-      active_ = nthreads_ - 1;
-      generation_.fetch_add(1, std::memory_order_release);
+      next_ = 0;
+      done_ = 0;
+      generation_.fetch_add(1);
     }
     cv_.notify_all();
-    work(0);
-    // Wait for the workers: spin briefly (they finish within microseconds of the caller on a
-    // balanced split), then block.
+    drain(0);
+    // Wait until every task has finished: spin briefly (a worker is usually mid-task), then
+    // block. Workers that wake after the last task was claimed find nothing to do.
     auto t0 = std::chrono::steady_clock::now();
     while (true) {
       {
         std::lock_guard<std::mutex> lk(mu_);
-        if (active_ == 0) break;
+        if (done_ == ntasks_) break;
       }
       if (std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(50)) {
         std::unique_lock<std::mutex> lk(mu_);
-        done_cv_.wait(lk, [this] { return active_ == 0; });
+        done_cv_.wait(lk, [this] { return done_ == ntasks_; });
         break;
       }
       std::this_thread::yield();
     }
+    std::lock_guard<std::mutex> lk(mu_);
     job_ = nullptr;
   }
 
  private:
-  // Tasks are dealt out statically (thread tid takes tid, tid + nthreads, ...): kernels that
-  // keep per-thread partial sums then add the same numbers in the same order on every run,
-  // so training with a fixed seed repeats exactly.
-  void work(int tid) {
-    const std::function<void(int, int)>& fn = *job_;
-    int n = ntasks_;
-    for (int t = tid; t < n; t += nthreads_) fn(tid, t);
+  // Tasks are claimed one at a time under the lock by whichever thread is free, so a thread
+  // that is descheduled (a busy machine) or wakes late delays nothing: the others take its
+  // share. Kernels that sum partial results keep one partial per task (never per thread) and
+  // add them in task order, so a seeded run repeats exactly however the tasks were shared.
+  // Returns false when the current job has no unclaimed task left.
+  bool claim(int* task, const std::function<void(int, int)>** fn) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (job_ == nullptr || next_ >= ntasks_) return false;
+    *task = next_++;
+    *fn = job_;
+    return true;
   }
 
-  // `seen` is the generation at the worker's creation, read by the creating thread: reading it
-  // here instead would miss a job posted before this thread first ran (and deadlock).
-  void worker(int tid, long seen) {
+  void finish() {
+    bool last;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      last = ++done_ == ntasks_;
+    }
+    if (last) done_cv_.notify_one();
+  }
+
+  void drain(int tid) {
+    int t;
+    const std::function<void(int, int)>* fn;
+    while (claim(&t, &fn)) {
+      (*fn)(tid, t);
+      finish();
+    }
+  }
+
+  void worker(int tid) {
+    long seen = 0;
     while (true) {
       // Spin a little for the next job (kernels come back to back), then sleep.
       auto t0 = std::chrono::steady_clock::now();
       bool got = false;
-      while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(200)) {
+      while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(300)) {
         if (generation_.load(std::memory_order_acquire) != seen || quit_.load()) {
           got = true;
           break;
@@ -82,29 +105,21 @@ class Pool {
       }
       if (!got) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_.wait(lk, [&] {
-          return generation_.load(std::memory_order_acquire) != seen || quit_.load();
-        });
+        cv_.wait(lk, [&] { return generation_.load() != seen || quit_.load(); });
       }
-      if (quit_.load()) return;
       {
         std::lock_guard<std::mutex> lk(mu_);
-        seen = generation_.load(std::memory_order_acquire);
+        if (quit_) return;
+        seen = generation_.load();
       }
-      work(tid);
-      {
-        std::lock_guard<std::mutex> lk(mu_);
-        --active_;
-      }
-      done_cv_.notify_one();
+      drain(tid);
     }
   }
 
   void start(int n) {
     nthreads_ = n < 1 ? 1 : (n > 64 ? 64 : n);
     quit_.store(false);
-    const long gen = generation_.load();
-    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back(&Pool::worker, this, i, gen);
+    for (int i = 1; i < nthreads_; ++i) workers_.emplace_back(&Pool::worker, this, i);
   }
 
   void stop() {
@@ -121,9 +136,9 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
+  // Written under mu_ (the atomics are also read without it, to spin).
   const std::function<void(int, int)>* job_ = nullptr;
-  int ntasks_ = 0;
-  int active_ = 0;
+  int ntasks_ = 0, next_ = 0, done_ = 0;
   std::atomic<long> generation_{0};
   std::atomic<bool> quit_{false};
 };

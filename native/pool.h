@@ -1,5 +1,5 @@
 // A tiny persistent thread pool: the calling thread plus (threads - 1) workers share the tasks
-// of one parallel_for, dealt out statically so results repeat exactly. Only one parallel_for
+// of one parallel_for, each task claimed by whichever thread is free. Only one parallel_for
 // runs at a time (tfjs calls kernels from Node's main thread only).
 #pragma once
 #include <functional>
@@ -10,7 +10,8 @@ namespace pw {
 int pool_threads();
 // Sets the thread count (1..64); returns the new count. Restarts the workers.
 int set_pool_threads(int n);
-// Runs fn(thread_index, task) for every task in [0, ntasks); thread_index < pool_threads().
+// Runs fn(thread_index, task) for every task in [0, ntasks); thread_index < pool_threads()
+// (use it for scratch space only: which thread runs which task varies from run to run).
 void parallel_for(int ntasks, const std::function<void(int, int)>& fn);
 
 }  // namespace pw

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeAddon } from '../native/addon.js';
+import { nativeBufferPool } from '../native/buffer-pool.js';
 
 /** The parts of tfjs-backend-cpu's MathBackendCPU that the native kernels touch. */
 export interface CpuBackend {
@@ -53,14 +54,11 @@ export function f32(backend: CpuBackend, t: tf.TensorInfo): Float32Array | null 
 }
 
 /**
- * Uninitialised float32 storage for a kernel output (every native kernel writes all of it):
- * skips the zero fill, and with the addon's malloc settings reuses warm heap pages.
+ * Uninitialised float32 storage for a kernel output (every native kernel writes all of it),
+ * recycled from disposed tensors when the native backend's buffer pool holds one that fits.
  */
 export function alloc(n: number): Float32Array {
-  // Small arrays come from V8's own allocator faster than from a Buffer.
-  if (n < 1 << 16) return new Float32Array(n);
-  const buf = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(buf.buffer, buf.byteOffset, n);
+  return nativeBufferPool.take(n);
 }
 
 export function sizeOf(shape: readonly number[]): number {

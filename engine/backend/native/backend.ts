@@ -3,6 +3,7 @@ import { ensureFusedKernels } from '../fused/kernels.js';
 import type { CpuBackend, NativeKernelFunc } from '../kernels/shared.js';
 import { nativeKernelConfigs } from '../register-all-kernels.js';
 import { loadNativeAddon } from './addon.js';
+import { nativeBufferPool, type PooledBackend } from './buffer-pool.js';
 
 /**
  * The 'native' tfjs backend: the pure-JS cpu backend with its hot kernels (convolutions and
@@ -53,6 +54,7 @@ export function registerNativeBackend(): boolean {
     async () => {
       const backend = (await cpuFactory()) as tf.KernelBackend & { firstUse?: boolean };
       backend.firstUse = false;
+      nativeBufferPool.install(backend as unknown as PooledBackend);
       return backend;
     },
     0,
