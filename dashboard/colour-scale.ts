@@ -53,3 +53,14 @@ export function colourScale(values: ArrayLike<number>, maxCategories = 10): Colo
     colour: (v) => colormap((v - min) / span),
   };
 }
+/**
+ * Colours for the distinct values of a swept key: ordered numbers along the continuous scale
+ * by rank (so 0.25, 0.5, 1, 2 are told apart as well as 1, 2, 3, 4; the palest end is left
+ * out, it vanishes on white), anything else one categorical colour each.
+ */
+export function valueColours(values: readonly unknown[]): string[] {
+  const numeric = values.every((v) => typeof v === 'number' && Number.isFinite(v));
+  if (!numeric) return values.map((_, i) => categoryColor(i));
+  const k = values.length;
+  return values.map((_, i) => colormap(k > 1 ? (0.85 * i) / (k - 1) : 0));
+}

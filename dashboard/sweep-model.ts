@@ -1,15 +1,13 @@
 import type { Phase, RunMeta } from '../streams/events.js';
-import { colormap } from './projection.js';
 import type { MetricSeries } from './run-state.js';
 import { flattenConfig, formatValue } from './runs-query.js';
-import { categoryColor } from './theme.js';
 
 /**
  * What the sweep view computes, with no DOM: which runs form a sweep, which config keys were
  * swept, and per run the value plotted against the swept key — the step at which a phase was
  * first confirmed (runs that have not got there yet are marked, at the step they are at), or a
  * metric's last, lowest or highest value. `phasewatch report` draws its steps-to-phase figure
- * from the same functions.
+ * from the same functions (so nothing here touches the DOM or the theme).
  */
 
 export const PHASES: readonly Phase[] = ['A', 'B', 'C'];
@@ -68,7 +66,6 @@ export interface SweepGroup {
   value: unknown;
   label: string;
   x: number;
-  colour: string;
   runs: number;
   /** Runs whose y counts (a reached phase, or a metric value). */
   reached: number;
@@ -235,18 +232,6 @@ function compareValues(a: unknown, b: unknown): number {
 }
 
 /**
- * Colours for the distinct values of a swept key: ordered numbers along the continuous scale
- * by rank (so 0.25, 0.5, 1, 2 are told apart as well as 1, 2, 3, 4; the palest end is left
- * out, it vanishes on white), anything else one categorical colour each.
- */
-export function valueColours(values: readonly unknown[]): string[] {
-  const numeric = values.every((v) => typeof v === 'number' && Number.isFinite(v));
-  if (!numeric) return values.map((_, i) => categoryColor(i));
-  const k = values.length;
-  return values.map((_, i) => colormap(k > 1 ? (0.85 * i) / (k - 1) : 0));
-}
-
-/**
  * The plot of y against the swept key `key`: one point per run (runs at the same value spread
  * a little sideways so none hides another) and per value of the key the runs' median, lowest
  * and highest y over the runs whose y counts (a reached phase, any metric value).
@@ -263,7 +248,6 @@ export function sweepPlot(runs: readonly SweepRun[], key: string, y: SweepY): Sw
     ? 'numeric'
     : 'categorical';
   const position = (v: unknown, i: number) => (axis === 'numeric' ? (v as number) : i);
-  const colours = valueColours(distinct);
   const points: SweepPlotPoint[] = [];
   const missing: string[] = [];
   const groups: SweepGroup[] = distinct.map((value, i) => {
@@ -291,7 +275,6 @@ export function sweepPlot(runs: readonly SweepRun[], key: string, y: SweepY): Sw
       value,
       label: formatValue(value),
       x: position(value, i),
-      colour: colours[i],
       runs: mine.length,
       reached: counted.length,
       median: median(counted),

@@ -2,6 +2,7 @@ import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import type { Chart, PointStyle } from 'chart.js';
 import type { Phase, RunMeta } from '../streams/events.js';
+import { valueColours } from './colour-scale.js';
 import type { Point } from './decimate.js';
 import { createLineChart, type LineDataset } from './line-chart.js';
 import './metric-plot.js';
@@ -134,6 +135,8 @@ export class SweepView extends LitElement {
   /** Tooltip lines per dataset and point. */
   private tips: string[][] = [];
   private plot?: SweepPlot;
+  /** A colour per value of the swept key, in the plot's order. */
+  private groupColours: string[] = [];
   private log = false;
 
   override render() {
@@ -189,10 +192,10 @@ export class SweepView extends LitElement {
     const plot = sweepPlot(this.sweepRuns(), xKey, y);
     this.plot = plot;
     this.log = this.logX ?? suitsLogAxis(plot);
+    this.groupColours = valueColours(plot.groups.map((g) => g.value));
     const colours = this.series.map((s) => {
       const p = plot.points.find((q) => q.runId === s.runId);
-      const g = plot.groups.find((q) => formatValue(q.value) === formatValue(p?.value));
-      return g?.colour ?? COLORS.faint;
+      return this.colourAt(plot, p?.x);
     });
     const counts = STATUS_ORDER.map((st) => plot.points.filter((p) => p.status === st).length);
     this.dataset.x = xKey;
@@ -291,9 +294,9 @@ export class SweepView extends LitElement {
       <div class="legend">
         <span>${xKey}:</span>
         ${plot.groups.map(
-          (g) =>
+          (g, i) =>
             html`<span data-value=${g.label}
-              ><span class="swatch" style="background:${g.colour}"></span>${g.label}
+              ><span class="swatch" style="background:${this.groupColours[i]}"></span>${g.label}
               <span class="marks">(${g.reached}/${g.runs})</span></span
             >`,
         )}
@@ -349,15 +352,16 @@ export class SweepView extends LitElement {
     // the spread of each value: a bar from the lowest to the highest y
     for (const g of plot.groups) {
       if (!(g.reached > 1 && g.max > g.min)) continue;
+      const colour = this.colourAt(plot, g.x);
       datasets.push({
         label: `${g.label} spread`,
         data: [
           { x: g.x, y: g.min },
           { x: g.x, y: g.max },
         ],
-        borderColor: withAlpha(g.colour, 0.35),
-        backgroundColor: withAlpha(g.colour, 0.35),
-        borderWidth: 7,
+        borderColor: withAlpha(colour, 0.45),
+        backgroundColor: withAlpha(colour, 0.45),
+        borderWidth: 4,
         pointRadius: 0,
         pointHitRadius: 0,
         showLine: true,
@@ -384,8 +388,7 @@ export class SweepView extends LitElement {
     for (const st of STATUS_ORDER) {
       const mine = plot.points.map((p, i) => ({ p, x: xs[i] })).filter((q) => q.p.status === st);
       if (!mine.length) continue;
-      const colour = (q: (typeof mine)[number]) =>
-        plot.groups.find((g) => g.x === q.p.x)?.colour ?? COLORS.faint;
+      const colour = (q: (typeof mine)[number]) => this.colourAt(plot, q.p.x);
       datasets.push({
         label: MARKS[st].label,
         data: mine.map((q) => ({ x: q.x, y: q.p.y })),
@@ -475,6 +478,12 @@ export class SweepView extends LitElement {
     yScale.min = y.kind === 'phase' ? 0 : undefined;
     yScale.title.text = yTitle(y);
     yScale.title.color = y.kind === 'phase' ? PHASE_COLORS[y.phase] : COLORS.muted;
+  }
+
+  /** The colour of the value at axis position `x`. */
+  private colourAt(plot: SweepPlot, x: number | undefined): string {
+    const i = plot.groups.findIndex((g) => g.x === x);
+    return this.groupColours[i] ?? COLORS.faint;
   }
 
   private sweepRuns(): SweepRun[] {

@@ -3,13 +3,21 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
+import {
+  suitsLogAxis,
+  sweepPlot,
+  sweptKeys,
+  type SweepRun,
+  type SweepSeries,
+} from '../../dashboard/sweep-model.js';
 import { readRunMeta } from '../store/run-store.js';
 import { REPORT_PAGE_JS } from './report-page.js';
 
 export const REPORT_USAGE = `usage: phasewatch report <runDir…> --out DIR [--width N] [--height N] [--chromium PATH]
   Renders each run's figures (metrics over steps with the phase band, R²x against R²y,
   embeddings and sample grids per phase, its curves) to PNG in DIR/<runId>/; with two or
-  more runs also DIR/sweep/ (steps to C against dx, accuracy and R² of every run overlaid).`;
+  more runs also DIR/sweep/ (steps to C against the swept parameter, as the dashboard's sweep
+  view shows it; accuracy and R² of every run overlaid).`;
 
 /** A figure the page draws (see report-page.ts). */
 export type FigureSpec =
@@ -24,6 +32,7 @@ export type FigureSpec =
       pointRadius?: number;
       yMin?: number;
       yMax?: number;
+      logX?: boolean;
     }
   | {
       kind: 'embeddings';
@@ -105,9 +114,6 @@ interface LoadedRun {
   meta: RunMeta;
   events: RunEvent[];
 }
-
-const num = (v: unknown): number | undefined =>
-  typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 
 function metricSeries(events: RunEvent[], name: string): [number, number][] {
   return events.flatMap((e) =>
@@ -266,7 +272,77 @@ export function runFigures(run: LoadedRun): Figure[] {
   return figs;
 }
 
-/** The figures comparing several runs: steps to C against dx, accuracy and R² overlaid. */
+/** A stored run as the dashboard's sweep view reads it: its phases, metrics and last step. */
+function sweepSeries(run: LoadedRun): SweepSeries {
+  const metrics = new Map<string, { steps: number[]; values: number[] }>();
+  let lastStep = 0;
+  const phases: SweepSeries['phases'][number][] = [];
+  let end: unknown;
+  for (const e of run.events) {
+    lastStep = Math.max(lastStep, e.step);
+    if (e.type === 'phase') phases.push(e);
+    else if (e.type === 'run-end') end = e;
+    else if (e.type === 'metric') {
+      const m = metrics.get(e.name) ?? { steps: [], values: [] };
+      m.steps.push(e.step);
+      m.values.push(e.value);
+      metrics.set(e.name, m);
+    }
+  }
+  return { runId: run.meta.runId, name: run.meta.name, lastStep, phases, metrics, end };
+}
+
+/**
+ * Steps to phase C against the swept parameter, as the dashboard's sweep view computes it
+ * (dashboard/sweep-model.ts): the first config key the runs differ in (a sweep's point keys
+ * first), one point per run, runs that ended without C at their last step, and the median of
+ * those that got there.
+ */
+export function stepsToPhaseFigure(runs: LoadedRun[], phase: Phase = 'C'): Figure | undefined {
+  const key = sweptKeys(runs.map((r) => ({ config: r.meta.config, name: r.meta.name })))[0];
+  if (key === undefined) return undefined;
+  const sweepRuns: SweepRun[] = runs.map((r) => ({ meta: r.meta, series: sweepSeries(r) }));
+  const plot = sweepPlot(sweepRuns, key, { kind: 'phase', phase });
+  const at = (st: string) =>
+    plot.points.filter((p) => p.status === st).map((p) => [p.x, p.y] as [number, number]);
+  const reached = at('reached');
+  const categories =
+    plot.axis === 'categorical'
+      ? ` (${plot.groups.map((g) => `${g.x}: ${g.label}`).join(', ')})`
+      : '';
+  const series = [
+    { label: `confirmed ${phase}`, points: reached, colour: '#1f77b4' },
+    {
+      label: `not ${phase} at its last step`,
+      points: [...at('ended'), ...at('pending')],
+      colour: '#9ca3af',
+    },
+    { label: `skipped ${phase}`, points: at('skipped'), colour: '#ff7f0e' },
+    {
+      label: 'median',
+      points: plot.groups
+        .filter((g) => g.reached > 0)
+        .map((g) => [g.x, g.median] as [number, number]),
+      colour: '#d62728',
+    },
+  ].filter((s) => s.points.length > 0);
+  return {
+    file: `sweep/steps-to-${phase}.png`,
+    spec: {
+      kind: 'lines',
+      title: `steps to phase ${phase} against ${key} (${reached.length} of ${plot.points.length} runs reached ${phase})`,
+      xLabel: `${key}${categories}`,
+      yLabel: `step ${phase} was first confirmed`,
+      pointRadius: 5,
+      showLine: false,
+      yMin: 0,
+      logX: suitsLogAxis(plot),
+      series,
+    },
+  };
+}
+
+/** The figures comparing several runs: steps to C against the swept parameter, accuracy and R² overlaid. */
 export function sweepFigures(runs: LoadedRun[]): Figure[] {
   const figs: Figure[] = [];
   const label = (r: LoadedRun): string => {
@@ -276,38 +352,8 @@ export function sweepFigures(runs: LoadedRun[]): Figure[] {
     );
     return parts.length ? parts.join(', ') : r.meta.runId;
   };
-  const toC = runs.flatMap((r) => {
-    const dx = num(r.meta.config.dx);
-    const c = r.events.find((e) => e.type === 'phase' && e.to === 'C');
-    return dx !== undefined && c ? [[dx, c.step] as [number, number]] : [];
-  });
-  const byDx = new Map<number, number[]>();
-  for (const [dx, s] of toC) byDx.set(dx, [...(byDx.get(dx) ?? []), s]);
-  const med = [...byDx.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([dx, s]) => {
-      const v = [...s].sort((a, b) => a - b);
-      const m = v.length >> 1;
-      return [dx, v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2] as [number, number];
-    });
-  const withDx = runs.filter((r) => num(r.meta.config.dx) !== undefined).length;
-  if (withDx > 0) {
-    figs.push({
-      file: 'sweep/steps-to-C.png',
-      spec: {
-        kind: 'lines',
-        title: `steps to phase C against dx (${toC.length} of ${withDx} runs reached C)`,
-        xLabel: 'dx (px)',
-        yLabel: 'step C was confirmed',
-        pointRadius: 5,
-        yMin: 0,
-        series: [
-          { label: 'each run', points: toC, colour: '#1f77b4' },
-          { label: 'median', points: med, colour: '#d62728' },
-        ],
-      },
-    });
-  }
+  const toC = stepsToPhaseFigure(runs, 'C');
+  if (toC) figs.push(toC);
   for (const [metric, title, fileName] of [
     ['phase/accuracy', 'accuracy', 'accuracy'],
     ['phase/r2', 'mean R²', 'r2'],

@@ -3,14 +3,27 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { parseReportArgs, phaseBands, reportCommand } from '../../../engine/cli/report-command.js';
+import {
+  parseReportArgs,
+  phaseBands,
+  reportCommand,
+  stepsToPhaseFigure,
+  type FigureSpec,
+} from '../../../engine/cli/report-command.js';
+import { readRunMeta } from '../../../engine/store/run-store.js';
+import { readRunEvents } from '../../../streams/replay.js';
 import { record } from '../../../engine/store/record.js';
 import { RunStore } from '../../../engine/store/run-store.js';
 import type { EventInput, Phase, RunEvent } from '../../../streams/events.js';
 import { inkStats, readPng } from './png.js';
 
-/** A stored run with six assessed snapshots (A, A, B, B, C, C), metrics and a curve. */
-async function syntheticRun(runsDir: string, runId: string, dx: number): Promise<string> {
+/** A stored run with six assessed snapshots (A, A, B, B, C, C unless told), metrics and a curve. */
+async function syntheticRun(
+  runsDir: string,
+  runId: string,
+  dx: number,
+  phases: Phase[] = ['A', 'A', 'B', 'B', 'C', 'C'],
+): Promise<string> {
   const store = RunStore.create({
     runsDir,
     runId,
@@ -18,7 +31,6 @@ async function syntheticRun(runsDir: string, runId: string, dx: number): Promise
     config: { dx, seed: 1, size: 8 },
   });
   const events: EventInput[] = [];
-  const phases: Phase[] = ['A', 'A', 'B', 'B', 'C', 'C'];
   phases.forEach((phase, k) => {
     const step = 100 * (k + 1);
     const n = 30;
@@ -91,6 +103,46 @@ describe('phasewatch report', function () {
       expect(colours, `${f} colours`).to.be.greaterThan(10);
       expect(ink, `${f} ink`).to.be.greaterThan(0.01);
     }
+  });
+
+  it('draws steps to C against the swept parameter as the dashboard sweep view computes it', async () => {
+    const dirs = [
+      await syntheticRun(dir, 'run-a', 0.5),
+      await syntheticRun(dir, 'run-b', 2, ['A', 'A', 'B', 'B', 'B', 'B']),
+      await syntheticRun(dir, 'run-c', 2, ['A', 'A', 'A', 'C', 'C', 'C']),
+      await syntheticRun(dir, 'run-d', 8),
+    ];
+    const runs = dirs.map((d) => ({ meta: readRunMeta(d), events: readRunEvents(d) }));
+    const fig = stepsToPhaseFigure(runs, 'C');
+    expect(fig?.file).to.equal('sweep/steps-to-C.png');
+    const spec = fig?.spec as Extract<FigureSpec, { kind: 'lines' }>;
+    expect(spec.title).to.equal('steps to phase C against dx (3 of 4 runs reached C)');
+    // dx spans a factor of 16 over three values: a log axis, as in the dashboard
+    expect(spec.logX).to.equal(true);
+    expect(spec.series.map((s) => [s.label, s.points])).to.deep.equal([
+      [
+        'confirmed C',
+        [
+          [0.5, 500],
+          [2, 400],
+          [8, 500],
+        ],
+      ],
+      ['not C at its last step', [[2, 600]]],
+      [
+        'median',
+        [
+          [0.5, 500],
+          [2, 400],
+          [8, 500],
+        ],
+      ],
+    ]);
+    // Steps to B: run-c went from A straight to C.
+    const toB = stepsToPhaseFigure(runs, 'B')?.spec as typeof spec;
+    expect(toB.series.find((s) => s.label === 'skipped B')?.points).to.deep.equal([[2, 400]]);
+    // Runs that do not differ in any config key: no such figure.
+    expect(stepsToPhaseFigure(runs.slice(1, 3))).to.equal(undefined);
   });
 
   it('draws the phase band from the assessments', () => {
