@@ -15,6 +15,12 @@ export interface ConditionalMseOptions extends FrozenProbeOptions {
   sampleSteps?: number;
   /** Sampling seed at step s is seed + s (default 0). */
   seed?: number;
+  /**
+   * Guidance scales to sample at (default [1], the seed's: the model's own weight w). The
+   * first gives `<prefix>/conditional-mse` and the grid; every further one w adds
+   * `<prefix>/conditional-mse/x<w>` (the score multiplied by w at sampling time only).
+   */
+  guidance?: number[];
   /** Guides shown in the `images` grid (default 4; 0 for none). */
   show?: number;
   prefix?: string;
@@ -23,7 +29,8 @@ export interface ConditionalMseOptions extends FrozenProbeOptions {
 /**
  * The seed's reconstruction test at each snapshot: samples `perGuide` images conditioned on
  * each guide (Algorithm 1) and, from the same weights, as many unguided ones, and emits the
- * mean squared error of each against its guide: `<prefix>/conditional-mse` and
+ * mean squared error of each against its guide: `<prefix>/conditional-mse` (at each of the
+ * `guidance` scales, see there) and
  * `<prefix>/unconditional-mse`, with `<prefix>/mean-image-mse` (the guides' spread around
  * their mean image, the seed's "dataset" baseline). When the sampler offers `denoiseMse`, also
  * `<prefix>/denoise-mse/guided` and `/unguided`: the noise-estimate error on the guides noised
@@ -61,6 +68,16 @@ export function conditionalMse(
   if (!Number.isInteger(show) || show < 0 || show > n) {
     throw new Error(`conditionalMse show must be an integer in [0, ${n}] (got ${String(show)})`);
   }
+  const scales = opts.guidance ?? [1];
+  if (
+    !Array.isArray(scales) ||
+    scales.length === 0 ||
+    !scales.every((w) => typeof w === 'number' && w >= 0 && w <= 100)
+  ) {
+    throw new Error(
+      `conditionalMse guidance must be a non-empty array of numbers in [0, 100] (got ${JSON.stringify(scales)})`,
+    );
+  }
   const prefix = opts.prefix ?? 'diva';
   const seed = opts.seed ?? 0;
   // Guide-major repeats: all samples of guide 0 first.
@@ -74,7 +91,7 @@ export function conditionalMse(
     opts.model,
     async (sampler, s) => {
       const sampleOpts = { seed: seed + s.step, steps: opts.sampleSteps ?? 20 };
-      const cond = await sampler.sample(repeated, sampleOpts);
+      const cond = await sampler.sample(repeated, { ...sampleOpts, guidance: scales[0] });
       const unc = await sampler.generate(null, n * perGuide, sampleOpts);
       const events: EventInput[] = [
         {
@@ -91,6 +108,15 @@ export function conditionalMse(
         },
         { type: 'metric', name: `${prefix}/mean-image-mse`, value: baseline, step: s.step },
       ];
+      for (const w of scales.slice(1)) {
+        const more = await sampler.sample(repeated, { ...sampleOpts, guidance: w });
+        events.push({
+          type: 'metric',
+          name: `${prefix}/conditional-mse/x${w}`,
+          value: reconstructionMse(more.images, guides, perGuide, px),
+          step: s.step,
+        });
+      }
       if (sampler.denoiseMse) {
         const d = await sampler.denoiseMse(guides, [0.25, 0.5, 0.75], seed + s.step);
         events.push(

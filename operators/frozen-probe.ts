@@ -8,7 +8,10 @@ export interface DivaProbeSampler {
   readonly step: number;
   readonly latentDim: number;
   encode(images: Float32Array): Promise<{ mu: Float32Array; sigma: Float32Array }>;
-  sample(guides: Float32Array, opts: { seed: number; steps?: number }): Promise<ModelSample>;
+  sample(
+    guides: Float32Array,
+    opts: { seed: number; steps?: number; guidance?: number },
+  ): Promise<ModelSample>;
   generate(
     z: Float32Array | null,
     n: number,

@@ -34,6 +34,8 @@ describe('examples/diva-disks', () => {
         'diva/r2/cy',
         'diva/r2/background',
         'diva/participation/cx',
+        'diva/tad',
+        'diva/tad/captured',
         'diva/conditional-mse',
         'diva/unconditional-mse',
         'diva/mean-image-mse',

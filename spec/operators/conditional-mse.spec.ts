@@ -59,12 +59,31 @@ describe('conditionalMse', () => {
     expect(events.filter((e) => e.step === 6).length).to.equal(4);
   });
 
+  it('samples at further guidance scales, each its own metric', async () => {
+    const { model } = fakeDiva({ size: 16, noise: 0.1 });
+    const m = metrics(
+      await lastValueFrom(
+        of(snap(2)).pipe(
+          conditionalMse({ model, guides, size: 16, guidance: [1, 2], show: 0 }),
+          toArray(),
+        ),
+      ),
+    );
+    expect(m['diva/conditional-mse']).to.be.closeTo(0.005, 0.001);
+    // Deviation halved at scale 2: MSE quartered.
+    expect(m['diva/conditional-mse/x2']).to.be.closeTo(m['diva/conditional-mse'] / 4, 1e-6);
+    expect(m['diva/conditional-mse/x1']).to.equal(undefined);
+  });
+
   it('rejects bad options naming them', () => {
     const { model } = fakeDiva({ size: 16 });
     expect(() => conditionalMse({ model, guides: new Float32Array(10), size: 16 })).to.throw(
       /guides must be a Float32Array of N\*256 values \(got 10\)/,
     );
     expect(() => conditionalMse({ model, guides, size: 16, perGuide: 0 })).to.throw(/perGuide/);
+    expect(() => conditionalMse({ model, guides, size: 16, guidance: [] })).to.throw(
+      /guidance must be a non-empty array of numbers in \[0, 100\] \(got \[\]\)/,
+    );
     expect(() => conditionalMse({ model, guides, size: 16, show: 7 })).to.throw(
       /show must be an integer in \[0, 6\] \(got 7\)/,
     );

@@ -52,8 +52,10 @@ export function fakeDiva(opts: { size: number; mix?: number[][]; noise?: number 
           }
           return { mu, sigma: new Float32Array(n * d).fill(0.1) };
         },
-        async sample(guides) {
-          const images = guides.map((v, i) => v + (opts.noise ?? 0) * Math.sin(i));
+        async sample(guides, o) {
+          // A stronger guidance scale w shrinks the deviation from the guide by 1/w.
+          const amp = (opts.noise ?? 0) / (o.guidance ?? 1);
+          const images = guides.map((v, i) => v + amp * Math.sin(i));
           return { images, activations: {} };
         },
         async generate(_z, n) {

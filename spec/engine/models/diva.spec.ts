@@ -225,6 +225,26 @@ describe('Diva', () => {
     m.dispose();
   });
 
+  it('samples as Algorithm 1 writes it: the DDPM sampler shifted by w·√β_t·g', async () => {
+    const m = diva({ ...tiny, T: 6 });
+    const guides = batchOf(2, 4).images;
+    const before = tf.memory().numTensors;
+    const plain = await m.sample(guides, { seed: 3, method: 'ddpm', guidance: 0 });
+    const alg0 = await m.sample(guides, { seed: 3, method: 'algorithm1', guidance: 0 });
+    const alg = await m.sample(guides, { seed: 3, method: 'algorithm1', guidance: 1 });
+    const eq8 = await m.sample(guides, { seed: 3, method: 'ddpm', guidance: 1 });
+    expect(tf.memory().numTensors).to.equal(before);
+    expect(Array.from(alg0.images)).to.deep.equal(Array.from(plain.images));
+    expect(Array.from(alg.images)).to.not.deep.equal(Array.from(plain.images));
+    expect(Array.from(alg.images)).to.not.deep.equal(Array.from(eq8.images));
+    expect(alg.images.every(Number.isFinite)).to.equal(true);
+    await m.sample(guides, { seed: 3, method: 'x' as 'ddpm' }).then(
+      () => expect.fail('should reject'),
+      (e: Error) => expect(e.message).to.match(/one of ddim, ddpm, algorithm1 \(got "x"\)/),
+    );
+    m.dispose();
+  });
+
   it('measures the guided and unguided noise-estimate error, equal without guidance', async () => {
     const guides = batchOf(3, 4).images;
     const off = diva({ ...tiny, guidanceWeight: 0 });
