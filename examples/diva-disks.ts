@@ -5,8 +5,9 @@
  * how well each ground-truth factor is read out of the latent (`diva/r2/*`), how many latent
  * axes each uses (`diva/participation/*`), the TAD disentanglement score of the factors
  * binarised at their medians (`diva/tad`), the reconstruction error of samples guided by an
- * image against unguided ones (`diva/conditional-mse`, at guidance scale 4
- * `diva/conditional-mse/x4`, `diva/unconditional-mse`), the straightness of encoded disk
+ * image against unguided ones (`diva/conditional-mse`; with the score ×4
+ * `diva/conditional-mse/ddim-x4`; sampled as the seed's Algorithm 1 writes it
+ * `diva/conditional-mse/algorithm1-x1`; `diva/unconditional-mse`), the straightness of encoded disk
  * trajectories, and a guide → samples image grid.
  *
  *   npx phasewatch run examples/diva-disks.ts --backend native --serve
@@ -20,6 +21,7 @@ import { DEFAULT_CONFIG, Gate, selectBackend, snapshotEvery, training } from 'ph
 import type { EventInput, ExperimentConfig, ScriptContext } from 'phasewatch';
 import { diva } from '../engine/models/diva.js';
 import { conditionalMse } from '../operators/conditional-mse.js';
+import type { ConditionalSampler } from '../operators/conditional-mse.js';
 import { latentProbe } from '../operators/latent-probe.js';
 import { latentStraightness } from '../operators/latent-straightness.js';
 import { diskTrajectories, disks } from '../streams/disks.js';
@@ -40,10 +42,15 @@ export const DIVA = {
   guides: 16,
   perGuide: 2,
   /**
-   * Guidance scales of the reconstruction test: 1 is the seed's guided estimate (Eq. 8); 4
-   * multiplies the score at sampling time only (see docs/results.md, seed 001).
+   * Samplers of the reconstruction test: DDIM with the seed's guided estimate (Eq. 8), the
+   * same with the score ×4 at sampling time, and the seed's Algorithm 1 as written (all T
+   * ancestral steps, a stronger guidance; see docs/results.md, seed 001).
    */
-  guidance: [1, 4],
+  samplers: [
+    { method: 'ddim', guidance: 1 },
+    { method: 'ddim', guidance: 4 },
+    { method: 'algorithm1', guidance: 1 },
+  ] as ConditionalSampler[],
 };
 
 /**
@@ -146,7 +153,7 @@ export default ({ config: given, createRun, record }: ScriptContext) => {
             guides,
             size: S,
             perGuide: DIVA.perGuide,
-            guidance: small ? [1] : DIVA.guidance,
+            samplers: small ? DIVA.samplers.slice(0, 1) : DIVA.samplers,
             sampleSteps,
             seed: config.seed,
             gate,

@@ -4,6 +4,14 @@ import { frozenProbe, toGreyLevels } from './frozen-probe.js';
 import type { FreezableDiva, FrozenProbeOptions } from './frozen-probe.js';
 import { meanImageMse, reconstructionMse } from './metrics/reconstruction-mse.js';
 
+/** One way of sampling conditionally: a sampler method and a guidance scale. */
+export interface ConditionalSampler {
+  /** Default 'ddim'. */
+  method?: 'ddim' | 'ddpm' | 'algorithm1';
+  /** Default 1. */
+  guidance?: number;
+}
+
 export interface ConditionalMseOptions extends FrozenProbeOptions {
   model: FreezableDiva;
   /** Guide images, N*size*size values in [-1, 1]. */
@@ -16,11 +24,13 @@ export interface ConditionalMseOptions extends FrozenProbeOptions {
   /** Sampling seed at step s is seed + s (default 0). */
   seed?: number;
   /**
-   * Guidance scales to sample at (default [1], the seed's: the model's own weight w). The
-   * first gives `<prefix>/conditional-mse` and the grid; every further one w adds
-   * `<prefix>/conditional-mse/x<w>` (the score multiplied by w at sampling time only).
+   * The conditional samplers (default one: DDIM at guidance scale 1, the seed's Eq. 8). The
+   * first gives `<prefix>/conditional-mse` and the grid; every further one adds
+   * `<prefix>/conditional-mse/<method>-x<guidance>`. `guidance` multiplies the score at
+   * sampling time only; `method` 'algorithm1' is the seed's Algorithm 1 as written (see
+   * `DivaGenerateOptions.method`).
    */
-  guidance?: number[];
+  samplers?: ConditionalSampler[];
   /** Guides shown in the `images` grid (default 4; 0 for none). */
   show?: number;
   prefix?: string;
@@ -30,7 +40,7 @@ export interface ConditionalMseOptions extends FrozenProbeOptions {
  * The seed's reconstruction test at each snapshot: samples `perGuide` images conditioned on
  * each guide (Algorithm 1) and, from the same weights, as many unguided ones, and emits the
  * mean squared error of each against its guide: `<prefix>/conditional-mse` (at each of the
- * `guidance` scales, see there) and
+ * `samplers`, see there) and
  * `<prefix>/unconditional-mse`, with `<prefix>/mean-image-mse` (the guides' spread around
  * their mean image, the seed's "dataset" baseline). When the sampler offers `denoiseMse`, also
  * `<prefix>/denoise-mse/guided` and `/unguided`: the noise-estimate error on the guides noised
@@ -68,14 +78,22 @@ export function conditionalMse(
   if (!Number.isInteger(show) || show < 0 || show > n) {
     throw new Error(`conditionalMse show must be an integer in [0, ${n}] (got ${String(show)})`);
   }
-  const scales = opts.guidance ?? [1];
+  const samplers = (opts.samplers ?? [{}]).map((v) => ({
+    method: v?.method ?? 'ddim',
+    guidance: v?.guidance ?? 1,
+  }));
   if (
-    !Array.isArray(scales) ||
-    scales.length === 0 ||
-    !scales.every((w) => typeof w === 'number' && w >= 0 && w <= 100)
+    samplers.length === 0 ||
+    !samplers.every(
+      (v) =>
+        ['ddim', 'ddpm', 'algorithm1'].includes(v.method) &&
+        typeof v.guidance === 'number' &&
+        v.guidance >= 0 &&
+        v.guidance <= 100,
+    )
   ) {
     throw new Error(
-      `conditionalMse guidance must be a non-empty array of numbers in [0, 100] (got ${JSON.stringify(scales)})`,
+      `conditionalMse samplers must be a non-empty array of { method: ddim | ddpm | algorithm1, guidance in [0, 100] } (got ${JSON.stringify(opts.samplers)})`,
     );
   }
   const prefix = opts.prefix ?? 'diva';
@@ -91,7 +109,7 @@ export function conditionalMse(
     opts.model,
     async (sampler, s) => {
       const sampleOpts = { seed: seed + s.step, steps: opts.sampleSteps ?? 20 };
-      const cond = await sampler.sample(repeated, { ...sampleOpts, guidance: scales[0] });
+      const cond = await sampler.sample(repeated, { ...sampleOpts, ...samplers[0] });
       const unc = await sampler.generate(null, n * perGuide, sampleOpts);
       const events: EventInput[] = [
         {
@@ -108,11 +126,11 @@ export function conditionalMse(
         },
         { type: 'metric', name: `${prefix}/mean-image-mse`, value: baseline, step: s.step },
       ];
-      for (const w of scales.slice(1)) {
-        const more = await sampler.sample(repeated, { ...sampleOpts, guidance: w });
+      for (const v of samplers.slice(1)) {
+        const more = await sampler.sample(repeated, { ...sampleOpts, ...v });
         events.push({
           type: 'metric',
-          name: `${prefix}/conditional-mse/x${w}`,
+          name: `${prefix}/conditional-mse/${v.method}-x${v.guidance}`,
           value: reconstructionMse(more.images, guides, perGuide, px),
           step: s.step,
         });

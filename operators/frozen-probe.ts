@@ -10,7 +10,12 @@ export interface DivaProbeSampler {
   encode(images: Float32Array): Promise<{ mu: Float32Array; sigma: Float32Array }>;
   sample(
     guides: Float32Array,
-    opts: { seed: number; steps?: number; guidance?: number },
+    opts: {
+      seed: number;
+      steps?: number;
+      guidance?: number;
+      method?: 'ddim' | 'ddpm' | 'algorithm1';
+    },
   ): Promise<ModelSample>;
   generate(
     z: Float32Array | null,

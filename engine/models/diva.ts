@@ -50,6 +50,12 @@ export interface DivaConfig {
   guidanceWeight: number;
   /** Train only the inference network on top of a fixed (pre-trained) denoiser (seed §3, CelebA-HQ). */
   freezeDenoiser: boolean;
+  /**
+   * Steps of plain DDPM training first (the denoiser alone, guidance weight 0, no KL); DiVA
+   * training (Algorithm 2) starts after them. With `freezeDenoiser` this is the seed's frozen
+   * variant in one run: a denoiser trained, then only the inference network. 0: none.
+   */
+  pretrainSteps: number;
   /** Adam learning rate. */
   lr: number;
   /** Decay of the exponential moving average of the weights used for sampling and probes. */
@@ -73,6 +79,7 @@ export const DEFAULT_DIVA_CONFIG: DivaConfig = {
   klWarmup: 0,
   guidanceWeight: 1,
   freezeDenoiser: false,
+  pretrainSteps: 0,
   lr: 2e-3,
   emaDecay: 0.99,
   seed: 0,
@@ -113,6 +120,11 @@ export function resolveDivaConfig(partial: Partial<DivaConfig> = {}): DivaConfig
   if (!(typeof c.guidanceWeight === 'number' && c.guidanceWeight >= 0 && c.guidanceWeight <= 10)) {
     throw new Error(
       `diva.guidanceWeight must be a number in [0, 10] (got ${String(c.guidanceWeight)})`,
+    );
+  }
+  if (!Number.isInteger(c.pretrainSteps) || c.pretrainSteps < 0) {
+    throw new Error(
+      `diva.pretrainSteps must be a non-negative integer of steps (got ${String(c.pretrainSteps)})`,
     );
   }
   if (typeof c.freezeDenoiser !== 'boolean') {
@@ -243,8 +255,17 @@ export class Diva implements Model {
     return v;
   }
 
-  /** Names of the weights the optimiser moves (only the encoder's when the denoiser is frozen). */
+  /** Whether a step is one of the plain-DDPM `pretrainSteps`. */
+  private pretraining(step = this.step): boolean {
+    return step < this.config.pretrainSteps;
+  }
+
+  /**
+   * Names of the weights the optimiser moves at this step: the denoiser's while pretraining,
+   * then only the encoder's when the denoiser is frozen, else all.
+   */
   private trainableNames(): string[] {
+    if (this.pretraining()) return this.names.filter((n) => n.startsWith(UNET_PREFIX));
     return this.config.freezeDenoiser
       ? this.names.filter((n) => !n.startsWith(UNET_PREFIX))
       : this.names;
@@ -275,11 +296,16 @@ export class Diva implements Model {
    * with (μ₀, σ₀) = fφ(x₀); g = ∇ₓ log qφ(z | x_t); residual r = ε − ε_θ(x_t) + w·√(1−ᾱ_t)·g;
    * loss = mean(r²) + β·mean(KL)/(S·S). With w = 0 and β = 0 it is exactly the DDPM loss.
    */
-  /** The KL weight at a step: β, annealed exponentially from β·1e-4 over `klWarmup` steps. */
+  /**
+   * The KL weight at a step: 0 while pretraining, then β, annealed exponentially from β·1e-4
+   * over the first `klWarmup` steps of DiVA training.
+   */
   betaAt(step = this.step): number {
-    const { beta, klWarmup } = this.config;
-    if (klWarmup === 0 || step >= klWarmup) return beta;
-    return beta * Math.pow(10, -4 * (1 - step / klWarmup));
+    const { beta, klWarmup, pretrainSteps } = this.config;
+    if (this.pretraining(step)) return 0;
+    const s = step - pretrainSteps;
+    if (klWarmup === 0 || s >= klWarmup) return beta;
+    return beta * Math.pow(10, -4 * (1 - s / klWarmup));
   }
 
   private lossTensors(
@@ -308,7 +334,7 @@ export class Diva implements Model {
       tf.zeros<tf.Rank.R2>([batch, 2]),
     ).eps;
     let resid: tf.Tensor = tf.sub(noise, eps);
-    if (c.guidanceWeight !== 0) {
+    if (c.guidanceWeight !== 0 && !this.pretraining()) {
       const z = tf.add<tf.Tensor2D>(
         post0.mu,
         tf.mul(post0.sigma, tf.tensor2d(draws.latentNoise, [batch, c.latentDim])),
@@ -359,6 +385,9 @@ export class Diva implements Model {
     const draws = this.drawTerms(b.batch);
     const names = this.trainableNames();
     const vars = names.map((n) => this.variable(n));
+    // With pretraining the trained set changes at its end; Adam keeps its moments by position,
+    // so it is handed every weight (a missing gradient leaves a weight unchanged).
+    const listed = this.config.pretrainSteps > 0 ? this.names : names;
     const optimizer = this.optimizer;
     const [loss, mse, kl] = tf.tidy(() => {
       let terms: { mse: tf.Scalar; kl: tf.Scalar } | null = null;
@@ -367,11 +396,12 @@ export class Diva implements Model {
         terms = { mse: tf.keep(r.mse), kl: tf.keep(r.kl) };
         return r.loss;
       }, vars);
-      const emas = names.map((n) => this.ema[n]);
+      const active = new Set(names);
+      const listedVars = listed.map((n) => this.variable(n));
       optimizer.step(
-        vars,
-        vars.map((v) => grads[v.name]),
-        emas,
+        listedVars,
+        listed.map((n, i) => (active.has(n) ? grads[listedVars[i].name] : undefined)),
+        listed.map((n) => this.ema[n]),
         this.config.emaDecay,
       );
       const t = terms as unknown as { mse: tf.Scalar; kl: tf.Scalar };

@@ -64,15 +64,22 @@ describe('conditionalMse', () => {
     const m = metrics(
       await lastValueFrom(
         of(snap(2)).pipe(
-          conditionalMse({ model, guides, size: 16, guidance: [1, 2], show: 0 }),
+          conditionalMse({
+            model,
+            guides,
+            size: 16,
+            samplers: [{}, { guidance: 2 }, { method: 'algorithm1', guidance: 1 }],
+            show: 0,
+          }),
           toArray(),
         ),
       ),
     );
     expect(m['diva/conditional-mse']).to.be.closeTo(0.005, 0.001);
     // Deviation halved at scale 2: MSE quartered.
-    expect(m['diva/conditional-mse/x2']).to.be.closeTo(m['diva/conditional-mse'] / 4, 1e-6);
-    expect(m['diva/conditional-mse/x1']).to.equal(undefined);
+    expect(m['diva/conditional-mse/ddim-x2']).to.be.closeTo(m['diva/conditional-mse'] / 4, 1e-6);
+    expect(m['diva/conditional-mse/algorithm1-x1']).to.be.closeTo(m['diva/conditional-mse'], 1e-9);
+    expect(m['diva/conditional-mse/ddim-x1']).to.equal(undefined);
   });
 
   it('rejects bad options naming them', () => {
@@ -81,9 +88,12 @@ describe('conditionalMse', () => {
       /guides must be a Float32Array of N\*256 values \(got 10\)/,
     );
     expect(() => conditionalMse({ model, guides, size: 16, perGuide: 0 })).to.throw(/perGuide/);
-    expect(() => conditionalMse({ model, guides, size: 16, guidance: [] })).to.throw(
-      /guidance must be a non-empty array of numbers in \[0, 100\] \(got \[\]\)/,
+    expect(() => conditionalMse({ model, guides, size: 16, samplers: [] })).to.throw(
+      /samplers must be a non-empty array .* \(got \[\]\)/,
     );
+    expect(() =>
+      conditionalMse({ model, guides, size: 16, samplers: [{ guidance: -1 }] }),
+    ).to.throw(/samplers must be .*"guidance":-1/);
     expect(() => conditionalMse({ model, guides, size: 16, show: 7 })).to.throw(
       /show must be an integer in \[0, 6\] \(got 7\)/,
     );

@@ -320,4 +320,39 @@ describe('Diva', () => {
     m.dispose();
     wide.dispose();
   });
+
+  it('pretrains the denoiser alone as a plain DDPM, then trains DiVA (frozen: the encoder only)', async () => {
+    const b = batchOf(4, 2);
+    const probe = batchOf(2, 8).images;
+    const unetOut = async (m: Diva): Promise<number[]> =>
+      Array.from((await m.generate(null, 2, { seed: 4, steps: 2 })).images);
+    for (const freezeDenoiser of [false, true]) {
+      const m = diva({ ...tiny, pretrainSteps: 3, freezeDenoiser, beta: 1, emaDecay: 0 });
+      m.trainStep(b); // creates Adam's moments, for every weight
+      const before = tf.memory().numTensors;
+      const mu0 = Array.from((await m.encode(probe)).mu);
+      const u0 = await unetOut(m);
+      // While pretraining the loss is the DDPM loss: no guidance term, no KL weight.
+      const plain = diva({ ...tiny, guidanceWeight: 0, beta: 0 });
+      await m.save(dir);
+      await plain.load(dir);
+      expect(m.lossTerms(b, m.drawTerms(4)).loss).to.equal(plain.lossTerms(b, m.drawTerms(4)).loss);
+      expect(m.betaAt(2)).to.equal(0);
+      expect(m.betaAt(3)).to.equal(1);
+      plain.dispose();
+      for (let i = 0; i < 2; i++) m.trainStep(b);
+      const u1 = await unetOut(m);
+      expect(u1).to.not.deep.equal(u0);
+      expect(Array.from((await m.encode(probe)).mu)).to.deep.equal(mu0);
+      for (let i = 0; i < 2; i++) m.trainStep(b);
+      expect(Array.from((await m.encode(probe)).mu)).to.not.deep.equal(mu0);
+      if (freezeDenoiser) expect(await unetOut(m)).to.deep.equal(u1);
+      else expect(await unetOut(m)).to.not.deep.equal(u1);
+      expect(tf.memory().numTensors).to.equal(before);
+      m.dispose();
+    }
+    expect(() => resolveDivaConfig({ pretrainSteps: -1 })).to.throw(
+      /diva\.pretrainSteps must be a non-negative integer of steps \(got -1\)/,
+    );
+  });
 });
