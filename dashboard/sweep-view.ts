@@ -97,7 +97,16 @@ export class SweepView extends LitElement {
       }
       .box {
         position: relative;
-        height: 260px;
+        height: var(--sweep-plot-height, 260px);
+      }
+      .figure .plots {
+        grid-template-columns: minmax(0, 1fr);
+      }
+      .figure h2 {
+        text-transform: none;
+        letter-spacing: 0;
+        font-size: 14px;
+        color: ${cssColor('text')};
       }
       metric-plot {
         --plot-height: 260px;
@@ -124,8 +133,15 @@ export class SweepView extends LitElement {
   @property({ type: Number }) smoothing = 0;
   @property({ type: Number }) revision = 0;
 
-  @state() private xKey = '';
-  @state() private yChoice: YChoice = '';
+  /** The swept key on x ('' or a key the runs do not differ in: the first that they do). */
+  @property({ attribute: false }) xKey = '';
+  /** What y shows: `phase:C`, or `metric:<name>` ('' chooses by what the runs record). */
+  @property({ attribute: false }) yChoice: YChoice = '';
+  /**
+   * A figure alone (`phasewatch report`): the plot and its legends without the controls and
+   * the curves, the plot as tall as `--sweep-plot-height`.
+   */
+  @property({ type: Boolean }) figure = false;
   @state() private stat: MetricStat = 'last';
   @state() private curveMetric = '';
   /** null: a log x axis when the values suit one. */
@@ -214,6 +230,15 @@ export class SweepView extends LitElement {
       y.kind === 'phase'
         ? `${counts[0]} of ${plot.points.length} runs confirmed ${y.phase}`
         : `${plot.points.length} runs`;
+    if (this.figure) {
+      return html`<div class="panel figure">
+        <h2>${yTitle(y)} against ${xKey} · ${phaseSummary}</h2>
+        ${this.legends(plot, xKey, y, counts)}
+        <div class="plots">
+          <div class="box"><canvas></canvas></div>
+        </div>
+      </div>`;
+    }
     return html`<div class="panel">
       ${head}
       <div class="bar">
@@ -291,7 +316,28 @@ export class SweepView extends LitElement {
           >${phaseSummary}${plot.missing.length ? ` · ${plot.missing.length} without it` : ''}</span
         >
       </div>
-      <div class="legend">
+      ${this.legends(plot, xKey, y, counts)}
+      <div class="plots">
+        <div>
+          <div class="caption">${yTitle(y)} against ${xKey}</div>
+          <div class="box"><canvas></canvas></div>
+        </div>
+        <metric-plot
+          .name=${curveMetric}
+          .series=${this.series}
+          .colours=${colours}
+          .legend=${false}
+          .range=${this.range}
+          .smoothing=${this.smoothing}
+          revision=${this.revision}
+        ></metric-plot>
+      </div>
+    </div>`;
+  }
+
+  /** The colours of the swept values, and what each kind of mark means. */
+  private legends(plot: SweepPlot, xKey: string, y: SweepY, counts: number[]) {
+    return html`<div class="legend">
         <span>${xKey}:</span>
         ${plot.groups.map(
           (g, i) =>
@@ -313,23 +359,7 @@ export class SweepView extends LitElement {
             : ''
         }
         <span><span class="glyph">—</span>median; bar: lowest to highest</span>
-      </div>
-      <div class="plots">
-        <div>
-          <div class="caption">${yTitle(y)} against ${xKey}</div>
-          <div class="box"><canvas></canvas></div>
-        </div>
-        <metric-plot
-          .name=${curveMetric}
-          .series=${this.series}
-          .colours=${colours}
-          .legend=${false}
-          .range=${this.range}
-          .smoothing=${this.smoothing}
-          revision=${this.revision}
-        ></metric-plot>
-      </div>
-    </div>`;
+      </div>`;
   }
 
   override updated(_changed: PropertyValues): void {

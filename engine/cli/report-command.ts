@@ -3,21 +3,16 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
-import {
-  suitsLogAxis,
-  sweepPlot,
-  sweptKeys,
-  type SweepRun,
-  type SweepSeries,
-} from '../../dashboard/sweep-model.js';
+import { sweptKeys } from '../../dashboard/sweep-model.js';
+import { bundleFile, ensureBundle } from '../server/bundle.js';
 import { readRunMeta } from '../store/run-store.js';
 import { REPORT_PAGE_JS } from './report-page.js';
 
 export const REPORT_USAGE = `usage: phasewatch report <runDir…> --out DIR [--width N] [--height N] [--chromium PATH]
   Renders each run's figures (metrics over steps with the phase band, R²x against R²y,
   embeddings and sample grids per phase, its curves) to PNG in DIR/<runId>/; with two or
-  more runs also DIR/sweep/ (steps to C against the swept parameter, as the dashboard's sweep
-  view shows it; accuracy and R² of every run overlaid).`;
+  more runs also DIR/sweep/ (steps to C against the swept parameter, drawn by the dashboard's
+  sweep view; accuracy and R² of every run overlaid).`;
 
 /** A figure the page draws (see report-page.ts). */
 export type FigureSpec =
@@ -35,6 +30,15 @@ export type FigureSpec =
       logX?: boolean;
     }
   | {
+      /** The dashboard's sweep view itself, as a figure (drawn from its bundle). */
+      kind: 'sweep-view';
+      title: string;
+      /** The swept key on x and the y choice (`phase:C`), as the view takes them. */
+      x: string;
+      y: string;
+      runs: SweepFigureRun[];
+    }
+  | {
       kind: 'embeddings';
       title: string;
       panels: { title: string; points: [number, number][]; colour: number[] }[];
@@ -48,6 +52,15 @@ export type FigureSpec =
         thumbs: { pixels: number[]; label: [number, number]; found?: [number, number] }[];
       }[];
     };
+
+/** What the sweep view needs of a stored run: plain JSON, to hand to the page. */
+export interface SweepFigureRun {
+  meta: RunMeta;
+  lastStep: number;
+  ended: boolean;
+  phases: { to: Phase; step: number }[];
+  metrics: Record<string, { steps: number[]; values: number[] }>;
+}
 
 /** A figure to write: its file, relative to the output dir, and what it shows. */
 export interface Figure {
@@ -273,71 +286,41 @@ export function runFigures(run: LoadedRun): Figure[] {
 }
 
 /** A stored run as the dashboard's sweep view reads it: its phases, metrics and last step. */
-function sweepSeries(run: LoadedRun): SweepSeries {
-  const metrics = new Map<string, { steps: number[]; values: number[] }>();
+function sweepFigureRun(run: LoadedRun): SweepFigureRun {
+  const metrics: SweepFigureRun['metrics'] = {};
   let lastStep = 0;
-  const phases: SweepSeries['phases'][number][] = [];
-  let end: unknown;
+  const phases: SweepFigureRun['phases'] = [];
+  let ended = false;
   for (const e of run.events) {
     lastStep = Math.max(lastStep, e.step);
-    if (e.type === 'phase') phases.push(e);
-    else if (e.type === 'run-end') end = e;
+    if (e.type === 'phase') phases.push({ to: e.to, step: e.step });
+    else if (e.type === 'run-end') ended = true;
     else if (e.type === 'metric') {
-      const m = metrics.get(e.name) ?? { steps: [], values: [] };
+      const m = (metrics[e.name] ??= { steps: [], values: [] });
       m.steps.push(e.step);
       m.values.push(e.value);
-      metrics.set(e.name, m);
     }
   }
-  return { runId: run.meta.runId, name: run.meta.name, lastStep, phases, metrics, end };
+  return { meta: run.meta, lastStep, ended, phases, metrics };
 }
 
 /**
- * Steps to phase C against the swept parameter, as the dashboard's sweep view computes it
- * (dashboard/sweep-model.ts): the first config key the runs differ in (a sweep's point keys
- * first), one point per run, runs that ended without C at their last step, and the median of
- * those that got there.
+ * Steps to a phase against the swept parameter, drawn by the dashboard's sweep view itself:
+ * the first config key the runs differ in (a sweep's point keys first), one point per run —
+ * hollow where a run ended without the phase, at its last step; × where it skipped it — and
+ * the median and spread per value. Undefined when the runs do not differ in any key.
  */
 export function stepsToPhaseFigure(runs: LoadedRun[], phase: Phase = 'C'): Figure | undefined {
   const key = sweptKeys(runs.map((r) => ({ config: r.meta.config, name: r.meta.name })))[0];
   if (key === undefined) return undefined;
-  const sweepRuns: SweepRun[] = runs.map((r) => ({ meta: r.meta, series: sweepSeries(r) }));
-  const plot = sweepPlot(sweepRuns, key, { kind: 'phase', phase });
-  const at = (st: string) =>
-    plot.points.filter((p) => p.status === st).map((p) => [p.x, p.y] as [number, number]);
-  const reached = at('reached');
-  const categories =
-    plot.axis === 'categorical'
-      ? ` (${plot.groups.map((g) => `${g.x}: ${g.label}`).join(', ')})`
-      : '';
-  const series = [
-    { label: `confirmed ${phase}`, points: reached, colour: '#1f77b4' },
-    {
-      label: `not ${phase} at its last step`,
-      points: [...at('ended'), ...at('pending')],
-      colour: '#9ca3af',
-    },
-    { label: `skipped ${phase}`, points: at('skipped'), colour: '#ff7f0e' },
-    {
-      label: 'median',
-      points: plot.groups
-        .filter((g) => g.reached > 0)
-        .map((g) => [g.x, g.median] as [number, number]),
-      colour: '#d62728',
-    },
-  ].filter((s) => s.points.length > 0);
   return {
     file: `sweep/steps-to-${phase}.png`,
     spec: {
-      kind: 'lines',
-      title: `steps to phase ${phase} against ${key} (${reached.length} of ${plot.points.length} runs reached ${phase})`,
-      xLabel: `${key}${categories}`,
-      yLabel: `step ${phase} was first confirmed`,
-      pointRadius: 5,
-      showLine: false,
-      yMin: 0,
-      logX: suitsLogAxis(plot),
-      series,
+      kind: 'sweep-view',
+      title: `steps to phase ${phase} against ${key}`,
+      x: key,
+      y: `phase:${phase}`,
+      runs: runs.map(sweepFigureRun),
     },
   };
 }
@@ -378,6 +361,47 @@ export function sweepFigures(runs: LoadedRun[]): Figure[] {
   return figs;
 }
 
+/**
+ * Page script: `window.mountSweepView(spec)` mounts the dashboard's `<sweep-view>` (defined by
+ * its bundle) as a figure of the requested size, with series shaped as the dashboard's, and
+ * resolves once it has drawn.
+ */
+const MOUNT_SWEEP_VIEW_JS = String.raw`
+window.mountSweepView = async (spec) => {
+  const el = document.getElementById('figure');
+  el.innerHTML = '';
+  Object.assign(el.style, { width: spec.width + 'px', height: spec.height + 'px', overflow: 'hidden', display: 'block' });
+  await customElements.whenDefined('sweep-view');
+  const view = document.createElement('sweep-view');
+  view.style.height = '100%';
+  // the title and the two legend rows take about this much; the plot gets the rest
+  view.style.setProperty('--sweep-plot-height', Math.max(120, spec.height - 104) + 'px');
+  Object.assign(view, {
+    figure: true,
+    xKey: spec.x,
+    yChoice: spec.y,
+    metas: spec.runs.map((r) => r.meta),
+    series: spec.runs.map((r) => ({
+      runId: r.meta.runId,
+      name: r.meta.name,
+      lastStep: r.lastStep,
+      phases: r.phases,
+      assessments: [],
+      metrics: new Map(Object.entries(r.metrics)),
+      end: r.ended ? {} : undefined,
+    })),
+  });
+  el.appendChild(view);
+  await view.updateComplete;
+  const start = performance.now();
+  while (!view.dataset.drawn && performance.now() - start < 5000) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+  if (!view.dataset.drawn) throw new Error('the sweep view drew nothing');
+  return view.dataset.points;
+};
+`;
+
 /** Renders figures to PNG files in headless chromium; returns the files written. */
 export async function renderFigures(
   figures: Figure[],
@@ -410,12 +434,29 @@ export async function renderFigures(
     );
     await page.addScriptTag({ path: chartJs });
     await page.addScriptTag({ content: REPORT_PAGE_JS });
+    let dashboard = false;
     for (const f of figures) {
       const spec = { ...f.spec, width: opts.width, height: opts.height };
-      await page.evaluate(
-        (s) => (globalThis as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),
-        spec,
-      );
+      if (spec.kind === 'sweep-view') {
+        if (!dashboard) {
+          await ensureBundle();
+          await page.addScriptTag({ path: bundleFile, type: 'module' });
+          await page.addScriptTag({ content: MOUNT_SWEEP_VIEW_JS });
+          dashboard = true;
+        }
+        await page.evaluate(
+          (s) =>
+            (
+              globalThis as unknown as { mountSweepView(x: unknown): Promise<string> }
+            ).mountSweepView(s),
+          spec,
+        );
+      } else {
+        await page.evaluate(
+          (s) => (globalThis as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),
+          spec,
+        );
+      }
       const file = join(opts.out, f.file);
       mkdirSync(resolve(file, '..'), { recursive: true });
       await page.locator('#figure').screenshot({ path: file });

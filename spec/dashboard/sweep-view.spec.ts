@@ -279,6 +279,8 @@ describe('dashboard sweep view', function () {
       phases.find((e) => e.runId === runId && e.to === p)?.step;
     const ids = [...new Set(all.map((e) => e.runId))].sort();
     expect(ids).to.have.length(4);
+    // Each run records the sweep it belongs to, which is how the dashboard groups them.
+    for (const e of all) if (e.type === 'run-start') expect(e.meta.tags).to.include('sweep:tiny');
     // Every run in the view, at its dx, with C confirmed or not there when it ended.
     const expected = ids
       .map((id) => {

@@ -12,6 +12,7 @@ import {
 } from '../../../engine/cli/report-command.js';
 import { readRunMeta } from '../../../engine/store/run-store.js';
 import { readRunEvents } from '../../../streams/replay.js';
+import { sweepPlot } from '../../../dashboard/sweep-model.js';
 import { record } from '../../../engine/store/record.js';
 import { RunStore } from '../../../engine/store/run-store.js';
 import type { EventInput, Phase, RunEvent } from '../../../streams/events.js';
@@ -115,32 +116,38 @@ describe('phasewatch report', function () {
     const runs = dirs.map((d) => ({ meta: readRunMeta(d), events: readRunEvents(d) }));
     const fig = stepsToPhaseFigure(runs, 'C');
     expect(fig?.file).to.equal('sweep/steps-to-C.png');
-    const spec = fig?.spec as Extract<FigureSpec, { kind: 'lines' }>;
-    expect(spec.title).to.equal('steps to phase C against dx (3 of 4 runs reached C)');
-    // dx spans a factor of 16 over three values: a log axis, as in the dashboard
-    expect(spec.logX).to.equal(true);
-    expect(spec.series.map((s) => [s.label, s.points])).to.deep.equal([
-      [
-        'confirmed C',
-        [
-          [0.5, 500],
-          [2, 400],
-          [8, 500],
-        ],
-      ],
-      ['not C at its last step', [[2, 600]]],
-      [
-        'median',
-        [
-          [0.5, 500],
-          [2, 400],
-          [8, 500],
-        ],
-      ],
+    const spec = fig?.spec as Extract<FigureSpec, { kind: 'sweep-view' }>;
+    // The dashboard's sweep view draws it: y steps to C, x the key the runs differ in.
+    expect([spec.kind, spec.x, spec.y]).to.deep.equal(['sweep-view', 'dx', 'phase:C']);
+    expect(spec.runs.map((r) => [r.meta.runId, r.lastStep, r.ended])).to.deep.equal([
+      ['run-a', 600, true],
+      ['run-b', 600, true],
+      ['run-c', 600, true],
+      ['run-d', 600, true],
     ]);
-    // Steps to B: run-c went from A straight to C.
-    const toB = stepsToPhaseFigure(runs, 'B')?.spec as typeof spec;
-    expect(toB.series.find((s) => s.label === 'skipped B')?.points).to.deep.equal([[2, 400]]);
+    expect(spec.runs[2].phases).to.deep.equal([
+      { to: 'A', step: 100 },
+      { to: 'C', step: 400 },
+    ]);
+    // What the view computes from it, in the page as in the dashboard.
+    const series = spec.runs.map((r) => ({
+      meta: r.meta,
+      series: {
+        runId: r.meta.runId,
+        lastStep: r.lastStep,
+        phases: r.phases,
+        metrics: new Map(Object.entries(r.metrics)),
+        end: r.ended ? {} : undefined,
+      },
+    }));
+    const plot = sweepPlot(series, spec.x, { kind: 'phase', phase: 'C' });
+    expect(plot.points.map((p) => [p.runId, p.x, p.y, p.status])).to.deep.equal([
+      ['run-a', 0.5, 500, 'reached'],
+      ['run-b', 2, 600, 'ended'],
+      ['run-c', 2, 400, 'reached'],
+      ['run-d', 8, 500, 'reached'],
+    ]);
+    expect(spec.runs[0].metrics['phase/accuracy'].values).to.have.length(6);
     // Runs that do not differ in any config key: no such figure.
     expect(stepsToPhaseFigure(runs.slice(1, 3))).to.equal(undefined);
   });
