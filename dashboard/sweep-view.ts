@@ -151,6 +151,11 @@ export class SweepView extends LitElement {
   /** Tooltip lines per dataset and point. */
   private tips: string[][] = [];
   private plot?: SweepPlot;
+  /**
+   * What each select shows, by its label (set after each render: an option's `selected`
+   * attribute no longer moves a select the user has changed).
+   */
+  private shown: Record<string, string> = {};
   /** A colour per value of the swept key, in the plot's order. */
   private groupColours: string[] = [];
   private log = false;
@@ -225,6 +230,12 @@ export class SweepView extends LitElement {
       .join(';');
     STATUS_ORDER.forEach((st, i) => (this.dataset[st] = String(counts[i])));
     this.dataset.curveMetric = curveMetric;
+    this.shown = {
+      'swept parameter': xKey,
+      'y value': y.kind === 'phase' ? `phase:${y.phase}` : `metric:${y.name}`,
+      statistic: this.stat,
+      'curve metric': curveMetric,
+    };
     this.dataset.curveColours = this.series.map((s, i) => `${s.runId}=${colours[i]}`).join(';');
     const phaseSummary =
       y.kind === 'phase'
@@ -363,6 +374,11 @@ export class SweepView extends LitElement {
   }
 
   override updated(_changed: PropertyValues): void {
+    for (const select of this.renderRoot.querySelectorAll('select')) {
+      const label = select.getAttribute('aria-label') ?? '';
+      const value = label === 'sweep' ? (this.sweep ?? '') : this.shown[label];
+      if (value !== undefined && select.value !== value) select.value = value;
+    }
     const plot = this.plot;
     if (!plot || !this.canvas) {
       this.chart?.destroy();

@@ -239,6 +239,11 @@ describe('dashboard sweep view', function () {
     await page.locator('sweep-view select[aria-label=sweep]').selectOption('grid');
     await waitForAttr(page, 'sweep-view', 'data-sweep', (v) => v === 'grid');
     await waitForAttr(page, 'sweep-view', 'data-points', (v) => v?.split(';').length === 5);
+    expect(await page.locator('sweep-view select[aria-label=sweep]').inputValue()).to.equal('grid');
+    // Picking runs by hand leaves the sweep, and the selector says so.
+    await page.locator('runs-table tr[data-run=grid-s2]').click();
+    await waitForAttr(page, 'sweep-view', 'data-sweep', (v) => v === '');
+    expect(await page.locator('sweep-view select[aria-label=sweep]').inputValue()).to.equal('');
     for (const r of [s3, s4, s5]) r.end();
     expect(await page.locator('phasewatch-app').getAttribute('data-duplicates')).to.equal('0');
     expect(errors).to.deep.equal([]);
