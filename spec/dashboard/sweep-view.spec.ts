@@ -2,13 +2,23 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, Subject, toArray } from 'rxjs';
+import {
+  concat,
+  from,
+  ignoreElements,
+  lastValueFrom,
+  Subject,
+  toArray,
+  type OperatorFunction,
+} from 'rxjs';
 import type { Page } from 'playwright-core';
 import { bumpJob } from '../../engine/sweep/bump-job.js';
 import { startServer, type LiveServer } from '../../engine/server/live-server.js';
 import {
   EVENTS_VERSION,
+  type EventInput,
   type Phase,
+  type Snapshot,
   type RunEvent,
   type UnsequencedEvent,
 } from '../../streams/events.js';
@@ -267,17 +277,39 @@ describe('dashboard sweep view', function () {
       timesteps: 10,
       confirm: 1,
     };
+    // Each run stays open (no run-end) after its last step until the test lets it end, so
+    // the page is sure to see the sweep while it is running.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holdOpen: OperatorFunction<Snapshot, EventInput> = (snapshots) =>
+      concat(snapshots.pipe(ignoreElements()), from(released).pipe(ignoreElements()));
     const events = lastValueFrom(
-      sweep(gridPoints({ dx: [1, 2], seed: [1, 2] }), bumpJob, {
-        name: 'tiny',
-        runsDir,
-        hub,
-        concurrency: 2,
-        context,
-      }).pipe(toArray()),
+      sweep(
+        gridPoints({ dx: [1, 2], seed: [1, 2] }),
+        (point, job) => bumpJob(point, job, { operators: [holdOpen] }),
+        { name: 'tiny', runsDir, hub, concurrency: 4, context },
+      ).pipe(toArray()),
     );
-    // While the runs train, the page follows the sweep: its runs show, not yet in C.
-    await waitForAttr(page, 'sweep-view', 'data-pending', (v) => Number(v) >= 1, 60_000);
+    // While the runs are going, the page follows the sweep: every run shows, at the step it
+    // is at, not in C yet (or, rarely for so short a run, in C already).
+    try {
+      await waitForAttr(
+        page,
+        'sweep-view',
+        'data-points',
+        (v) => {
+          const points = v?.split(';') ?? [];
+          return (
+            points.length === 4 &&
+            points.every((p) => /:20:pending$|:reached$/.test(p)) &&
+            points.some((p) => p.endsWith(':pending'))
+          );
+        },
+        60_000,
+      );
+    } finally {
+      release();
+    }
     const all = await events;
     const phases = all.filter((e) => e.type === 'phase');
     const firstAt = (runId: string, p: Phase) =>
@@ -286,7 +318,7 @@ describe('dashboard sweep view', function () {
     expect(ids).to.have.length(4);
     // Each run records the sweep it belongs to, which is how the dashboard groups them.
     for (const e of all) if (e.type === 'run-start') expect(e.meta.tags).to.include('sweep:tiny');
-    // Every run in the view, at its dx, with C confirmed or not there when it ended.
+    // Once they ended, over the socket: every run at its dx, C confirmed or ended without it.
     const expected = ids
       .map((id) => {
         const dx = id.includes('dx1') ? 1 : 2;
