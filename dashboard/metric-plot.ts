@@ -5,7 +5,7 @@ import { createLineChart, redraw, type LineDataset } from './line-chart.js';
 import { seriesTitle } from './run-state.js';
 import { smoothEma } from './smoothing.js';
 import { StepChart } from './step-chart.js';
-import { cssColor, runColor, textStyle, withAlpha } from './theme.js';
+import { COLORS, cssColor, runColor, textStyle, withAlpha } from './theme.js';
 
 /**
  * One `metric` name over steps, every selected run overlaid in its colour with a legend;
@@ -43,6 +43,11 @@ export class MetricPlot extends StepChart {
   @property({ attribute: false }) colours: readonly string[] | null = null;
   /** Chart.js's legend of the runs; off where the host draws its own. */
   @property({ type: Boolean }) legend = true;
+  /**
+   * A step to mark on each series' line, or undefined (the sweep view marks where each run
+   * confirmed the phase it plots).
+   */
+  @property({ attribute: false }) marks: readonly (number | undefined)[] | null = null;
   private drawn = '';
   private drawnStep = 0;
   private drawnAt = 0;
@@ -83,6 +88,7 @@ export class MetricPlot extends StepChart {
       this.smoothing,
       this.range?.join() ?? '',
       this.colours?.join() ?? '',
+      this.marks?.join() ?? '',
       ...this.series.map((s) => `${s.runId}:${s.metrics.get(this.name)?.steps.length ?? 0}`),
     ].join('|');
     const lastStep = this.lastStep;
@@ -133,6 +139,27 @@ export class MetricPlot extends StepChart {
         });
       }
     });
+    let marked = 0;
+    this.series.forEach((s, i) => {
+      const at = this.marks?.[i];
+      const m = s.metrics.get(this.name);
+      if (at === undefined || !m?.steps.length) return;
+      // the value the line shows at that step: the last point at or before it
+      let k = 0;
+      while (k + 1 < m.steps.length && m.steps[k + 1] <= at) k++;
+      const color = this.colours?.[i] ?? runColor(i);
+      raw.add(datasets.length);
+      datasets.push({
+        label: `${seriesTitle(s)} (step ${at})`,
+        data: [{ x: at, y: m.values[k] }],
+        borderColor: COLORS.inkStrong,
+        backgroundColor: color,
+        pointRadius: 5,
+        pointBorderWidth: 1.5,
+        showLine: false,
+      });
+      marked++;
+    });
     const legend = this.chart.options.plugins?.legend;
     if (legend) {
       legend.display = this.legend && this.series.length > 1;
@@ -141,7 +168,8 @@ export class MetricPlot extends StepChart {
     redraw(this.chart, datasets, this.range, lastStep);
     this.dataset.points = String(points);
     this.dataset.runs = String(runs);
-    this.dataset.smoothed = String(raw.size > 0);
+    this.dataset.smoothed = String(raw.size > marked);
+    this.dataset.marks = String(marked);
   }
 
   override disconnectedCallback(): void {

@@ -11,6 +11,7 @@ import { formatValue } from './runs-query.js';
 import {
   METRIC_STATS,
   PHASES,
+  phaseSteps,
   spreadX,
   suitsLogAxis,
   sweepPlot,
@@ -337,6 +338,7 @@ export class SweepView extends LitElement {
           .name=${curveMetric}
           .series=${this.series}
           .colours=${colours}
+          .marks=${y.kind === 'phase' ? this.series.map((s) => phaseSteps(s)[y.phase]) : null}
           .legend=${false}
           .range=${this.range}
           .smoothing=${this.smoothing}

@@ -212,6 +212,8 @@ describe('dashboard sweep view', function () {
     await page.locator('sweep-view metric-plot').scrollIntoViewIfNeeded();
     await waitForAttr(page, 'sweep-view metric-plot', 'data-runs', (v) => v === '4');
     expect(await attr('data-curve-metric')).to.equal('phase/accuracy');
+    // Each curve marks where its run confirmed the phase plotted: only s3 was ever in B.
+    await waitForAttr(page, 'sweep-view metric-plot', 'data-marks', (v) => v === '1');
     const colours = Object.fromEntries(
       (await attr('data-curve-colours'))!.split(';').map((kv) => kv.split('=')),
     );
