@@ -281,11 +281,40 @@ void gathered_gemm_t(int M, int N, int K, const Gather& a, const float* bp, floa
   }
 }
 
+// c[M] = rows(A)[M x K] · b[K] (element k at b[k*rsb]): one output channel, where a GEMM
+// micro-kernel would compute 16 columns to keep one.
+void gathered_gemv(int M, int K, const Gather& a, const float* b, long rsb, float* c) {
+  std::vector<float> w(K);
+  for (int k = 0; k < K; ++k) w[k] = b[(long)k * rsb];
+  const int mc = std::max(16, std::min(1024, 65536 / std::max(K, 1)));
+  const int tiles = (M + mc - 1) / mc;
+  auto body = [&](int tid, int t) {
+    const int m0 = t * mc, rows = std::min(mc, M - m0);
+    float* buf = scratch()[tid].a.get((size_t)mc * K + 16);
+    a.rows(m0, rows, buf);
+    for (int r = 0; r < rows; ++r) {
+      const float* row = buf + (long)r * K;
+      float sum = 0.f;
+      for (int k = 0; k < K; ++k) sum += row[k] * w[k];
+      c[m0 + r] = sum;
+    }
+  };
+  if ((double)M * K < 1e6) {
+    for (int t = 0; t < tiles; ++t) body(0, t);
+  } else {
+    parallel_for(tiles, body);
+  }
+}
+
 void gathered_gemm(int M, int N, int K, const Gather& a, const float* b, long rsb, long csb,
                    float* c) {
   if (M == 0 || N == 0) return;
   if (K == 0) {
     std::memset(c, 0, (size_t)M * N * sizeof(float));
+    return;
+  }
+  if (N == 1) {
+    gathered_gemv(M, K, a, b, rsb, c);
     return;
   }
   const int NR = N <= 16 ? 16 : 32;
@@ -356,8 +385,44 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
   }
 }
 
+// out[K] = rows(A)^T · d[M]: the filter gradient of a convolution with one output channel.
+// Per-task partial sums, added in task order (as gemm_at_b_t).
+void gemv_at(int M, int K, const Gather& a, const float* d, float* out) {
+  const int chunk = std::max(16, std::min(1024, 65536 / std::max(K, 1)));
+  const int chunks = (M + chunk - 1) / chunk;
+  const int tasks = (double)M * K < 1e6 ? 1 : std::min(chunks, 16);
+  std::vector<double> partial((size_t)tasks * K, 0.0);
+  auto body = [&](int tid, int task) {
+    float* buf = scratch()[tid].a.get((size_t)chunk * K + 16);
+    std::vector<float> acc(K, 0.f);
+    const int c0 = (int)((long)chunks * task / tasks), c1 = (int)((long)chunks * (task + 1) / tasks);
+    for (int ch = c0; ch < c1; ++ch) {
+      const int m0 = ch * chunk, rows = std::min(chunk, M - m0);
+      a.rows(m0, rows, buf);
+      for (int r = 0; r < rows; ++r) {
+        const float dv = d[m0 + r];
+        const float* row = buf + (long)r * K;
+        for (int k = 0; k < K; ++k) acc[k] += row[k] * dv;
+      }
+    }
+    for (int k = 0; k < K; ++k) partial[(size_t)task * K + k] = acc[k];
+  };
+  if (tasks == 1) {
+    body(0, 0);
+  } else {
+    parallel_for(tasks, body);
+  }
+  for (int k = 0; k < K; ++k) {
+    double sum = 0;
+    for (int t = 0; t < tasks; ++t) sum += partial[(size_t)t * K + k];
+    out[k] = (float)sum;
+  }
+}
+
 void gemm_at_b(int M, int N, int K, const Gather& a, const float* d, float* out) {
-  if (N <= 16)
+  if (N == 1)
+    gemv_at(M, K, a, d, out);
+  else if (N <= 16)
     gemm_at_b_t<16, 1>(M, N, K, a, d, out);
   else
     gemm_at_b_t<12, 2>(M, N, K, a, d, out);

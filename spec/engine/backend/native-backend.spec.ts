@@ -167,6 +167,8 @@ describe('native backend', function () {
       [[2, 6, 6, 36], [3, 3, 36, 40], 1, 'same', 1],
       [[1, 10, 10, 4], [3, 3, 4, 5], 2, 1, 1],
       [[4, 16, 16, 32], [3, 3, 32, 32], 1, 'same', 1],
+      // One output channel, large enough to split over threads (the GEMV paths).
+      [[64, 16, 16, 16], [3, 3, 16, 1], 1, 'same', 1],
     ];
     for (const [xs, fs, stride, pad, dil] of cases) {
       it(`x ${JSON.stringify(xs)} f ${JSON.stringify(fs)} stride ${stride} pad ${pad}`, async () => {
@@ -213,6 +215,8 @@ describe('native backend', function () {
       [[3, 4, 6], [6, 5], false, false],
       [[2, 6, 4], [2, 5, 6], true, true],
       [[64, 96], [96, 64], false, false],
+      [[33, 20], [20, 1], false, false],
+      [[33, 20], [1, 20], false, true],
     ];
     for (const [as, bs, ta, tb] of cases) {
       it(`${JSON.stringify(as)} × ${JSON.stringify(bs)} transposeA ${ta} transposeB ${tb}`, async () => {
