@@ -58,6 +58,11 @@ export interface DivaConfig {
   pretrainSteps: number;
   /** Adam learning rate. */
   lr: number;
+  /**
+   * The inference network's own Adam learning rate (null: `lr`). The encoder needs a large
+   * one to leave the harmless state its first steps put it in, the denoiser a smaller one.
+   */
+  encoderLr: number | null;
   /** Decay of the exponential moving average of the weights used for sampling and probes. */
   emaDecay: number;
   /** Seeds the initial weights and the training draws. */
@@ -81,6 +86,7 @@ export const DEFAULT_DIVA_CONFIG: DivaConfig = {
   freezeDenoiser: false,
   pretrainSteps: 0,
   lr: 2e-3,
+  encoderLr: null,
   emaDecay: 0.99,
   seed: 0,
 };
@@ -135,6 +141,14 @@ export function resolveDivaConfig(partial: Partial<DivaConfig> = {}): DivaConfig
   }
   if (!(typeof c.lr === 'number' && c.lr > 0 && c.lr <= 1)) {
     throw new Error(`diva.lr must be a number in (0, 1] (got ${String(c.lr)})`);
+  }
+  if (
+    c.encoderLr !== null &&
+    !(typeof c.encoderLr === 'number' && c.encoderLr > 0 && c.encoderLr <= 1)
+  ) {
+    throw new Error(
+      `diva.encoderLr must be null or a number in (0, 1] (got ${String(c.encoderLr)})`,
+    );
   }
   if (!(typeof c.emaDecay === 'number' && c.emaDecay >= 0 && c.emaDecay < 1)) {
     throw new Error(`diva.emaDecay must be a number in [0, 1) (got ${String(c.emaDecay)})`);
@@ -207,6 +221,8 @@ export class Diva implements Model {
   private readonly names: string[];
   /** Adam and the EMA as one step (one addon call on 'native', tfjs's Adam ops elsewhere). */
   private optimizer: FusedAdamEma;
+  /** The encoder's own optimiser when `encoderLr` is set (then `optimizer` moves the UNet only). */
+  private encOptimizer: FusedAdamEma | null;
   private disposed = false;
   /** The terms of the last training step's loss. */
   lastTerms: DivaLossTerms | null = null;
@@ -232,6 +248,7 @@ export class Diva implements Model {
       unetParamCount(this.unet.config) +
       encoderShapes(this.encoderConfig).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
     this.optimizer = this.makeOptimizer();
+    this.encOptimizer = this.makeEncOptimizer();
   }
 
   private unetConfig(): UnetConfig {
@@ -273,6 +290,10 @@ export class Diva implements Model {
 
   private makeOptimizer(): FusedAdamEma {
     return new FusedAdamEma(this.config.lr);
+  }
+
+  private makeEncOptimizer(): FusedAdamEma | null {
+    return this.config.encoderLr === null ? null : new FusedAdamEma(this.config.encoderLr);
   }
 
   /**
@@ -388,7 +409,13 @@ export class Diva implements Model {
     // With pretraining the trained set changes at its end; Adam keeps its moments by position,
     // so it is handed every weight (a missing gradient leaves a weight unchanged).
     const listed = this.config.pretrainSteps > 0 ? this.names : names;
-    const optimizer = this.optimizer;
+    // Each optimiser and the weights it moves, always the same list (moments go by position).
+    const groups: [FusedAdamEma, string[]][] = this.encOptimizer
+      ? [
+          [this.optimizer, this.names.filter((n) => n.startsWith(UNET_PREFIX))],
+          [this.encOptimizer, this.names.filter((n) => !n.startsWith(UNET_PREFIX))],
+        ]
+      : [[this.optimizer, listed]];
     const [loss, mse, kl] = tf.tidy(() => {
       let terms: { mse: tf.Scalar; kl: tf.Scalar } | null = null;
       const { value, grads } = tf.variableGrads(() => {
@@ -397,13 +424,15 @@ export class Diva implements Model {
         return r.loss;
       }, vars);
       const active = new Set(names);
-      const listedVars = listed.map((n) => this.variable(n));
-      optimizer.step(
-        listedVars,
-        listed.map((n, i) => (active.has(n) ? grads[listedVars[i].name] : undefined)),
-        listed.map((n) => this.ema[n]),
-        this.config.emaDecay,
-      );
+      for (const [optimizer, list] of groups) {
+        const listedVars = list.map((n) => this.variable(n));
+        optimizer.step(
+          listedVars,
+          list.map((n, i) => (active.has(n) ? grads[listedVars[i].name] : undefined)),
+          list.map((n) => this.ema[n]),
+          this.config.emaDecay,
+        );
+      }
       const t = terms as unknown as { mse: tf.Scalar; kl: tf.Scalar };
       return [value, t.mse, t.kl];
     });
@@ -478,6 +507,10 @@ export class Diva implements Model {
     for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
     const adam = await this.optimizer.getWeights();
     adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
+    const adamEnc = this.encOptimizer ? await this.encOptimizer.getWeights() : [];
+    adamEnc.forEach((w, i) =>
+      entries.push({ name: `adam-enc.${i}`, group: 'adam-enc', tensor: w.tensor }),
+    );
     try {
       await writeCheckpoint(
         dir,
@@ -487,6 +520,7 @@ export class Diva implements Model {
     } finally {
       // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
       if (adam.length > 0) adam[0].tensor.dispose();
+      if (adamEnc.length > 0) adamEnc[0].tensor.dispose();
     }
   }
 
@@ -509,9 +543,13 @@ export class Diva implements Model {
       throw new Error(`model in ${dir} has a different architecture than this DiVA`);
     }
     const adam: { name: string; tensor: tf.Tensor }[] = [];
+    const adamEnc: { name: string; tensor: tf.Tensor }[] = [];
     for (const t of manifest.tensors) {
-      if (t.group === 'adam') {
-        adam.push({ name: t.name, tensor: tf.tensor(values(t), t.shape) });
+      if (t.group === 'adam' || t.group === 'adam-enc') {
+        (t.group === 'adam' ? adam : adamEnc).push({
+          name: t.name,
+          tensor: tf.tensor(values(t), t.shape),
+        });
         continue;
       }
       const target = t.group === 'param' ? this.variable(t.name) : this.ema[t.name];
@@ -524,6 +562,10 @@ export class Diva implements Model {
       await this.optimizer.setWeights(adam);
       tf.dispose(adam.map((a) => a.tensor));
     }
+    this.encOptimizer?.dispose();
+    this.encOptimizer = this.makeEncOptimizer();
+    if (this.encOptimizer && adamEnc.length > 0) await this.encOptimizer.setWeights(adamEnc);
+    tf.dispose(adamEnc.map((a) => a.tensor));
     this.step = Number(manifest.step) || 0;
   }
 
@@ -571,6 +613,7 @@ export class Diva implements Model {
     tf.dispose(Object.values(this.encoder));
     tf.dispose(Object.values(this.ema));
     this.optimizer.dispose();
+    this.encOptimizer?.dispose();
   }
 
   private assertLive(): void {

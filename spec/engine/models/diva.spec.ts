@@ -291,6 +291,40 @@ describe('Diva', () => {
     other.dispose();
   });
 
+  it('moves the encoder at its own learning rate, and saves and restores both optimisers', async () => {
+    const b = batchOf(4);
+    const probe = batchOf(2, 8).images;
+    const encoderMove = async (cfg: Partial<DivaConfig>): Promise<number> => {
+      const m = diva({ ...tiny, seed: 12, emaDecay: 0, ...cfg });
+      const mu0 = (await m.encode(probe)).mu;
+      m.trainStep(b);
+      const mu1 = (await m.encode(probe)).mu;
+      m.dispose();
+      return mu1.reduce((s, v, i) => s + Math.abs(v - mu0[i]), 0);
+    };
+    // Adam's first step moves every weight by about its learning rate.
+    const same = await encoderMove({ lr: 1e-3 });
+    expect(await encoderMove({ lr: 1e-3, encoderLr: 1e-3 })).to.be.closeTo(same, 1e-6 * same);
+    expect(await encoderMove({ lr: 1e-3, encoderLr: 1e-2 })).to.be.greaterThan(5 * same);
+    const m = diva({ ...tiny, seed: 13, encoderLr: 5e-3 });
+    m.trainStep(b);
+    const before = tf.memory().numTensors;
+    m.trainStep(b);
+    expect(tf.memory().numTensors).to.equal(before);
+    await m.save(dir);
+    const next = [m.trainStep(b), m.trainStep(b)];
+    const n = diva({ ...tiny, seed: 13, encoderLr: 5e-3 });
+    for (let i = 0; i < 2; i++) n.trainStep(batchOf(4, 7));
+    await n.load(dir);
+    expect(n.trainStep(b)).to.be.closeTo(next[0], 1e-6);
+    expect(n.trainStep(b)).to.be.closeTo(next[1], 1e-6);
+    m.dispose();
+    n.dispose();
+    expect(() => resolveDivaConfig({ encoderLr: 0 })).to.throw(
+      /diva\.encoderLr must be null or a number in \(0, 1\] \(got 0\)/,
+    );
+  });
+
   it('trains only the inference network on top of a frozen pre-trained denoiser', async () => {
     const b = batchOf(8);
     const pre = diva({ ...tiny, guidanceWeight: 0, beta: 0, seed: 5 });
