@@ -115,11 +115,16 @@ export interface SweepInfo {
   running: number;
 }
 
+/** sweepIdOf per catalogue entry (the catalogue replaces its entries when they change). */
+const idCache = new WeakMap<RunMeta, string | null>();
+
 /** The sweeps among the runs, newest first, each with its runs in creation order. */
 export function sweepsOf(runs: readonly RunMeta[]): SweepInfo[] {
   const byId = new Map<string, RunMeta[]>();
   for (const r of runs) {
-    const id = sweepIdOf(r);
+    let cached = idCache.get(r);
+    if (cached === undefined) idCache.set(r, (cached = sweepIdOf(r) ?? null));
+    const id = cached ?? undefined;
     if (id !== undefined) byId.set(id, [...(byId.get(id) ?? []), r]);
   }
   return [...byId.entries()]
