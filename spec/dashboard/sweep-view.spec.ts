@@ -109,6 +109,7 @@ describe('dashboard sweep view', function () {
   let errors: string[];
 
   before(async function () {
+    this.timeout(120_000); // a chromium launch on a busy machine
     if (!hasChromium) {
       console.log('    (skipped: /usr/bin/chromium is missing; apt-get install chromium)');
       this.skip();
