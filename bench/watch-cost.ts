@@ -4,7 +4,11 @@
  * in one run on this machine. Snapshots never drop: training waits only while `queue`
  * snapshots are sampling, so the overhead is what sampling and assessing take from training.
  *
- * Usage: npx tsx bench/watch-cost.ts [--steps 1000] [--every 200] [--samples 200] [--backend native]
+ * The two settings alternate `--repeats` times (plain, watched, plain, …) and each reports its
+ * median, so a busy spell on the machine does not land on one side only.
+ *
+ * Usage: npm run bench:watch -- [--steps 1000] [--every 200] [--samples 200] [--repeats 3]
+ *        [--backend native]
  * The last line is JSON: {"steps":…, "every":…, "plain_s":…, "watched_s":…, "overhead":…}
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +24,7 @@ const { values } = parseArgs({
     every: { type: 'string', default: '200' },
     samples: { type: 'string', default: '200' },
     backend: { type: 'string', default: 'native' },
+    repeats: { type: 'string', default: '3' },
   },
 });
 const steps = Number(values.steps);
@@ -42,16 +47,27 @@ try {
   await lastValueFrom(
     runExperiment({ steps: 20, snapshotEvery: 1e6, backend: values.backend }, { runsDir }),
   );
-  const plain = await timed(steps * 10);
-  const watched = await timed(every);
+  const repeats = Math.max(1, Number(values.repeats));
+  const plainRuns: number[] = [];
+  const watchedRuns: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    plainRuns.push(await timed(steps * 10));
+    watchedRuns.push(await timed(every));
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const plain = median(plainRuns);
+  const watched = median(watchedRuns);
   const overhead = watched / plain - 1;
   const [load] = os.loadavg();
   console.log(
     `machine: ${os.cpus()[0]?.model ?? '?'} × ${os.cpus().length}, load average ${load.toFixed(2)}`,
   );
-  console.log(`${steps} steps, no snapshots:            ${plain.toFixed(1)} s`);
+  const runs = (xs: number[]): string => xs.map((x) => x.toFixed(1)).join(', ');
   console.log(
-    `${steps} steps, a snapshot every ${every}:  ${watched.toFixed(1)} s (${Math.floor(steps / every)} snapshots)`,
+    `${steps} steps, no snapshots:            ${plain.toFixed(1)} s (${runs(plainRuns)})`,
+  );
+  console.log(
+    `${steps} steps, a snapshot every ${every}:  ${watched.toFixed(1)} s (${runs(watchedRuns)}; ${Math.floor(steps / every)} snapshots)`,
   );
   console.log(`cost of watching: ${(overhead * 100).toFixed(1)} % (goal ≤ 10 %)`);
   console.log(
