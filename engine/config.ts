@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Rect } from '../streams/events.js';
 import type { BackendName } from './backend/backend.js';
+import type { AttentionAt } from './models/unet.js';
 
 /**
  * Everything that defines a run of the bump experiment; stored in meta.json. Defined once, by
@@ -18,8 +19,12 @@ export interface ExperimentConfig {
   hole?: Rect;
   seed: number;
   backend: string;
+  /** A named group of settings applied under the explicit ones (see {@link CONFIG_PRESETS}). */
+  preset: ConfigPreset;
   widths: number[];
   attention: boolean;
+  /** Where the attention layers go: after the lowest block, after every block, or all but the last. */
+  attentionAt: AttentionAt;
   /** Hidden width of the conditioning MLP shared by all blocks; 0 projects the encodings per block. */
   condHidden: number;
   /** x/y encoding: `fine` (2 px to 4× size wavelengths) or `standard` (transformer, period 10,000). */
@@ -139,6 +144,35 @@ export const MAX_DATASET_IMAGES = 10_000_000;
 export const MAX_STEPS = 1_000_000_000;
 
 /** The experiment's config, field by field. Order is the order of `--help` and the README. */
+// Written out (not imported) so the config stays free of tfjs; `satisfies` keeps them in step.
+const ATTENTION_AT = [
+  'bottom',
+  'interlaced',
+  'interlaced-half',
+] as const satisfies readonly AttentionAt[];
+
+/** The names `preset` accepts. */
+export const PRESET_NAMES = ['default', 'seed'] as const;
+export type ConfigPreset = (typeof PRESET_NAMES)[number];
+
+/**
+ * The settings each preset stands for; `checkConfig` lays them over the defaults and under the
+ * settings given explicitly (the command line wins). `seed`: the model seed 004 describes (its
+ * appendix A.1): 32×32 images, self-attention interlaced after each of the 3 down and 3 up
+ * blocks, and the standard sinusoidal encodings of t, x and y fed into every block (projected
+ * per block, no shared MLP). What the seed's text leaves open (widths, heads) stays ours.
+ */
+export const CONFIG_PRESETS: Record<ConfigPreset, Partial<Omit<ExperimentConfig, 'preset'>>> = {
+  default: {},
+  seed: {
+    size: 32,
+    attention: true,
+    attentionAt: 'interlaced',
+    posEncoding: 'standard',
+    condHidden: 0,
+  },
+};
+
 export const CONFIG_FIELDS = {
   steps: field(int(1, MAX_STEPS), 3000, 'Training steps (optimiser updates) of the run.', {
     flag: 'steps',
@@ -192,6 +226,12 @@ export const CONFIG_FIELDS = {
     'tfjs backend; auto tries tensorflow-gpu, tensorflow, native, wasm, cpu in turn.',
     { flag: 'backend', arg: 'NAME' },
   ),
+  preset: field(
+    oneOf(PRESET_NAMES),
+    'default',
+    'Group of settings: seed = seed 004 model (32 px, interlaced attention, standard encoding, no cond MLP); flags still win.',
+    { flag: 'preset', arg: PRESET_NAMES.join('|') },
+  ),
   widths: field(
     {
       schema: z.array(widthSchema).length(3),
@@ -205,8 +245,14 @@ export const CONFIG_FIELDS = {
   attention: field(
     { schema: z.boolean(), kind: 'boolean', accepted: 'true or false' },
     false,
-    'Self-attention at the lowest UNet level.',
+    'Self-attention layers in the UNet (where: attentionAt).',
     { flag: 'attention', arg: '' },
+  ),
+  attentionAt: field(
+    oneOf(ATTENTION_AT),
+    'bottom',
+    'Attention after the lowest block, after all six blocks (interlaced), or all but the full-size one.',
+    { flag: 'attention-at', arg: ATTENTION_AT.join('|') },
   ),
   condHidden: field(
     int(0, 4096),
@@ -308,6 +354,8 @@ type Parsed = z.infer<typeof configSchema>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const sameShape: Same<Omit<Parsed, 'backend'>, Omit<ExperimentConfig, 'backend'>> = true;
 void sameShape;
+const everyPlacement: Same<(typeof ATTENTION_AT)[number], AttentionAt> = true;
+void everyPlacement;
 
 /** The default experiment (`npm start`): sized to show A → B → C on a 2-core CPU. */
 export const DEFAULT_CONFIG: ExperimentConfig = Object.fromEntries(
@@ -364,8 +412,8 @@ export function datasetCount(cfg: Pick<ExperimentConfig, 'size' | 'dx' | 'dy'>):
 }
 
 /**
- * Fills defaults and checks every field; a bad field throws one line naming it, the value and
- * what is accepted. `naming: 'flag'` names fields by their CLI flag (`--snapshot-every`).
+ * Fills defaults, then the preset's settings (`preset`), then the given ones, and checks every
+ * field; a bad field throws one line naming it, the value and what is accepted. `naming: 'flag'` names fields by their CLI flag (`--snapshot-every`).
  */
 export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key'): ExperimentConfig {
   if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) {
@@ -383,7 +431,17 @@ export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key')
     }
     if (v !== undefined) given[key] = v;
   }
-  const merged: Record<string, unknown> = { ...structuredClone(DEFAULT_CONFIG), ...given };
+  const preset = given.preset ?? DEFAULT_CONFIG.preset;
+  if (!(PRESET_NAMES as readonly unknown[]).includes(preset)) {
+    throw new Error(
+      `${nameOf('preset', naming)} must be ${CONFIG_FIELDS.preset.accepted} (got ${formatConfigValue(preset)})`,
+    );
+  }
+  const merged: Record<string, unknown> = {
+    ...structuredClone(DEFAULT_CONFIG),
+    ...structuredClone(CONFIG_PRESETS[preset as ConfigPreset]),
+    ...given,
+  };
   if (given.dx !== undefined && given.dy === undefined) merged.dy = given.dx;
   const parsed = configSchema.safeParse(merged);
   if (!parsed.success) {

@@ -228,6 +228,7 @@ export function runExperiment(
       size: cfg.size,
       widths: cfg.widths as [number, number, number],
       attention: cfg.attention,
+      attentionAt: cfg.attentionAt,
       condHidden: cfg.condHidden,
       posEncoding: cfg.posEncoding,
       T: cfg.timesteps,

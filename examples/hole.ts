@@ -119,6 +119,7 @@ export default function hole(ctx: ScriptContext): Observable<RunEvent> {
         size: cfg.size,
         widths: cfg.widths as [number, number, number],
         attention: cfg.attention,
+        attentionAt: cfg.attentionAt,
         condHidden: cfg.condHidden,
         posEncoding: cfg.posEncoding,
         T: cfg.timesteps,

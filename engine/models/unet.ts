@@ -14,8 +14,17 @@ export interface UnetConfig {
   widths: [number, number, number];
   /** GroupNorm groups; a block with fewer (or indivisible) channels uses the largest divisor. */
   groups: number;
-  /** Self-attention at the lowest resolution. */
+  /** Self-attention layers (where: `attentionAt`). */
   attention: boolean;
+  /**
+   * Where the attention layers go when `attention` is on: `bottom`, one after the lowest block
+   * (default); `interlaced`, one after each of the six down/up blocks (seed 004's UNet);
+   * `interlaced-half`, the same but for the last up block, the one at full resolution (whose
+   * S²×S² attention costs more than the rest of the network at 32 px).
+   */
+  attentionAt?: AttentionAt;
+  /** Attention heads (default 1); must divide the channels of every attended block. */
+  heads?: number;
   /** Length of each sinusoidal encoding (t, x, y); even. */
   encDim: number;
   /** Hidden width of the shared conditioning MLP; 0 projects the raw encodings per block. */
@@ -29,6 +38,12 @@ export interface UnetConfig {
   posEncoding?: PosEncoding;
 }
 
+/** Where a UNet's self-attention layers go (see `UnetConfig.attentionAt`). */
+export type AttentionAt = 'bottom' | 'interlaced' | 'interlaced-half';
+
+/** The accepted `attentionAt` values. */
+export const ATTENTION_AT: readonly AttentionAt[] = ['bottom', 'interlaced', 'interlaced-half'];
+
 /** The position encodings `encodeConditions` offers (see `UnetConfig.posEncoding`). */
 export type PosEncoding = 'fine' | 'standard';
 
@@ -37,6 +52,8 @@ export const DEFAULT_UNET_CONFIG: UnetConfig = {
   widths: [16, 32, 64],
   groups: 8,
   attention: false,
+  attentionAt: 'bottom',
+  heads: 1,
   encDim: 32,
   condHidden: 64,
   T: 100,
@@ -67,6 +84,8 @@ export interface UnetOutput {
  */
 export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig {
   const c: UnetConfig = { ...DEFAULT_UNET_CONFIG, ...partial };
+  c.attentionAt ??= 'bottom';
+  c.heads ??= 1;
   const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
   if (!posInt(c.size) || c.size % 8 !== 0 || c.size > 256) {
     throw new Error(`unet.size must be a multiple of 8 in [8, 256] (got ${String(c.size)})`);
@@ -82,6 +101,22 @@ export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig
   }
   if (typeof c.attention !== 'boolean') {
     throw new Error(`unet.attention must be true or false (got ${String(c.attention)})`);
+  }
+  if (!ATTENTION_AT.includes(c.attentionAt)) {
+    throw new Error(
+      `unet.attentionAt must be one of ${ATTENTION_AT.join(', ')} (got ${JSON.stringify(c.attentionAt)})`,
+    );
+  }
+  if (!posInt(c.heads) || c.heads > 64) {
+    throw new Error(`unet.heads must be an integer in [1, 64] (got ${String(c.heads)})`);
+  }
+  if (c.attention) {
+    const odd = attentionPlan(c).find(([, , ch]) => ch % (c.heads as number) !== 0);
+    if (odd) {
+      throw new Error(
+        `unet.heads must divide the channels of every attended block (got ${String(c.heads)}; ${odd[1]} has ${odd[2]})`,
+      );
+    }
   }
   if (!posInt(c.encDim) || c.encDim % 2 !== 0 || c.encDim < 4 || c.encDim > 512) {
     throw new Error(`unet.encDim must be an even integer in [4, 512] (got ${String(c.encDim)})`);
@@ -115,10 +150,24 @@ function blockPlan(c: UnetConfig): [string, number, number][] {
   ];
 }
 
+/**
+ * The attention layers of a config, in application order: weight prefix, block it follows and
+ * its channels. `bottom` keeps the historic prefix `attn` (stored checkpoints load unchanged).
+ */
+function attentionPlan(c: UnetConfig): [string, string, number][] {
+  if (!c.attention) return [];
+  if (c.attentionAt === 'interlaced' || c.attentionAt === 'interlaced-half') {
+    return blockPlan(c)
+      .filter(([name]) => c.attentionAt === 'interlaced' || name !== 'up3')
+      .map(([name, , cout]) => [`attn.${name}`, name, cout]);
+  }
+  return [['attn', 'down3', c.widths[2]]];
+}
+
 /** The shapes of every weight, in a fixed order (save files and the optimizer rely on it). */
 export function unetShapes(config: UnetConfig): [string, number[]][] {
   const c = config;
-  const [w0, , w2] = c.widths;
+  const [w0] = c.widths;
   const cond = c.condHidden > 0 ? c.condHidden : 3 * c.encDim;
   const shapes: [string, number[]][] = [
     ['stem.w', [3, 3, 1, w0]],
@@ -139,9 +188,9 @@ export function unetShapes(config: UnetConfig): [string, number[]][] {
       [`${name}.emb.b`, [cout]],
     );
   }
-  if (c.attention) {
-    shapes.push(['attn.gn.g', [w2]], ['attn.gn.b', [w2]]);
-    for (const p of ['q', 'k', 'v', 'o']) shapes.push([`attn.${p}`, [w2, w2]]);
+  for (const [prefix, , ch] of attentionPlan(c)) {
+    shapes.push([`${prefix}.gn.g`, [ch]], [`${prefix}.gn.b`, [ch]]);
+    for (const p of ['q', 'k', 'v', 'o']) shapes.push([`${prefix}.${p}`, [ch, ch]]);
   }
   shapes.push(['out.w', [1, 1, w0, 1]], ['out.b', [1]]);
   return shapes;
@@ -154,8 +203,9 @@ function initValues(name: string, shape: number[], rng: Rng): Float32Array {
   if (leaf === 'b' || leaf === 'g') return new Float32Array(n);
   // He-normal for weights feeding GELU; fan-in is every axis but the last.
   const fanIn = n / shape[shape.length - 1];
+  // The output convolution and each attention's output projection start small (near identity).
   const std =
-    name.startsWith('out.') || name.startsWith('attn.o')
+    name.startsWith('out.') || (name.startsWith('attn') && leaf === 'o')
       ? 0.1 / Math.sqrt(fanIn)
       : Math.sqrt(2 / fanIn);
   const v = rng.normals(n);
@@ -256,15 +306,83 @@ function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D 
   return p.reshape<tf.Tensor4D>([cond.shape[0], 1, 1, -1]);
 }
 
-function selfAttention(x: tf.Tensor4D, W: UnetWeights, groups: number): tf.Tensor4D {
+/**
+ * Softmax over the last axis from max, sub, exp, sum and div (each a native kernel on the
+ * 'native' backend, where tf.softmax falls back to the cpu kernel: measured ~140× slower on
+ * [64, 256, 256]), with the exact gradient y ⊙ (dy − Σ dy ⊙ y).
+ */
+const softmaxLast = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  const e = tf.exp(tf.sub(x, tf.max(x, -1, true)));
+  const y = tf.div(e, tf.sum(e, -1, true));
+  save([y]);
+  return {
+    value: y,
+    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
+      tf.mul(saved, tf.sub(dy, tf.sum(tf.mul(dy, saved), -1, true))),
+  };
+}) as (x: tf.Tensor3D) => tf.Tensor3D;
+
+/** What one self-attention layer returns: its output and each head's attention weights. */
+export interface AttentionResult {
+  /** x + the projected attention mix, [B, H, W, C]. */
+  out: tf.Tensor4D;
+  /** Per head, softmax(QKᵀ/√d) over the H·W positions, [B, H·W, H·W]; each row sums to 1. */
+  weights: tf.Tensor3D[];
+}
+
+/**
+ * Self-attention over the H·W positions of x [B, H, W, C]: GroupNorm, then Q, K, V as 1×1
+ * projections (`<prefix>.q|k|v`, [C, C]), per head (d = C / heads channels each)
+ * softmax(Q Kᵀ / √d) V, the heads concatenated, projected by `<prefix>.o` and added to x.
+ * Heads use column slices of the projections, so no transpose is needed. Intermediates are
+ * disposed; the caller owns `out` and `weights`.
+ * @example const { out } = selfAttention(x, W, 'attn', { groups: 8, heads: 4 });
+ */
+export function selfAttention(
+  x: tf.Tensor4D,
+  W: UnetWeights,
+  prefix: string,
+  opts: { groups: number; heads?: number },
+): AttentionResult {
   const [b, h, w, c] = x.shape;
-  const n = groupNorm(x, W['attn.gn.g'], W['attn.gn.b'], groups).reshape([b * h * w, c]);
-  const proj = (p: string): tf.Tensor3D =>
-    tf.matMul(n, W[`attn.${p}`]).reshape<tf.Tensor3D>([b, h * w, c]);
-  const scores = tf.div(tf.matMul(proj('q'), proj('k'), false, true), Math.sqrt(c));
-  const mixed = tf.matMul(tf.softmax(scores), proj('v')).reshape([b * h * w, c]);
-  const out = tf.matMul(mixed, W['attn.o'] as tf.Tensor2D).reshape([b, h, w, c]);
-  return tf.add<tf.Tensor4D>(x, out);
+  const heads = opts.heads ?? 1;
+  if (!Number.isInteger(heads) || heads < 1 || c % heads !== 0) {
+    throw new Error(
+      `attention heads must be a positive integer dividing ${c} channels (got ${String(heads)})`,
+    );
+  }
+  return tf.tidy(() => {
+    const d = c / heads;
+    const n = groupNorm(
+      x,
+      W[`${prefix}.gn.g`],
+      W[`${prefix}.gn.b`],
+      opts.groups,
+    ).reshape<tf.Tensor2D>([b * h * w, c]);
+    const proj = (p: string, head: number): tf.Tensor3D => {
+      const full = W[`${prefix}.${p}`] as tf.Tensor2D;
+      const wt = heads === 1 ? full : tf.slice(full, [0, head * d], [c, d]);
+      return tf.matMul(n, wt).reshape<tf.Tensor3D>([b, h * w, d]);
+    };
+    const weights: tf.Tensor3D[] = [];
+    const mixes: tf.Tensor3D[] = [];
+    for (let k = 0; k < heads; k++) {
+      const scores = tf.div<tf.Tensor3D>(
+        tf.matMul(proj('q', k), proj('k', k), false, true),
+        Math.sqrt(d),
+      );
+      const a = softmaxLast(scores);
+      weights.push(a);
+      mixes.push(tf.matMul(a, proj('v', k)));
+    }
+    const mixed = (heads === 1 ? mixes[0] : tf.concat(mixes, 2)).reshape<tf.Tensor2D>([
+      b * h * w,
+      c,
+    ]);
+    const out = tf.matMul(mixed, W[`${prefix}.o`]).reshape<tf.Tensor4D>([b, h, w, c]);
+    return { out: tf.add<tf.Tensor4D>(x, out), weights };
+  });
 }
 
 function upsample(x: tf.Tensor4D): tf.Tensor4D {
@@ -300,16 +418,22 @@ export function unetApply(
     }
     const g = c.groups;
     const stem = tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
+    const attend = new Map(attentionPlan(c).map(([prefix, after]) => [after, prefix]));
+    const heads = c.heads ?? 1;
+    // A block's attention (when it has one) follows its output, conditioning included.
+    const attended = (name: string, v: tf.Tensor4D): tf.Tensor4D => {
+      const prefix = attend.get(name);
+      return prefix === undefined ? v : selfAttention(v, W, prefix, { groups: g, heads }).out;
+    };
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
-      tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name));
+      attended(name, tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name)));
     const pool = (v: tf.Tensor4D): tf.Tensor4D => tf.avgPool(v, 2, 2, 'valid');
     const d1 = block('down1', pool(stem));
     const d2 = block('down2', pool(d1));
-    let d3 = block('down3', pool(d2));
-    if (c.attention) d3 = selfAttention(d3, W, g);
+    const d3 = block('down3', pool(d2));
     const u1raw = doubleConv(tf.concat([upsample(d3), d2], 3), W, 'up1', g);
     if (opts.capture) layer4 = tf.keep(u1raw);
-    const u1 = tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1'));
+    const u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
     const u2 = block('up2', tf.concat([upsample(u1), d1], 3));
     const u3 = block('up3', tf.concat([upsample(u2), stem], 3));
     return tf.add<tf.Tensor4D>(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']);

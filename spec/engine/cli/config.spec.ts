@@ -4,6 +4,7 @@ import {
   CONFIG_FIELDS,
   CONFIG_KEYS,
   configFromMeta,
+  CONFIG_PRESETS,
   configSchema,
   datasetCount,
   DEFAULT_CONFIG,
@@ -200,6 +201,71 @@ describe('config schema', () => {
     it('names the run dir and the field of a stored config that is not valid', () => {
       expect(oneLine(() => configFromMeta({ dx: -1 }, 'runs/r'))).to.equal(
         'runDir "runs/r" has a config that is not valid: dx must be a number > 0 and <= 255 (got -1)',
+      );
+    });
+  });
+
+  describe('preset', () => {
+    it('is "default" unless given, and the default preset is the default experiment', () => {
+      expect(resolveConfig().preset).to.equal('default');
+      expect(resolveConfig({ preset: 'default' })).to.deep.equal(DEFAULT_CONFIG);
+    });
+
+    it('"seed" sets the seed-004 model as a group and leaves the rest at the defaults', () => {
+      const cfg = resolveConfig({ preset: 'seed' });
+      expect(cfg).to.include({
+        preset: 'seed',
+        size: 32,
+        attention: true,
+        attentionAt: 'interlaced',
+        posEncoding: 'standard',
+        condHidden: 0,
+      });
+      const rest = (c: ExperimentConfig): Partial<ExperimentConfig> => {
+        const o: Partial<ExperimentConfig> = { ...c };
+        for (const k of ['preset', ...Object.keys(CONFIG_PRESETS.seed)]) {
+          delete o[k as keyof ExperimentConfig];
+        }
+        return o;
+      };
+      expect(rest(cfg)).to.deep.equal(rest(DEFAULT_CONFIG));
+    });
+
+    it('loses to settings given explicitly (the command line wins)', () => {
+      const cfg = checkConfig(
+        { preset: 'seed', size: 16, attentionAt: 'interlaced-half', attention: true },
+        'flag',
+      );
+      expect(cfg).to.include({
+        size: 16,
+        attentionAt: 'interlaced-half',
+        posEncoding: 'standard',
+        condHidden: 0,
+      });
+      expect(resolveConfig({ preset: 'seed', posEncoding: 'fine' }).posEncoding).to.equal('fine');
+    });
+
+    it('survives a round trip through meta.json (a resumed run keeps its settings)', () => {
+      const cfg = resolveConfig({ preset: 'seed', steps: 50, widths: [8, 16, 32] });
+      expect(configFromMeta({ ...cfg, runId: 'r' }, 'runs/r')).to.deep.equal(cfg);
+    });
+
+    it('rejects an unknown preset in one line naming the accepted ones', () => {
+      expect(
+        oneLine(() => resolveConfig({ preset: 'paper' } as unknown as Partial<ExperimentConfig>)),
+      ).to.equal('preset must be one of default, seed (got "paper")');
+      expect(oneLine(() => checkConfig({ preset: 3 }, 'flag'))).to.equal(
+        '--preset must be one of default, seed (got 3)',
+      );
+    });
+
+    it('rejects an unknown attention placement in one line', () => {
+      expect(
+        oneLine(() =>
+          resolveConfig({ attentionAt: 'everywhere' } as unknown as Partial<ExperimentConfig>),
+        ),
+      ).to.equal(
+        'attentionAt must be one of bottom, interlaced, interlaced-half (got "everywhere")',
       );
     });
   });
