@@ -189,7 +189,7 @@ export { BACKENDS, nativeBackendUnavailable, selectBackend } from './engine/back
 export type { BackendName } from './engine/backend/backend.js';
 export { conv2d } from './engine/backend/conv.js';
 export { gelu } from './engine/backend/fused/gelu.js';
-export { groupNorm } from './engine/backend/fused/group-norm.js';
+export { groupNorm, groupNormGelu } from './engine/backend/fused/group-norm.js';
 
 // Experiments, scripts, config and sweeps
 export { assessmentEvent, assessmentMetrics } from './engine/assessment-events.js';

@@ -317,11 +317,11 @@ void ResizeNearest(Args& a) {
   else pw::resize_nearest(s.p, d.p, g, ymap.p, xmap.p);
 }
 
-// groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g], eps)
+// groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g, gelu], eps)
 void GroupNorm(Args& a) {
   auto x = a.f32(), gamma = a.f32(), beta = a.f32(), y = a.f32(), mean = a.f32(),
        rstd = a.f32();
-  int p[4];
+  int p[5];
   if (!a.ints(p)) return;
   float eps = (float)a.number(0);
   size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3];
@@ -329,22 +329,23 @@ void GroupNorm(Args& a) {
                   n <= x.n && n <= y.n && (size_t)p[2] <= gamma.n && (size_t)p[2] <= beta.n &&
                   bg <= mean.n && bg <= rstd.n,
               "bad shapes"))
-    pw::group_norm(x.p, gamma.p, beta.p, y.p, mean.p, rstd.p, p[0], p[1], p[2], p[3], eps);
+    pw::group_norm(x.p, gamma.p, beta.p, y.p, mean.p, rstd.p, p[0], p[1], p[2], p[3], eps,
+                   p[4] != 0);
 }
 
-// groupNormGrad(dy, x, gamma, mean, rstd, dx, dgamma, dbeta, [b, hw, c, g])
+// groupNormGrad(dy, x, gamma, beta, mean, rstd, dx, dgamma, dbeta, [b, hw, c, g, gelu])
 void GroupNormGrad(Args& a) {
-  Span<float> s[8];
+  Span<float> s[9];
   for (auto& v : s) v = a.f32();
-  int p[4];
+  int p[5];
   if (!a.ints(p)) return;
   size_t n = (size_t)p[0] * p[1] * p[2], bg = (size_t)p[0] * p[3], c = (size_t)p[2];
   if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && p[2] % p[3] == 0 &&
-                  n <= s[0].n && n <= s[1].n && c <= s[2].n && bg <= s[3].n && bg <= s[4].n &&
-                  n <= s[5].n && c <= s[6].n && c <= s[7].n,
+                  n <= s[0].n && n <= s[1].n && c <= s[2].n && c <= s[3].n && bg <= s[4].n &&
+                  bg <= s[5].n && n <= s[6].n && c <= s[7].n && c <= s[8].n,
               "bad shapes"))
-    pw::group_norm_grad(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, s[5].p, s[6].p, s[7].p, p[0],
-                        p[1], p[2], p[3]);
+    pw::group_norm_grad(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, s[5].p, s[6].p, s[7].p,
+                        s[8].p, p[0], p[1], p[2], p[3], p[4] != 0);
 }
 
 // gelu(x, y)

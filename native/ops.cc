@@ -222,6 +222,14 @@ inline float erf_f(float x) {
   return x < 0 ? -y : (x != x ? x : y);
 }
 
+// Exact GELU x·Φ(x) and its derivative Φ(x) + x·φ(x).
+inline float gelu_f(float v) { return 0.5f * v * (1.0f + erf_f(v * 0.70710678118654752f)); }
+inline float gelu_grad_f(float v) {
+  const float cdf = 0.5f * (1.0f + erf_f(v * 0.70710678118654752f));
+  const float pdf = 0.39894228040143268f * exp_f(-0.5f * v * v);
+  return cdf + v * pdf;
+}
+
 template <class F>
 void map_unary(const float* x, float* out, int64_t n, F f) {
   split_range(n, 8192, [&](int64_t b, int64_t e) {
@@ -507,7 +515,7 @@ void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ym
 namespace pw {
 
 void group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                float* rstd, int b, int64_t hw, int c, int g, float eps) {
+                float* rstd, int b, int64_t hw, int c, int g, float eps, bool gelu_after) {
   const int cg = c / g;
   const double count = (double)hw * cg;
   auto body = [&](int, int i) {
@@ -548,7 +556,11 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
     for (int64_t p = 0; p < hw; ++p) {
       const float* row = xb + p * c;
       float* out = yb + p * c;
-      for (int k = 0; k < c; ++k) out[k] = row[k] * scale[k] + shift[k];
+      if (gelu_after) {
+        for (int k = 0; k < c; ++k) out[k] = gelu_f(row[k] * scale[k] + shift[k]);
+      } else {
+        for (int k = 0; k < c; ++k) out[k] = row[k] * scale[k] + shift[k];
+      }
     }
   };
   if ((int64_t)b * hw * c < kParallelMin) {
@@ -558,9 +570,9 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
   }
 }
 
-void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean,
-                     const float* rstd, float* dx, float* dgamma, float* dbeta, int b,
-                     int64_t hw, int c, int g) {
+void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* beta,
+                     const float* mean, const float* rstd, float* dx, float* dgamma,
+                     float* dbeta, int b, int64_t hw, int c, int g, bool gelu_after) {
   const int cg = c / g;
   const double count = (double)hw * cg;
   const int threads = pool_threads();
@@ -575,6 +587,22 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
     for (int k = 0; k < c; ++k) {
       mc[k] = mean[(int64_t)i * g + k / cg];
       rc[k] = rstd[(int64_t)i * g + k / cg];
+    }
+    if (gelu_after) {
+      // The gradient reaching the GroupNorm's output: dz = dy·GELU'(z), z recomputed as the
+      // forward pass computed it; kept in dx, which the passes below then read in place.
+      std::vector<float> scale(c), shift(c);
+      for (int k = 0; k < c; ++k) {
+        scale[k] = rc[k] * gamma[k];
+        shift[k] = beta[k] - mc[k] * scale[k];
+      }
+      for (int64_t p = 0; p < hw; ++p) {
+        const float* xr = xb + p * c;
+        const float* dr = db + p * c;
+        float* o = out + p * c;
+        for (int k = 0; k < c; ++k) o[k] = dr[k] * gelu_grad_f(xr[k] * scale[k] + shift[k]);
+      }
+      db = out;
     }
     // Per channel: sum(dy), sum(dy·xhat); the group sums of dxhat = dy·gamma follow from them.
     std::vector<double> sdy(c, 0.0), sdyx(c, 0.0);
@@ -634,21 +662,13 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
 
 void gelu(const float* x, float* y, int64_t n) {
   split_range(n, 8192, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float v = x[i];
-      y[i] = 0.5f * v * (1.0f + erf_f(v * 0.70710678118654752f));
-    }
+    for (int64_t i = b; i < e; ++i) y[i] = gelu_f(x[i]);
   });
 }
 
 void gelu_grad(const float* dy, const float* x, float* dx, int64_t n) {
   split_range(n, 8192, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float v = x[i];
-      const float cdf = 0.5f * (1.0f + erf_f(v * 0.70710678118654752f));
-      const float pdf = 0.39894228040143268f * exp_f(-0.5f * v * v);
-      dx[i] = dy[i] * (cdf + v * pdf);
-    }
+    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * gelu_grad_f(x[i]);
   });
 }
 

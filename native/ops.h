@@ -36,13 +36,13 @@ namespace pw {
 
 // GroupNorm over NHWC x viewed as [b, hw, g, c/g]: per (image, group) statistics over hw·c/g
 // values (two-pass, double accumulation), y = (x - mean)·rstd·gamma[c] + beta[c];
-// writes mean and rstd = 1/sqrt(var + eps) as [b, g].
+// writes mean and rstd = 1/sqrt(var + eps) as [b, g]. With gelu_after, y = GELU(that).
 void group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean,
-                float* rstd, int b, int64_t hw, int c, int g, float eps);
-// Its gradient: dx [b,hw,c], dgamma and dbeta [c].
-void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* mean,
-                     const float* rstd, float* dx, float* dgamma, float* dbeta, int b,
-                     int64_t hw, int c, int g);
+                float* rstd, int b, int64_t hw, int c, int g, float eps, bool gelu_after);
+// Its gradient: dx [b,hw,c], dgamma and dbeta [c] (beta is read only with gelu_after).
+void group_norm_grad(const float* dy, const float* x, const float* gamma, const float* beta,
+                     const float* mean, const float* rstd, float* dx, float* dgamma,
+                     float* dbeta, int b, int64_t hw, int c, int g, bool gelu_after);
 // Exact GELU x·Φ(x) (Φ through the same erf as the Erf kernel) and its gradient.
 void gelu(const float* x, float* y, int64_t n);
 void gelu_grad(const float* dy, const float* x, float* dx, int64_t n);

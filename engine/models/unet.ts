@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../backend/conv.js';
 // One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
 import { gelu } from '../backend/fused/gelu.js';
-import { groupNorm as fusedGroupNorm } from '../backend/fused/group-norm.js';
+import {
+  groupNorm as fusedGroupNorm,
+  groupNormGelu as fusedGroupNormGelu,
+} from '../backend/fused/group-norm.js';
 import { createRng } from './random.js';
 import type { Rng } from './random.js';
 
@@ -244,6 +247,16 @@ function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: nu
   return fusedGroupNorm(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
 }
 
+/** GELU(groupNorm(…)) as one fused op. */
+function groupNormGelu(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+): tf.Tensor4D {
+  return fusedGroupNormGelu(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
+}
+
 /** Sinusoidal encoding of v [B] at the given angular frequencies → [B, 2·freqs]. */
 function sinusoid(v: tf.Tensor1D, freqs: Float32Array): tf.Tensor2D {
   const angles = tf.mul(v.reshape([-1, 1]), tf.tensor2d(freqs, [1, freqs.length]));
@@ -296,9 +309,9 @@ export function encodeConditions(
 
 function doubleConv(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
   let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
-  h = gelu(groupNorm(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups));
+  h = groupNormGelu(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups);
   h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
-  return gelu(groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups));
+  return groupNormGelu(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups);
 }
 
 function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D {

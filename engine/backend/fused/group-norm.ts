@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { GroupNorm, type GroupNormAttrs, type GroupNormInputs } from './kernel-names.js';
+import {
+  GroupNorm,
+  type GroupNormActivation,
+  type GroupNormAttrs,
+  type GroupNormInputs,
+} from './kernel-names.js';
 import { ensureFusedKernels } from './kernels.js';
 
 /**
@@ -14,6 +19,32 @@ export function groupNorm(
   beta: tf.Tensor,
   groups: number,
   eps = 1e-5,
+): tf.Tensor4D {
+  return groupNormKernel(x, gamma, beta, groups, eps, 'none');
+}
+
+/**
+ * GELU(groupNorm(x, gamma, beta, groups)) as one kernel forward and one backward: the
+ * normalised values are never stored, and the GELU's gradient is taken inside GroupNorm's.
+ * @example const h = groupNormGelu(conv, gamma, beta, 8);
+ */
+export function groupNormGelu(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  eps = 1e-5,
+): tf.Tensor4D {
+  return groupNormKernel(x, gamma, beta, groups, eps, 'gelu');
+}
+
+function groupNormKernel(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  eps: number,
+  activation: GroupNormActivation,
 ): tf.Tensor4D {
   const c = x.shape[3];
   if (x.rank !== 4) throw new Error(`groupNorm: x must be NHWC, rank 4 (got rank ${x.rank})`);
@@ -39,7 +70,7 @@ export function groupNorm(
   }
   ensureFusedKernels(tf.getBackend());
   const inputs: GroupNormInputs = { x, gamma: gamma.reshape([c]), beta: beta.reshape([c]) };
-  const attrs: GroupNormAttrs = { groups, eps };
+  const attrs: GroupNormAttrs = { groups, eps, activation };
   const [y, mean, rstd] = tf
     .engine()
     .runKernel<tf.Tensor[]>(

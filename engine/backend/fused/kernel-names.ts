@@ -6,22 +6,28 @@ import type * as tf from '@tensorflow/tfjs';
  * model calls one op everywhere.
  */
 
-/** GroupNorm of NHWC x, then `· gamma + beta` per channel; outputs [y, mean, rstd]. */
+/**
+ * GroupNorm of NHWC x, then `· gamma + beta` per channel, then with activation 'gelu' the GELU
+ * of that (one pass instead of two ops); outputs [y, mean, rstd].
+ */
 export const GroupNorm = 'PhasewatchGroupNorm';
 export type GroupNormInputs = Pick<tf.NamedTensorInfoMap, 'x' | 'gamma' | 'beta'>;
+export type GroupNormActivation = 'none' | 'gelu';
 export interface GroupNormAttrs {
   groups: number;
   eps: number;
+  activation?: GroupNormActivation;
 }
 
-/** GroupNorm's gradient; outputs [dx, dgamma, dbeta]. */
+/** GroupNorm's gradient; outputs [dx, dgamma, dbeta]. beta is read only after a GELU. */
 export const GroupNormGrad = 'PhasewatchGroupNormGrad';
 export type GroupNormGradInputs = Pick<
   tf.NamedTensorInfoMap,
-  'dy' | 'x' | 'gamma' | 'mean' | 'rstd'
+  'dy' | 'x' | 'gamma' | 'beta' | 'mean' | 'rstd'
 >;
 export interface GroupNormGradAttrs {
   groups: number;
+  activation?: GroupNormActivation;
 }
 
 /** Exact GELU, x·Φ(x). */

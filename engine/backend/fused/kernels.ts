@@ -30,7 +30,7 @@ function dims(shape: readonly number[]): [number, number, number] {
 /** The portable GroupNorm kernel (any backend). */
 export function groupNormPortable({
   inputs: { x, gamma, beta },
-  attrs: { groups, eps },
+  attrs: { groups, eps, activation },
   backend,
 }: {
   inputs: GroupNormInputs;
@@ -48,6 +48,7 @@ export function groupNormPortable({
     c,
     groups,
     eps,
+    activation,
   );
   return [
     output(backend, r.y, x.shape),
@@ -58,22 +59,23 @@ export function groupNormPortable({
 
 /** The portable GroupNorm gradient kernel (any backend). */
 export function groupNormGradPortable({
-  inputs: { dy, x, gamma, mean, rstd },
-  attrs: { groups },
+  inputs: { dy, x, gamma, beta, mean, rstd },
+  attrs: { groups, activation },
   backend,
 }: {
   inputs: GroupNormGradInputs;
   attrs: GroupNormGradAttrs;
   backend: PortableBackend;
 }): tf.TensorInfo[] {
-  if (!dy || !x || !gamma || !mean || !rstd) {
-    throw new Error(`${GroupNormGrad}: expected inputs dy, x, gamma, mean, rstd`);
+  if (!dy || !x || !gamma || !mean || !rstd || (activation === 'gelu' && !beta)) {
+    throw new Error(`${GroupNormGrad}: expected inputs dy, x, gamma, mean, rstd (and beta)`);
   }
   const [b, hw, c] = dims(x.shape);
   const r = groupNormGradValues(
     read(backend, dy),
     read(backend, x),
     read(backend, gamma),
+    activation === 'gelu' && beta ? read(backend, beta) : null,
     read(backend, mean),
     read(backend, rstd),
     b,
@@ -91,13 +93,14 @@ export function groupNormGradPortable({
 /** GroupNorm's gradient: one GroupNormGrad kernel for all three inputs. */
 export const groupNormGradConfig: tf.GradConfig = {
   kernelName: GroupNorm,
-  inputsToSave: ['x', 'gamma'],
+  inputsToSave: ['x', 'gamma', 'beta'],
   outputsToSave: [false, true, true],
   gradFunc: (dy, saved, attrs) => {
-    const [x, gamma, mean, rstd] = saved;
+    const [x, gamma, beta, mean, rstd] = saved;
     const dyY = Array.isArray(dy) ? dy[0] : dy;
-    const inputs: GroupNormGradInputs = { dy: dyY, x, gamma, mean, rstd };
-    const gradAttrs: GroupNormGradAttrs = { groups: (attrs as unknown as GroupNormAttrs).groups };
+    const inputs: GroupNormGradInputs = { dy: dyY, x, gamma, beta, mean, rstd };
+    const { groups, activation } = attrs as unknown as GroupNormAttrs;
+    const gradAttrs: GroupNormGradAttrs = { groups, activation };
     // Computed once here (inside the gradient's tidy), handed out by the three closures.
     const [dx, dgamma, dbeta] = tf
       .engine()

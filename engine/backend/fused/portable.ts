@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { GroupNormActivation } from './kernel-names.js';
 
 /**
  * The fused kernels' implementations for any backend: they read their inputs with
@@ -50,6 +51,7 @@ export function groupNormValues(
   c: number,
   groups: number,
   eps: number,
+  activation: GroupNormActivation = 'none',
 ): { y: Float32Array; mean: Float32Array; rstd: Float32Array } {
   const cg = c / groups;
   const count = hw * cg;
@@ -93,17 +95,22 @@ export function groupNormValues(
       for (let k = 0; k < c; k++) {
         const j = base + p * c + k;
         y[j] = x[j] * scale[k] + shift[k];
+        if (activation === 'gelu') y[j] = geluValue(y[j]);
       }
     }
   }
   return { y, mean, rstd };
 }
 
-/** GroupNorm's gradient: dx [b, hw, c], dgamma and dbeta [c]. */
+/**
+ * GroupNorm's gradient: dx [b, hw, c], dgamma and dbeta [c]. Given beta, the GroupNorm was
+ * followed by a GELU: dy is first taken back through it, at the pre-activation recomputed.
+ */
 export function groupNormGradValues(
-  dy: Float32Array,
+  dyOut: Float32Array,
   x: Float32Array,
   gamma: Float32Array,
+  beta: Float32Array | null,
   mean: Float32Array,
   rstd: Float32Array,
   b: number,
@@ -113,6 +120,7 @@ export function groupNormGradValues(
 ): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
   const cg = c / groups;
   const count = hw * cg;
+  const dy = beta ? throughGelu(dyOut, x, gamma, beta, mean, rstd, b, hw, c, groups) : dyOut;
   const dx = new Float32Array(b * hw * c);
   const dgamma = new Float64Array(c);
   const dbeta = new Float64Array(c);
@@ -167,20 +175,59 @@ export function groupNormGradValues(
   return { dx, dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
 }
 
+/** dy·GELU'(z) at z = x·scale + shift, the GroupNorm's output as its forward pass computed it. */
+function throughGelu(
+  dy: Float32Array,
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  mean: Float32Array,
+  rstd: Float32Array,
+  b: number,
+  hw: number,
+  c: number,
+  groups: number,
+): Float32Array {
+  const cg = c / groups;
+  const dz = new Float32Array(dy.length);
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  for (let i = 0; i < b; i++) {
+    for (let k = 0; k < c; k++) {
+      const q = i * groups + Math.floor(k / cg);
+      scale[k] = rstd[q] * gamma[k];
+      shift[k] = beta[k] - mean[q] * scale[k];
+    }
+    for (let p = 0; p < hw; p++) {
+      for (let k = 0; k < c; k++) {
+        const j = (i * hw + p) * c + k;
+        dz[j] = dy[j] * geluSlope(Math.fround(x[j] * scale[k] + shift[k]));
+      }
+    }
+  }
+  return dz;
+}
+
+function geluValue(v: number): number {
+  return 0.5 * v * (1 + erf(v * Math.SQRT1_2));
+}
+
+/** GELU'(v) = Φ(v) + v·φ(v). */
+function geluSlope(v: number): number {
+  const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));
+  const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+  return cdf + v * pdf;
+}
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
 export function geluValues(x: Float32Array): Float32Array {
   const y = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) y[i] = 0.5 * x[i] * (1 + erf(x[i] * Math.SQRT1_2));
+  for (let i = 0; i < x.length; i++) y[i] = geluValue(x[i]);
   return y;
 }
 
 export function geluGradValues(dy: Float32Array, x: Float32Array): Float32Array {
   const dx = new Float32Array(x.length);
-  const invSqrt2Pi = 1 / Math.sqrt(2 * Math.PI);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));
-    const pdf = invSqrt2Pi * Math.exp(-0.5 * v * v);
-    dx[i] = dy[i] * (cdf + v * pdf);
-  }
+  for (let i = 0; i < x.length; i++) dx[i] = dy[i] * geluSlope(x[i]);
   return dx;
 }

@@ -1,11 +1,15 @@
 import type * as tf from '@tensorflow/tfjs';
 import { GroupNorm, type GroupNormAttrs, type GroupNormInputs } from '../fused/kernel-names.js';
 import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
+import { groupNormDims as dims } from './GroupNormGrad.js';
 
-/** The fused GroupNorm in one pass over memory: outputs y and the [b, groups] mean and rstd. */
+/**
+ * The fused GroupNorm (and GELU after it, with that activation) in one pass over memory:
+ * outputs y and the [b, groups] mean and rstd.
+ */
 export function groupNorm({
   inputs: { x, gamma, beta },
-  attrs: { groups, eps },
+  attrs: { groups, eps, activation },
   backend,
   addon,
 }: NativeKernelArgs<GroupNormInputs, GroupNormAttrs>): tf.TensorInfo[] | null {
@@ -18,7 +22,7 @@ export function groupNorm({
   const mean = new Float32Array(b * groups);
   const rstd = new Float32Array(b * groups);
   const y = alloc(xv.length);
-  addon.groupNorm(xv, gv, bv, y, mean, rstd, Int32Array.from([b, h * w, c, groups]), eps);
+  addon.groupNorm(xv, gv, bv, y, mean, rstd, dims(b, h * w, c, groups, activation), eps);
   return [
     backend.makeTensorInfo([...x.shape], 'float32', y),
     backend.makeTensorInfo([b, groups], 'float32', mean),

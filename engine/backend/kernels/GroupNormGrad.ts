@@ -1,22 +1,35 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   GroupNormGrad,
+  type GroupNormActivation,
   type GroupNormGradAttrs,
   type GroupNormGradInputs,
 } from '../fused/kernel-names.js';
 import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
 
-/** The fused GroupNorm's gradient in one pass: outputs dx, dgamma, dbeta. */
+/** The addon's GroupNorm dimensions: batch, height·width, channels, groups, GELU after (0/1). */
+export function groupNormDims(
+  b: number,
+  hw: number,
+  c: number,
+  groups: number,
+  activation: GroupNormActivation = 'none',
+): Int32Array {
+  return Int32Array.from([b, hw, c, groups, activation === 'gelu' ? 1 : 0]);
+}
+
+/** The fused GroupNorm's gradient (through the GELU after it, if any): outputs dx, dgamma, dbeta. */
 export function groupNormGrad({
-  inputs: { dy, x, gamma, mean, rstd },
-  attrs: { groups },
+  inputs: { dy, x, gamma, beta, mean, rstd },
+  attrs: { groups, activation },
   backend,
   addon,
 }: NativeKernelArgs<GroupNormGradInputs, GroupNormGradAttrs>): tf.TensorInfo[] | null {
   if (!dy || !x || !gamma || !mean || !rstd || x.shape.length !== 4) return null;
-  const values = [dy, x, gamma, mean, rstd].map((t) => f32(backend, t));
-  const [dyv, xv, gv, mv, rv] = values;
-  if (!dyv || !xv || !gv || !mv || !rv) return null;
+  if (activation === 'gelu' && !beta) return null;
+  const values = [dy, x, gamma, beta ?? gamma, mean, rstd].map((t) => f32(backend, t));
+  const [dyv, xv, gv, bv, mv, rv] = values;
+  if (!dyv || !xv || !gv || !bv || !mv || !rv) return null;
   const [b, h, w, c] = x.shape;
   const dx = alloc(xv.length);
   const dgamma = new Float32Array(c);
@@ -25,12 +38,13 @@ export function groupNormGrad({
     dyv,
     xv,
     gv,
+    bv,
     mv,
     rv,
     dx,
     dgamma,
     dbeta,
-    Int32Array.from([b, h * w, c, groups]),
+    groupNormDims(b, h * w, c, groups, activation),
   );
   return [
     backend.makeTensorInfo([...x.shape], 'float32', dx),

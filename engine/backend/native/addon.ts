@@ -58,7 +58,10 @@ export interface NativeAddon {
     ymap: Int32Array,
     xmap: Int32Array,
   ): void;
-  /** dims: batch, height·width, channels, groups; writes y and the [batch, groups] statistics. */
+  /**
+   * dims: batch, height·width, channels, groups, and 1 to apply GELU after; writes y and the
+   * [batch, groups] statistics.
+   */
   groupNorm(
     x: Float32Array,
     gamma: Float32Array,
@@ -73,6 +76,7 @@ export interface NativeAddon {
     dy: Float32Array,
     x: Float32Array,
     gamma: Float32Array,
+    beta: Float32Array,
     mean: Float32Array,
     rstd: Float32Array,
     dx: Float32Array,

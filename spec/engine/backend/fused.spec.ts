@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { selectBackend } from '../../../engine/backend/backend.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
-import { groupNorm } from '../../../engine/backend/fused/group-norm.js';
+import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 
 /** Deterministic values in [lo, hi). */
 function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -27,17 +27,22 @@ function geluOps(x: tf.Tensor): tf.Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
-/** gelu(groupNorm(x)) and its gradients, fused or composed, on the active backend. */
-function run(fused: boolean): Float32Array[] {
+/**
+ * gelu(groupNorm(x)) and its gradients on the active backend: as two fused ops, as the one
+ * fused op, or composed of tfjs ops.
+ */
+function run(mode: 'fused' | 'one' | 'composed'): Float32Array[] {
   return tf.tidy(() => {
     const shape = [2, 5, 4, 12];
     const x = tf.tensor4d(values(480, 1, -2, 3), shape as [number, number, number, number]);
     const g = tf.tensor1d(values(12, 2, 0.5, 1.5));
     const b = tf.tensor1d(values(12, 3));
     const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
-      fused
+      mode === 'fused'
         ? gelu(groupNorm(a as tf.Tensor4D, gg, bb, 3))
-        : geluOps(composed(a as tf.Tensor4D, gg, bb, 3));
+        : mode === 'one'
+          ? groupNormGelu(a as tf.Tensor4D, gg, bb, 3)
+          : geluOps(composed(a as tf.Tensor4D, gg, bb, 3));
     const dy = tf.tensor(values(480, 4), shape);
     return [f(x, g, b), ...tf.grads(f)([x, g, b], dy)].map((t) => Float32Array.from(t.dataSync()));
   });
@@ -58,19 +63,20 @@ describe('fused GroupNorm and GELU kernels', function () {
     it(`run as one op with gradients on ${backend}, matching the composed ops`, async () => {
       await selectBackend(backend);
       const before = tf.memory().numTensors;
-      const fused = run(true);
-      const reference = run(false);
+      const reference = run('composed');
+      const fusedRuns = [run('fused'), run('one')];
       expect(tf.memory().numTensors, 'leaked tensors').to.equal(before);
       expect(tf.getKernel('PhasewatchGroupNorm', backend), 'registered').to.not.equal(undefined);
-      fused.forEach((v, i) => {
-        let scale = 0;
-        let err = 0;
-        v.forEach((y, j) => {
-          scale = Math.max(scale, Math.abs(reference[i][j]));
-          err = Math.max(err, Math.abs(y - reference[i][j]));
+      for (const fused of fusedRuns)
+        fused.forEach((v, i) => {
+          let scale = 0;
+          let err = 0;
+          v.forEach((y, j) => {
+            scale = Math.max(scale, Math.abs(reference[i][j]));
+            err = Math.max(err, Math.abs(y - reference[i][j]));
+          });
+          expect(err / scale, `output ${i}`).to.be.at.most(1e-4);
         });
-        expect(err / scale, `output ${i}`).to.be.at.most(1e-4);
-      });
     });
   }
 });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { FusedAdamEma } from '../../../engine/backend/adam-ema.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
-import { groupNorm } from '../../../engine/backend/fused/group-norm.js';
+import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 import {
   nativeKernelHits,
   nativeKernelNames,
@@ -513,6 +513,28 @@ describe('native backend', function () {
           return [f(x, g, b), ...tf.grads(f)([x, g, b], rand(shape, 35))];
         };
         // native's C++ kernel and cpu's portable one, each against the composed ops on cpu.
+        await expectMatchRef(run(true), run(false));
+        expectNative('PhasewatchGroupNorm');
+        expectNative('PhasewatchGroupNormGrad');
+      });
+    }
+
+    for (const [shape, groups] of [
+      [[2, 5, 3, 6], 3],
+      [[64, 8, 8, 32], 8],
+    ] as [number[], number][]) {
+      it(`groupNormGelu ${JSON.stringify(shape)} in ${groups} groups matches gelu of the composed GroupNorm, with gradients`, async () => {
+        const c = shape[3];
+        const run = (fused: boolean) => () => {
+          const x = rand(shape, 42, -2, 3);
+          const g = rand([c], 43, 0.5, 1.5);
+          const b = rand([c], 44);
+          const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Tensor =>
+            fused
+              ? groupNormGelu(a as tf.Tensor4D, gg, bb, groups)
+              : geluOps(groupNormOps(a, gg, bb, groups));
+          return [f(x, g, b), ...tf.grads(f)([x, g, b], rand(shape, 45))];
+        };
         await expectMatchRef(run(true), run(false));
         expectNative('PhasewatchGroupNorm');
         expectNative('PhasewatchGroupNormGrad');
