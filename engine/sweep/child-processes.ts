@@ -75,9 +75,21 @@ export function childProcesses<P extends SweepPoint>(opts: ChildProcessesOptions
   }
   const exportName = opts.export ?? 'default';
   // A .ts worker (a clone) needs tsx's loader in the child; the built package runs plain .js.
-  const execArgv = WORKER.pathname.endsWith('.ts')
-    ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
-    : [];
+  // The parent's export conditions go along (`--conditions=phasewatch-source`: a clone's child
+  // imports `phasewatch` from the source, as its parent does, not from a stale dist/).
+  const conditions = process.execArgv.flatMap((a, i, all) =>
+    a === '--conditions' || a === '-C'
+      ? [a, all[i + 1]]
+      : a.startsWith('--conditions=') || a.startsWith('-C=')
+        ? [a]
+        : [],
+  );
+  const execArgv = [
+    ...(WORKER.pathname.endsWith('.ts')
+      ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href]
+      : []),
+    ...conditions,
+  ];
   return {
     run: (job) =>
       new Observable<RunEvent>((subscriber) => {
