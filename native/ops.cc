@@ -521,29 +521,58 @@ void group_norm(const float* x, const float* gamma, const float* beta, float* y,
   auto body = [&](int, int i) {
     const float* xb = x + (int64_t)i * hw * c;
     float* yb = y + (int64_t)i * hw * c;
-    std::vector<double> s(c, 0.0), ss(c, 0.0);
-    for (int64_t p = 0; p < hw; ++p) {
-      const float* row = xb + p * c;
-      for (int k = 0; k < c; ++k) s[k] += row[k];
-    }
-    std::vector<float> m(g), r(g), scale(c), shift(c);
-    for (int q = 0; q < g; ++q) {
-      double t = 0;
-      for (int k = q * cg; k < (q + 1) * cg; ++k) t += s[k];
-      m[q] = (float)(t / count);
-    }
-    std::vector<float> mc(c);
-    for (int k = 0; k < c; ++k) mc[k] = m[k / cg];
-    for (int64_t p = 0; p < hw; ++p) {
-      const float* row = xb + p * c;
+    // One pass for both moments: per channel, the sums of d = x − x₀ and d² (x₀ the image's first
+    // pixel, a shift that keeps E[d²] − E[d]² free of cancellation), in float over blocks of
+    // 32 pixels (vector lanes) and in double across blocks.
+    // Per-thread scratch (no allocation per image): floats shift0, bs, bss, m, r, scale,
+    // shift, mc; doubles s, ss, md.
+    thread_local std::vector<float> fbuf;
+    thread_local std::vector<double> dbuf;
+    fbuf.resize((size_t)7 * c + 2 * g);
+    dbuf.resize((size_t)2 * c + g);
+    float* shift0 = fbuf.data();
+    float* bs = shift0 + c;
+    float* bss = bs + c;
+    float* scale = bss + c;
+    float* shift = scale + c;
+    float* mc = shift + c;
+    float* m = mc + c;
+    float* r = m + g;
+    double* s = dbuf.data();
+    double* ss = s + c;
+    double* md = ss + c;
+    std::copy(xb, xb + c, shift0);
+    std::fill(s, s + 2 * c, 0.0);
+    for (int64_t p0 = 0; p0 < hw; p0 += 32) {
+      const int64_t p1 = std::min<int64_t>(hw, p0 + 32);
+      std::fill(bs, bs + 2 * c, 0.f);
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* row = xb + p * c;
+        for (int k = 0; k < c; ++k) {
+          const float d = row[k] - shift0[k];
+          bs[k] += d;
+          bss[k] += d * d;
+        }
+      }
       for (int k = 0; k < c; ++k) {
-        double d = (double)row[k] - mc[k];
-        ss[k] += d * d;
+        s[k] += bs[k];
+        ss[k] += bss[k];
       }
     }
     for (int q = 0; q < g; ++q) {
       double t = 0;
-      for (int k = q * cg; k < (q + 1) * cg; ++k) t += ss[k];
+      for (int k = q * cg; k < (q + 1) * cg; ++k) t += s[k] + (double)shift0[k] * hw;
+      md[q] = t / count;
+      m[q] = (float)md[q];
+    }
+    for (int k = 0; k < c; ++k) mc[k] = m[k / cg];
+    for (int q = 0; q < g; ++q) {
+      // Σ(x − m)² over the group = Σ_k [Σd² + 2(x₀ − m)Σd + hw(x₀ − m)²].
+      double t = 0;
+      for (int k = q * cg; k < (q + 1) * cg; ++k) {
+        const double e = (double)shift0[k] - md[q];
+        t += ss[k] + 2 * e * s[k] + hw * e * e;
+      }
       float var = (float)(t / count);
       r[q] = 1.0f / std::sqrt(var + eps);
       mean[(int64_t)i * g + q] = m[q];
