@@ -39,6 +39,11 @@ export interface DivaConfig {
   latentDim: number;
   /** Smallest posterior standard deviation. */
   sigmaFloor: number;
+  /**
+   * Tell the inference network the noise level √(1−ᾱ_t) of the image it encodes (a constant
+   * second input channel; 0 for clean images). The seed's is blind to it (false).
+   */
+  encoderNoiseLevel: boolean;
   /** Weight of the KL term (β of β-DiVA, seed Eq. 10), per example and pixel (see `lossTerms`). */
   beta: number;
   /**
@@ -80,6 +85,7 @@ export const DEFAULT_DIVA_CONFIG: DivaConfig = {
   encoderChannels: [16, 16],
   latentDim: 3,
   sigmaFloor: 1e-3,
+  encoderNoiseLevel: false,
   beta: 1e-3,
   klWarmup: 0,
   guidanceWeight: 1,
@@ -126,6 +132,11 @@ export function resolveDivaConfig(partial: Partial<DivaConfig> = {}): DivaConfig
   if (!(typeof c.guidanceWeight === 'number' && c.guidanceWeight >= 0 && c.guidanceWeight <= 10)) {
     throw new Error(
       `diva.guidanceWeight must be a number in [0, 10] (got ${String(c.guidanceWeight)})`,
+    );
+  }
+  if (typeof c.encoderNoiseLevel !== 'boolean') {
+    throw new Error(
+      `diva.encoderNoiseLevel must be true or false (got ${String(c.encoderNoiseLevel)})`,
     );
   }
   if (!Number.isInteger(c.pretrainSteps) || c.pretrainSteps < 0) {
@@ -237,6 +248,7 @@ export class Diva implements Model {
       channels: c.encoderChannels,
       latentDim: c.latentDim,
       sigmaFloor: c.sigmaFloor,
+      noiseInput: c.encoderNoiseLevel,
     };
     this.encoder = createEncoder(this.encoderConfig, c.seed);
     this.names = [
@@ -292,8 +304,14 @@ export class Diva implements Model {
     return new FusedAdamEma(this.config.lr);
   }
 
+  /**
+   * The encoder's own optimiser: with `encoderLr`, and with `pretrainSteps` (so that Adam starts
+   * afresh, bias correction included, when the encoder starts training).
+   */
   private makeEncOptimizer(): FusedAdamEma | null {
-    return this.config.encoderLr === null ? null : new FusedAdamEma(this.config.encoderLr);
+    const { encoderLr, pretrainSteps, lr } = this.config;
+    if (encoderLr === null && pretrainSteps === 0) return null;
+    return new FusedAdamEma(encoderLr ?? lr);
   }
 
   /**
@@ -360,7 +378,7 @@ export class Diva implements Model {
         post0.mu,
         tf.mul(post0.sigma, tf.tensor2d(draws.latentNoise, [batch, c.latentDim])),
       );
-      const g = guidanceScore(this.encoderConfig, this.encoder, xt, z);
+      const g = guidanceScore(this.encoderConfig, this.encoder, xt, z, tf.tensor1d(b));
       resid = tf.add(resid, tf.mul(tf.mul(g, bT), c.guidanceWeight));
     }
     const mse = tf.mean<tf.Scalar>(tf.square(resid));
@@ -406,16 +424,20 @@ export class Diva implements Model {
     const draws = this.drawTerms(b.batch);
     const names = this.trainableNames();
     const vars = names.map((n) => this.variable(n));
-    // With pretraining the trained set changes at its end; Adam keeps its moments by position,
-    // so it is handed every weight (a missing gradient leaves a weight unchanged).
-    const listed = this.config.pretrainSteps > 0 ? this.names : names;
-    // Each optimiser and the weights it moves, always the same list (moments go by position).
+    if (this.config.freezeDenoiser && this.step === this.config.pretrainSteps && this.step > 0) {
+      // The pretrained denoiser is frozen as its EMA, which sampling uses (as `loadDenoiser`).
+      for (const n of this.names) {
+        if (n.startsWith(UNET_PREFIX)) this.variable(n).assign(this.ema[n]);
+      }
+    }
+    // Each optimiser and the weights it moves, always the same list (moments go by position);
+    // an optimiser none of whose weights train at this step is not stepped.
     const groups: [FusedAdamEma, string[]][] = this.encOptimizer
       ? [
           [this.optimizer, this.names.filter((n) => n.startsWith(UNET_PREFIX))],
           [this.encOptimizer, this.names.filter((n) => !n.startsWith(UNET_PREFIX))],
         ]
-      : [[this.optimizer, listed]];
+      : [[this.optimizer, names]];
     const [loss, mse, kl] = tf.tidy(() => {
       let terms: { mse: tf.Scalar; kl: tf.Scalar } | null = null;
       const { value, grads } = tf.variableGrads(() => {
@@ -425,6 +447,7 @@ export class Diva implements Model {
       }, vars);
       const active = new Set(names);
       for (const [optimizer, list] of groups) {
+        if (!list.some((n) => active.has(n))) continue;
         const listedVars = list.map((n) => this.variable(n));
         optimizer.step(
           listedVars,
@@ -538,6 +561,7 @@ export class Diva implements Model {
         c.T,
         c.encoderChannels,
         c.latentDim,
+        c.encoderNoiseLevel,
       ]);
     if (shapeKey(theirs) !== shapeKey(this.config)) {
       throw new Error(`model in ${dir} has a different architecture than this DiVA`);

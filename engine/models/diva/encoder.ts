@@ -11,7 +11,15 @@ export interface EncoderConfig {
   latentDim: number;
   /** Smallest posterior standard deviation, so the precision 1/σ² stays finite. */
   sigmaFloor: number;
+  /**
+   * Give the network the noise level √(1−ᾱ_t) of its input as a second, constant input
+   * channel (0 for clean images). The seed's encoder is blind to it (default false).
+   */
+  noiseInput?: boolean;
 }
+
+/** The noise level of each input: one number for all, or a [B] tensor. */
+export type NoiseLevel = number | tf.Tensor1D;
 
 export type EncoderWeights = Record<string, tf.Tensor>;
 
@@ -26,7 +34,7 @@ export function encoderShapes(c: EncoderConfig): [string, number[]][] {
   const [c1, c2] = c.channels;
   const flat = (c.size / 4) * (c.size / 4) * c2;
   return [
-    ['enc.conv1.w', [3, 3, 1, c1]],
+    ['enc.conv1.w', [3, 3, c.noiseInput ? 2 : 1, c1]],
     ['enc.conv2.w', [3, 3, c1, c2]],
     ['enc.mu.w', [flat, c.latentDim]],
     ['enc.sigma.w', [flat, c.latentDim]],
@@ -59,9 +67,23 @@ export function createEncoder(c: EncoderConfig, seed: number): Record<string, tf
  * (the guidance score is a gradient, and training differentiates through it).
  * @example const { mu, sigma } = encode(cfg, W, x); // x [B,S,S,1]
  */
-export function encode(c: EncoderConfig, W: EncoderWeights, x: tf.Tensor4D): Posterior {
+export function encode(
+  c: EncoderConfig,
+  W: EncoderWeights,
+  x: tf.Tensor4D,
+  level: NoiseLevel = 0,
+): Posterior {
   return tf.tidy(() => {
-    const h1 = tf.relu(tf.conv2d(x, W['enc.conv1.w'] as tf.Tensor4D, 2, 'same'));
+    let input = x;
+    if (c.noiseInput) {
+      const [b, h, w] = x.shape;
+      const map =
+        typeof level === 'number'
+          ? tf.fill([b, h, w, 1], level)
+          : tf.mul(tf.ones([b, h, w, 1]), tf.reshape(level, [b, 1, 1, 1]));
+      input = tf.concat<tf.Tensor4D>([x, map as tf.Tensor4D], 3);
+    }
+    const h1 = tf.relu(tf.conv2d(input, W['enc.conv1.w'] as tf.Tensor4D, 2, 'same'));
     const h2 = tf.relu(tf.conv2d(h1, W['enc.conv2.w'] as tf.Tensor4D, 2, 'same'));
     const flat: tf.Tensor2D = h2.reshape([x.shape[0], -1]);
     const mu = tf.matMul<tf.Tensor2D>(flat, W['enc.mu.w']);
@@ -82,9 +104,10 @@ export function logPosterior(
   W: EncoderWeights,
   x: tf.Tensor4D,
   z: tf.Tensor2D,
+  level: NoiseLevel = 0,
 ): tf.Tensor1D {
   return tf.tidy(() => {
-    const { mu, sigma } = encode(c, W, x);
+    const { mu, sigma } = encode(c, W, x, level);
     const maha = tf.square(tf.div(tf.sub(z, mu), sigma));
     const logDet = tf.mul(tf.log(sigma), 2);
     return tf.mul<tf.Tensor1D>(tf.sum(tf.add(maha, logDet), 1), -0.5);
@@ -102,8 +125,9 @@ export function guidanceScore(
   W: EncoderWeights,
   x: tf.Tensor4D,
   z: tf.Tensor2D,
+  level: NoiseLevel = 0,
 ): tf.Tensor4D {
-  const f = (xi: tf.Tensor): tf.Tensor => tf.sum(logPosterior(c, W, xi as tf.Tensor4D, z));
+  const f = (xi: tf.Tensor): tf.Tensor => tf.sum(logPosterior(c, W, xi as tf.Tensor4D, z, level));
   return tf.grad(f)(x) as tf.Tensor4D;
 }
 

@@ -74,7 +74,10 @@ export class DivaSampler implements Sampler {
   }
 
   /** Posterior mean and standard deviation of each image (N*S*S values) → N*latentDim each. */
-  async encode(images: Float32Array): Promise<{ mu: Float32Array; sigma: Float32Array }> {
+  async encode(
+    images: Float32Array,
+    level = 0,
+  ): Promise<{ mu: Float32Array; sigma: Float32Array }> {
     this.assertLive();
     const n = this.count(images, 'images');
     const S = this.size;
@@ -83,6 +86,7 @@ export class DivaSampler implements Sampler {
         this.nets.encoderConfig,
         this.nets.encoder,
         tf.tensor4d(images, [n, S, S, 1]),
+        level,
       );
       return [p.mu, p.sigma];
     });
@@ -166,13 +170,13 @@ export class DivaSampler implements Sampler {
             let eps: tf.Tensor4D = unetApply(unet, x, tf.fill<tf.Rank.R1>([m], t), noLabels).eps;
             if (zc && method === 'algorithm1') {
               // x_{t-1} ~ N(μ_θ(x_t) + w·√(1−α_t)·g, ·)  (seed Algorithm 1)
-              const g = guidanceScore(ec, encoder, x, zc);
+              const g = guidanceScore(ec, encoder, x, zc, Math.sqrt(1 - schedule.alphaBars[t]));
               const step = reverseStep(schedule, x, eps, t, tPrev, clip, 'ddpm', noise);
               return tf.add<tf.Tensor4D>(step, tf.mul(g, w * Math.sqrt(schedule.betas[t])));
             }
             if (zc) {
               // ε_θφ = ε_θ − w·√(1−ᾱ_t)·g  (seed Eq. 8)
-              const g = guidanceScore(ec, encoder, x, zc);
+              const g = guidanceScore(ec, encoder, x, zc, Math.sqrt(1 - schedule.alphaBars[t]));
               eps = tf.sub(eps, tf.mul(g, w * Math.sqrt(1 - schedule.alphaBars[t])));
             }
             return reverseStep(
@@ -242,7 +246,7 @@ export class DivaSampler implements Sampler {
           p0.mu,
           tf.mul(p0.sigma, tf.tensor2d(latentNoise, [n, ec.latentDim])),
         );
-        const g = guidanceScore(ec, encoder, xt, z);
+        const g = guidanceScore(ec, encoder, xt, z, Math.sqrt(1 - ab));
         const guidedPred = tf.sub(pred, tf.mul(g, w * Math.sqrt(1 - ab)));
         return [
           tf.mean<tf.Scalar>(tf.square(tf.sub(eps, guidedPred))),
@@ -271,6 +275,7 @@ export class DivaSampler implements Sampler {
       throw new Error(`features t must be an integer in [0, ${T - 1}] (got ${String(t)})`);
     }
     let input = examples;
+    let level = 0;
     if (opts.noisy ?? true) {
       const ab = this.nets.schedule.alphaBars[t];
       const rng = createRng(opts.seed >>> 0);
@@ -278,8 +283,9 @@ export class DivaSampler implements Sampler {
       const a = Math.sqrt(ab);
       const b = Math.sqrt(1 - ab);
       for (let i = 0; i < examples.length; i++) input[i] = a * examples[i] + b * rng.normal();
+      level = b;
     }
-    const { mu, sigma } = await this.encode(input);
+    const { mu, sigma } = await this.encode(input, level);
     const d = this.latentDim;
     return { mu: { data: mu, dim: d }, sigma: { data: sigma, dim: d } };
   }

@@ -58,6 +58,57 @@ describe('Diva', () => {
     expect(() => resolveDivaConfig({ size: 12 })).to.throw(/unet\.size/);
   });
 
+  it('takes the noise level as a second input channel when asked, the score still exact', () => {
+    const before = tf.memory().numTensors;
+    const ec: EncoderConfig = {
+      size: S,
+      channels: [4, 4],
+      latentDim: 3,
+      sigmaFloor: 1e-3,
+      noiseInput: true,
+    };
+    const W = createEncoder(ec, 7);
+    expect(W['enc.conv1.w'].shape).to.deep.equal([3, 3, 2, 4]);
+    const rng = createRng(6);
+    const xv = rng.normals(2 * S * S);
+    const x = tf.tensor4d(xv, [2, S, S, 1]);
+    const z = tf.tensor2d(rng.normals(6), [2, 3]);
+    const levels = tf.tensor1d([0.2, 0.9]);
+    const lp = (v: Float32Array, lv: number | tf.Tensor1D): number[] =>
+      tf.tidy(() =>
+        Array.from(logPosterior(ec, W, tf.tensor4d(v, [2, S, S, 1]), z, lv).dataSync()),
+      );
+    // The level changes the posterior; a [B] tensor of levels acts per example.
+    expect(lp(xv, 0)[0]).to.not.be.closeTo(lp(xv, 0.9)[0], 1e-6);
+    expect(lp(xv, levels)[0]).to.be.closeTo(lp(xv, 0.2)[0], 1e-5);
+    expect(lp(xv, levels)[1]).to.be.closeTo(lp(xv, 0.9)[1], 1e-5);
+    const gt = guidanceScore(ec, W, x, z, levels);
+    const g = gt.dataSync();
+    const h = 1e-2;
+    for (const i of [5, 21, 64 + 12, 64 + 50]) {
+      const up = Float32Array.from(xv);
+      const down = Float32Array.from(xv);
+      up[i] += h;
+      down[i] -= h;
+      const e = Math.floor(i / (S * S));
+      const fd = (lp(up, levels)[e] - lp(down, levels)[e]) / (2 * h);
+      expect(g[i]).to.be.closeTo(fd, 2e-2 * Math.max(1, Math.abs(fd)));
+    }
+    tf.dispose([x, z, levels, gt, ...Object.values(W)]);
+    expect(tf.memory().numTensors).to.equal(before);
+    const m = diva({ ...tiny, encoderNoiseLevel: true });
+    const b = batchOf(4);
+    m.trainStep(b);
+    const n = tf.memory().numTensors;
+    m.trainStep(b);
+    expect(tf.memory().numTensors).to.equal(n);
+    expect(m.lastTerms?.loss).to.satisfy(Number.isFinite);
+    m.dispose();
+    expect(() => resolveDivaConfig({ encoderNoiseLevel: 1 as unknown as boolean })).to.throw(
+      /diva\.encoderNoiseLevel must be true or false \(got 1\)/,
+    );
+  });
+
   it('computes the guidance score ∇ₓ log q(z | x) as finite differences do', () => {
     const before = tf.memory().numTensors;
     const ec: EncoderConfig = { size: S, channels: [4, 4], latentDim: 3, sigmaFloor: 1e-3 };
@@ -362,8 +413,7 @@ describe('Diva', () => {
       Array.from((await m.generate(null, 2, { seed: 4, steps: 2 })).images);
     for (const freezeDenoiser of [false, true]) {
       const m = diva({ ...tiny, pretrainSteps: 3, freezeDenoiser, beta: 1, emaDecay: 0 });
-      m.trainStep(b); // creates Adam's moments, for every weight
-      const before = tf.memory().numTensors;
+      m.trainStep(b);
       const mu0 = Array.from((await m.encode(probe)).mu);
       const u0 = await unetOut(m);
       // While pretraining the loss is the DDPM loss: no guidance term, no KL weight.
@@ -378,7 +428,9 @@ describe('Diva', () => {
       const u1 = await unetOut(m);
       expect(u1).to.not.deep.equal(u0);
       expect(Array.from((await m.encode(probe)).mu)).to.deep.equal(mu0);
-      for (let i = 0; i < 2; i++) m.trainStep(b);
+      m.trainStep(b); // the encoder's first step creates its Adam moments
+      const before = tf.memory().numTensors;
+      m.trainStep(b);
       expect(Array.from((await m.encode(probe)).mu)).to.not.deep.equal(mu0);
       if (freezeDenoiser) expect(await unetOut(m)).to.deep.equal(u1);
       else expect(await unetOut(m)).to.not.deep.equal(u1);
