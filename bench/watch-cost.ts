@@ -4,8 +4,8 @@
  * in one run on this machine. Snapshots never drop: training waits only while `queue`
  * snapshots are sampling, so the overhead is what sampling and assessing take from training.
  *
- * The two settings alternate `--repeats` times (plain, watched, plain, …) and each reports its
- * median, so a busy spell on the machine does not land on one side only. `bench:train` runs
+ * The two settings alternate `--repeats` times (plain, watched, plain, …) and each keeps its
+ * best (least disturbed) run, so a busy spell on a shared machine does not land on one side. `bench:train` runs
  * the same measurement (once) after its table.
  *
  * Usage: npm run bench:watch -- [--steps 1000] [--every 200] [--samples 200] [--repeats 3]
@@ -31,15 +31,11 @@ export interface WatchCostOptions {
 export interface WatchCost {
   plainRuns: number[];
   watchedRuns: number[];
-  /** Medians, seconds. */
+  /** Best runs, seconds. */
   plain: number;
   watched: number;
   /** watched / plain − 1. */
   overhead: number;
-}
-
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 }
 
 /** Times the default experiment with and without snapshots, alternating `repeats` times. */
@@ -66,8 +62,8 @@ export async function measureWatchCost(o: WatchCostOptions): Promise<WatchCost> 
       plainRuns.push(await timed(o.steps * 10));
       watchedRuns.push(await timed(o.every));
     }
-    const plain = median(plainRuns);
-    const watched = median(watchedRuns);
+    const plain = Math.min(...plainRuns);
+    const watched = Math.min(...watchedRuns);
     return { plainRuns, watchedRuns, plain, watched, overhead: watched / plain - 1 };
   } finally {
     rmSync(runsDir, { recursive: true, force: true });
