@@ -118,8 +118,12 @@ template <int MR, int NV>
 void tile_gemm(int mc, int N, int K, const float* atile, const float* bp, float* c, long ldc) {
   constexpr int NR = NV * 16;
   int panels = (N + NR - 1) / NR;
-  for (int k0 = 0; k0 < K; k0 += KC) {
-    int kc = std::min(KC, K - k0);
+  // Equal reduction blocks of at most KC (K = 288 is 144 + 144, not 256 + a 32 that reloads
+  // and stores the whole C tile for a few steps).
+  const int kblocks = (K + KC - 1) / KC;
+  const int kstep = (K + kblocks - 1) / kblocks;
+  for (int k0 = 0; k0 < K; k0 += kstep) {
+    int kc = std::min(kstep, K - k0);
     for (int q = 0; q < panels; ++q) {
       const float* bpan = bp + (long)q * K * NR + (long)k0 * NR;
       int nr = std::min(NR, N - q * NR);
