@@ -6,6 +6,7 @@
  * acc-x against acc-y per case, and their correlation over training.
  *
  *   npx phasewatch run examples/imbalance.ts --steps 3000
+ *   IMBALANCE_CASES=strong npx phasewatch run examples/imbalance.ts --seed 2   # one case
  */
 import {
   from,
@@ -49,6 +50,23 @@ export function scaledCases(size: number): { case: string; dx: number; dy: numbe
   return CASES.map((c) => ({ ...c, dx: +(c.dx * k).toFixed(4), dy: +(c.dy * k).toFixed(4) }));
 }
 
+/** The scaled cases named in `names` (IMBALANCE_CASES, comma-separated; default: all). */
+export function casesFrom(
+  names: string | undefined,
+  size: number,
+): { case: string; dx: number; dy: number }[] {
+  const all = scaledCases(size);
+  if (names === undefined || names.trim() === '') return all;
+  const wanted = names.split(',').map((n) => n.trim());
+  const unknown = wanted.find((n) => !all.some((c) => c.case === n));
+  if (unknown !== undefined) {
+    throw new Error(
+      `IMBALANCE_CASES must name cases among ${all.map((c) => c.case).join(', ')} (got ${JSON.stringify(unknown)})`,
+    );
+  }
+  return all.filter((c) => wanted.includes(c.case));
+}
+
 /** Fraction of a snapshot's images whose bump is within `tol` px of the label along x, and along y. */
 export function axisAccuracy(s: Snapshot, tol = 1): { x: number; y: number } {
   const px = s.size * s.size;
@@ -80,7 +98,7 @@ export function job(point: SweepJob['point'], j: SweepJob): Observable<RunEvent>
 }
 
 export default function imbalance(ctx: ScriptContext): Observable<SweepEvent> {
-  const points = scaledCases(ctx.config.size).map((c) => ({
+  const points = casesFrom(process.env.IMBALANCE_CASES, ctx.config.size).map((c) => ({
     dx: c.dx,
     dy: c.dy,
     seed: ctx.config.seed,
