@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
-import imbalance, { axisAccuracy, scaledCases } from '../../examples/imbalance.js';
+import imbalance, { axisAccuracy, casesFrom, scaledCases } from '../../examples/imbalance.js';
 import type { Snapshot } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
 import { tinyContext } from './script-context.js';
@@ -43,6 +43,15 @@ describe('examples/imbalance', function () {
       ]),
     );
     expect(a).to.deep.equal({ x: 0.5, y: 0.5 });
+  });
+
+  it('picks the cases IMBALANCE_CASES names, all by default, one line for an unknown one', () => {
+    expect(casesFrom(undefined, 16)).to.deep.equal(scaledCases(16));
+    expect(casesFrom('strong', 16)).to.deep.equal([{ case: 'strong', dx: 0.05, dy: 0.5 }]);
+    expect(casesFrom(' weak , strong', 32).map((c) => c.case)).to.deep.equal(['strong', 'weak']);
+    expect(() => casesFrom('strng', 16)).to.throw(
+      /^IMBALANCE_CASES must name cases among strong, weak \(got "strng"\)$/,
+    );
   });
 
   it('runs both cases with per-axis metrics at every snapshot and a summary of R²x against R²y', async () => {
