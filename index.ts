@@ -139,6 +139,7 @@ export { auroc, binarizeAtMedian, tad } from './operators/metrics/tad.js';
 export type { TadAttribute, TadOptions, TadResult } from './operators/metrics/tad.js';
 export { twoNN } from './operators/metrics/two-nn.js';
 export { umapEmbed, umapEmbedAsync } from './operators/metrics/umap-embed.js';
+export { umapEmbedOffThread, umapWorkerRunning } from './operators/metrics/umap-off-thread.js';
 export type { UmapEmbedOptions } from './operators/metrics/umap-embed.js';
 
 // Models

@@ -42,6 +42,8 @@ import {
   selectBackend,
   snapshotEvery,
   training,
+  umapEmbedOffThread,
+  umapWorkerRunning,
   unetDdpm,
 } from 'phasewatch';
 ${typed ? "import type { Assessment, RunEvent, Snapshot } from 'phasewatch';" : ''}
@@ -63,6 +65,7 @@ const snapshot${typed ? ': Snapshot' : ''} = await lastValueFrom(
 );
 const assessment${typed ? ': Assessment' : ''} = await assessSnapshot(snapshot, { embed: 'pca' });
 const bump = locateBump(snapshot.images.subarray(0, 64), 8);
+const umapped = await umapEmbedOffThread(snapshot.activations, snapshot.dim, { seed: 1, nEpochs: 20 });
 const replayed = await lastValueFrom(replay(store.dir).pipe(toArray()));
 model.dispose();
 console.log(
@@ -73,6 +76,8 @@ console.log(
     step: snapshot.step,
     phase: assessment.phase,
     bumps: typeof bump.count,
+    umap: umapped.length,
+    umapWorker: umapWorkerRunning(),
   }),
 );
 `;
@@ -152,12 +157,17 @@ describe('the package as a dependency (npm pack → a fresh project)', function 
       step: number;
       phase: string;
       bumps: string;
+      umap: number;
+      umapWorker: boolean;
     };
     expect(out.stored).to.deep.equal(['run-start', 'step', 'step', 'run-end']);
     expect(out.replayed).to.deep.equal(out.stored);
     expect(out.step).to.equal(4);
     expect(['A', 'B', 'C']).to.include(out.phase);
     expect(out.bumps).to.equal('number');
+    // UMAP ran on its worker thread, loaded from the built package (no TypeScript loader).
+    expect(out.umap).to.equal(12 * 3); // 12 snapshot samples, 3-D
+    expect(out.umapWorker).to.equal(true);
   });
 
   it('type-checks from TypeScript under `tsc --init` defaults with 0 errors', async () => {

@@ -6,7 +6,7 @@ import { locateBump } from './locate-bump.js';
 import { neighbourhoodPreservation } from './neighbourhood-preservation.js';
 import { pcaEmbed } from './pca-embed.js';
 import { twoNN } from './two-nn.js';
-import { umapEmbedAsync } from './umap-embed.js';
+import { umapEmbedOffThread } from './umap-off-thread.js';
 
 export interface AssessOptions {
   /** Seeds UMAP (42). */
@@ -94,8 +94,9 @@ function checkSnapshot(s: Snapshot): number {
  * embeds the activations in 3-D (UMAP or PCA) and regresses the embedding onto x and onto y (R²),
  * estimates the activations' intrinsic dimension (TWO-NN; 0 when undefined) and how well they keep label-space
  * neighbours, then applies `classifyPhase`. `evidence` holds every figure and threshold the rule
- * used. Pure and deterministic given `opts.seed`. The work runs in the calling thread but yields to
- * the event loop between stages and every 20 ms of UMAP, so a training loop keeps stepping.
+ * used. Pure and deterministic given `opts.seed`. UMAP, the bulk of the work, runs on a worker
+ * thread (`umapEmbedOffThread`) beside training; the rest runs here, yielding to the event loop
+ * between stages, so a training loop keeps stepping.
  *
  * @example const a = await assessSnapshot(snap, { seed: 1 }); a.phase; // 'A' | 'B' | 'C'
  */
@@ -130,7 +131,7 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
   await breathe();
   const embedding =
     o.embed === 'umap'
-      ? await umapEmbedAsync(s.activations, s.dim, {
+      ? await umapEmbedOffThread(s.activations, s.dim, {
           nComponents: 3,
           nNeighbors: o.nNeighbors,
           seed: o.seed,
