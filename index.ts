@@ -49,6 +49,8 @@ export type {
 } from './streams/events.js';
 
 // Sources: datasets, training, replay, sweeps
+export { DISKS_FIELDS, diskTrajectories, disks } from './streams/disks.js';
+export type { DiskTrajectoryOptions, DisksDataset, DisksOptions } from './streams/disks.js';
 export { Gate } from './streams/gate.js';
 export { gaussianBumps } from './streams/gaussian-bumps.js';
 export type { GaussianBumpsOptions } from './streams/gaussian-bumps.js';
@@ -93,6 +95,12 @@ export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
 export { snapshotEvery } from './operators/snapshot-every.js';
 export type { SnapshotEveryOptions } from './operators/snapshot-every.js';
+export { conditionalMse } from './operators/conditional-mse.js';
+export type { ConditionalMseOptions, ConditionalSampler } from './operators/conditional-mse.js';
+export { latentProbe } from './operators/latent-probe.js';
+export type { LatentProbeOptions } from './operators/latent-probe.js';
+export { latentStraightness } from './operators/latent-straightness.js';
+export type { LatentStraightnessOptions } from './operators/latent-straightness.js';
 export { softVote } from './operators/soft-vote.js';
 export type { SoftVoteOptions } from './operators/soft-vote.js';
 export { timestepMI } from './operators/timestep-mi.js';
@@ -146,6 +154,14 @@ export type { UmapEmbedOptions } from './operators/metrics/umap-embed.js';
 export { createDdpm, Ddpm, DEFAULT_DDPM_CONFIG } from './engine/models/ddpm.js';
 export type { DdpmConfig, SampleOptions, SampleResult } from './engine/models/ddpm.js';
 export { dier } from './engine/models/dier.js';
+export {
+  DEFAULT_DIVA_CONFIG,
+  Diva,
+  diva,
+  DivaSampler,
+  resolveDivaConfig,
+} from './engine/models/diva.js';
+export type { DivaConfig, DivaGenerateOptions, Generated } from './engine/models/diva.js';
 export type { DierConfig } from './engine/models/dier.js';
 export {
   DEFAULT_MLP_DENOISER_CONFIG,

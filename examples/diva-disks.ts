@@ -21,15 +21,26 @@
  *   DIVA_DISKS='{"pretrainSteps":0,"freezeDenoiser":false}' npx phasewatch run examples/diva-disks.ts
  */
 import { defer, filter, finalize, map, merge, mergeMap, share, switchMap } from 'rxjs';
-import { DEFAULT_CONFIG, Gate, selectBackend, snapshotEvery, training } from 'phasewatch';
-import type { EventInput, ExperimentConfig, ScriptContext } from 'phasewatch';
-import { diva } from '../engine/models/diva.js';
-import type { DivaConfig } from '../engine/models/diva.js';
-import { conditionalMse } from '../operators/conditional-mse.js';
-import type { ConditionalSampler } from '../operators/conditional-mse.js';
-import { latentProbe } from '../operators/latent-probe.js';
-import { latentStraightness } from '../operators/latent-straightness.js';
-import { diskTrajectories, disks } from '../streams/disks.js';
+import {
+  conditionalMse,
+  DEFAULT_CONFIG,
+  diskTrajectories,
+  disks,
+  diva,
+  Gate,
+  latentProbe,
+  latentStraightness,
+  selectBackend,
+  snapshotEvery,
+  training,
+} from 'phasewatch';
+import type {
+  ConditionalSampler,
+  DivaConfig,
+  EventInput,
+  ExperimentConfig,
+  ScriptContext,
+} from 'phasewatch';
 
 /** The DiVA settings (seed 001, A.5, scaled down to train on a CPU in minutes). */
 export const DIVA = {
