@@ -186,12 +186,16 @@ export type {
 } from './engine/models/trajectory-probe-net.js';
 export { UNET_LAYER, UnetDdpm, unetDdpm } from './engine/models/unet-ddpm.js';
 export {
+  ATTENTION_AT,
   createUnet,
   DEFAULT_UNET_CONFIG,
+  selfAttention,
   unetApply,
   unetParamCount,
 } from './engine/models/unet.js';
 export type {
+  AttentionAt,
+  AttentionResult,
   PosEncoding,
   UnetConfig,
   UnetOutput,
@@ -214,11 +218,13 @@ export {
   checkConfig,
   CONFIG_FIELDS,
   CONFIG_KEYS,
+  CONFIG_PRESETS,
   configFromMeta,
   configSchema,
   DEFAULT_CONFIG,
   MAX_DATASET_IMAGES,
   MAX_STEPS,
+  PRESET_NAMES,
   resolveConfig,
 } from './engine/config.js';
 export type {
@@ -226,6 +232,7 @@ export type {
   ConfigFieldKind,
   ConfigFieldNaming,
   ConfigKey,
+  ConfigPreset,
   ExperimentConfig,
 } from './engine/config.js';
 export { bumpExperiment, runExperiment, snapshotLabels } from './engine/experiment.js';
