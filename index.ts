@@ -97,6 +97,7 @@ export { snapshotEvery } from './operators/snapshot-every.js';
 export type { SnapshotEveryOptions } from './operators/snapshot-every.js';
 export { conditionalMse } from './operators/conditional-mse.js';
 export type { ConditionalMseOptions, ConditionalSampler } from './operators/conditional-mse.js';
+export type { DivaProbeSampler, FreezableDiva } from './operators/frozen-probe.js';
 export { latentProbe } from './operators/latent-probe.js';
 export type { LatentProbeOptions } from './operators/latent-probe.js';
 export { latentStraightness } from './operators/latent-straightness.js';
@@ -161,7 +162,13 @@ export {
   DivaSampler,
   resolveDivaConfig,
 } from './engine/models/diva.js';
-export type { DivaConfig, DivaGenerateOptions, Generated } from './engine/models/diva.js';
+export type {
+  DivaConfig,
+  DivaDraws,
+  DivaGenerateOptions,
+  DivaLossTerms,
+  Generated,
+} from './engine/models/diva.js';
 export type { DierConfig } from './engine/models/dier.js';
 export {
   DEFAULT_MLP_DENOISER_CONFIG,
