@@ -169,8 +169,8 @@ describe('native backend', function () {
       [[4, 16, 16, 32], [3, 3, 32, 32], 1, 'same', 1],
       // One output channel, large enough to split over threads (the GEMV paths).
       [[64, 16, 16, 16], [3, 3, 16, 1], 1, 'same', 1],
-      // The direct path (stride 1, ≥ 8 channels): row tails, two panels, 'valid', 5×5, and more
-      // input channels than one reduction block.
+      // Row tails, two column panels, 'valid' with 5×5, and more input channels than one
+      // reduction block of the GEMM.
       [[2, 5, 13, 8], [3, 3, 8, 40], 1, 'same', 1],
       [[2, 9, 11, 12], [5, 5, 12, 17], 1, 'valid', 1],
       [[1, 4, 4, 300], [3, 3, 300, 20], 1, 'same', 1],
