@@ -37,7 +37,7 @@ struct AlignedBuf {
 
 // Per-thread scratch (index = pool thread index).
 struct Scratch {
-  AlignedBuf a, b, c;
+  AlignedBuf a, b;
 };
 std::vector<Scratch>& scratch() {
   static std::vector<Scratch>* s = new std::vector<Scratch>(64);

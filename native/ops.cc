@@ -633,8 +633,10 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
       }
       db = out;
     }
-    // Per channel: sum(dy), sum(dy·xhat); the group sums of dxhat = dy·gamma follow from them.
-    std::vector<double> sdy(c, 0.0), sdyx(c, 0.0);
+    // Per channel: sum(dy), sum(dy·xhat) (this image's shares of dbeta and dgamma); the group
+    // sums of dxhat = dy·gamma follow from them.
+    double* sdy = pb.data() + (size_t)i * c;
+    double* sdyx = pg.data() + (size_t)i * c;
     for (int64_t p = 0; p < hw; ++p) {
       const float* xr = xb + p * c;
       const float* dr = db + p * c;
@@ -644,8 +646,6 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
         sdyx[k] += (double)dr[k] * xh;
       }
     }
-    double* tg = pg.data() + (size_t)i * c;
-    double* tb = pb.data() + (size_t)i * c;
     std::vector<float> a(c), bb(c);
     for (int q = 0; q < g; ++q) {
       double s1 = 0, s2 = 0;
@@ -657,10 +657,6 @@ void group_norm_grad(const float* dy, const float* x, const float* gamma, const 
         a[k] = (float)(s1 / count);
         bb[k] = (float)(s2 / count);
       }
-    }
-    for (int k = 0; k < c; ++k) {
-      tg[k] = sdyx[k];
-      tb[k] = sdy[k];
     }
     // dx = rstd·(dy·gamma − mean(dxhat) − xhat·mean(dxhat·xhat)).
     for (int64_t p = 0; p < hw; ++p) {

@@ -35,8 +35,8 @@ void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ym
 namespace pw {
 
 // GroupNorm over NHWC x viewed as [b, hw, g, c/g]: per (image, group) statistics over hw·c/g
-// values (two-pass, double accumulation), y = (x - mean)·rstd·gamma[c] + beta[c];
-// writes mean and rstd = 1/sqrt(var + eps) as [b, g]. With gelu_after, y = GELU(that).
+// values (one pass over shifted values, double accumulation),
+// y = (x - mean)·rstd·gamma[c] + beta[c]; writes mean and rstd = 1/sqrt(var + eps) as [b, g]. With gelu_after, y = GELU(that).
 void group_norm(const float* x, const float* gamma, const float* beta, float* y, float* mean,
                 float* rstd, int b, int64_t hw, int c, int g, float eps, bool gelu_after);
 // Its gradient: dx [b,hw,c], dgamma and dbeta [c] (beta is read only with gelu_after).

@@ -24,6 +24,7 @@ import { importScript } from './load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
 import { EDIT_USAGE, editCommand } from './edit-command.js';
 import { reportCommand } from './report-command.js';
+import { interrupts } from './interrupts.js';
 
 export type { Script, ScriptContext } from '../script.js';
 
@@ -320,24 +321,6 @@ async function loadScript(file: string): Promise<Script> {
     throw new Error(`script "${file}" must have a default export: a config object or a function`);
   }
   return exported;
-}
-
-/** Ctrl-C, SIGTERM or an abort of `signal`: resolves `next` once; `dispose` drops the handlers. */
-function interrupts(signal?: AbortSignal): { next: Promise<void>; dispose(): void } {
-  let fire!: () => void;
-  const next = new Promise<void>((r) => (fire = r));
-  process.on('SIGINT', fire);
-  process.on('SIGTERM', fire);
-  signal?.addEventListener('abort', fire);
-  if (signal?.aborted) fire();
-  return {
-    next,
-    dispose() {
-      process.off('SIGINT', fire);
-      process.off('SIGTERM', fire);
-      signal?.removeEventListener('abort', fire);
-    },
-  };
 }
 
 async function serve(

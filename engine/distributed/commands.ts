@@ -19,6 +19,7 @@ import {
   type SweepEvent,
   type SweepPoint,
 } from '../../streams/sweep.js';
+import { interrupts } from '../cli/interrupts.js';
 import { importScript } from '../cli/load-script.js';
 import { startServer } from '../server/live-server.js';
 import { listRuns } from '../store/run-store.js';
@@ -69,24 +70,6 @@ function str(v: string | boolean | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Ctrl-C or SIGTERM (or an abort of `signal`), once. */
-function interrupted(signal?: AbortSignal): { next: Promise<void>; dispose(): void } {
-  let fire!: () => void;
-  const next = new Promise<void>((r) => (fire = r));
-  process.on('SIGINT', fire);
-  process.on('SIGTERM', fire);
-  signal?.addEventListener('abort', fire);
-  if (signal?.aborted) fire();
-  return {
-    next,
-    dispose() {
-      process.off('SIGINT', fire);
-      process.off('SIGTERM', fire);
-      signal?.removeEventListener('abort', fire);
-    },
-  };
-}
-
 /** `phasewatch worker`: takes runs from the queue until Ctrl-C / SIGTERM. */
 export async function workerCommand(args: string[], signal?: AbortSignal): Promise<number> {
   const { values, positionals } = parse('worker', args, {
@@ -117,7 +100,7 @@ export async function workerCommand(args: string[], signal?: AbortSignal): Promi
   process.stderr.write(
     `phasewatch worker ${process.pid}: taking runs from ${redis} into ${runsDir} (Ctrl-C to stop)\n`,
   );
-  const stop = interrupted(signal);
+  const stop = interrupts(signal);
   try {
     await stop.next;
   } finally {
@@ -241,7 +224,7 @@ export async function sweepCommand(args: string[], signal?: AbortSignal): Promis
       replayFinished: false,
     });
   }
-  const stop = interrupted(signal);
+  const stop = interrupts(signal);
   let failed = 0;
   let ended = 0;
   try {
@@ -311,7 +294,7 @@ export async function serveRedisCommand(args: string[], signal?: AbortSignal): P
       error: (err: unknown) =>
         process.stderr.write(`phasewatch: reading ${url} failed: ${(err as Error).message}\n`),
     });
-  const stop = interrupted(signal);
+  const stop = interrupts(signal);
   try {
     const server = await startServer({
       runsDir,

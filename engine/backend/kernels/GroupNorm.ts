@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { GroupNorm, type GroupNormAttrs, type GroupNormInputs } from '../fused/kernel-names.js';
-import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
-import { groupNormDims as dims } from './GroupNormGrad.js';
+import { alloc, f32, groupNormDims, nativeKernel, type NativeKernelArgs } from './shared.js';
 
 /**
  * The fused GroupNorm (and GELU after it, with that activation) in one pass over memory:
@@ -22,7 +21,7 @@ export function groupNorm({
   const mean = new Float32Array(b * groups);
   const rstd = new Float32Array(b * groups);
   const y = alloc(xv.length);
-  addon.groupNorm(xv, gv, bv, y, mean, rstd, dims(b, h * w, c, groups, activation), eps);
+  addon.groupNorm(xv, gv, bv, y, mean, rstd, groupNormDims(b, h * w, c, groups, activation), eps);
   return [
     backend.makeTensorInfo([...x.shape], 'float32', y),
     backend.makeTensorInfo([b, groups], 'float32', mean),

@@ -1,22 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
   GroupNormGrad,
-  type GroupNormActivation,
   type GroupNormGradAttrs,
   type GroupNormGradInputs,
 } from '../fused/kernel-names.js';
-import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
-
-/** The addon's GroupNorm dimensions: batch, height·width, channels, groups, GELU after (0/1). */
-export function groupNormDims(
-  b: number,
-  hw: number,
-  c: number,
-  groups: number,
-  activation: GroupNormActivation = 'none',
-): Int32Array {
-  return Int32Array.from([b, hw, c, groups, activation === 'gelu' ? 1 : 0]);
-}
+import { alloc, f32, groupNormDims, nativeKernel, type NativeKernelArgs } from './shared.js';
 
 /** The fused GroupNorm's gradient (through the GELU after it, if any): outputs dx, dgamma, dbeta. */
 export function groupNormGrad({

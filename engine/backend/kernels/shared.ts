@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { GroupNormActivation } from '../fused/kernel-names.js';
 import type { NativeAddon } from '../native/addon.js';
 import { nativeBufferPool } from '../native/buffer-pool.js';
 
@@ -154,4 +155,15 @@ export function poolGeom(c: tf.backend_util.Conv2DInfo): Int32Array | null {
     c.padInfo.top,
     c.padInfo.left,
   ]);
+}
+
+/** The addon's GroupNorm dimensions: batch, height·width, channels, groups, GELU after (0/1). */
+export function groupNormDims(
+  b: number,
+  hw: number,
+  c: number,
+  groups: number,
+  activation: GroupNormActivation = 'none',
+): Int32Array {
+  return Int32Array.from([b, hw, c, groups, activation === 'gelu' ? 1 : 0]);
 }
