@@ -14,9 +14,9 @@ export interface ResumePlan {
   runId: string;
   /** The checkpoint step resumed from. */
   step: number;
-  /** Events kept: every event of a step up to `step`. */
+  /** Events kept: every event of a step up to `step`, but a run-end. */
   kept: number;
-  /** Events dropped: those of later steps (they will be produced again). */
+  /** Events dropped: those of later steps (they will be produced again), and a run-end. */
   dropped: number;
   /** Highest `seq` ever written; the resumed run continues above it. */
   lastSeq: number;
@@ -61,7 +61,8 @@ export function planResume(dir: string, step: number): ResumePlan {
   const kept: RunEvent[] = [];
   let dropped = 0;
   for (const e of log.events) {
-    if (e.step <= step) kept.push(e);
+    // As RunStore.open drops them: later steps, and a run-end (the run goes on).
+    if (e.step <= step && e.type !== 'run-end') kept.push(e);
     else dropped++;
   }
   const assessed = new Set<number>();

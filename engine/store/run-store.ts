@@ -161,7 +161,8 @@ export class RunStore {
    * Reopens a stored run to append to it (a resumed run). Refused with a one-line error while
    * another process writes the run. Everything is checked before anything is changed: a
    * failed open leaves the files as they were. Then a half-written last line is dropped and,
-   * with `resumeAt`, the events after that step.
+   * with `resumeAt`, the events after that step and any earlier run-end (the run goes on; a
+   * kill between writing its run-end and its meta leaves one at the checkpoint's step).
    */
   static open(dir: string, hubOrOptions?: Subject<RunEvent> | OpenOptions): RunStore {
     const opts: OpenOptions =
@@ -175,14 +176,14 @@ export class RunStore {
       const file = join(dir, 'events.jsonl');
       const log = readRunLog(dir);
       const lastSeq = Math.max(log.lastSeq, storedLastSeq(dir));
-      const dropping =
-        opts.resumeAt !== undefined && log.events.some((e) => e.step > opts.resumeAt!);
+      const keep = (e: RunEvent): boolean => e.step <= opts.resumeAt! && e.type !== 'run-end';
+      const dropping = opts.resumeAt !== undefined && log.events.some((e) => !keep(e));
       // From here on files change.
       if (dropping) {
         // Remember the highest seq first: the resumed run continues above it even if it is
         // killed again before it writes anything.
         writeFileAtomic(join(dir, 'meta.json'), JSON.stringify({ ...meta, lastSeq }, null, 2));
-        rewriteKeeping(file, log.completeBytes, (e) => e.step <= opts.resumeAt!);
+        rewriteKeeping(file, log.completeBytes, keep);
       } else if (log.tornBytes > 0) {
         const fd = openSync(file, 'r+');
         try {

@@ -115,6 +115,15 @@ describe('resuming a stored run at a checkpoint', () => {
     again.close('completed', 6);
   });
 
+  it('a run killed between its run-end and its meta resumes at that step with one run-end', () => {
+    const dir = killedRun(); // its run-end is at step 14, the step of the checkpoint here
+    expect(planResume(dir, 14)).to.deep.include({ dropped: 1, lastLoggedStep: 14 });
+    const store = RunStore.open(dir, { resumeAt: 14 });
+    expect(readRunEvents(dir).some((e) => e.type === 'run-end')).to.equal(false);
+    store.close('completed', 14);
+    expect(readRunEvents(dir).filter((e) => e.type === 'run-end')).to.have.length(1);
+  });
+
   it('a resume killed right after dropping events still continues seq above them', () => {
     const dir = killedRun();
     const lastSeq = readRunLog(dir).lastSeq;
