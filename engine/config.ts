@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { Rect } from '../streams/events.js';
 import type { BackendName } from './backend/backend.js';
-import type { AttentionAt } from './models/unet.js';
+import type {
+  AttentionAt,
+  InitKind,
+  PoolKind,
+  StemKind,
+  UpMid,
+  UpsampleKind,
+} from './models/unet.js';
 
 /**
  * Everything that defines a run of the bump experiment; stored in meta.json. Defined once, by
@@ -29,6 +36,24 @@ export interface ExperimentConfig {
   condHidden: number;
   /** x/y encoding: `fine` (2 px to 4× size wavelengths) or `standard` (transformer, period 10,000). */
   posEncoding: 'fine' | 'standard';
+  /** GroupNorm groups of every block (a block with indivisible channels uses the largest divisor). */
+  groups: number;
+  /** Down-sampling: 2×2 average or max pooling. */
+  pool: PoolKind;
+  /** Up-sampling: nearest or bilinear (aligned corners). */
+  upsample: UpsampleKind;
+  /** A residual, unconditioned block between the down and up paths. */
+  bottleneck: boolean;
+  /** Initial weights: he (He-normal), torch (PyTorch's default) or glorot (Glorot-uniform). */
+  init: InitKind;
+  /** Linear+GELU layers of the shared conditioning MLP (1 or 2). */
+  condLayers: number;
+  /** The full-resolution stem: one 3×3 convolution, or a double-conv block. */
+  stem: StemKind;
+  /** Middle width of the up blocks: their output's, or their skip connection's. */
+  upMid: UpMid;
+  /** Distance in pixels of the outermost bump centres from the image edge. */
+  labelMargin: number;
   batchSize: number;
   lr: number;
   emaDecay: number;
@@ -151,8 +176,14 @@ const ATTENTION_AT = [
   'interlaced-half',
 ] as const satisfies readonly AttentionAt[];
 
+const POOLS = ['avg', 'max'] as const satisfies readonly PoolKind[];
+const UPSAMPLES = ['nearest', 'bilinear'] as const satisfies readonly UpsampleKind[];
+const INITS = ['he', 'torch', 'glorot'] as const satisfies readonly InitKind[];
+const STEMS = ['conv', 'block'] as const satisfies readonly StemKind[];
+const UP_MIDS = ['out', 'skip'] as const satisfies readonly UpMid[];
+
 /** The names `preset` accepts. */
-export const PRESET_NAMES = ['default', 'seed'] as const;
+export const PRESET_NAMES = ['default', 'seed', 'phase-b'] as const;
 export type ConfigPreset = (typeof PRESET_NAMES)[number];
 
 /**
@@ -161,6 +192,11 @@ export type ConfigPreset = (typeof PRESET_NAMES)[number];
  * appendix A.1): 32×32 images, self-attention interlaced after each of the 3 down and 3 up
  * blocks, and the standard sinusoidal encodings of t, x and y fed into every block (projected
  * per block, no shared MLP). What the seed's text leaves open (widths, heads) stays ours.
+ * `phase-b`: the PyTorch reference UNet that shows phase B (docs/phases.md, "The reference
+ * model"), setting by setting: standard encodings into a 2-layer conditioning MLP of 128,
+ * a double-conv stem, GroupNorm with 1 group, max pooling, bilinear up-sampling, a residual
+ * bottleneck, up blocks as wide as their skip in the middle, PyTorch's default initialisation,
+ * centres 2 px from the edge, and sampling with the raw weights (no EMA).
  */
 export const CONFIG_PRESETS: Record<ConfigPreset, Partial<Omit<ExperimentConfig, 'preset'>>> = {
   default: {},
@@ -170,6 +206,20 @@ export const CONFIG_PRESETS: Record<ConfigPreset, Partial<Omit<ExperimentConfig,
     attentionAt: 'interlaced',
     posEncoding: 'standard',
     condHidden: 0,
+  },
+  'phase-b': {
+    posEncoding: 'standard',
+    condHidden: 128,
+    condLayers: 2,
+    stem: 'block',
+    groups: 1,
+    pool: 'max',
+    upsample: 'bilinear',
+    bottleneck: true,
+    upMid: 'skip',
+    init: 'torch',
+    labelMargin: 2,
+    emaDecay: 0,
   },
 };
 
@@ -229,7 +279,7 @@ export const CONFIG_FIELDS = {
   preset: field(
     oneOf(PRESET_NAMES),
     'default',
-    'Group of settings: seed = seed 004 model (32 px, interlaced attention, standard encoding, no cond MLP); flags still win.',
+    'Group of settings: seed = seed 004 model (32 px, interlaced attention, standard encoding, no cond MLP); phase-b = the PyTorch reference UNet that shows phase B; flags still win.',
     { flag: 'preset', arg: PRESET_NAMES.join('|') },
   ),
   widths: field(
@@ -265,6 +315,55 @@ export const CONFIG_FIELDS = {
     'fine',
     'Encoding of x and y: fine (wavelengths 2 px to 4x size) or standard (transformer sinusoid).',
     { flag: 'pos-encoding', arg: 'fine|standard' },
+  ),
+  groups: field(int(1, 64), 8, 'GroupNorm groups (largest divisor of the channels up to this).', {
+    flag: 'groups',
+  }),
+  pool: field(oneOf(POOLS), 'avg', 'UNet down-sampling: 2x2 average or max pooling.', {
+    flag: 'pool',
+    arg: POOLS.join('|'),
+  }),
+  upsample: field(
+    oneOf(UPSAMPLES),
+    'nearest',
+    'UNet up-sampling: nearest, or bilinear with aligned corners.',
+    { flag: 'upsample', arg: UPSAMPLES.join('|') },
+  ),
+  bottleneck: field(
+    { schema: z.boolean(), kind: 'boolean', accepted: 'true or false' },
+    false,
+    'A residual, unconditioned double-conv block between the down and up paths.',
+    { flag: 'bottleneck', arg: '' },
+  ),
+  init: field(
+    oneOf(INITS),
+    'he',
+    "Initial weights: he (He-normal, zero biases), torch (PyTorch's U(±1/√fan_in)), glorot.",
+    { flag: 'init', arg: INITS.join('|') },
+  ),
+  condLayers: field(
+    int(1, 2),
+    1,
+    'Linear+GELU layers of the conditioning MLP (2 needs condHidden > 0).',
+    { flag: 'cond-layers' },
+  ),
+  stem: field(
+    oneOf(STEMS),
+    'conv',
+    'Full-resolution stem: one 3x3 conv with bias, or a double-conv block.',
+    { flag: 'stem', arg: STEMS.join('|') },
+  ),
+  upMid: field(
+    oneOf(UP_MIDS),
+    'out',
+    "Middle width of the up blocks: their output's, or their skip connection's.",
+    { flag: 'up-mid', arg: UP_MIDS.join('|') },
+  ),
+  labelMargin: field(
+    num(0, 127.5),
+    0,
+    'Bump centres run from this many pixels to size - 1 - this; at most (size - 1) / 2.',
+    { flag: 'label-margin', arg: 'PX' },
   ),
   batchSize: field(int(1, 4096), 64, 'Training images per step.', { flag: 'batch-size' }),
   lr: field(num(0, 1, { min: true }), 1e-3, 'Adam learning rate.', { flag: 'lr' }),
@@ -401,14 +500,17 @@ const nameOf = (key: ConfigKey, naming: ConfigFieldNaming): string => {
   return naming === 'flag' && flag ? `--${flag}` : key;
 };
 
-/** Bump positions along one axis: 0, d, 2d, … <= size - 1 (as `gaussianBumps` lays them out). */
-function ticks(d: number, size: number): number {
-  return Math.floor((size - 1 + 1e-9) / d) + 1;
+/** Bump positions along one axis: m, m + d, … <= size - 1 - m (as `gaussianBumps` lays them out). */
+function ticks(d: number, size: number, m = 0): number {
+  return Math.floor((size - 1 - 2 * m + 1e-9) / d) + 1;
 }
 
 /** Training images of a config (before a hole is cut out), computed without building them. */
-export function datasetCount(cfg: Pick<ExperimentConfig, 'size' | 'dx' | 'dy'>): number {
-  return ticks(cfg.dx, cfg.size) * ticks(cfg.dy, cfg.size);
+export function datasetCount(
+  cfg: Pick<ExperimentConfig, 'size' | 'dx' | 'dy'> & { labelMargin?: number },
+): number {
+  const m = cfg.labelMargin ?? 0;
+  return ticks(cfg.dx, cfg.size, m) * ticks(cfg.dy, cfg.size, m);
 }
 
 /**
@@ -458,6 +560,16 @@ export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key')
         `${nameOf(key, naming)} must be a number > 0 and <= size - 1 = ${cfg.size - 1} (got ${cfg[key]})`,
       );
     }
+  }
+  if (cfg.labelMargin > (cfg.size - 1) / 2) {
+    throw new Error(
+      `${nameOf('labelMargin', naming)} must be a number >= 0 and <= (size - 1) / 2 = ${(cfg.size - 1) / 2} (got ${cfg.labelMargin})`,
+    );
+  }
+  if (cfg.condLayers === 2 && cfg.condHidden === 0) {
+    throw new Error(
+      `${nameOf('condLayers', naming)} 2 needs a conditioning MLP: ${nameOf('condHidden', naming)} > 0 (got 0)`,
+    );
   }
   if (cfg.ddimSteps > cfg.timesteps) {
     throw new Error(
@@ -559,4 +671,15 @@ export function configTable(): string {
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/** The UNet settings of a config that `runExperiment` passes to the model as they are. */
+export function unetSettings(
+  cfg: ExperimentConfig,
+): Pick<
+  ExperimentConfig,
+  'groups' | 'pool' | 'upsample' | 'bottleneck' | 'init' | 'condLayers' | 'stem' | 'upMid'
+> {
+  const { groups, pool, upsample, bottleneck, init, condLayers, stem, upMid } = cfg;
+  return { groups, pool, upsample, bottleneck, init, condLayers, stem, upMid };
 }

@@ -32,7 +32,7 @@ import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
 import { selectBackend } from './backend/backend.js';
-import { configFromMeta, resolveConfig, type ExperimentConfig } from './config.js';
+import { configFromMeta, resolveConfig, unetSettings, type ExperimentConfig } from './config.js';
 import { createRng } from './models/random.js';
 import { UNET_LAYER, unetDdpm } from './models/unet-ddpm.js';
 import { record } from './store/record.js';
@@ -222,6 +222,7 @@ export function runExperiment(
       dy: cfg.dy,
       sigma: cfg.sigma,
       hole: cfg.hole,
+      margin: cfg.labelMargin,
     });
     const backend = await selectBackend(cfg.backend);
     const model = unetDdpm({
@@ -231,6 +232,7 @@ export function runExperiment(
       attentionAt: cfg.attentionAt,
       condHidden: cfg.condHidden,
       posEncoding: cfg.posEncoding,
+      ...unetSettings(cfg),
       T: cfg.timesteps,
       lr: cfg.lr,
       emaDecay: cfg.emaDecay,
