@@ -253,9 +253,9 @@ describe('config schema', () => {
     it('rejects an unknown preset in one line naming the accepted ones', () => {
       expect(
         oneLine(() => resolveConfig({ preset: 'paper' } as unknown as Partial<ExperimentConfig>)),
-      ).to.equal('preset must be one of default, seed (got "paper")');
+      ).to.equal('preset must be one of default, seed, phase-b (got "paper")');
       expect(oneLine(() => checkConfig({ preset: 3 }, 'flag'))).to.equal(
-        '--preset must be one of default, seed (got 3)',
+        '--preset must be one of default, seed, phase-b (got 3)',
       );
     });
 
