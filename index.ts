@@ -90,6 +90,8 @@ export { phaseHysteresis } from './operators/phase-hysteresis.js';
 export type { HysteresisState, PhasedAssessment } from './operators/phase-hysteresis.js';
 export { phaseTransitions } from './operators/phase-transitions.js';
 export { phaseEvents } from './operators/phase-events.js';
+export { watchPhases } from './operators/watch-phases.js';
+export type { PhaseWatchState, WatchPhasesOptions } from './operators/watch-phases.js';
 export type { PhaseTransition } from './operators/phase-transitions.js';
 export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
@@ -242,17 +244,20 @@ export type {
   ConfigPreset,
   ExperimentConfig,
 } from './engine/experiment/config.js';
+export { bumpExperiment, snapshotLabels } from './engine/experiment/bump-experiment.js';
+export type { BumpExperimentOptions, BumpSettings } from './engine/experiment/bump-experiment.js';
+export { runExperiment } from './engine/experiment/run-experiment.js';
+export type { RunOptions } from './engine/experiment/run-experiment.js';
+export { restoreRun } from './engine/experiment/resume.js';
+export type { Restore } from './engine/experiment/resume.js';
 export {
-  bumpExperiment,
-  runExperiment,
-  snapshotLabels,
-} from './engine/experiment/bump-experiment.js';
-export type {
-  BumpExperimentOptions,
-  BumpSettings,
-  Restore,
-  RunOptions,
-} from './engine/experiment/bump-experiment.js';
+  checkpointEvery,
+  latestCheckpoint,
+  saveCheckpoint,
+} from './engine/experiment/checkpoints.js';
+export type { Checkpoints } from './engine/experiment/checkpoints.js';
+export { unetFromConfig } from './engine/experiment/unet-from-config.js';
+export type { UnetSettings } from './engine/experiment/unet-from-config.js';
 export { blocks } from './engine/experiment/script.js';
 export type { CreateRunOptions, Script, ScriptContext } from './engine/experiment/script.js';
 export { BUMP_JOB, bumpJob } from './engine/experiment/sweep/bump-job.js';

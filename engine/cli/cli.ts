@@ -14,7 +14,7 @@ import {
   type ConfigKey,
   type ExperimentConfig,
 } from '../experiment/config.js';
-import { runExperiment } from '../experiment/bump-experiment.js';
+import { runExperiment } from '../experiment/run-experiment.js';
 import { createScriptContext, type Script, type ScriptContext } from '../experiment/script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';

@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { merge, Subject, Subscription, type Observable } from 'rxjs';
-import { mergeMap, share } from 'rxjs/operators';
-import { assessPhases, type AssessPhasesOptions } from '../../operators/assess-phases.js';
-import { assessmentEvent, assessmentMetrics } from '../../operators/assessment-events.js';
-import type { PhasedAssessment } from '../../operators/phase-hysteresis.js';
-import { phaseEvents } from '../../operators/phase-events.js';
+import { Subject, Subscription, type Observable } from 'rxjs';
+import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
+import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
@@ -67,8 +64,9 @@ interface OpenRun {
   finishing: boolean;
   snaps: Subject<Snapshot>;
   assessing: Subscription;
-  assessOpts: AssessPhasesOptions;
-  bySteps: Map<number, Snapshot>;
+  assessOpts: WatchPhasesOptions;
+  /** Steps of the snapshots not assessed yet. */
+  pending: Set<number>;
   lastSnapshotStep: number;
   /** The highest step of any event the trainer sent. */
   lastStep: number;
@@ -207,7 +205,7 @@ export function createIngest(opts: IngestOptions): Ingest {
         `${runs.size} runs are open, the most this server takes: finish one first`,
       );
     }
-    const assessOpts: AssessPhasesOptions = { ...opts.assess, ...assess };
+    const assessOpts: WatchPhasesOptions = { ...opts.assess, ...assess };
     let store: RunStore;
     try {
       store = RunStore.create({
@@ -233,7 +231,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       snaps: new Subject<Snapshot>(),
       assessing: Subscription.EMPTY,
       assessOpts,
-      bySteps: new Map(),
+      pending: new Set(),
       lastSnapshotStep: -1,
       lastStep: 0,
       idle: [],
@@ -251,12 +249,9 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   /** Snapshots of the run → assessment, metrics and phase events, in order. */
   function startAssessing(run: OpenRun): void {
-    const assessed$ = run.snaps.pipe(assessPhases(run.assessOpts), share());
-    run.assessing = merge(
-      assessed$.pipe(mergeMap((a) => assessmentEvents(a, run))),
-      assessed$.pipe(phaseEvents()),
-    ).subscribe({
+    run.assessing = run.snaps.pipe(watchPhases(run.assessOpts)).subscribe({
       next: (e) => {
+        if (e.type === 'assessment') run.pending.delete(e.step);
         if (!run.failure && !run.recording.closed) run.input.next(e);
         if (e.type === 'phase' || e.type === 'assessment') settle(run);
       },
@@ -271,7 +266,7 @@ export function createIngest(opts: IngestOptions): Ingest {
             message: `assessment failed: ${message.split('\n')[0]}`,
           });
         }
-        run.bySteps.clear();
+        run.pending.clear();
         run.snaps = new Subject<Snapshot>();
         startAssessing(run);
         settle(run);
@@ -308,14 +303,8 @@ export function createIngest(opts: IngestOptions): Ingest {
   }
 
   function settle(run: OpenRun): void {
-    if (run.bySteps.size > 0) return;
+    if (run.pending.size > 0) return;
     for (const resolve of run.idle.splice(0)) resolve();
-  }
-
-  function assessmentEvents(a: PhasedAssessment, run: OpenRun): EventInput[] {
-    const snap = run.bySteps.get(a.step);
-    run.bySteps.delete(a.step);
-    return snap ? [assessmentEvent(a, snap), ...assessmentMetrics(a)] : assessmentMetrics(a);
   }
 
   function openRun(runId: string): OpenRun {
@@ -340,7 +329,7 @@ export function createIngest(opts: IngestOptions): Ingest {
 
   function runStatus(runId: string): unknown {
     const run = runs.get(runId);
-    if (run) return { ...run.store.info, open: true, assessing: run.bySteps.size };
+    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
     const dir = join(opts.runsDir, runId);
     if (
       !/^[\w.-]+$/.test(runId) ||
@@ -485,7 +474,7 @@ export function createIngest(opts: IngestOptions): Ingest {
       sampleMs: Number.isFinite(sampleMs) && sampleMs >= 0 ? sampleMs : 0,
     });
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
-    run.bySteps.set(step, snap);
+    run.pending.add(step);
     run.snaps.next(snap);
     return { step, file, count, size: snap.size, dim: snap.dim };
   }
@@ -495,7 +484,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (!r.success) throw new HttpError(400, zodError('body', body, r.error));
     const status = r.data.status ?? 'completed';
     run.finishing = true;
-    if (status !== 'stopped' && run.bySteps.size > 0) {
+    if (status !== 'stopped' && run.pending.size > 0) {
       await new Promise<void>((resolve) => run.idle.push(resolve));
     }
     end(run);

@@ -7,7 +7,7 @@ import { firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents, replay } from '../../../streams/replay.js';
-import { runExperiment } from '../../../engine/experiment/bump-experiment.js';
+import { runExperiment } from '../../../engine/experiment/run-experiment.js';
 import { readRunMeta } from '../../../engine/store/run-store.js';
 
 const TINY = {
