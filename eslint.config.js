@@ -19,6 +19,35 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
+/**
+ * The layers and what each may not import (docs/architecture.md): data flows one way,
+ * streams → operators → engine, and the browser code (dashboard/, common/) never loads Node's.
+ */
+const layer = (name) => ({
+  regex: `(^|/)${name}(/|$)`,
+  message: `crosses a layer boundary: ${name}/ is off limits here (docs/architecture.md)`,
+});
+const nodeBuiltins = {
+  regex: '^node:',
+  message: 'browser code: no Node built-ins (docs/architecture.md)',
+};
+const boundaries = [
+  {
+    files: ['streams/**/*.ts'],
+    patterns: [layer('operators'), layer('engine'), layer('dashboard'), layer('common')],
+  },
+  { files: ['operators/**/*.ts'], patterns: [layer('engine'), layer('dashboard')] },
+  {
+    files: ['common/**/*.ts'],
+    patterns: [layer('operators'), layer('engine'), layer('dashboard'), nodeBuiltins],
+  },
+  { files: ['engine/**/*.ts', 'engine/**/*.js'], patterns: [layer('dashboard')] },
+  { files: ['dashboard/**/*.ts'], patterns: [layer('operators'), layer('engine'), nodeBuiltins] },
+].map(({ files, patterns }) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns }] },
+}));
+
 export default tseslint.config(
   {
     ignores: [
@@ -52,4 +81,5 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: nodeGlobals },
   },
+  ...boundaries,
 );
