@@ -42,6 +42,23 @@ const boundaries = [
     patterns: [layer('operators'), layer('engine'), layer('dashboard'), nodeBuiltins],
   },
   { files: ['engine/**/*.ts', 'engine/**/*.js'], patterns: [layer('dashboard')] },
+  // inside engine/: the library rooms (runtime, backend, models, store) below the rooms that
+  // use them (export, server, experiment), distributed above experiment, cli on top
+  ...[
+    [
+      ['runtime', 'backend', 'models', 'store'],
+      ['export', 'server', 'experiment', 'distributed', 'cli'],
+    ],
+    [
+      ['export', 'server'],
+      ['export', 'server', 'experiment', 'distributed', 'cli'],
+    ],
+    [['experiment'], ['export', 'server', 'distributed', 'cli']],
+    [['distributed'], ['cli']],
+  ].map(([rooms, above]) => ({
+    files: rooms.map((r) => `engine/${r}/**/*.ts`),
+    patterns: ['dashboard', ...above].map(layer),
+  })),
   { files: ['dashboard/**/*.ts'], patterns: [layer('operators'), layer('engine'), nodeBuiltins] },
 ].map(({ files, patterns }) => ({
   files,

@@ -56,6 +56,19 @@ describe('layer boundaries (eslint.config.js)', function () {
     expect(await crossings('engine/cli/crossing.ts', code)).to.have.length(1);
   });
 
+  it('inside engine/: the library rooms import no application room, cli is the top floor', async () => {
+    const models =
+      "import { resolveConfig } from '../experiment/config.js';\nexport { resolveConfig };";
+    expect(await crossings('engine/models/crossing.ts', models)).to.have.length(1);
+    const store =
+      "import { startServer } from '../server/live-server.js';\nexport { startServer };";
+    expect(await crossings('engine/store/crossing.ts', store)).to.have.length(1);
+    const distributed = "import { main } from '../cli/cli.js';\nexport { main };";
+    expect(await crossings('engine/distributed/crossing.ts', distributed)).to.have.length(1);
+    const cli = "import { runStreams } from '../distributed/consumer.js';\nexport { runStreams };";
+    expect(await crossings('engine/cli/fine.ts', cli)).to.deep.equal([]);
+  });
+
   it('the browser code (dashboard/, common/) imports neither engine/ nor Node', async () => {
     const dashboard = [
       "import { readRunMeta } from '../engine/store/run-store.js';",
