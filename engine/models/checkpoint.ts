@@ -18,7 +18,8 @@ export interface CheckpointManifest {
   [field: string]: unknown;
 }
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
+/** Writes a file whole or not at all (a temporary file renamed over it). */
+export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, data);
   await rename(tmp, file);
@@ -49,13 +50,14 @@ export async function writeCheckpoint(
 }
 
 /**
- * Reads a checkpoint written by `writeCheckpoint` (or by the UNet DDPM, same layout); checks
- * the format tag and the file length. `values(t)` views one tensor's data.
+ * Reads and checks `model.json` of a checkpoint: one of `formats` (and of `version` when given)
+ * with a tensor index. Nothing else is read: the caller checks its own fields first.
  */
-export async function readCheckpoint(
+export async function readCheckpointManifest(
   dir: string,
   formats: string[],
-): Promise<{ manifest: CheckpointManifest; values: (t: StoredTensor) => Float32Array }> {
+  version?: number,
+): Promise<CheckpointManifest> {
   const file = path.join(dir, 'model.json');
   let parsed: unknown;
   try {
@@ -70,13 +72,26 @@ export async function readCheckpoint(
     !m ||
     typeof m !== 'object' ||
     !formats.includes(String(m.format)) ||
+    (version !== undefined && m.version !== version) ||
     !Array.isArray(m.tensors)
   ) {
     throw new Error(
-      `${file} is not a ${formats.join(' or ')} manifest (format ${String(m?.format)})`,
+      version !== undefined
+        ? `${file} is not a ${formats.join(' or ')} v${version} manifest`
+        : `${file} is not a ${formats.join(' or ')} manifest (format ${String(m?.format)})`,
     );
   }
-  const manifest = m as CheckpointManifest;
+  return m as CheckpointManifest;
+}
+
+/**
+ * Reads `weights.bin` of a checkpoint whose manifest is `manifest`, checking its length;
+ * `values(t)` views one tensor's data.
+ */
+export async function readCheckpointWeights(
+  dir: string,
+  manifest: Pick<CheckpointManifest, 'tensors'>,
+): Promise<(t: StoredTensor) => Float32Array> {
   const bytes = await readFile(path.join(dir, 'weights.bin'));
   const size = (t: StoredTensor): number => t.shape.reduce((a, b) => a * b, 1);
   const total = manifest.tensors.reduce((s, t) => s + size(t), 0);
@@ -88,5 +103,17 @@ export async function readCheckpoint(
   const all = new Float32Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
   );
-  return { manifest, values: (t) => all.subarray(t.offset, t.offset + size(t)) };
+  return (t) => all.subarray(t.offset, t.offset + size(t));
+}
+
+/**
+ * Reads a checkpoint written by `writeCheckpoint` (every model's, same layout); checks the
+ * format tag and the file length. `values(t)` views one tensor's data.
+ */
+export async function readCheckpoint(
+  dir: string,
+  formats: string[],
+): Promise<{ manifest: CheckpointManifest; values: (t: StoredTensor) => Float32Array }> {
+  const manifest = await readCheckpointManifest(dir, formats);
+  return { manifest, values: await readCheckpointWeights(dir, manifest) };
 }

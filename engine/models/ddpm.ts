@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
+import { readCheckpointManifest, readCheckpointWeights, writeCheckpoint } from './checkpoint.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';
@@ -299,7 +299,6 @@ export class Ddpm {
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    await mkdir(dir, { recursive: true });
     const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
     for (const n of this.names)
       entries.push({ name: n, group: 'param', tensor: this.params.weights[n] });
@@ -307,26 +306,13 @@ export class Ddpm {
     const adam = await this.optimizer.getWeights();
     // Adam keys its moments by position in the variable list, so store them in order.
     adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
-    const total = entries.reduce((s, e) => s + e.tensor.size, 0);
-    const buf = new Float32Array(total);
-    const tensors: Manifest['tensors'] = [];
-    let offset = 0;
-    for (const e of entries) {
-      buf.set(await e.tensor.data<'float32'>(), offset);
-      tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
-      offset += e.tensor.size;
+    try {
+      const head = { format: 'phasewatch-ddpm', version: 1, config: this.config, step: this.step };
+      await writeCheckpoint(dir, head, entries);
+    } finally {
+      // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
+      if (adam.length > 0) adam[0].tensor.dispose();
     }
-    // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
-    if (adam.length > 0) adam[0].tensor.dispose();
-    const manifest: Manifest = {
-      format: 'phasewatch-ddpm',
-      version: 1,
-      config: this.config,
-      step: this.step,
-      tensors,
-    };
-    await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
-    await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
   }
 
   /**
@@ -341,18 +327,7 @@ export class Ddpm {
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
       throw new Error(`model in ${dir} has a different architecture than this model`);
     }
-    const bytes = await readFile(path.join(dir, 'weights.bin'));
-    const total = manifest.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    if (bytes.byteLength !== total * 4) {
-      throw new Error(
-        `weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`,
-      );
-    }
-    const all = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
-    const view = (t: Manifest['tensors'][number]): Float32Array =>
-      all.subarray(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
+    const view = await readCheckpointWeights(dir, manifest);
     const adam: { name: string; tensor: tf.Tensor }[] = [];
     for (const t of manifest.tensors) {
       if (t.group === 'adam') {
@@ -405,31 +380,9 @@ export function ddimTimes(T: number, steps: number): number[] {
   return out;
 }
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 async function readManifest(dir: string): Promise<Manifest> {
-  const file = path.join(dir, 'model.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(
-      `cannot read ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-      { cause: err },
-    );
-  }
-  const m = parsed as Partial<Manifest>;
-  if (
-    m?.format !== 'phasewatch-ddpm' ||
-    m.version !== 1 ||
-    !Array.isArray(m.tensors) ||
-    !m.config
-  ) {
-    throw new Error(`${file} is not a phasewatch-ddpm v1 manifest`);
-  }
-  return m as Manifest;
+  const m = await readCheckpointManifest(dir, ['phasewatch-ddpm'], 1);
+  if (!m.config)
+    throw new Error(`${path.join(dir, 'model.json')} is not a phasewatch-ddpm v1 manifest`);
+  return m as unknown as Manifest;
 }
