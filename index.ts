@@ -279,6 +279,7 @@ export {
   listRuns,
   readRunMeta,
   readSnapshotArrays,
+  metaLastSeq,
   RunStore,
   storedLastSeq,
 } from './engine/store/run-store.js';
