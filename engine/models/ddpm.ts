@@ -246,7 +246,9 @@ export class Ddpm {
                 activations.set(out.layer4.dataSync(), start * dim);
                 out.layer4.dispose(); // kept by unetApply, so tidy would not free it
               }
-              return this.denoiseStep(x, out.eps, t, tPrev, clip, method, noise);
+              // DDPM posterior q(x_{t-1} | x_t, x0): consecutive steps, so beta_t = betas[t].
+              const beta = this.schedule.betas[t];
+              return reverseStep(this.schedule, x, out.eps, t, tPrev, clip, method, noise, beta);
             });
             x.dispose();
             x = next;
@@ -262,38 +264,6 @@ export class Ddpm {
       if (!frozen) tf.dispose(Object.values(weights));
     }
     return { images, activations, dim };
-  }
-
-  private denoiseStep(
-    x: tf.Tensor4D,
-    eps: tf.Tensor4D,
-    t: number,
-    tPrev: number,
-    clip: boolean,
-    method: 'ddim' | 'ddpm',
-    noise: Float32Array | undefined,
-  ): tf.Tensor4D {
-    const ab = this.schedule.alphaBars;
-    const abT = ab[t];
-    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
-    let x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-    let e: tf.Tensor = eps;
-    if (clip) {
-      x0 = tf.clipByValue(x0, -1, 1);
-      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
-    }
-    if (tPrev < 0) return x0 as tf.Tensor4D;
-    if (method === 'ddim') {
-      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
-    }
-    // DDPM posterior q(x_{t-1} | x_t, x0): consecutive steps, so beta_t = betas[t].
-    const beta = this.schedule.betas[t];
-    const c0 = (beta * Math.sqrt(abPrev)) / (1 - abT);
-    const ct = ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - abT);
-    const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
-    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
-    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
   }
 
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
@@ -368,6 +338,48 @@ export class Ddpm {
  */
 export function createDdpm(config: Partial<DdpmConfig> = {}): Ddpm {
   return new Ddpm(config);
+}
+
+/**
+ * One reverse step of a DDPM (the UNet DDPM's and DiVA's) with a (guided) noise estimate: x̂₀
+ * from ε (clipped when asked, ε then recomputed), then DDIM's deterministic step or the DDPM
+ * posterior q(x_{t-1} | x_t, x̂₀).
+ * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
+ */
+export function reverseStep(
+  schedule: Schedule,
+  x: tf.Tensor4D,
+  eps: tf.Tensor4D,
+  t: number,
+  tPrev: number,
+  clip: boolean,
+  method: 'ddim' | 'ddpm',
+  noise: Float32Array | undefined,
+  beta?: number,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const ab = schedule.alphaBars;
+    const abT = ab[t];
+    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
+    let x0: tf.Tensor = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
+    let e: tf.Tensor = eps;
+    if (clip) {
+      x0 = tf.clipByValue(x0, -1, 1);
+      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
+    }
+    if (tPrev < 0) return x0 as tf.Tensor4D;
+    if (method === 'ddim') {
+      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
+    }
+    // the posterior's beta_t between tPrev and t (`beta`: the schedule's own, for consecutive steps)
+    const b = beta ?? 1 - abT / abPrev;
+    const c0 = (b * Math.sqrt(abPrev)) / (1 - abT);
+    const ct = ((1 - abPrev) * Math.sqrt(1 - b)) / (1 - abT);
+    const sigma = Math.sqrt((b * (1 - abPrev)) / (1 - abT));
+    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
+    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
+    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
+  });
 }
 
 /** `steps` timesteps from T-1 down to 0, evenly spaced and distinct. */
