@@ -117,3 +117,61 @@ export async function readCheckpoint(
   const manifest = await readCheckpointManifest(dir, formats);
   return { manifest, values: await readCheckpointWeights(dir, manifest) };
 }
+
+/** What a trained model checkpoints: its weights and their EMA by name, and Adam's state. */
+export interface TrainingState {
+  /** The weights' names, in the order they are stored (and Adam keys its moments). */
+  names: readonly string[];
+  params: Readonly<Record<string, tf.Variable>>;
+  ema: Readonly<Record<string, tf.Variable>>;
+  optimizer: {
+    getWeights(): Promise<{ name: string; tensor: tf.Tensor }[]>;
+  };
+}
+
+/**
+ * Writes a trained model's checkpoint: `head` (format, version, the model's own fields) and
+ * its params, EMA and Adam state (`param`, `ema` and `adam.<i>` tensors, in that order).
+ */
+export async function writeTrainingCheckpoint(
+  dir: string,
+  head: { format: string; version: number } & Record<string, unknown>,
+  state: TrainingState,
+): Promise<void> {
+  const { names, params, ema, optimizer } = state;
+  const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
+  for (const n of names) entries.push({ name: n, group: 'param', tensor: params[n] });
+  for (const n of names) entries.push({ name: n, group: 'ema', tensor: ema[n] });
+  const adam = await optimizer.getWeights();
+  // Adam keys its moments by position in the variable list, so store them in order.
+  adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
+  try {
+    await writeCheckpoint(dir, head, entries);
+  } finally {
+    // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
+    if (adam.length > 0) adam[0].tensor.dispose();
+  }
+}
+
+/**
+ * Assigns a checkpoint's `param` and `ema` tensors to the model's variables and returns its
+ * Adam state (`adam.<i>`, in order) for a fresh optimiser's `setWeights`; the caller disposes it.
+ */
+export function restoreTrainingTensors(
+  dir: string,
+  tensors: readonly StoredTensor[],
+  values: (t: StoredTensor) => Float32Array,
+  state: Pick<TrainingState, 'params' | 'ema'>,
+): { name: string; tensor: tf.Tensor }[] {
+  const adam: { name: string; tensor: tf.Tensor }[] = [];
+  for (const t of tensors) {
+    if (t.group === 'adam') {
+      adam.push({ name: t.name, tensor: tf.tensor(values(t), t.shape) });
+      continue;
+    }
+    const target = t.group === 'param' ? state.params[t.name] : state.ema[t.name];
+    if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
+    tf.tidy(() => target.assign(tf.tensor(values(t), t.shape)));
+  }
+  return adam;
+}

@@ -3,7 +3,12 @@ import path from 'node:path';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
-import { readCheckpointManifest, readCheckpointWeights, writeCheckpoint } from './checkpoint.js';
+import {
+  readCheckpointManifest,
+  readCheckpointWeights,
+  restoreTrainingTensors,
+  writeTrainingCheckpoint,
+} from './checkpoint.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';
@@ -269,20 +274,13 @@ export class Ddpm {
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
-    for (const n of this.names)
-      entries.push({ name: n, group: 'param', tensor: this.params.weights[n] });
-    for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
-    const adam = await this.optimizer.getWeights();
-    // Adam keys its moments by position in the variable list, so store them in order.
-    adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
-    try {
-      const head = { format: 'phasewatch-ddpm', version: 1, config: this.config, step: this.step };
-      await writeCheckpoint(dir, head, entries);
-    } finally {
-      // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
-      if (adam.length > 0) adam[0].tensor.dispose();
-    }
+    const head = { format: 'phasewatch-ddpm', version: 1, config: this.config, step: this.step };
+    await writeTrainingCheckpoint(dir, head, {
+      names: this.names,
+      params: this.params.weights,
+      ema: this.ema,
+      optimizer: this.optimizer,
+    });
   }
 
   /**
@@ -298,16 +296,10 @@ export class Ddpm {
       throw new Error(`model in ${dir} has a different architecture than this model`);
     }
     const view = await readCheckpointWeights(dir, manifest);
-    const adam: { name: string; tensor: tf.Tensor }[] = [];
-    for (const t of manifest.tensors) {
-      if (t.group === 'adam') {
-        adam.push({ name: t.name, tensor: tf.tensor(view(t), t.shape) });
-        continue;
-      }
-      const target = t.group === 'param' ? this.params.weights[t.name] : this.ema[t.name];
-      if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
-      tf.tidy(() => target.assign(tf.tensor(view(t), t.shape)));
-    }
+    const adam = restoreTrainingTensors(dir, manifest.tensors, view, {
+      params: this.params.weights,
+      ema: this.ema,
+    });
     this.optimizer.dispose();
     this.optimizer = this.makeOptimizer();
     if (adam.length > 0) {

@@ -10,7 +10,12 @@ import type {
   Sampler,
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
-import { readCheckpointManifest, readCheckpointWeights, writeCheckpoint } from './checkpoint.js';
+import {
+  readCheckpointManifest,
+  readCheckpointWeights,
+  restoreTrainingTensors,
+  writeTrainingCheckpoint,
+} from './checkpoint.js';
 import { ddimTimes } from './ddpm.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
@@ -479,23 +484,18 @@ export class MlpDenoiser implements Model {
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
-    for (const n of this.names) entries.push({ name: n, group: 'param', tensor: this.params[n] });
-    for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
-    const adam = await this.optimizer.getWeights();
-    adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
-    try {
-      const head = {
-        format: 'phasewatch-mlp-denoiser',
-        version: 1,
-        config: this.config,
-        step: this.step,
-      };
-      await writeCheckpoint(dir, head, entries);
-    } finally {
-      // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
-      if (adam.length > 0) adam[0].tensor.dispose();
-    }
+    const head = {
+      format: 'phasewatch-mlp-denoiser',
+      version: 1,
+      config: this.config,
+      step: this.step,
+    };
+    await writeTrainingCheckpoint(dir, head, {
+      names: this.names,
+      params: this.params,
+      ema: this.ema,
+      optimizer: this.optimizer,
+    });
   }
 
   /** Restores what `save` wrote; the saved config must describe the same architecture. */
@@ -516,16 +516,10 @@ export class MlpDenoiser implements Model {
     if (mine !== theirs)
       throw new Error(`model in ${dir} has a different architecture than this model`);
     const view = await readCheckpointWeights(dir, m);
-    const adam: { name: string; tensor: tf.Tensor }[] = [];
-    for (const t of m.tensors) {
-      if (t.group === 'adam') {
-        adam.push({ name: t.name, tensor: tf.tensor(view(t), t.shape) });
-        continue;
-      }
-      const target = t.group === 'param' ? this.params[t.name] : this.ema[t.name];
-      if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
-      tf.tidy(() => target.assign(tf.tensor(view(t), t.shape)));
-    }
+    const adam = restoreTrainingTensors(dir, m.tensors, view, {
+      params: this.params,
+      ema: this.ema,
+    });
     this.optimizer.dispose();
     this.optimizer = this.makeOptimizer();
     if (adam.length > 0) {
