@@ -1,5 +1,5 @@
-import { resolveConfig } from '../../engine/config.js';
-import { createScriptContext, type ScriptContext } from '../../engine/script.js';
+import { resolveConfig } from '../../engine/experiment/config.js';
+import { createScriptContext, type ScriptContext } from '../../engine/experiment/script.js';
 
 /** What `phasewatch run <script>` hands a script, with a tiny model so examples run in seconds. */
 export function tinyContext(runsDir: string): ScriptContext {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { selectBackend } from '../../../engine/backend/backend.js';
-import { checkConfig, unetSettings } from '../../../engine/config.js';
+import { checkConfig, unetSettings } from '../../../engine/experiment/config.js';
 import {
   createUnet,
   resolveUnetConfig,
