@@ -183,44 +183,73 @@ const STEMS = ['conv', 'block'] as const satisfies readonly StemKind[];
 const UP_MIDS = ['out', 'skip'] as const satisfies readonly UpMid[];
 
 /** The names `preset` accepts. */
-export const PRESET_NAMES = ['default', 'seed', 'phase-b'] as const;
+export const PRESET_NAMES = ['default', 'classic', 'seed', 'phase-b'] as const;
 export type ConfigPreset = (typeof PRESET_NAMES)[number];
 
 /**
+ * The UNet of phasewatch's default experiment before it became the phase-B reference model
+ * (2026-12-07): He-normal weights, a one-conv stem, a 1-layer conditioning MLP of 64 on the
+ * `fine` x/y encoding, GroupNorm 8, average pooling, nearest up-sampling, no bottleneck, labels
+ * to the image edge, sampling with the EMA weights (0.99). A stored config that lacks one of
+ * these keys was made before the key existed, so `configFromMeta` reads it with this value.
+ */
+export const CLASSIC_SETTINGS = {
+  posEncoding: 'fine',
+  condHidden: 64,
+  condLayers: 1,
+  stem: 'conv',
+  groups: 8,
+  pool: 'avg',
+  upsample: 'nearest',
+  bottleneck: false,
+  upMid: 'out',
+  init: 'he',
+  labelMargin: 0,
+  emaDecay: 0.99,
+} as const satisfies Partial<ExperimentConfig>;
+
+/** The settings of the phase-B reference model: the defaults (see {@link CONFIG_PRESETS}). */
+const PHASE_B_SETTINGS = {
+  posEncoding: 'standard',
+  condHidden: 128,
+  condLayers: 2,
+  stem: 'block',
+  groups: 1,
+  pool: 'max',
+  upsample: 'bilinear',
+  bottleneck: true,
+  upMid: 'skip',
+  init: 'torch',
+  labelMargin: 2,
+  emaDecay: 0,
+} as const satisfies Partial<ExperimentConfig>;
+
+/**
  * The settings each preset stands for; `checkConfig` lays them over the defaults and under the
- * settings given explicitly (the command line wins). `seed`: the model seed 004 describes (its
- * appendix A.1): 32×32 images, self-attention interlaced after each of the 3 down and 3 up
- * blocks, and the standard sinusoidal encodings of t, x and y fed into every block (projected
- * per block, no shared MLP). What the seed's text leaves open (widths, heads) stays ours.
- * `phase-b`: the PyTorch reference UNet that shows phase B (docs/phases.md, "The reference
- * model"), setting by setting: standard encodings into a 2-layer conditioning MLP of 128,
- * a double-conv stem, GroupNorm with 1 group, max pooling, bilinear up-sampling, a residual
- * bottleneck, up blocks as wide as their skip in the middle, PyTorch's default initialisation,
- * centres 2 px from the edge, and sampling with the raw weights (no EMA).
+ * settings given explicitly (the command line wins). The defaults are the phase-B reference
+ * model (docs/phases.md, "The reference model"): standard encodings into a 2-layer
+ * conditioning MLP of 128, a double-conv stem, GroupNorm with 1 group, max pooling, bilinear
+ * up-sampling, a residual bottleneck, up blocks as wide as their skip in the middle, PyTorch's
+ * default initialisation, centres 2 px from the edge, sampling with the raw weights (no EMA);
+ * `phase-b` names those settings explicitly. `classic`: phasewatch's UNet before that
+ * ({@link CLASSIC_SETTINGS}; it goes A → C). `seed`: the model seed 004 describes (its
+ * appendix A.1) on the classic UNet: 32×32 images, self-attention interlaced after each of the
+ * 3 down and 3 up blocks, and the standard sinusoidal encodings of t, x and y fed into every
+ * block (projected per block, no shared MLP). What the seed's text leaves open (widths, heads)
+ * stays ours.
  */
 export const CONFIG_PRESETS: Record<ConfigPreset, Partial<Omit<ExperimentConfig, 'preset'>>> = {
   default: {},
+  classic: { ...CLASSIC_SETTINGS },
   seed: {
+    ...CLASSIC_SETTINGS,
     size: 32,
     attention: true,
     attentionAt: 'interlaced',
     posEncoding: 'standard',
     condHidden: 0,
   },
-  'phase-b': {
-    posEncoding: 'standard',
-    condHidden: 128,
-    condLayers: 2,
-    stem: 'block',
-    groups: 1,
-    pool: 'max',
-    upsample: 'bilinear',
-    bottleneck: true,
-    upMid: 'skip',
-    init: 'torch',
-    labelMargin: 2,
-    emaDecay: 0,
-  },
+  'phase-b': { ...PHASE_B_SETTINGS },
 };
 
 export const CONFIG_FIELDS = {
@@ -279,7 +308,7 @@ export const CONFIG_FIELDS = {
   preset: field(
     oneOf(PRESET_NAMES),
     'default',
-    'Group of settings: seed = seed 004 model (32 px, interlaced attention, standard encoding, no cond MLP); phase-b = the PyTorch reference UNet that shows phase B; flags still win.',
+    'Group of settings: classic = the UNet before phase B (A -> C); seed = seed 004 model on it (32 px, interlaced attention, standard encoding, no cond MLP); phase-b = the defaults; flags still win.',
     { flag: 'preset', arg: PRESET_NAMES.join('|') },
   ),
   widths: field(
@@ -306,62 +335,72 @@ export const CONFIG_FIELDS = {
   ),
   condHidden: field(
     int(0, 4096),
-    64,
+    PHASE_B_SETTINGS.condHidden,
     'Hidden width of the conditioning MLP shared by all blocks; 0 projects per block.',
     { flag: 'cond-hidden' },
   ),
   posEncoding: field(
     oneOf(['fine', 'standard'] as const),
-    'fine',
+    PHASE_B_SETTINGS.posEncoding,
     'Encoding of x and y: fine (wavelengths 2 px to 4x size) or standard (transformer sinusoid).',
     { flag: 'pos-encoding', arg: 'fine|standard' },
   ),
-  groups: field(int(1, 64), 8, 'GroupNorm groups (largest divisor of the channels up to this).', {
-    flag: 'groups',
-  }),
-  pool: field(oneOf(POOLS), 'avg', 'UNet down-sampling: 2x2 average or max pooling.', {
-    flag: 'pool',
-    arg: POOLS.join('|'),
-  }),
+  groups: field(
+    int(1, 64),
+    PHASE_B_SETTINGS.groups,
+    'GroupNorm groups (largest divisor of the channels up to this).',
+    {
+      flag: 'groups',
+    },
+  ),
+  pool: field(
+    oneOf(POOLS),
+    PHASE_B_SETTINGS.pool,
+    'UNet down-sampling: 2x2 average or max pooling.',
+    {
+      flag: 'pool',
+      arg: POOLS.join('|'),
+    },
+  ),
   upsample: field(
     oneOf(UPSAMPLES),
-    'nearest',
+    PHASE_B_SETTINGS.upsample,
     'UNet up-sampling: nearest, or bilinear with aligned corners.',
     { flag: 'upsample', arg: UPSAMPLES.join('|') },
   ),
   bottleneck: field(
     { schema: z.boolean(), kind: 'boolean', accepted: 'true or false' },
-    false,
+    PHASE_B_SETTINGS.bottleneck,
     'A residual, unconditioned double-conv block between the down and up paths.',
     { flag: 'bottleneck', arg: '' },
   ),
   init: field(
     oneOf(INITS),
-    'he',
+    PHASE_B_SETTINGS.init,
     "Initial weights: he (He-normal, zero biases), torch (PyTorch's U(±1/√fan_in)), glorot.",
     { flag: 'init', arg: INITS.join('|') },
   ),
   condLayers: field(
     int(1, 2),
-    1,
+    PHASE_B_SETTINGS.condLayers,
     'Linear+GELU layers of the conditioning MLP (2 needs condHidden > 0).',
     { flag: 'cond-layers' },
   ),
   stem: field(
     oneOf(STEMS),
-    'conv',
+    PHASE_B_SETTINGS.stem,
     'Full-resolution stem: one 3x3 conv with bias, or a double-conv block.',
     { flag: 'stem', arg: STEMS.join('|') },
   ),
   upMid: field(
     oneOf(UP_MIDS),
-    'out',
+    PHASE_B_SETTINGS.upMid,
     "Middle width of the up blocks: their output's, or their skip connection's.",
     { flag: 'up-mid', arg: UP_MIDS.join('|') },
   ),
   labelMargin: field(
     num(0, 127.5),
-    0,
+    PHASE_B_SETTINGS.labelMargin,
     'Bump centres run from this many pixels to size - 1 - this; at most (size - 1) / 2.',
     { flag: 'label-margin', arg: 'PX' },
   ),
@@ -369,8 +408,8 @@ export const CONFIG_FIELDS = {
   lr: field(num(0, 1, { min: true }), 1e-3, 'Adam learning rate.', { flag: 'lr' }),
   emaDecay: field(
     num(0, 1, { max: true }),
-    0.99,
-    'Decay of the exponential moving average of the weights used for sampling.',
+    PHASE_B_SETTINGS.emaDecay,
+    'Decay of the moving average of the weights that samples; 0 samples with the raw weights.',
     { flag: 'ema-decay' },
   ),
   timesteps: field(int(2, 10000), 100, 'Diffusion steps T of the noise schedule.', {
@@ -579,7 +618,7 @@ export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key')
   const count = datasetCount(cfg);
   if (count > MAX_DATASET_IMAGES) {
     // The least square spacing that fits, rounded up to two significant digits.
-    const exact = (cfg.size - 1) / (Math.sqrt(MAX_DATASET_IMAGES) - 1);
+    const exact = (cfg.size - 1 - 2 * cfg.labelMargin) / (Math.sqrt(MAX_DATASET_IMAGES) - 1);
     const unit = 10 ** (Math.floor(Math.log10(exact)) - 1);
     const least = Math.ceil(exact / unit) * unit;
     throw new Error(
@@ -615,6 +654,8 @@ export function configFromMeta(stored: unknown, runDir: string): ExperimentConfi
   }
   const settings: Record<string, unknown> = { ...(stored as Record<string, unknown>) };
   for (const k of DERIVED_KEYS) delete settings[k];
+  // Made before these settings existed: the model had their classic values.
+  for (const [k, v] of Object.entries(CLASSIC_SETTINGS)) if (!(k in settings)) settings[k] = v;
   try {
     return checkConfig(settings);
   } catch (err) {

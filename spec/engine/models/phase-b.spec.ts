@@ -147,6 +147,15 @@ describe('phase-b preset: the PyTorch reference UNet', () => {
     }
   });
 
+  it('is the default experiment; classic is the UNet before it', () => {
+    expect({ ...checkConfig({}), preset: 'phase-b' }).to.deep.equal(
+      checkConfig({ preset: 'phase-b' }),
+    );
+    const classic = checkConfig({ preset: 'classic' });
+    expect(classic).to.include({ init: 'he', pool: 'avg', upsample: 'nearest', groups: 8 });
+    expect(classic).to.include({ emaDecay: 0.99, labelMargin: 0, posEncoding: 'fine' });
+  });
+
   it('lays labels on the reference grid: 529 centres from 2 to 13 px at dx 0.5', () => {
     const cfg = checkConfig({ preset: 'phase-b' });
     expect(cfg.labelMargin).to.equal(2);
