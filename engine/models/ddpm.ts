@@ -338,17 +338,17 @@ export function createDdpm(config: Partial<DdpmConfig> = {}): Ddpm {
  * posterior q(x_{t-1} | x_t, x̂₀).
  * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
  */
-export function reverseStep(
+export function reverseStep<T extends tf.Tensor>(
   schedule: Schedule,
-  x: tf.Tensor4D,
-  eps: tf.Tensor4D,
+  x: T,
+  eps: T,
   t: number,
   tPrev: number,
   clip: boolean,
   method: 'ddim' | 'ddpm',
   noise: Float32Array | undefined,
   beta?: number,
-): tf.Tensor4D {
+): T {
   return tf.tidy(() => {
     const ab = schedule.alphaBars;
     const abT = ab[t];
@@ -359,9 +359,9 @@ export function reverseStep(
       x0 = tf.clipByValue(x0, -1, 1);
       e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
     }
-    if (tPrev < 0) return x0 as tf.Tensor4D;
+    if (tPrev < 0) return x0 as T;
     if (method === 'ddim') {
-      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
+      return tf.add<T>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
     }
     // the posterior's beta_t between tPrev and t (`beta`: the schedule's own, for consecutive steps)
     const b = beta ?? 1 - abT / abPrev;
@@ -370,7 +370,7 @@ export function reverseStep(
     const sigma = Math.sqrt((b * (1 - abPrev)) / (1 - abT));
     const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
     const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
+    return tf.add<T>(mean, tf.mul(z, sigma));
   });
 }
 

@@ -16,7 +16,7 @@ import {
   restoreTrainingTensors,
   writeTrainingCheckpoint,
 } from './checkpoint.js';
-import { ddimTimes } from './ddpm.js';
+import { ddimTimes, reverseStep } from './ddpm.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
@@ -224,26 +224,20 @@ export class MlpDenoiserSampler implements Sampler {
     }
     const rng = createRng(opts.seed);
     const times = ddimTimes(c.T, steps);
-    const ab = this.schedule.alphaBars;
     const lab = c.conditional ? tf.tensor2d(conditions, [N, c.labelDim]) : undefined;
     let x = tf.tensor2d(rng.normals(N * c.dim), [N, c.dim]);
     const activations: Record<string, Activation> = {};
     try {
       for (let i = 0; i < times.length; i++) {
         const t = times[i];
-        const abT = ab[t];
-        const abPrev = i + 1 < times.length ? ab[times[i + 1]] : 1;
+        const tPrev = i + 1 < times.length ? times[i + 1] : -1;
         const next = tf.tidy(() => {
           const out = mlpDenoiserApply(c, this.weights, x, tf.fill<tf.Rank.R1>([N], t), lab);
           if (i === 0) {
             activations.layer1 = { data: out.layer1.dataSync() as Float32Array, dim: c.hidden };
             activations.layer2 = { data: out.layer2.dataSync() as Float32Array, dim: c.hidden };
           }
-          const x0 = tf.div(tf.sub(x, tf.mul(out.eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-          return tf.add<tf.Tensor2D>(
-            tf.mul(x0, Math.sqrt(abPrev)),
-            tf.mul(out.eps, Math.sqrt(1 - abPrev)),
-          );
+          return reverseStep(this.schedule, x, out.eps, t, tPrev, false, 'ddim', undefined);
         });
         x.dispose();
         x = next;
