@@ -69,7 +69,7 @@ export type {
   SweepOptions,
   SweepPoint,
 } from './streams/sweep.js';
-export { training } from './streams/training.js';
+export { exampleLength, training } from './streams/training.js';
 export type { StepInput, Trainable, TrainingOptions } from './streams/training.js';
 
 // Operators (RxJS)
