@@ -10,7 +10,7 @@ import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
 import { training } from '../streams/training.js';
 import { selectBackend } from './backend/backend.js';
-import type { ExperimentConfig } from './config.js';
+import { checkConfig, type ExperimentConfig } from './config.js';
 import { bumpExperiment, runExperiment, snapshotLabels, type RunOptions } from './experiment.js';
 import { unetDdpm } from './models/unet-ddpm.js';
 import { record } from './store/record.js';
@@ -72,30 +72,56 @@ export type Script =
   | Partial<ExperimentConfig>
   | ((ctx: ScriptContext) => Observable<unknown> | Promise<unknown> | void);
 
-/** The context the CLI hands a script. */
-export function createScriptContext(opts: {
+/** What `createScriptContext` needs: the CLI passes its command line here, a test or a program its own. */
+export interface ScriptContextOptions {
+  /** The settings in force (defaults filled in): `ctx.config`, and what `run()` starts from. */
   config: ExperimentConfig;
   runsDir: string;
   hub?: Subject<RunEvent>;
+  /** A stored run to continue: `run()` then keeps its stored config (overrides are ignored). */
   resume?: string;
+  /**
+   * Settings that win over a script's own `run({ … })` overrides: the flags given on the
+   * command line. With them, `run(overrides)` is `checkConfig({ ...overrides, ...explicit })`
+   * (the defaults under both); without them, `{ ...config, ...overrides }`.
+   */
+  explicit?: Partial<ExperimentConfig>;
+  /** Defaults for the runs' labels; `explicit` and `run()`'s own `{ name, tags, notes }` win. */
   name?: string;
   tags?: string[];
   notes?: string;
-}): ScriptContext {
-  const { config, runsDir, hub, resume, name, tags, notes } = opts;
+}
+
+/**
+ * The context a script receives: the one `phasewatch run script.ts` hands it, and the one a
+ * program or a test builds to run a script itself. Whatever `run()` is given — settings, and
+ * `{ operators, stepOperators, name, tags, notes }` — reaches `runExperiment`.
+ */
+export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
+  const { config, runsDir, hub, resume, explicit } = opts;
+  const labels = (cfg: Partial<ExperimentConfig>, o: Labels) => ({
+    name: explicit?.name ?? o.name ?? cfg.name ?? opts.name,
+    tags: explicit?.tags ?? o.tags ?? cfg.tags ?? opts.tags,
+    notes: explicit?.notes ?? o.notes ?? cfg.notes ?? opts.notes,
+  });
   return {
     config,
     runsDir,
     hub,
-    run: (overrides = {}, o = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir, hub, resume, name, tags, notes, ...o }),
+    run: (overrides = {}, o = {}) => {
+      const cfg =
+        resume !== undefined
+          ? config
+          : explicit !== undefined
+            ? checkConfig({ ...overrides, ...explicit })
+            : { ...config, ...overrides };
+      return runExperiment(cfg, { ...o, runsDir, hub, resume, ...labels(cfg, o) });
+    },
     createRun: (o) =>
       RunStore.create({
         runsDir,
         runId: o.runId,
-        name: o.name ?? name,
-        tags: o.tags ?? tags,
-        notes: o.notes ?? notes,
+        ...labels({}, o),
         backend: o.backend ?? tf.getBackend(),
         config: o.config,
         hub,
@@ -104,3 +130,5 @@ export function createScriptContext(opts: {
     blocks,
   };
 }
+
+type Labels = Pick<RunOptions, 'name' | 'tags' | 'notes'>;

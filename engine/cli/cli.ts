@@ -14,8 +14,7 @@ import {
   type ConfigKey,
   type ExperimentConfig,
 } from '../config.js';
-import { runExperiment } from '../experiment.js';
-import { createScriptContext, type Script, type ScriptContext } from '../script.js';
+import { createScriptContext, type Script } from '../script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
 import { DISTRIBUTED_USAGE, isDistributedCommand } from '../distributed/usage.js';
@@ -432,30 +431,14 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
   let failure: unknown;
   try {
     server = options.serve ? await serve(runsDir, line, hub) : undefined;
-    const base = createScriptContext({
+    // The command line wins over a script's own run() overrides, which win over the defaults.
+    const ctx = createScriptContext({
       config,
       runsDir,
       hub,
       resume,
-      name: config.name,
-      tags: config.tags,
-      notes: config.notes,
+      explicit,
     });
-    // The command line wins over a script's own run() overrides, which win over the defaults.
-    const ctx: ScriptContext = {
-      ...base,
-      run: (overrides = {}) => {
-        const cfg = resume !== undefined ? config : checkConfig({ ...overrides, ...explicit });
-        return runExperiment(cfg, {
-          runsDir,
-          hub,
-          resume,
-          name: cfg.name,
-          tags: cfg.tags,
-          notes: cfg.notes,
-        });
-      },
-    };
     const work: Observable<unknown> | Promise<unknown> | void =
       typeof script === 'function' ? script(ctx) : ctx.run(config);
     try {

@@ -307,6 +307,40 @@ describe('cli', () => {
       expect(run.stderr()).to.contain(`run completed at step 4 (${join(out, 's1')})`);
     });
 
+    it("keeps run()'s second argument: the script's operators, name, tags and notes", async () => {
+      const file = join(out, 'own.ts');
+      writeFileSync(
+        file,
+        [
+          "import { metricsFrom } from 'phasewatch';",
+          'const mean = metricsFrom((s) => ({ mean: s.images[0] }), { prefix: "mine" });',
+          'export default ({ run }) =>',
+          '  run({ steps: 4, snapshotEvery: 2, runId: "own" },',
+          '    { name: "mine", tags: ["a", "b"], notes: "n", operators: [mean] });',
+        ].join('\n'),
+      );
+      const run = start(['run', file, ...TINY, '--out', out]);
+      expect(await run.code, run.stderr()).to.equal(0);
+      const mine = readRunEvents(join(out, 'own')).filter(
+        (e) => e.type === 'metric' && e.name === 'mine/mean',
+      );
+      expect(mine.map((e) => e.step)).to.deep.equal([2, 4]);
+      expect(meta(join(out, 'own'))).to.include({ name: 'mine', notes: 'n', status: 'completed' });
+      expect(meta(join(out, 'own')).tags).to.deep.equal(['a', 'b']);
+    });
+
+    it("--name and --tags win over run()'s own", async () => {
+      const file = join(out, 'named.ts');
+      writeFileSync(
+        file,
+        'export default ({ run }) => run({ steps: 2, snapshotEvery: 2, runId: "nm" }, { name: "script", tags: ["s"] });\n',
+      );
+      const run = start(['run', file, ...TINY, '--name', 'flag', '--tags', 'f', '--out', out]);
+      expect(await run.code, run.stderr()).to.equal(0);
+      expect(meta(join(out, 'nm'))).to.include({ name: 'flag' });
+      expect(meta(join(out, 'nm')).tags).to.deep.equal(['f']);
+    });
+
     it('the command line overrides a config script too', async () => {
       const file = join(out, 'settings.ts');
       writeFileSync(
