@@ -51,6 +51,8 @@ export interface RunOptions {
   notes?: string;
   /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
   operators?: OperatorFunction<Snapshot, EventInput>[];
+  /** See `RecordOptions.failure`: what ends the run `failed` when it is unsubscribed. */
+  failure?: () => unknown;
 }
 
 /** What the bump composition needs of the experiment's config. */
@@ -275,7 +277,7 @@ export function runExperiment(
   }).pipe(
     switchMap(({ cfg, data, model, store, restore }) =>
       bumpExperiment({ model, data, store, config: cfg, operators: opts.operators, restore }).pipe(
-        record(store, { startStep: model.step }),
+        record(store, { startStep: model.step, failure: opts.failure }),
         finalize(() => model.dispose()),
       ),
     ),

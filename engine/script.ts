@@ -90,6 +90,12 @@ export interface ScriptContextOptions {
   name?: string;
   tags?: string[];
   notes?: string;
+  /**
+   * What ends a run of this context `failed` rather than `stopped` when it is unsubscribed (see
+   * `RecordOptions.failure`): the CLI returns the error of the stream the script returned, so a
+   * `tap` that throws downstream of `run()` or `record` fails the run with its error.
+   */
+  failure?: () => unknown;
 }
 
 /**
@@ -98,7 +104,7 @@ export interface ScriptContextOptions {
  * `{ operators, stepOperators, name, tags, notes }` — reaches `runExperiment`.
  */
 export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
-  const { config, runsDir, hub, resume, explicit } = opts;
+  const { config, runsDir, hub, resume, explicit, failure } = opts;
   const labels = (cfg: Partial<ExperimentConfig>, o: Labels) => ({
     name: explicit?.name ?? o.name ?? cfg.name ?? opts.name,
     tags: explicit?.tags ?? o.tags ?? cfg.tags ?? opts.tags,
@@ -115,7 +121,7 @@ export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
           : explicit !== undefined
             ? checkConfig({ ...overrides, ...explicit })
             : { ...config, ...overrides };
-      return runExperiment(cfg, { ...o, runsDir, hub, resume, ...labels(cfg, o) });
+      return runExperiment(cfg, { ...o, runsDir, hub, resume, failure, ...labels(cfg, o) });
     },
     createRun: (o) =>
       RunStore.create({
@@ -126,7 +132,7 @@ export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
         config: o.config,
         hub,
       }),
-    record,
+    record: (store, o) => record(store, { failure, ...o }),
     blocks,
   };
 }

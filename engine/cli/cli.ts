@@ -429,6 +429,9 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
   let server: LiveServer | undefined;
   let interrupted = false;
   let failure: unknown;
+  // The error of the script's stream, set before the stream unsubscribes its runs, which then
+  // end `failed` with it (not `stopped`, as an unsubscribe by Ctrl-C does).
+  let streamError: unknown;
   try {
     server = options.serve ? await serve(runsDir, line, hub) : undefined;
     // The command line wins over a script's own run() overrides, which win over the defaults.
@@ -438,6 +441,7 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
       hub,
       resume,
       explicit,
+      failure: () => streamError,
     });
     const work: Observable<unknown> | Promise<unknown> | void =
       typeof script === 'function' ? script(ctx) : ctx.run(config);
@@ -445,7 +449,13 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
       await new Promise<void>((done, fail) => {
         if (isObservable(work)) {
           // Ctrl-C unsubscribes: training stops and each run is stored as 'stopped'.
-          const sub = work.subscribe({ error: fail, complete: done });
+          const sub = work.subscribe({
+            error: (err: unknown) => {
+              streamError = err;
+              fail(err instanceof Error ? err : new Error(String(err)));
+            },
+            complete: done,
+          });
           void stop.next.then(() => {
             interrupted = true;
             sub.unsubscribe();

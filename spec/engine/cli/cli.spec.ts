@@ -329,6 +329,42 @@ describe('cli', () => {
       expect(meta(join(out, 'own')).tags).to.deep.equal(['a', 'b']);
     });
 
+    for (const [kind, body] of [
+      ['run()', 'run({ steps: 6, snapshotEvery: 3, runId: "th" })'],
+      [
+        'createRun + record',
+        'ctx.blocks.training(ctx.blocks.unetDdpm({ size: 8, widths: [4, 8, 8] }), ctx.blocks.gaussianBumps({ size: 8, dx: 1 }), { steps: 6, batchSize: 4 }).pipe(ctx.record(ctx.createRun({ runId: "th", config: {} })))',
+      ],
+    ] as const) {
+      it(`a stream that throws downstream of ${kind} stores the run failed with its error, exit 1`, async () => {
+        const file = join(out, 'throws.ts');
+        writeFileSync(
+          file,
+          [
+            "import { tap } from 'rxjs';",
+            'export default (ctx) => {',
+            '  const run = ctx.run;',
+            `  return ${body}.pipe(`,
+            "    tap((e) => { if (e.type === 'step' && e.step === 3) throw new Error('diverged at step 3'); }),",
+            '  );',
+            '};',
+          ].join('\n'),
+        );
+        const { code, stderr } = await cli(['run', file, ...TINY, '--out', out]);
+        expect(code, stderr).to.equal(1);
+        expect(stderr).to.contain('phasewatch: diverged at step 3\n');
+        expect(meta(join(out, 'th'))).to.include({
+          status: 'failed',
+          error: 'diverged at step 3',
+        });
+        expect(readRunEvents(join(out, 'th')).at(-1)).to.include({
+          type: 'run-end',
+          status: 'failed',
+          error: 'diverged at step 3',
+        });
+      });
+    }
+
     it("--name and --tags win over run()'s own", async () => {
       const file = join(out, 'named.ts');
       writeFileSync(
