@@ -84,6 +84,8 @@ export { assessPhases } from './operators/assess-phases.js';
 export type { AssessPhasesOptions } from './operators/assess-phases.js';
 export { csnr } from './operators/csnr.js';
 export type { CsnrOptions } from './operators/csnr.js';
+export { emaMetric } from './operators/ema-metric.js';
+export type { EmaMetricOptions } from './operators/ema-metric.js';
 export { metricsFrom } from './operators/metrics-from.js';
 export type { MetricsFromOptions } from './operators/metrics-from.js';
 export { phaseHysteresis } from './operators/phase-hysteresis.js';

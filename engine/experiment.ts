@@ -30,7 +30,7 @@ import type {
 import { assessmentEvent, assessmentMetrics } from './assessment-events.js';
 import { Gate } from '../streams/gate.js';
 import { gaussianBumps } from '../streams/gaussian-bumps.js';
-import { training } from '../streams/training.js';
+import { training, type StepInput } from '../streams/training.js';
 import { selectBackend } from './backend/backend.js';
 import { configFromMeta, resolveConfig, type ExperimentConfig } from './config.js';
 import { createRng } from './models/random.js';
@@ -51,6 +51,8 @@ export interface RunOptions {
   notes?: string;
   /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
   operators?: OperatorFunction<Snapshot, EventInput>[];
+  /** The user's own operators on the step events (see `BumpExperimentOptions.stepOperators`). */
+  stepOperators?: OperatorFunction<StepInput, EventInput>[];
   /** See `RecordOptions.failure`: what ends the run `failed` when it is unsubscribed. */
   failure?: () => unknown;
 }
@@ -79,6 +81,11 @@ export interface BumpExperimentOptions {
   queue?: number;
   /** The user's own operators, each applied to every stored snapshot; what they emit is recorded. */
   operators?: OperatorFunction<Snapshot, EventInput>[];
+  /**
+   * The user's own operators on the step events (each optimiser step: its loss), e.g.
+   * `emaMetric('train/loss-ema')`; what they emit is recorded.
+   */
+  stepOperators?: OperatorFunction<StepInput, EventInput>[];
   /** What a resumed run continues from (see `planResume`). */
   restore?: Restore;
 }
@@ -183,6 +190,7 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
       lostPhase$,
       merge(
         ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
+        ...(opts.stepOperators ?? []).map((op) => steps$.pipe(op)),
         steps$,
         checkpoints$,
         stored$.pipe(map(({ event }) => event)),
@@ -276,7 +284,15 @@ export function runExperiment(
     }
   }).pipe(
     switchMap(({ cfg, data, model, store, restore }) =>
-      bumpExperiment({ model, data, store, config: cfg, operators: opts.operators, restore }).pipe(
+      bumpExperiment({
+        model,
+        data,
+        store,
+        config: cfg,
+        operators: opts.operators,
+        stepOperators: opts.stepOperators,
+        restore,
+      }).pipe(
         record(store, { startStep: model.step, failure: opts.failure }),
         finalize(() => model.dispose()),
       ),

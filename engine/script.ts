@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Observable, Subject } from 'rxjs';
 import { assessPhases } from '../operators/assess-phases.js';
+import { emaMetric } from '../operators/ema-metric.js';
 import { metricsFrom } from '../operators/metrics-from.js';
 import { phaseEvents } from '../operators/phase-events.js';
 import { phaseTransitions } from '../operators/phase-transitions.js';
@@ -33,6 +34,7 @@ export const blocks = {
   training,
   snapshotEvery,
   metricsFrom,
+  emaMetric,
   assessPhases,
   phaseTransitions,
   phaseEvents,
@@ -54,11 +56,12 @@ export interface ScriptContext {
   hub?: Subject<RunEvent>;
   /**
    * Runs the default experiment with the command-line config overridden by `overrides`;
-   * `opts.operators` are the script's own operators on every snapshot (their events are stored).
+   * `opts.operators` are the script's own operators on every snapshot, `opts.stepOperators` on
+   * every step event (e.g. `emaMetric('train/loss-ema')`); what they emit is stored.
    */
   run(
     overrides?: Partial<ExperimentConfig>,
-    opts?: Pick<RunOptions, 'operators' | 'name' | 'tags' | 'notes'>,
+    opts?: Pick<RunOptions, 'operators' | 'stepOperators' | 'name' | 'tags' | 'notes'>,
   ): Observable<RunEvent>;
   /** A new run in `runsDir`, published to the live server; pipe events into `record(store)`. */
   createRun(opts: CreateRunOptions): RunStore;

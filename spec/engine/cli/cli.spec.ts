@@ -307,16 +307,17 @@ describe('cli', () => {
       expect(run.stderr()).to.contain(`run completed at step 4 (${join(out, 's1')})`);
     });
 
-    it("keeps run()'s second argument: the script's operators, name, tags and notes", async () => {
+    it("keeps run()'s second argument: the script's snapshot and step operators, name, tags, notes", async () => {
       const file = join(out, 'own.ts');
       writeFileSync(
         file,
         [
-          "import { metricsFrom } from 'phasewatch';",
+          "import { emaMetric, metricsFrom } from 'phasewatch';",
           'const mean = metricsFrom((s) => ({ mean: s.images[0] }), { prefix: "mine" });',
           'export default ({ run }) =>',
           '  run({ steps: 4, snapshotEvery: 2, runId: "own" },',
-          '    { name: "mine", tags: ["a", "b"], notes: "n", operators: [mean] });',
+          '    { name: "mine", tags: ["a", "b"], notes: "n", operators: [mean],',
+          '      stepOperators: [emaMetric("train/loss-ema")] });',
         ].join('\n'),
       );
       const run = start(['run', file, ...TINY, '--out', out]);
@@ -325,6 +326,10 @@ describe('cli', () => {
         (e) => e.type === 'metric' && e.name === 'mine/mean',
       );
       expect(mine.map((e) => e.step)).to.deep.equal([2, 4]);
+      const ema = readRunEvents(join(out, 'own')).filter(
+        (e) => e.type === 'metric' && e.name === 'train/loss-ema',
+      );
+      expect(ema.map((e) => e.step)).to.deep.equal([1, 2, 3, 4]);
       expect(meta(join(out, 'own'))).to.include({ name: 'mine', notes: 'n', status: 'completed' });
       expect(meta(join(out, 'own')).tags).to.deep.equal(['a', 'b']);
     });
