@@ -279,6 +279,8 @@ export type { OpenOptions, SnapshotArrays } from './engine/store/run-store.js';
 
 // The live server, remote runs and the wire protocol
 export { connect } from './engine/connect.js';
+export { init } from './engine/init.js';
+export type { InitOptions, LoggedStep, RunSummary, TrackedRun } from './engine/init.js';
 export type {
   ConnectOptions,
   RemoteRun,
