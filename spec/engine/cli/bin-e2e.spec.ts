@@ -58,6 +58,28 @@ export default ({ run }: ScriptContext) =>
   );
 `;
 
+/** A training loop of the user's own, logging as with wandb (argv: runsDir or --url URL). */
+const LOOP = `import * as phasewatch from 'phasewatch';
+
+const [where, url] = process.argv.slice(2);
+const run = await phasewatch.init({
+  name: 'my loop',
+  config: { lr: 0.001 },
+  tags: ['wandb-like'],
+  ...(where === '--url' ? { url } : { runsDir: where }),
+});
+for (let step = 1; step <= 20; step++) {
+  run.log({ 'train/loss': 1 / step, 'train/lr': 0.001 }, step);
+}
+try {
+  run.log({ 'train/loss': 'high' }, 21);
+} catch (err) {
+  console.error(err.message);
+}
+run.log({ 'train/loss': 0.01 }, 22);
+console.log(JSON.stringify(await run.finish()));
+`;
+
 /** A script whose stream throws at step 25. */
 const THROWS = `import { tap } from 'rxjs';
 import type { ScriptContext } from 'phasewatch';
@@ -217,7 +239,65 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
       for (const f of ['own.ts', 'throws.ts']) {
         copyFileSync(path.join(tmp, 'scripts', f), path.join(project, f));
       }
+      writeFileSync(path.join(project, 'loop.mjs'), LOOP);
     });
     cases(() => ({ cwd: project, scripts: project, out: path.join(tmp, 'package') }));
+
+    /** Checks what `loop.mjs` stored: 21 values of train/loss (one refused), name, tags. */
+    const checkLoop = (dir: string, stderr: string) => {
+      expect(stderr).to.contain('run.log: "train/loss" must be a finite number (got "high")');
+      const meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as RunMeta;
+      expect(meta).to.include({ name: 'my loop', status: 'completed' });
+      expect(meta.tags).to.deep.equal(['wandb-like']);
+      expect(meta.config).to.deep.equal({ lr: 0.001 });
+      const events = readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as RunEvent);
+      const losses = events.flatMap((e) =>
+        e.type === 'metric' && e.name === 'train/loss' ? [e.step] : [],
+      );
+      expect(losses).to.deep.equal([...Array.from({ length: 20 }, (_, i) => i + 1), 22]);
+      expect(events.at(-1)).to.include({ type: 'run-end', status: 'completed' });
+    };
+
+    it("a training loop of the user's own logs with phasewatch.init() to a runs dir", async () => {
+      const runs = path.join(tmp, 'package', 'loop');
+      const { stdout, stderr } = await exec(process.execPath, ['loop.mjs', runs], { cwd: project });
+      const end = JSON.parse(stdout) as { runId: string; status: string };
+      expect(end.status).to.equal('completed');
+      checkLoop(path.join(runs, end.runId), stderr);
+    });
+
+    it('… and with { url } to a live `phasewatch serve`', async () => {
+      const runs = path.join(tmp, 'package', 'served');
+      await mkdir(runs);
+      // The command npx runs, started directly so that stopping it stops the server.
+      const bin = path.join(project, 'node_modules', '.bin', 'phasewatch');
+      const server = spawn(bin, ['serve', runs, '--port', '0', '--token', 'e2e'], {
+        cwd: project,
+        env: npmEnv,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let seen = '';
+          server.stderr.on('data', (chunk: Buffer) => {
+            seen += chunk.toString();
+            const m = /dashboard at (\S+)/.exec(seen);
+            if (m) resolve(m[1]);
+          });
+          server.once('exit', (code) => reject(new Error(`serve exited (${code}): ${seen}`)));
+        });
+        const { stdout, stderr } = await exec(process.execPath, ['loop.mjs', '--url', url], {
+          cwd: project,
+        });
+        const end = JSON.parse(stdout) as { runId: string; status: string };
+        expect(end.status).to.equal('completed');
+        checkLoop(path.join(runs, end.runId), stderr);
+      } finally {
+        server.kill('SIGTERM');
+      }
+    });
   });
 });
