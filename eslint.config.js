@@ -36,7 +36,7 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     // The library, the CLI and the server: type-aware rules, typed with the Node config.
-    files: ['index.ts', 'engine/**/*.ts', 'operators/**/*.ts', 'streams/**/*.ts'],
+    files: ['index.ts', 'engine/**/*.ts', 'operators/**/*.ts', 'streams/**/*.ts', 'common/**/*.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       parserOptions: { project: './tsconfig.node.json', tsconfigRootDir: import.meta.dirname },

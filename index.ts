@@ -183,16 +183,16 @@ export {
   timestepEmbedding,
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
-export { createRng } from './engine/models/random.js';
-export type { Rng } from './engine/models/random.js';
+export { createRng } from './streams/random.js';
+export type { Rng } from './streams/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
-export { fitTrajectoryProbe } from './engine/models/trajectory-probe-net.js';
+export { fitTrajectoryProbe } from './operators/trajectory-probe-net.js';
 export type {
   TrajectoryProbeFitOptions,
   TrajectoryProbeKind,
   TrajectoryProbeResult,
-} from './engine/models/trajectory-probe-net.js';
+} from './operators/trajectory-probe-net.js';
 export { UNET_LAYER, UnetDdpm, unetDdpm } from './engine/models/unet-ddpm.js';
 export {
   ATTENTION_AT,
@@ -222,7 +222,7 @@ export { gelu } from './engine/backend/fused/gelu.js';
 export { groupNorm, groupNormGelu } from './engine/backend/fused/group-norm.js';
 
 // Experiments, scripts, config and sweeps
-export { assessmentEvent, assessmentMetrics } from './engine/assessment-events.js';
+export { assessmentEvent, assessmentMetrics } from './operators/assessment-events.js';
 export {
   checkConfig,
   CONFIG_FIELDS,
@@ -235,7 +235,7 @@ export {
   MAX_STEPS,
   PRESET_NAMES,
   resolveConfig,
-} from './engine/config.js';
+} from './engine/experiment/config.js';
 export type {
   ConfigField,
   ConfigFieldKind,
@@ -243,20 +243,24 @@ export type {
   ConfigKey,
   ConfigPreset,
   ExperimentConfig,
-} from './engine/config.js';
-export { bumpExperiment, runExperiment, snapshotLabels } from './engine/experiment.js';
+} from './engine/experiment/config.js';
+export {
+  bumpExperiment,
+  runExperiment,
+  snapshotLabels,
+} from './engine/experiment/bump-experiment.js';
 export type {
   BumpExperimentOptions,
   BumpSettings,
   Restore,
   RunOptions,
-} from './engine/experiment.js';
-export { blocks } from './engine/script.js';
-export type { CreateRunOptions, Script, ScriptContext } from './engine/script.js';
-export { BUMP_JOB, bumpJob } from './engine/sweep/bump-job.js';
-export type { BumpJobOptions } from './engine/sweep/bump-job.js';
-export { childProcesses, coresPerRun } from './engine/sweep/child-processes.js';
-export type { ChildProcessesOptions } from './engine/sweep/child-processes.js';
+} from './engine/experiment/bump-experiment.js';
+export { blocks } from './engine/experiment/script.js';
+export type { CreateRunOptions, Script, ScriptContext } from './engine/experiment/script.js';
+export { BUMP_JOB, bumpJob } from './engine/experiment/sweep/bump-job.js';
+export type { BumpJobOptions } from './engine/experiment/sweep/bump-job.js';
+export { childProcesses, coresPerRun } from './engine/experiment/sweep/child-processes.js';
+export type { ChildProcessesOptions } from './engine/experiment/sweep/child-processes.js';
 
 // The run store and exports to other tools
 export { exportCsv } from './engine/export/csv.js';
@@ -278,16 +282,16 @@ export {
 export type { OpenOptions, SnapshotArrays } from './engine/store/run-store.js';
 
 // The live server, remote runs and the wire protocol
-export { connect } from './engine/connect.js';
-export { init } from './engine/init.js';
-export type { InitOptions, LoggedStep, RunSummary, TrackedRun } from './engine/init.js';
+export { connect } from './engine/server/connect.js';
+export { init } from './engine/server/init.js';
+export type { InitOptions, LoggedStep, RunSummary, TrackedRun } from './engine/server/init.js';
 export type {
   ConnectOptions,
   RemoteRun,
   RemoteRunEnd,
   RemoteRunOptions,
   RemoteSnapshot,
-} from './engine/connect.js';
+} from './engine/server/connect.js';
 export { createIngest } from './engine/server/ingest.js';
 export type { Ingest, IngestOptions } from './engine/server/ingest.js';
 export { startServer } from './engine/server/live-server.js';

@@ -14,7 +14,7 @@ import { concat, defer, finalize, merge, share, switchMap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { selectBackend } from '../engine/backend/backend.js';
 import { dier } from '../engine/models/dier.js';
-import type { ScriptContext } from '../engine/script.js';
+import type { ScriptContext } from '../engine/experiment/script.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';
 import { timestepProbes } from '../operators/timestep-probes.js';
 import type { Dataset, RunEvent } from '../streams/events.js';

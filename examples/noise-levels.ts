@@ -15,7 +15,7 @@ import { defer, finalize, merge, of, share, switchMap } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { selectBackend } from '../engine/backend/backend.js';
 import { mlpDenoiser } from '../engine/models/mlp-denoiser.js';
-import type { ScriptContext } from '../engine/script.js';
+import type { ScriptContext } from '../engine/experiment/script.js';
 import { csnr } from '../operators/csnr.js';
 import { accuracy, fitLinearProbe, probeLogits } from '../operators/metrics/linear-probe.js';
 import { snapshotEvery } from '../operators/snapshot-every.js';

@@ -13,19 +13,19 @@ import {
   parseFieldText,
   type ConfigKey,
   type ExperimentConfig,
-} from '../config.js';
-import { createScriptContext, type Script } from '../script.js';
+} from '../experiment/config.js';
+import { createScriptContext, type Script } from '../experiment/script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
-import { DISTRIBUTED_USAGE, isDistributedCommand } from '../distributed/usage.js';
+import { DISTRIBUTED_USAGE, isDistributedCommand } from './distributed-usage.js';
 import { exportCommand } from './export-command.js';
-import { importScript } from './load-script.js';
+import { importScript } from '../experiment/load-script.js';
 import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
 import { EDIT_USAGE, editCommand } from './edit-command.js';
 import { reportCommand } from './report-command.js';
-import { interrupts } from './interrupts.js';
+import { interrupts } from '../runtime/interrupts.js';
 
-export type { Script, ScriptContext } from '../script.js';
+export type { Script, ScriptContext } from '../experiment/script.js';
 
 type Command = 'run' | 'serve';
 
@@ -534,7 +534,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     }
     // worker, sweep, serve --redis: engine/distributed (BullMQ is loaded only for them)
     if (isDistributedCommand(argv)) {
-      const { distributedCommand } = await import('../distributed/commands.js');
+      const { distributedCommand } = await import('./distributed-command.js');
       const code = distributedCommand(argv, opts.signal);
       if (code) return await code;
     }

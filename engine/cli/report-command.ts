@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
-import { sweptKeys } from '../../dashboard/sweep-model.js';
+import { sweptKeys } from '../../common/sweep-keys.js';
 import { bundleFile, ensureBundle } from '../server/bundle.js';
 import { readRunMeta } from '../store/run-store.js';
 import { REPORT_PAGE_JS } from './report-page.js';

@@ -1,3 +1,12 @@
+import { PHASE_COLORS, withAlpha } from '../../common/colours.js';
+
+/** The phase band's fill: the dashboard's phase colour, faint. */
+const PHASE_BAND = {
+  A: withAlpha(PHASE_COLORS.A, 0.18),
+  B: withAlpha(PHASE_COLORS.B, 0.18),
+  C: withAlpha(PHASE_COLORS.C, 0.18),
+};
+
 /**
  * The browser side of `phasewatch report`: plain JavaScript (a string, so no bundler helper
  * leaks into the page) that draws one figure spec into a fixed-size element with Chart.js
@@ -6,8 +15,8 @@
  */
 export const REPORT_PAGE_JS = String.raw`
 (() => {
-  const PHASE_BAND = { A: 'rgba(220, 90, 90, 0.16)', B: 'rgba(230, 180, 40, 0.20)', C: 'rgba(70, 160, 90, 0.18)' };
-  const PHASE_COLOUR = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
+  const PHASE_BAND = ${JSON.stringify(PHASE_BAND)};
+  const PHASE_COLOUR = ${JSON.stringify(PHASE_COLORS)};
   const LINE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   Chart.defaults.animation = false;
   Chart.defaults.responsive = false;

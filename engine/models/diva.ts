@@ -12,7 +12,7 @@ import { createEncoder, encode, encoderShapes, guidanceScore, klToPrior } from '
 import type { EncoderConfig } from './diva/encoder.js';
 import { DivaSampler } from './diva/sampler.js';
 import type { DivaGenerateOptions, DivaNetworks, Generated } from './diva/sampler.js';
-import { createRng } from './random.js';
+import { createRng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';

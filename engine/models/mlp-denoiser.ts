@@ -12,8 +12,8 @@ import type {
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { ddimTimes } from './ddpm.js';
-import { createRng } from './random.js';
-import type { Rng } from './random.js';
+import { createRng } from '../../streams/random.js';
+import type { Rng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { merge, Subject, Subscription, type Observable } from 'rxjs';
 import { mergeMap, share } from 'rxjs/operators';
 import { assessPhases, type AssessPhasesOptions } from '../../operators/assess-phases.js';
-import { assessmentEvent, assessmentMetrics } from '../assessment-events.js';
+import { assessmentEvent, assessmentMetrics } from '../../operators/assessment-events.js';
 import type { PhasedAssessment } from '../../operators/phase-hysteresis.js';
 import { phaseEvents } from '../../operators/phase-events.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';

@@ -1,5 +1,5 @@
-import { resolveConfig, type ExperimentConfig } from '../../engine/config.js';
-import { createScriptContext, type ScriptContext } from '../../engine/script.js';
+import { resolveConfig, type ExperimentConfig } from '../../engine/experiment/config.js';
+import { createScriptContext, type ScriptContext } from '../../engine/experiment/script.js';
 
 const TINY: Partial<ExperimentConfig> = {
   backend: 'cpu',

@@ -7,7 +7,7 @@ import type {
   Sampler,
 } from '../../../streams/events.js';
 import { ddimTimes } from '../ddpm.js';
-import { createRng } from '../random.js';
+import { createRng } from '../../../streams/random.js';
 import type { Schedule } from '../schedule.js';
 import { unetApply } from '../unet.js';
 import type { UnetParams } from '../unet.js';

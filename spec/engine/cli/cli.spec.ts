@@ -10,7 +10,7 @@ import {
   parseCommandLine,
   usage,
 } from '../../../engine/cli/cli.js';
-import { CONFIG_FIELDS, CONFIG_KEYS } from '../../../engine/config.js';
+import { CONFIG_FIELDS, CONFIG_KEYS } from '../../../engine/experiment/config.js';
 import { readRunEvents } from '../../../streams/replay.js';
 
 interface Captured {

@@ -1,5 +1,5 @@
 import type { Observer } from 'rxjs';
-import type { EventInput } from '../streams/events.js';
+import type { EventInput } from '../../streams/events.js';
 
 export interface ConnectOptions {
   /** The server's token; default: the `?token=` of `url`, else `PHASEWATCH_TOKEN`. */

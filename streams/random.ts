@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../streams/mulberry32.js';
+import { mulberry32 } from './mulberry32.js';
 
 /** A small seeded PRNG (mulberry32) with Gaussian draws, so runs are reproducible on any backend. */
 export interface Rng {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { selectBackend } from '../../../engine/backend/backend.js';
-import { fitTrajectoryProbe } from '../../../engine/models/trajectory-probe-net.js';
-import { mulberry32 } from '../../../streams/mulberry32.js';
+import { selectBackend } from '../../engine/backend/backend.js';
+import { fitTrajectoryProbe } from '../../operators/trajectory-probe-net.js';
+import { mulberry32 } from '../../streams/mulberry32.js';
 
 /** n sequences of L steps of D features; the class shows (+3 on feature `class`) only at step `at`. */
 function sequences(

@@ -4,8 +4,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { Observable } from 'rxjs';
-import type { RunEvent } from '../../streams/events.js';
-import type { SweepBackend, SweepJob, SweepPoint } from '../../streams/sweep.js';
+import type { RunEvent } from '../../../streams/events.js';
+import type { SweepBackend, SweepJob, SweepPoint } from '../../../streams/sweep.js';
 
 /** What the parent sends a worker, and what a worker sends back (JSON over the IPC channel). */
 export type ToWorker = { kind: 'job'; module: string; export: string; job: SweepJob };
@@ -15,7 +15,7 @@ export type FromWorker =
 export interface ChildProcessesOptions {
   /**
    * The module (path or file URL) whose export runs one point in the child:
-   * `(point, job) => Observable<RunEvent>` (see `engine/sweep/bump-job.ts`).
+   * `(point, job) => Observable<RunEvent>` (see `engine/experiment/sweep/bump-job.ts`).
    */
   module: string | URL;
   /** The export's name (default `default`). */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeEvidence, phaseSegments } from '../../dashboard/phase-bands.js';
+import { describeEvidence, phaseSegments } from '../../common/phase-bands.js';
 import type { Phase } from '../../streams/events.js';
 
 describe('phaseSegments', () => {

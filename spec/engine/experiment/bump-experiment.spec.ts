@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { filter } from 'rxjs/operators';
-import type { RunEvent } from '../../streams/events.js';
-import { readRunEvents, replay } from '../../streams/replay.js';
-import { runExperiment } from '../../engine/experiment.js';
-import { readRunMeta } from '../../engine/store/run-store.js';
+import type { RunEvent } from '../../../streams/events.js';
+import { readRunEvents, replay } from '../../../streams/replay.js';
+import { runExperiment } from '../../../engine/experiment/bump-experiment.js';
+import { readRunMeta } from '../../../engine/store/run-store.js';
 
 const TINY = {
   backend: 'cpu',

@@ -1,21 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Observable, Subject } from 'rxjs';
-import { assessPhases } from '../operators/assess-phases.js';
-import { emaMetric } from '../operators/ema-metric.js';
-import { metricsFrom } from '../operators/metrics-from.js';
-import { phaseEvents } from '../operators/phase-events.js';
-import { phaseTransitions } from '../operators/phase-transitions.js';
-import { snapshotEvery } from '../operators/snapshot-every.js';
-import type { RunEvent } from '../streams/events.js';
-import { Gate } from '../streams/gate.js';
-import { gaussianBumps } from '../streams/gaussian-bumps.js';
-import { training } from '../streams/training.js';
-import { selectBackend } from './backend/backend.js';
+import { assessPhases } from '../../operators/assess-phases.js';
+import { emaMetric } from '../../operators/ema-metric.js';
+import { metricsFrom } from '../../operators/metrics-from.js';
+import { phaseEvents } from '../../operators/phase-events.js';
+import { phaseTransitions } from '../../operators/phase-transitions.js';
+import { snapshotEvery } from '../../operators/snapshot-every.js';
+import type { RunEvent } from '../../streams/events.js';
+import { Gate } from '../../streams/gate.js';
+import { gaussianBumps } from '../../streams/gaussian-bumps.js';
+import { training } from '../../streams/training.js';
+import { selectBackend } from '../backend/backend.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
-import { bumpExperiment, runExperiment, snapshotLabels, type RunOptions } from './experiment.js';
-import { unetDdpm } from './models/unet-ddpm.js';
-import { record } from './store/record.js';
-import { RunStore } from './store/run-store.js';
+import {
+  bumpExperiment,
+  runExperiment,
+  snapshotLabels,
+  type RunOptions,
+} from './bump-experiment.js';
+import { unetDdpm } from '../models/unet-ddpm.js';
+import { record } from '../store/record.js';
+import { RunStore } from '../store/run-store.js';
 
 export interface CreateRunOptions {
   /** The run's config as stored in meta.json and shown in the runs table. */

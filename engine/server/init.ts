@@ -1,10 +1,10 @@
 import { Subject, type Subscription } from 'rxjs';
 import { z } from 'zod';
-import type { EventInput, Phase, RunStatus } from '../streams/events.js';
+import type { EventInput, Phase, RunStatus } from '../../streams/events.js';
 import { connect, type RemoteRun } from './connect.js';
-import { checkIngestEvent, createRunSchema, zodError } from './server/ingest-schema.js';
-import { record } from './store/record.js';
-import { RunStore } from './store/run-store.js';
+import { checkIngestEvent, createRunSchema, zodError } from './ingest-schema.js';
+import { record } from '../store/record.js';
+import { RunStore } from '../store/run-store.js';
 
 /** A `step` event as `run.event` takes it: `examplesPerSec` may be left out (0). */
 export type LoggedStep = Omit<Extract<EventInput, { type: 'step' }>, 'examplesPerSec'> & {

@@ -1,5 +1,5 @@
-import type { PhasedAssessment } from '../operators/phase-hysteresis.js';
-import { locateBump } from '../operators/metrics/locate-bump.js';
+import type { PhasedAssessment } from './phase-hysteresis.js';
+import { locateBump } from './metrics/locate-bump.js';
 import {
   assessmentFigures,
   type EventInput,

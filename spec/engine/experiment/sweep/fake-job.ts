@@ -6,10 +6,10 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { concatMap, defer, interval, map, of, take, throwError, type Observable } from 'rxjs';
-import { RunStore } from '../../../engine/store/run-store.js';
-import { record } from '../../../engine/store/record.js';
-import type { EventInput, RunEvent } from '../../../streams/events.js';
-import type { SweepJob } from '../../../streams/sweep.js';
+import { RunStore } from '../../../../engine/store/run-store.js';
+import { record } from '../../../../engine/store/record.js';
+import type { EventInput, RunEvent } from '../../../../streams/events.js';
+import type { SweepJob } from '../../../../streams/sweep.js';
 
 export default function fakeJob(point: SweepJob['point'], job: SweepJob): Observable<RunEvent> {
   const n = Number(point.n ?? 5);

@@ -13,7 +13,7 @@ import {
   parseFieldText,
   resolveConfig,
   type ExperimentConfig,
-} from '../../../engine/config.js';
+} from '../../../engine/experiment/config.js';
 import { gaussianBumps } from '../../../streams/gaussian-bumps.js';
 
 const oneLine = (fn: () => unknown): string => {

@@ -3,10 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filter, firstValueFrom, lastValueFrom, take, toArray } from 'rxjs';
-import { childProcesses, coresPerRun } from '../../../engine/sweep/child-processes.js';
-import { readRunMeta } from '../../../engine/store/run-store.js';
-import { readRunEvents } from '../../../streams/replay.js';
-import { sweep, type SweepEvent, type SweepPoint } from '../../../streams/sweep.js';
+import {
+  childProcesses,
+  coresPerRun,
+} from '../../../../engine/experiment/sweep/child-processes.js';
+import { readRunMeta } from '../../../../engine/store/run-store.js';
+import { readRunEvents } from '../../../../streams/replay.js';
+import { sweep, type SweepEvent, type SweepPoint } from '../../../../streams/sweep.js';
 
 const FAKE = new URL('./fake-job.ts', import.meta.url);
 

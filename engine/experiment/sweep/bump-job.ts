@@ -3,10 +3,10 @@
  * base config (`job.context`) overridden by the point, stored under the job's runId.
  */
 import type { Observable } from 'rxjs';
-import type { RunEvent } from '../../streams/events.js';
-import type { SweepJob } from '../../streams/sweep.js';
+import type { RunEvent } from '../../../streams/events.js';
+import type { SweepJob } from '../../../streams/sweep.js';
 import type { ExperimentConfig } from '../config.js';
-import { runExperiment, type RunOptions } from '../experiment.js';
+import { runExperiment, type RunOptions } from '../bump-experiment.js';
 
 /** The module URL to hand `childProcesses({ module })` for bump-experiment sweeps. */
 export const BUMP_JOB = new URL(import.meta.url);

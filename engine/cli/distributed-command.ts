@@ -19,17 +19,17 @@ import {
   type SweepEvent,
   type SweepPoint,
 } from '../../streams/sweep.js';
-import { interrupts } from '../cli/interrupts.js';
-import { importScript } from '../cli/load-script.js';
+import { interrupts } from '../runtime/interrupts.js';
+import { importScript } from '../experiment/load-script.js';
 import { startServer } from '../server/live-server.js';
 import { listRuns } from '../store/run-store.js';
-import { newerThanStored, runStreams } from './consumer.js';
-import { resumableBumpJob, type QueuedRun } from './job.js';
-import { redisQueue } from './queue.js';
-import { checkRedisUrl } from './redis.js';
-import { startQueueWorker } from './worker.js';
+import { newerThanStored, runStreams } from '../distributed/consumer.js';
+import { resumableBumpJob, type QueuedRun } from '../distributed/job.js';
+import { redisQueue } from '../distributed/queue.js';
+import { checkRedisUrl } from '../distributed/redis.js';
+import { startQueueWorker } from '../distributed/worker.js';
 
-export { DISTRIBUTED_USAGE } from './usage.js';
+export { DISTRIBUTED_USAGE } from './distributed-usage.js';
 
 type Spec = Record<string, { type: 'string' | 'boolean' }>;
 

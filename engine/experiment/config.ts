@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Rect } from '../streams/events.js';
-import type { BackendName } from './backend/backend.js';
-import type { AttentionAt } from './models/unet.js';
+import type { Rect } from '../../streams/events.js';
+import type { BackendName } from '../backend/backend.js';
+import type { AttentionAt } from '../models/unet.js';
 
 /**
  * Everything that defines a run of the bump experiment; stored in meta.json. Defined once, by

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { init } from '../../engine/init.js';
-import { createIngest, type Ingest } from '../../engine/server/ingest.js';
-import { readRunMeta } from '../../engine/store/run-store.js';
-import type { RunEvent } from '../../streams/events.js';
-import { readRunEvents } from '../../streams/replay.js';
+import { init } from '../../../engine/server/init.js';
+import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
+import { readRunMeta } from '../../../engine/store/run-store.js';
+import type { RunEvent } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
 
 const metrics = (events: RunEvent[]) =>
   events.flatMap((e) => (e.type === 'metric' ? [[e.name, e.value, e.step]] : []));
@@ -25,7 +25,7 @@ const message = (fn: () => unknown): string => {
   return '(no error)';
 };
 
-describe('engine/init', () => {
+describe('engine/server/init', () => {
   let runsDir: string;
   beforeEach(() => {
     runsDir = mkdtempSync(join(tmpdir(), 'pw-init-'));
@@ -135,7 +135,7 @@ describe('engine/init', () => {
   });
 
   describe('a process that ends without finish()', () => {
-    const index = fileURLToPath(new URL('../../index.ts', import.meta.url));
+    const index = fileURLToPath(new URL('../../../index.ts', import.meta.url));
     const runScript = async (body: string) => {
       const file = join(runsDir, 'loop.mts');
       writeFileSync(

@@ -5,13 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from } from 'rxjs';
-import { connect } from '../../engine/connect.js';
-import { createIngest, type Ingest } from '../../engine/server/ingest.js';
-import type { EventInput } from '../../streams/events.js';
-import { readRunEvents } from '../../streams/replay.js';
-import { bumpSnapshot } from './server/ingest-helpers.js';
+import { connect } from '../../../engine/server/connect.js';
+import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
+import type { EventInput } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
+import { bumpSnapshot } from './ingest-helpers.js';
 
-describe('engine/connect', () => {
+describe('engine/server/connect', () => {
   let runsDir: string;
   let server: Server;
   let ingest: Ingest;

@@ -14,10 +14,10 @@ import {
   type Subject,
 } from 'rxjs';
 import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
-import { assessPhases } from '../operators/assess-phases.js';
-import type { HysteresisState } from '../operators/phase-hysteresis.js';
-import { phaseEvents } from '../operators/phase-events.js';
-import { snapshotEvery } from '../operators/snapshot-every.js';
+import { assessPhases } from '../../operators/assess-phases.js';
+import type { HysteresisState } from '../../operators/phase-hysteresis.js';
+import { phaseEvents } from '../../operators/phase-events.js';
+import { snapshotEvery } from '../../operators/snapshot-every.js';
 import type {
   Dataset,
   EventInput,
@@ -26,18 +26,18 @@ import type {
   RunEvent,
   Snapshot,
   SnapshotEvent,
-} from '../streams/events.js';
-import { assessmentEvent, assessmentMetrics } from './assessment-events.js';
-import { Gate } from '../streams/gate.js';
-import { gaussianBumps } from '../streams/gaussian-bumps.js';
-import { training, type StepInput } from '../streams/training.js';
-import { selectBackend } from './backend/backend.js';
+} from '../../streams/events.js';
+import { assessmentEvent, assessmentMetrics } from '../../operators/assessment-events.js';
+import { Gate } from '../../streams/gate.js';
+import { gaussianBumps } from '../../streams/gaussian-bumps.js';
+import { training, type StepInput } from '../../streams/training.js';
+import { selectBackend } from '../backend/backend.js';
 import { configFromMeta, resolveConfig, type ExperimentConfig } from './config.js';
-import { createRng } from './models/random.js';
-import { UNET_LAYER, unetDdpm } from './models/unet-ddpm.js';
-import { record } from './store/record.js';
-import { planResume } from './store/resume.js';
-import { readRunMeta, readSnapshotArrays, RunStore } from './store/run-store.js';
+import { createRng } from '../../streams/random.js';
+import { UNET_LAYER, unetDdpm } from '../models/unet-ddpm.js';
+import { record } from '../store/record.js';
+import { planResume } from '../store/resume.js';
+import { readRunMeta, readSnapshotArrays, RunStore } from '../store/run-store.js';
 
 export interface RunOptions {
   /** Where runs are stored (default `runs`). */

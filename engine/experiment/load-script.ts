@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import Module, { createRequire, register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../runtime/package-root.js';
 
 let shared = false;
 
@@ -22,7 +22,7 @@ function isBare(specifier: string): boolean {
  * From now on, a bare import that cannot be resolved from the importing file's directory is
  * resolved from phasewatch's own: a script outside any project still finds `phasewatch`,
  * `rxjs` and `@tensorflow/tfjs`, the same copies phasewatch runs with. ES modules go through a
- * resolve hook (engine/cli/resolve-fallback.ts); a .ts script with no package.json around it
+ * resolve hook (engine/experiment/resolve-fallback.ts); a .ts script with no package.json around it
  * is CommonJS to tsx, so `require` falls back the same way. Idempotent.
  */
 export function shareDependencies(): void {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { CONFIG_FIELDS, CONFIG_KEYS, configTable } from '../../../engine/config.js';
+import { CONFIG_FIELDS, CONFIG_KEYS, configTable } from '../../../engine/experiment/config.js';
 import { BEGIN, END, withConfigTable } from '../../../scripts/docs-config.js';
 
 /** A markdown table with its padding dropped, so a prettier-aligned copy compares equal. */

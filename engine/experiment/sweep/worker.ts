@@ -1,11 +1,11 @@
 /**
  * A sweep's child process: receives one job, imports the module that runs it, sends each
  * event of the run back over IPC, then `done` (or `error`) and exits. SIGTERM stops the run
- * (stored as stopped). Started by `childProcesses` (engine/sweep/child-processes.ts).
+ * (stored as stopped). Started by `childProcesses` (engine/experiment/sweep/child-processes.ts).
  */
 import type { Observable, Subscription } from 'rxjs';
-import type { RunEvent } from '../../streams/events.js';
-import type { SweepJob } from '../../streams/sweep.js';
+import type { RunEvent } from '../../../streams/events.js';
+import type { SweepJob } from '../../../streams/sweep.js';
 import type { FromWorker, ToWorker } from './child-processes.js';
 
 type RunFn = (point: SweepJob['point'], job: SweepJob) => Observable<RunEvent>;

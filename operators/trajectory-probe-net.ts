@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from './random.js';
+import { createRng } from '../streams/random.js';
 
 /** The probe heads of seed 000: over a whole trajectory (GRU, attention) or one point (MLP). */
 export type TrajectoryProbeKind = 'gru' | 'attention' | 'mlp';
