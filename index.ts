@@ -255,8 +255,13 @@ export type {
   Restore,
   RunOptions,
 } from './engine/experiment/bump-experiment.js';
-export { blocks } from './engine/experiment/script.js';
-export type { CreateRunOptions, Script, ScriptContext } from './engine/experiment/script.js';
+export { blocks, createScriptContext } from './engine/experiment/script.js';
+export type {
+  CreateRunOptions,
+  Script,
+  ScriptContext,
+  ScriptContextOptions,
+} from './engine/experiment/script.js';
 export { BUMP_JOB, bumpJob } from './engine/experiment/sweep/bump-job.js';
 export type { BumpJobOptions } from './engine/experiment/sweep/bump-job.js';
 export { childProcesses, coresPerRun } from './engine/experiment/sweep/child-processes.js';
