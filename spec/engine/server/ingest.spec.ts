@@ -134,6 +134,30 @@ describe('engine/server/ingest', () => {
     expect(live).to.deep.equal(stored);
   });
 
+  it('takes the points of an embedding as N rows [x, y, z] or flat, and stores them flat', async () => {
+    await start();
+    const runId = await createRun();
+    const colourBy = { x: [0, 1] };
+    const nested = {
+      type: 'embedding',
+      name: 'n',
+      points: [
+        [0, 1, 2],
+        [3, 4, 5],
+      ],
+      colourBy,
+      step: 1,
+    };
+    const flat = { type: 'embedding', name: 'f', points: [0, 1, 2, 3, 4, 5], colourBy, step: 1 };
+    const r = await post(`/api/runs/${runId}/events`, [nested, flat]);
+    expect(r.status, r.text).to.equal(200);
+    const stored = events(runId).filter((e) => e.type === 'embedding');
+    expect(stored.map((e) => (e as { points: number[] }).points)).to.deep.equal([
+      [0, 1, 2, 3, 4, 5],
+      [0, 1, 2, 3, 4, 5],
+    ]);
+  });
+
   it('answers bad events with a 400 naming the field and appends nothing of the batch', async () => {
     await start();
     const runId = await createRun();
@@ -166,6 +190,23 @@ describe('engine/server/ingest', () => {
       [
         { type: 'embedding', name: 'e', points: [0, 0, 0, 1, 1, 1], colourBy: { x: [1] }, step: 0 },
         /^event\.colourBy\.x: must hold N = 2 values/,
+      ],
+      [
+        { type: 'embedding', name: 'e', points: [0, 0, 0, 1], colourBy: {}, step: 0 },
+        /^event\.points: must be N×3 numbers: N rows \[x, y, z\] or a flat .* \(got 4 values\)/,
+      ],
+      [
+        {
+          type: 'embedding',
+          name: 'e',
+          points: [
+            [0, 0, 0],
+            [1, 1],
+          ],
+          colourBy: {},
+          step: 0,
+        },
+        /^event\.points\[1\]: must be N×3 numbers: .*; row 1 is not 3 finite numbers \(got \[1,1\]\)/,
       ],
       [
         { type: 'images', name: 'i', size: 2, thumbs: [{ pixels: [0, 1, 2] }], step: 0 },
