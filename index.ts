@@ -182,7 +182,7 @@ export {
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
 export { createRng } from './engine/models/random.js';
-export type { Rng } from './engine/models/random.js';
+export type { Rng, RngState, StatefulRng } from './engine/models/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
 export { fitTrajectoryProbe } from './engine/models/trajectory-probe-net.js';

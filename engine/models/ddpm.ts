@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from './random.js';
-import type { Rng } from './random.js';
+import type { RngState, StatefulRng } from './random.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';
@@ -54,6 +54,8 @@ interface Manifest {
   version: 1;
   config: DdpmConfig;
   step: number;
+  /** Where the noise and timestep draws stood (absent in checkpoints before it was kept). */
+  rng?: RngState;
   tensors: { name: string; group: 'param' | 'ema' | 'adam'; shape: number[]; offset: number }[];
 }
 
@@ -99,7 +101,7 @@ export class Ddpm {
   private readonly names: string[];
   /** Adam and the EMA as one step (one addon call on 'native', tfjs's Adam ops elsewhere). */
   private optimizer: FusedAdamEma;
-  private readonly rng: Rng;
+  private readonly rng: StatefulRng;
   private disposed = false;
 
   constructor(config: Partial<DdpmConfig> = {}) {
@@ -296,7 +298,10 @@ export class Ddpm {
     return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
   }
 
-  /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
+  /**
+   * Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`
+   * (config, step count, the state of the noise and timestep draws).
+   */
   async save(dir: string): Promise<void> {
     this.assertLive();
     await mkdir(dir, { recursive: true });
@@ -323,6 +328,7 @@ export class Ddpm {
       version: 1,
       config: this.config,
       step: this.step,
+      rng: this.rng.state(),
       tensors,
     };
     await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
@@ -330,8 +336,9 @@ export class Ddpm {
   }
 
   /**
-   * Restores weights, EMA, Adam state and step count saved by `save`. The config in the
-   * directory must describe the same architecture as this model.
+   * Restores weights, EMA, Adam state, step count and the noise and timestep draws saved by
+   * `save`, so training goes on exactly as it would have. The config in the directory must
+   * describe the same architecture as this model.
    */
   async load(dir: string): Promise<void> {
     this.assertLive();
@@ -371,6 +378,7 @@ export class Ddpm {
       tf.dispose(adam.map((a) => a.tensor));
     }
     this.step = manifest.step;
+    if (manifest.rng) this.rng.restore(manifest.rng);
   }
 
   /** Frees every tensor this model holds. */
