@@ -89,7 +89,7 @@ const points = z.unknown().transform((v, ctx): number[] => {
       if (!Array.isArray(row) || row.length !== 3 || !row.every(isNum)) {
         return fail(`${POINTS_ACCEPTED}; row ${i} is not 3 finite numbers`, [i]);
       }
-      flat.push(...(row));
+      flat.push(...row);
     }
     return flat;
   }
