@@ -449,7 +449,9 @@ class Run:
         ``labels``: N x 2, the (x, y) bump centre each sample was conditioned on, in pixels.
         ``images``: N x S x S (or N x 1 x S x S) generated images in [-1, 1].
         ``activations``: N x D (or N x ...), a representation of each sample.
-        numpy arrays, torch tensors or nested lists. Returns what the server stored.
+        numpy arrays, torch tensors or nested lists. Returns what the server stored; when the
+        arrays are not what the phase rule assumes (labels outside the image, blobs that are
+        not bumps) its ``warning`` is printed on stderr and the snapshot's phase is not judged.
         """
         self._check_open()
         step = self._step(step)
@@ -459,7 +461,7 @@ class Run:
         query = f"?step={step}" + (f"&sampleMs={float(sample_ms)}" if sample_ms is not None else "")
         if _np is not None and all(isinstance(a, _np.ndarray) for _, a in arrays):
             body = b"".join(_npy(a) for _, a in arrays)
-            return self._request(self._path("snapshots") + query, body, "application/x-npy")
+            return self._said(self._request(self._path("snapshots") + query, body, "application/x-npy"))
         shapes, chunks = [], []
         for name, a in arrays:
             if _np is not None and isinstance(a, _np.ndarray):
@@ -468,8 +470,15 @@ class Run:
                 shape, flat = _shape_and_flat(name, a)
             shapes.append(f"{name}={'x'.join(str(d) for d in shape)}")
             chunks.append(struct.pack(f"<{len(flat)}f", *flat))
-        return self._request(self._path("snapshots") + query, b"".join(chunks), "application/octet-stream",
-                             {"x-phasewatch-shapes": "; ".join(shapes)})
+        return self._said(self._request(self._path("snapshots") + query, b"".join(chunks),
+                                        "application/octet-stream", {"x-phasewatch-shapes": "; ".join(shapes)}))
+
+    @staticmethod
+    def _said(answer):
+        """Passes on the server's answer, printing its warning (e.g. images that are not bumps)."""
+        if isinstance(answer, dict) and answer.get("warning"):
+            print(f"phasewatch: snapshot at step {answer.get('step')}: {answer['warning']}", file=sys.stderr)
+        return answer
 
     # -- end -------------------------------------------------------------------------
     def finish(self, status="completed", error=None):

@@ -6,6 +6,7 @@ import { mergeMap, share } from 'rxjs/operators';
 import { assessPhases, type AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { assessmentEvent, assessmentMetrics } from '../assessment-events.js';
 import type { PhasedAssessment } from '../../operators/phase-hysteresis.js';
+import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { phaseEvents } from '../../operators/phase-events.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
@@ -485,9 +486,18 @@ export function createIngest(opts: IngestOptions): Ingest {
       sampleMs: Number.isFinite(sampleMs) && sampleMs >= 0 ? sampleMs : 0,
     });
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+    // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
+    const input = checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
     run.bySteps.set(step, snap);
     run.snaps.next(snap);
-    return { step, file, count, size: snap.size, dim: snap.dim };
+    return {
+      step,
+      file,
+      count,
+      size: snap.size,
+      dim: snap.dim,
+      ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
+    };
   }
 
   async function finish(run: OpenRun, body: unknown): Promise<unknown> {

@@ -9,6 +9,7 @@ import { readSnapshotArrays } from '../../../engine/store/run-store.js';
 import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot, npyBytes, request } from './ingest-helpers.js';
+import { twoMoons } from '../../operators/two-moons.js';
 
 describe('engine/server/ingest', () => {
   let runsDir: string;
@@ -392,6 +393,35 @@ describe('engine/server/ingest', () => {
     expect(after.text).to.match(/not open for ingest/);
     const status = await request(port, 'GET', `/api/runs/${runId}`);
     expect(status.json()).to.include({ runId, status: 'completed', open: false });
+  });
+
+  it('says at upload when a snapshot is not bump images, and withholds its phase', async () => {
+    await start();
+    const runId = await createRun({ name: 'moons', assess: { embed: 'pca', confirm: 1 } });
+    const moons = twoMoons();
+    const n = moons.labels.length / 2;
+    const r = await post(
+      `/api/runs/${runId}/snapshots?step=10`,
+      Buffer.concat([
+        npyBytes([n, 2], moons.labels),
+        npyBytes([n, 16, 16], moons.images),
+        npyBytes([n, moons.dim], moons.activations),
+      ]),
+      { 'content-type': 'application/x-npy' },
+    );
+    expect(r.status, r.text).to.equal(202);
+    expect((r.json() as { warning: string }).warning).to.match(
+      /^phase will not be judged: only \d+% of the one-blob images hold a compact Gaussian-like bump/,
+    );
+    const fin = await post(`/api/runs/${runId}/finish`);
+    expect(fin.json()).to.include({ status: 'completed', phase: null });
+    const all = events(runId);
+    const a = all.find((e) => e.type === 'assessment') as Extract<RunEvent, { type: 'assessment' }>;
+    expect(a.rawPhase).to.equal('C');
+    expect(a.warning).to.match(/^phase not judged: /);
+    expect(a.evidence.inputOk).to.equal(0);
+    expect(all.filter((e) => e.type === 'phase')).to.have.length(0);
+    expect(all.find((e) => e.type === 'alert')).to.include({ level: 'warning', step: 10 });
   });
 
   it('takes raw float32 with a shape header, and checks shapes against each other', async () => {
