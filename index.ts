@@ -69,7 +69,7 @@ export type {
   SweepOptions,
   SweepPoint,
 } from './streams/sweep.js';
-export { training } from './streams/training.js';
+export { exampleLength, training } from './streams/training.js';
 export type { StepInput, Trainable, TrainingOptions } from './streams/training.js';
 
 // Operators (RxJS)
@@ -84,12 +84,16 @@ export { assessPhases } from './operators/assess-phases.js';
 export type { AssessPhasesOptions } from './operators/assess-phases.js';
 export { csnr } from './operators/csnr.js';
 export type { CsnrOptions } from './operators/csnr.js';
+export { emaMetric } from './operators/ema-metric.js';
+export type { EmaMetricOptions } from './operators/ema-metric.js';
 export { metricsFrom } from './operators/metrics-from.js';
 export type { MetricsFromOptions } from './operators/metrics-from.js';
 export { phaseHysteresis } from './operators/phase-hysteresis.js';
 export type { HysteresisState, PhasedAssessment } from './operators/phase-hysteresis.js';
 export { phaseTransitions } from './operators/phase-transitions.js';
 export { phaseEvents } from './operators/phase-events.js';
+export { watchPhases } from './operators/watch-phases.js';
+export type { PhaseWatchState, WatchPhasesOptions } from './operators/watch-phases.js';
 export type { PhaseTransition } from './operators/phase-transitions.js';
 export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
@@ -181,16 +185,16 @@ export {
   timestepEmbedding,
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
-export { createRng } from './engine/models/random.js';
-export type { Rng, RngState, StatefulRng } from './engine/models/random.js';
+export { createRng } from './streams/random.js';
+export type { Rng, RngState, StatefulRng } from './streams/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
-export { fitTrajectoryProbe } from './engine/models/trajectory-probe-net.js';
+export { fitTrajectoryProbe } from './operators/trajectory-probe-net.js';
 export type {
   TrajectoryProbeFitOptions,
   TrajectoryProbeKind,
   TrajectoryProbeResult,
-} from './engine/models/trajectory-probe-net.js';
+} from './operators/trajectory-probe-net.js';
 export { UNET_LAYER, UnetDdpm, unetDdpm } from './engine/models/unet-ddpm.js';
 export {
   ATTENTION_AT,
@@ -220,7 +224,7 @@ export { gelu } from './engine/backend/fused/gelu.js';
 export { groupNorm, groupNormGelu } from './engine/backend/fused/group-norm.js';
 
 // Experiments, scripts, config and sweeps
-export { assessmentEvent, assessmentMetrics } from './engine/assessment-events.js';
+export { assessmentEvent, assessmentMetrics } from './operators/assessment-events.js';
 export {
   checkConfig,
   CONFIG_FIELDS,
@@ -233,7 +237,7 @@ export {
   MAX_STEPS,
   PRESET_NAMES,
   resolveConfig,
-} from './engine/config.js';
+} from './engine/experiment/config.js';
 export type {
   ConfigField,
   ConfigFieldKind,
@@ -241,20 +245,32 @@ export type {
   ConfigKey,
   ConfigPreset,
   ExperimentConfig,
-} from './engine/config.js';
-export { bumpExperiment, runExperiment, snapshotLabels } from './engine/experiment.js';
+} from './engine/experiment/config.js';
+export { bumpExperiment, snapshotLabels } from './engine/experiment/bump-experiment.js';
+export type { BumpExperimentOptions, BumpSettings } from './engine/experiment/bump-experiment.js';
+export { runExperiment } from './engine/experiment/run-experiment.js';
+export type { RunOptions } from './engine/experiment/run-experiment.js';
+export { restoreRun } from './engine/experiment/resume.js';
+export type { Restore } from './engine/experiment/resume.js';
+export {
+  checkpointEvery,
+  latestCheckpoint,
+  saveCheckpoint,
+} from './engine/experiment/checkpoints.js';
+export type { Checkpoints } from './engine/experiment/checkpoints.js';
+export { unetFromConfig } from './engine/experiment/unet-from-config.js';
+export type { UnetSettings } from './engine/experiment/unet-from-config.js';
+export { blocks, createScriptContext } from './engine/experiment/script.js';
 export type {
-  BumpExperimentOptions,
-  BumpSettings,
-  Restore,
-  RunOptions,
-} from './engine/experiment.js';
-export { blocks } from './engine/script.js';
-export type { CreateRunOptions, Script, ScriptContext } from './engine/script.js';
-export { BUMP_JOB, bumpJob } from './engine/sweep/bump-job.js';
-export type { BumpJobOptions } from './engine/sweep/bump-job.js';
-export { childProcesses, coresPerRun } from './engine/sweep/child-processes.js';
-export type { ChildProcessesOptions } from './engine/sweep/child-processes.js';
+  CreateRunOptions,
+  Script,
+  ScriptContext,
+  ScriptContextOptions,
+} from './engine/experiment/script.js';
+export { BUMP_JOB, bumpJob } from './engine/experiment/sweep/bump-job.js';
+export type { BumpJobOptions } from './engine/experiment/sweep/bump-job.js';
+export { childProcesses, coresPerRun } from './engine/experiment/sweep/child-processes.js';
+export type { ChildProcessesOptions } from './engine/experiment/sweep/child-processes.js';
 
 // The run store and exports to other tools
 export { exportCsv } from './engine/export/csv.js';
@@ -270,20 +286,23 @@ export {
   listRuns,
   readRunMeta,
   readSnapshotArrays,
+  metaLastSeq,
   RunStore,
   storedLastSeq,
 } from './engine/store/run-store.js';
 export type { OpenOptions, SnapshotArrays } from './engine/store/run-store.js';
 
 // The live server, remote runs and the wire protocol
-export { connect } from './engine/connect.js';
+export { connect } from './engine/server/connect.js';
+export { init } from './engine/server/init.js';
+export type { InitOptions, LoggedStep, RunSummary, TrackedRun } from './engine/server/init.js';
 export type {
   ConnectOptions,
   RemoteRun,
   RemoteRunEnd,
   RemoteRunOptions,
   RemoteSnapshot,
-} from './engine/connect.js';
+} from './engine/server/connect.js';
 export { createIngest } from './engine/server/ingest.js';
 export type { Ingest, IngestOptions } from './engine/server/ingest.js';
 export { startServer } from './engine/server/live-server.js';

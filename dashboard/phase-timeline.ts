@@ -1,6 +1,6 @@
 import { LitElement, css, html, svg } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { describeEvidence, phaseSegments } from './phase-bands.js';
+import { describeEvidence, phaseSegments } from '../common/phase-bands.js';
 import { seriesTitle, type RunSeries } from './run-state.js';
 import { ALERT_COLORS, COLORS, PHASE_COLORS, PHASE_NAMES, cssColor, panelStyles } from './theme.js';
 import { niceTicks, type StepRange } from './view-range.js';

@@ -88,7 +88,7 @@ export interface DashboardState {
 
 /**
  * Names under which a bump assessment shows in the generic views; the metric names are those
- * the default experiment logs (engine/experiment.ts), so v1 and v2 runs chart alike.
+ * the default experiment logs (engine/experiment/bump-experiment.ts), so v1 and v2 runs chart alike.
  */
 export const ASSESSMENT_NAMES = {
   embedding: 'phase/embedding',

@@ -1,5 +1,6 @@
 import { css, unsafeCSS, type CSSResult } from 'lit';
-import type { Phase } from '../streams/events.js';
+
+export { PHASE_COLORS, PHASE_NAMES, withAlpha } from '../common/colours.js';
 
 /**
  * Every colour the dashboard uses, by role. Views read them from here (canvas drawing uses
@@ -52,18 +53,6 @@ export function cssColor(role: ColorRole): CSSResult {
   return unsafeCSS(COLORS[role]);
 }
 
-export const PHASE_COLORS: Record<Phase, string> = {
-  A: '#9ca3af',
-  B: '#f59e0b',
-  C: '#16a34a',
-};
-
-export const PHASE_NAMES: Record<Phase, string> = {
-  A: 'A · no structure',
-  B: 'B · 2-D, disordered',
-  C: 'C · 2-D, ordered',
-};
-
 export const ALERT_COLORS: Record<'info' | 'warning' | 'error', string> = {
   info: '#2563eb',
   warning: '#d97706',
@@ -105,17 +94,6 @@ export const COLORMAP_STOPS: ReadonlyArray<readonly [number, number, number]> = 
   [94, 201, 98],
   [253, 231, 37],
 ];
-
-/**
- * `rgba(...)` of a `#rrggbb` or `rgb(r,g,b)` colour with opacity `alpha` (for faint raw lines
- * under smoothed ones).
- */
-export function withAlpha(hex: string, alpha: number): string {
-  const rgb = /^rgb\((\d+),\s*(\d+),\s*(\d+)\)$/.exec(hex);
-  if (rgb) return `rgba(${rgb[1]},${rgb[2]},${rgb[3]},${alpha})`;
-  const n = parseInt(hex.slice(1, 7), 16);
-  return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${alpha})`;
-}
 
 /** Type and ink of the whole dashboard. */
 export const textStyle = css`

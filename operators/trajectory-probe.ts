@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import { fitTrajectoryProbe } from '../engine/models/trajectory-probe-net.js';
+import { fitTrajectoryProbe } from './trajectory-probe-net.js';
 import type { Activation, EventInput, Snapshot } from '../streams/events.js';
 import { gatherRows } from './metrics/linear-probe.js';
 import {

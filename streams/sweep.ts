@@ -28,7 +28,7 @@ export interface SweepJob<P extends SweepPoint = SweepPoint> {
 /**
  * Runs jobs. A backend runs one job per `run` subscription: the run's stored events, completing
  * when it ends, erroring when it fails; unsubscribing stops it. In-process functions
- * (`inProcess`), child processes (`childProcesses` in engine/sweep) and — later — a distributed
+ * (`inProcess`), child processes (`childProcesses` in engine/experiment/sweep) and — later — a distributed
  * queue implement it.
  */
 export interface SweepBackend<P extends SweepPoint = SweepPoint> {

@@ -1,3 +1,12 @@
+import { PHASE_COLORS, withAlpha } from '../../common/colours.js';
+
+/** The phase band's fill: the dashboard's phase colour, faint. */
+const PHASE_BAND = {
+  A: withAlpha(PHASE_COLORS.A, 0.18),
+  B: withAlpha(PHASE_COLORS.B, 0.18),
+  C: withAlpha(PHASE_COLORS.C, 0.18),
+};
+
 /**
  * The browser side of `phasewatch report`: plain JavaScript (a string, so no bundler helper
  * leaks into the page) that draws one figure spec into a fixed-size element with Chart.js
@@ -6,8 +15,8 @@
  */
 export const REPORT_PAGE_JS = String.raw`
 (() => {
-  const PHASE_BAND = { A: 'rgba(220, 90, 90, 0.16)', B: 'rgba(230, 180, 40, 0.20)', C: 'rgba(70, 160, 90, 0.18)' };
-  const PHASE_COLOUR = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
+  const PHASE_BAND = ${JSON.stringify(PHASE_BAND)};
+  const PHASE_COLOUR = ${JSON.stringify(PHASE_COLORS)};
   const LINE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   Chart.defaults.animation = false;
   Chart.defaults.responsive = false;
@@ -179,4 +188,45 @@ export const REPORT_PAGE_JS = String.raw`
     return true;
   };
 })();
+`;
+
+/**
+ * Page script: `window.mountSweepView(spec)` mounts the dashboard's `<sweep-view>` (defined by
+ * its bundle) as a figure of the requested size, with series shaped as the dashboard's, and
+ * resolves once it has drawn.
+ */
+export const MOUNT_SWEEP_VIEW_JS = String.raw`
+window.mountSweepView = async (spec) => {
+  const el = document.getElementById('figure');
+  el.innerHTML = '';
+  Object.assign(el.style, { width: spec.width + 'px', height: spec.height + 'px', overflow: 'hidden', display: 'block' });
+  await customElements.whenDefined('sweep-view');
+  const view = document.createElement('sweep-view');
+  view.style.height = '100%';
+  // the title and the two legend rows take about this much; the plot gets the rest
+  view.style.setProperty('--sweep-plot-height', Math.max(120, spec.height - 104) + 'px');
+  Object.assign(view, {
+    figure: true,
+    xKey: spec.x,
+    yChoice: spec.y,
+    metas: spec.runs.map((r) => r.meta),
+    series: spec.runs.map((r) => ({
+      runId: r.meta.runId,
+      name: r.meta.name,
+      lastStep: r.lastStep,
+      phases: r.phases,
+      assessments: [],
+      metrics: new Map(Object.entries(r.metrics)),
+      end: r.ended ? {} : undefined,
+    })),
+  });
+  el.appendChild(view);
+  await view.updateComplete;
+  const start = performance.now();
+  while (!view.dataset.drawn && performance.now() - start < 5000) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+  if (!view.dataset.drawn) throw new Error('the sweep view drew nothing');
+  return view.dataset.points;
+};
 `;

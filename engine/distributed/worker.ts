@@ -6,7 +6,7 @@ import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Observable } from 'rxjs';
 import type { RunEvent } from '../../streams/events.js';
 import { isValidRunId, runIdError } from '../../streams/protocol.js';
-import { importScript } from '../cli/load-script.js';
+import { importScript } from '../experiment/load-script.js';
 import { LOCK_FILE, lockHolder } from '../store/lock.js';
 import {
   BUILTIN_BUMP,

@@ -7,12 +7,12 @@ import type {
   Activation,
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
-import { readCheckpoint, writeCheckpoint } from './diva/checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { createEncoder, encode, encoderShapes, guidanceScore, klToPrior } from './diva/encoder.js';
 import type { EncoderConfig } from './diva/encoder.js';
 import { DivaSampler } from './diva/sampler.js';
 import type { DivaGenerateOptions, DivaNetworks, Generated } from './diva/sampler.js';
-import { createRng } from './random.js';
+import { createRng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';

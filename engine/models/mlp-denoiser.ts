@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   Activation,
@@ -11,9 +10,15 @@ import type {
   Sampler,
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
-import { ddimTimes } from './ddpm.js';
-import { createRng } from './random.js';
-import type { Rng } from './random.js';
+import {
+  readCheckpointManifest,
+  readCheckpointWeights,
+  restoreTrainingTensors,
+  writeTrainingCheckpoint,
+} from './checkpoint.js';
+import { ddimTimes, reverseStep } from './ddpm.js';
+import { createRng } from '../../streams/random.js';
+import type { Rng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 
@@ -219,26 +224,20 @@ export class MlpDenoiserSampler implements Sampler {
     }
     const rng = createRng(opts.seed);
     const times = ddimTimes(c.T, steps);
-    const ab = this.schedule.alphaBars;
     const lab = c.conditional ? tf.tensor2d(conditions, [N, c.labelDim]) : undefined;
     let x = tf.tensor2d(rng.normals(N * c.dim), [N, c.dim]);
     const activations: Record<string, Activation> = {};
     try {
       for (let i = 0; i < times.length; i++) {
         const t = times[i];
-        const abT = ab[t];
-        const abPrev = i + 1 < times.length ? ab[times[i + 1]] : 1;
+        const tPrev = i + 1 < times.length ? times[i + 1] : -1;
         const next = tf.tidy(() => {
           const out = mlpDenoiserApply(c, this.weights, x, tf.fill<tf.Rank.R1>([N], t), lab);
           if (i === 0) {
             activations.layer1 = { data: out.layer1.dataSync() as Float32Array, dim: c.hidden };
             activations.layer2 = { data: out.layer2.dataSync() as Float32Array, dim: c.hidden };
           }
-          const x0 = tf.div(tf.sub(x, tf.mul(out.eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-          return tf.add<tf.Tensor2D>(
-            tf.mul(x0, Math.sqrt(abPrev)),
-            tf.mul(out.eps, Math.sqrt(1 - abPrev)),
-          );
+          return reverseStep(this.schedule, x, out.eps, t, tPrev, false, 'ddim', undefined);
         });
         x.dispose();
         x = next;
@@ -479,77 +478,42 @@ export class MlpDenoiser implements Model {
   /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    await mkdir(dir, { recursive: true });
-    const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
-    for (const n of this.names) entries.push({ name: n, group: 'param', tensor: this.params[n] });
-    for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
-    const adam = await this.optimizer.getWeights();
-    adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
-    const total = entries.reduce((s, e) => s + e.tensor.size, 0);
-    const buf = new Float32Array(total);
-    const tensors: Manifest['tensors'] = [];
-    let offset = 0;
-    for (const e of entries) {
-      buf.set(await e.tensor.data<'float32'>(), offset);
-      tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
-      offset += e.tensor.size;
-    }
-    if (adam.length > 0) adam[0].tensor.dispose();
-    const manifest: Manifest = {
+    const head = {
       format: 'phasewatch-mlp-denoiser',
       version: 1,
       config: this.config,
       step: this.step,
-      tensors,
     };
-    await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
-    await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+    await writeTrainingCheckpoint(dir, head, {
+      names: this.names,
+      params: this.params,
+      ema: this.ema,
+      optimizer: this.optimizer,
+    });
   }
 
   /** Restores what `save` wrote; the saved config must describe the same architecture. */
   async load(dir: string): Promise<void> {
     this.assertLive();
-    const file = path.join(dir, 'model.json');
-    let m: Partial<Manifest>;
-    try {
-      m = JSON.parse(await readFile(file, 'utf8')) as Partial<Manifest>;
-    } catch (err) {
+    const m = (await readCheckpointManifest(
+      dir,
+      ['phasewatch-mlp-denoiser'],
+      1,
+    )) as unknown as Partial<Manifest> & Pick<Manifest, 'tensors'>;
+    if (!m.config) {
       throw new Error(
-        `cannot read ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-        {
-          cause: err,
-        },
+        `${path.join(dir, 'model.json')} is not a phasewatch-mlp-denoiser v1 manifest`,
       );
-    }
-    if (m.format !== 'phasewatch-mlp-denoiser' || m.version !== 1 || !m.config || !m.tensors) {
-      throw new Error(`${file} is not a phasewatch-mlp-denoiser v1 manifest`);
     }
     const mine = JSON.stringify(mlpDenoiserShapes(this.config));
     const theirs = JSON.stringify(mlpDenoiserShapes(resolveMlpDenoiserConfig(m.config)));
     if (mine !== theirs)
       throw new Error(`model in ${dir} has a different architecture than this model`);
-    const bytes = await readFile(path.join(dir, 'weights.bin'));
-    const total = m.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    if (bytes.byteLength !== total * 4) {
-      throw new Error(
-        `weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`,
-      );
-    }
-    const all = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
-    const view = (t: Manifest['tensors'][number]): Float32Array =>
-      all.subarray(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
-    const adam: { name: string; tensor: tf.Tensor }[] = [];
-    for (const t of m.tensors) {
-      if (t.group === 'adam') {
-        adam.push({ name: t.name, tensor: tf.tensor(view(t), t.shape) });
-        continue;
-      }
-      const target = t.group === 'param' ? this.params[t.name] : this.ema[t.name];
-      if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
-      tf.tidy(() => target.assign(tf.tensor(view(t), t.shape)));
-    }
+    const view = await readCheckpointWeights(dir, m);
+    const adam = restoreTrainingTensors(dir, m.tensors, view, {
+      params: this.params,
+      ema: this.ema,
+    });
     this.optimizer.dispose();
     this.optimizer = this.makeOptimizer();
     if (adam.length > 0) {
@@ -593,10 +557,4 @@ function countFrom(conditions: Float32Array, labelDim: number): number {
     throw new Error(`sample conditions must hold N*${labelDim} values (got ${conditions.length})`);
   }
   return conditions.length / labelDim;
-}
-
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
 }

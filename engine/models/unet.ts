@@ -6,8 +6,8 @@ import {
   groupNorm as fusedGroupNorm,
   groupNormGelu as fusedGroupNormGelu,
 } from '../backend/fused/group-norm.js';
-import { createRng } from './random.js';
-import type { Rng } from './random.js';
+import { createRng } from '../../streams/random.js';
+import type { Rng } from '../../streams/random.js';
 
 /** Shape of the conditional UNet (seed 004, scaled down). */
 export interface UnetConfig {

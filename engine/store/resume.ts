@@ -7,7 +7,7 @@ import type {
 } from '../../streams/events.js';
 import { readRunLog, type BadLine } from '../../streams/replay.js';
 import type { HysteresisState } from '../../operators/phase-hysteresis.js';
-import { readRunMeta, storedLastSeq } from './run-store.js';
+import { readRunMeta, metaLastSeq } from './run-store.js';
 
 /** What resuming a stored run at a checkpoint step means for its log; nothing is changed. */
 export interface ResumePlan {
@@ -87,7 +87,7 @@ export function planResume(dir: string, step: number): ResumePlan {
     step,
     kept: kept.length,
     dropped,
-    lastSeq: Math.max(log.lastSeq, storedLastSeq(dir)),
+    lastSeq: Math.max(log.lastSeq, metaLastSeq(dir)),
     lastLoggedStep,
     badLines: log.bad,
     unassessed: snapshots.filter((s) => !assessed.has(s.step)).sort((a, b) => a.step - b.step),

@@ -6,48 +6,26 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Subject, type Observable } from 'rxjs';
 import { EVENTS_VERSION } from '../../streams/events.js';
 import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../streams/events.js';
 import { isValidRunId, runIdError } from '../../streams/protocol.js';
 import { parseEventLine, readRunLog } from '../../streams/replay.js';
-import { acquireRunLock, lockHolder, type RunLock } from './lock.js';
-import { readRunLabels } from './labels.js';
+import { tempPathFor, writeFileAtomic } from './atomic-file.js';
+import { acquireRunLock, type RunLock } from './lock.js';
+import { readRunMeta, metaLastSeq, writeMeta, type StoredMeta } from './run-meta.js';
+import { encodeArrays, type SnapshotArrays } from './snapshot-arrays.js';
 
-/** Big arrays of one snapshot, stored as `snapshots/<step>.bin`. */
-export interface SnapshotArrays {
-  labels: Float32Array;
-  images: Float32Array;
-  activations: Float32Array;
-}
-
-/** What meta.json holds, plus the highest `seq` ever given out (kept across a resume). */
-type StoredMeta = RunMeta & { lastSeq?: number };
-
-let tmpCounter = 0;
-
-/**
- * Writes a file whole or not at all: readers never see a half-written file, and a failed
- * write (disk full) leaves no temporary file behind.
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
+export { writeFileAtomic } from './atomic-file.js';
+export { listRuns, markInterrupted, metaLastSeq, readRunMeta, storedLastSeq } from './run-meta.js';
+export { readSnapshotArrays, type SnapshotArrays } from './snapshot-arrays.js';
 
 /** A fresh run id: sortable by time, unique within a runs dir. */
 export function newRunId(now = new Date()): string {
@@ -175,7 +153,7 @@ export class RunStore {
     try {
       const file = join(dir, 'events.jsonl');
       const log = readRunLog(dir);
-      const lastSeq = Math.max(log.lastSeq, storedLastSeq(dir));
+      const lastSeq = Math.max(log.lastSeq, metaLastSeq(dir));
       const keep = (e: RunEvent): boolean => e.step <= opts.resumeAt! && e.type !== 'run-end';
       const dropping = opts.resumeAt !== undefined && log.events.some((e) => !keep(e));
       // From here on files change.
@@ -377,10 +355,6 @@ export class RunStore {
   }
 }
 
-function writeMeta(dir: string, meta: StoredMeta): void {
-  writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
-}
-
 /**
  * Rewrites events.jsonl with only the lines that are not events, or are events `keep` accepts
  * (up to `completeBytes`: a torn last line goes), via a temp file renamed over the old one.
@@ -393,7 +367,7 @@ function rewriteKeeping(file: string, completeBytes: number, keep: (e: RunEvent)
     const e = parseEventLine(line);
     if (typeof e === 'string' || keep(e)) kept.push(line);
   }
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
+  const tmp = tempPathFor(file);
   try {
     const fd = openSync(tmp, 'w');
     try {
@@ -409,145 +383,4 @@ function rewriteKeeping(file: string, completeBytes: number, keep: (e: RunEvent)
     rmSync(tmp, { force: true });
     throw err;
   }
-}
-
-/**
- * The highest `seq` meta.json says was ever given out (0 when it does not say): above what
- * `events.jsonl` holds when a resume dropped events and was killed before writing new ones.
- */
-export function storedLastSeq(dir: string): number {
-  try {
-    const raw = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
-    return typeof raw.lastSeq === 'number' && Number.isInteger(raw.lastSeq) ? raw.lastSeq : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * Reads `meta.json` of a run dir, with a one-line error when it is missing, corrupt, or names
- * a run id that could not be a directory name (e.g. `..`). A run still marked `running` whose
- * writer is gone (no live lock holder) reads as `interrupted`.
- */
-export function readRunMeta(dir: string): RunMeta {
-  let meta: StoredMeta;
-  try {
-    meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
-  } catch {
-    throw new Error(`runDir "${dir}" is not a readable phasewatch run (no valid meta.json)`);
-  }
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) {
-    throw new Error(
-      `runDir "${dir}" is not a readable phasewatch run (meta.json is not an object)`,
-    );
-  }
-  if (!isValidRunId(meta.runId)) {
-    throw new Error(`${join(dir, 'meta.json')}: ${runIdError('runId', meta.runId)}`);
-  }
-  const out: StoredMeta = { ...meta, ...readRunLabels(dir) };
-  delete out.lastSeq;
-  if (out.status === 'running' && !lockHolder(dir)) {
-    out.status = 'interrupted';
-    delete out.pid;
-  }
-  return out;
-}
-
-/**
- * Records in meta.json that a run marked `running` has no writer any more (it was killed or
- * crashed): status `interrupted`. Takes the lock to do it, so a writer starting meanwhile is
- * never overwritten; a run that is live, already ended, or cannot be written is left alone.
- * True when meta.json was changed.
- */
-export function markInterrupted(dir: string): boolean {
-  let stored: StoredMeta;
-  try {
-    stored = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
-  } catch {
-    return false;
-  }
-  if (stored.status !== 'running' || lockHolder(dir)) return false;
-  let lock: RunLock;
-  try {
-    lock = acquireRunLock(dir);
-  } catch {
-    return false;
-  }
-  try {
-    const now = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
-    if (now.status !== 'running') return false;
-    const { pid, ...rest } = now;
-    writeMeta(dir, {
-      ...rest,
-      status: 'interrupted',
-      error: `the writing process${pid ? ` (pid ${pid})` : ''} ended without closing the run`,
-    });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    lock.release();
-  }
-}
-
-/**
- * The runs stored under `runsDir`, oldest first. Dirs that are not runs, and runs whose
- * meta.json names another (or an invalid) run id, are skipped. Runs whose writer died read
- * (and are recorded) as `interrupted`.
- */
-export function listRuns(runsDir: string): RunMeta[] {
-  if (!existsSync(runsDir)) return [];
-  return readdirSync(runsDir)
-    .filter((name) => isValidRunId(name) && existsSync(join(runsDir, name, 'meta.json')))
-    .sort()
-    .flatMap((name) => {
-      try {
-        const dir = join(runsDir, name);
-        const meta = readRunMeta(dir);
-        if (meta.runId !== basename(dir)) return [];
-        if (meta.status === 'interrupted') markInterrupted(dir);
-        return [meta];
-      } catch {
-        return [];
-      }
-    });
-}
-
-// Snapshot file: 4-byte little-endian header length, JSON header, then float32 arrays.
-function encodeArrays(arrays: SnapshotArrays): Uint8Array {
-  const names = ['labels', 'images', 'activations'] as const;
-  const header = JSON.stringify(Object.fromEntries(names.map((n) => [n, arrays[n].length])));
-  const head = Buffer.from(header);
-  const pad = (4 - ((4 + head.length) % 4)) % 4;
-  const bytes = Buffer.alloc(
-    4 + head.length + pad + names.reduce((s, n) => s + arrays[n].byteLength, 0),
-  );
-  bytes.writeUInt32LE(head.length + pad, 0);
-  head.copy(bytes, 4);
-  bytes.fill(0x20, 4 + head.length, 4 + head.length + pad);
-  let offset = 4 + head.length + pad;
-  for (const n of names) {
-    Buffer.from(arrays[n].buffer, arrays[n].byteOffset, arrays[n].byteLength).copy(bytes, offset);
-    offset += arrays[n].byteLength;
-  }
-  return bytes;
-}
-
-/** Reads a `snapshots/<step>.bin` file back. */
-export function readSnapshotArrays(file: string): SnapshotArrays {
-  const bytes = readFileSync(file);
-  const headLen = bytes.readUInt32LE(0);
-  const lengths = JSON.parse(bytes.subarray(4, 4 + headLen).toString()) as Record<string, number>;
-  let offset = 4 + headLen;
-  const take = (n: number): Float32Array => {
-    const out = new Float32Array(n);
-    Buffer.from(out.buffer).set(bytes.subarray(offset, offset + n * 4));
-    offset += n * 4;
-    return out;
-  };
-  return {
-    labels: take(lengths.labels),
-    images: take(lengths.images),
-    activations: take(lengths.activations),
-  };
 }

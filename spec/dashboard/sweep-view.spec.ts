@@ -12,7 +12,7 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import type { Page } from 'playwright-core';
-import { bumpJob } from '../../engine/sweep/bump-job.js';
+import { bumpJob } from '../../engine/experiment/sweep/bump-job.js';
 import { startServer, type LiveServer } from '../../engine/server/live-server.js';
 import {
   EVENTS_VERSION,

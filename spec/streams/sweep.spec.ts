@@ -15,7 +15,7 @@ import {
   type SweepJob,
   type SweepPoint,
 } from '../../streams/sweep.js';
-import fakeJob from '../engine/sweep/fake-job.js';
+import fakeJob from '../engine/experiment/sweep/fake-job.js';
 
 /** Runs of a merged stream that were live at once, at most (between their first and last event). */
 function maxOverlap(events: SweepEvent[]): number {

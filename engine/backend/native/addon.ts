@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { packageRoot } from '../../package-root.js';
+import { packageRoot } from '../../runtime/package-root.js';
 import { NATIVE_OPS } from './op-codes.js';
 
 /**

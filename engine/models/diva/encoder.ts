@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '../random.js';
+import { createRng } from '../../../streams/random.js';
 
 /** Shape of DiVA's inference network fφ (seed 001, A.5: a two-layer ConvNet on disks). */
 export interface EncoderConfig {

@@ -10,7 +10,7 @@ import { createEncoder, guidanceScore, logPosterior } from '../../../engine/mode
 import type { EncoderConfig } from '../../../engine/models/diva/encoder.js';
 import { makeSchedule } from '../../../engine/models/schedule.js';
 import { createUnet, unetApply } from '../../../engine/models/unet.js';
-import { createRng } from '../../../engine/models/random.js';
+import { createRng } from '../../../streams/random.js';
 import { disks } from '../../../streams/disks.js';
 
 const S = 8;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
-import { resolveConfig } from '../../../engine/config.js';
+import { resolveConfig } from '../../../engine/experiment/config.js';
 import { encodeConditions, resolveUnetConfig } from '../../../engine/models/unet.js';
 
 /** The transformer's PE(p, 2k) = sin(p / 10000^(2k/d)), PE(p, 2k+1) = cos(…), for k < d/2. */

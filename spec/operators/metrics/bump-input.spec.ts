@@ -7,7 +7,7 @@ import { classifyPhase } from '../../../operators/metrics/classify-phase.js';
 import { bumpShape } from '../../../operators/metrics/locate-bump.js';
 import { assessPhases } from '../../../operators/assess-phases.js';
 import { phaseEvents } from '../../../operators/phase-events.js';
-import { assessmentMetrics } from '../../../engine/assessment-events.js';
+import { assessmentMetrics } from '../../../operators/assessment-events.js';
 import type { Snapshot } from '../../../streams/events.js';
 import { gaussianBumps } from '../../../streams/gaussian-bumps.js';
 import { syntheticSnapshot } from '../synthetic-snapshot.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createRng } from '../../../engine/models/random.js';
+import { createRng } from '../../../streams/random.js';
 import { auroc, binarizeAtMedian, tad } from '../../../operators/metrics/tad.js';
 
 /** n examples of d independent uniform factors, row-major. */

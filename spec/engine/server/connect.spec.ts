@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { from } from 'rxjs';
+import { connect } from '../../../engine/server/connect.js';
+import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
+import type { EventInput } from '../../../streams/events.js';
+import { readRunEvents } from '../../../streams/replay.js';
+import { bumpSnapshot } from './ingest-helpers.js';
+
+describe('engine/server/connect', () => {
+  let runsDir: string;
+  let server: Server;
+  let ingest: Ingest;
+  let url: string;
+  let requests: string[];
+
+  beforeEach(async () => {
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-connect-'));
+    ingest = createIngest({ runsDir, token: 'tok', assess: { embed: 'pca', confirm: 1 } });
+    requests = [];
+    server = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url?.split('?')[0]}`);
+      if (!ingest.handle(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?token=tok`;
+  });
+  afterEach(async () => {
+    ingest.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  it('is an Observer: events of a stream are stored in order, in few requests, then completed', async () => {
+    const run = connect(url).run({ name: 'ts loop', config: { lr: 0.01 } });
+    const events: EventInput[] = Array.from({ length: 50 }, (_, i) => ({
+      type: 'metric',
+      name: 'loss',
+      value: 1 / (i + 1),
+      step: i,
+    }));
+    from(events).subscribe(run);
+    const end = await run.done;
+    const runId = await run.runId;
+    expect(end).to.include({ runId, status: 'completed' });
+    const stored = readRunEvents(join(runsDir, runId));
+    expect(stored.map((e) => e.type)).to.deep.equal([
+      'run-start',
+      ...events.map(() => 'metric'),
+      'run-end',
+    ]);
+    expect(stored.filter((e) => e.type === 'metric').map((e) => e.step)).to.deep.equal(
+      events.map((e) => e.step),
+    );
+    expect(requests.filter((r) => r.endsWith('/events')).length).to.be.at.most(2);
+  });
+
+  it('uploads snapshots in order with the events; the server assesses them', async () => {
+    const run = connect(url).run({ assess: { embed: 'pca' } });
+    run.next({ type: 'step', loss: 0.3, examplesPerSec: 10, step: 10 });
+    const s = bumpSnapshot(24, 8, 5);
+    await run.snapshot(10, { ...s, sampleMs: 4 });
+    run.next({ type: 'metric', name: 'after', value: 1, step: 11 });
+    run.complete();
+    const end = await run.done;
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    const types = stored.map((e) => e.type);
+    expect(types.indexOf('step')).to.be.below(types.indexOf('snapshot'));
+    expect(types.indexOf('snapshot')).to.be.below(types.indexOf('assessment'));
+    expect(stored.find((e) => e.type === 'snapshot')).to.include({
+      count: 24,
+      size: 8,
+      dim: s.dim,
+      sampleMs: 4,
+    });
+    expect(end.phase).to.be.oneOf(['A', 'B', 'C']);
+  });
+
+  it('error() ends the run failed with the message', async () => {
+    const run = connect(url).run();
+    run.next({ type: 'metric', name: 'a', value: 1, step: 1 });
+    run.error(new Error('NaN loss'));
+    expect(await run.done).to.include({ status: 'failed' });
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    expect(stored[stored.length - 1]).to.include({
+      type: 'run-end',
+      status: 'failed',
+      error: 'NaN loss',
+    });
+  });
+
+  it('rejects done with the server’s one-line reason and reports it once', async () => {
+    const errors: string[] = [];
+    const run = connect(url, { onError: (e) => errors.push(e.message) }).run();
+    run.next({ type: 'metric', name: 'a', value: 'high' as unknown as number, step: 1 });
+    run.next({ type: 'metric', name: 'b', value: 2, step: 2 });
+    run.complete();
+    let caught: Error | undefined;
+    await run.done.catch((e: Error) => (caught = e));
+    expect(caught?.message).to.match(
+      /\/events: 400 \[0\]\.value: Expected number, received string/,
+    );
+    expect(errors).to.have.length(1);
+  });
+
+  it('needs the token: from the URL, the option, or it fails with 401', async () => {
+    const bare = url.replace('?token=tok', '');
+    const errors: string[] = [];
+    const bad = connect(bare, { token: 'nope', onError: (e) => errors.push(e.message) }).run();
+    bad.complete();
+    await bad.done.catch(() => undefined);
+    expect(errors[0]).to.match(/^\/api\/runs: 401 missing or wrong token/);
+    const ok = connect(bare, { token: 'tok' }).run();
+    ok.complete();
+    expect(await ok.done).to.include({ status: 'completed' });
+  });
+
+  it('names a bad url', () => {
+    expect(() => connect('localhost:4321')).to.throw(/url must be http/);
+    expect(() => connect('not a url')).to.throw(/url must be an http\(s\) URL .*"not a url"/);
+  });
+});
