@@ -186,7 +186,7 @@ export {
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
 export { createRng } from './streams/random.js';
-export type { Rng } from './streams/random.js';
+export type { Rng, RngState, StatefulRng } from './streams/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
 export { fitTrajectoryProbe } from './operators/trajectory-probe-net.js';

@@ -79,7 +79,7 @@ export function phaseBands(events: RunEvent[]): { from: number; to: number; phas
   const bands: { from: number; to: number; phase: Phase }[] = [];
   let prev = 0;
   for (const e of events) {
-    if (e.type !== 'assessment') continue;
+    if (e.type !== 'assessment' || e.warning) continue; // a withheld phase holds no band
     const last = bands[bands.length - 1];
     if (last && last.phase === e.phase) last.to = e.step;
     else bands.push({ from: prev, to: e.step, phase: e.phase });
@@ -91,7 +91,7 @@ export function phaseBands(events: RunEvent[]): { from: number; to: number; phas
 /** The last assessment of each confirmed phase. */
 function lastPerPhase(events: RunEvent[]): AssessmentEvent[] {
   const byPhase = new Map<Phase, AssessmentEvent>();
-  for (const e of events) if (e.type === 'assessment') byPhase.set(e.phase, e);
+  for (const e of events) if (e.type === 'assessment' && !e.warning) byPhase.set(e.phase, e);
   return (['A', 'B', 'C'] as Phase[]).flatMap((p) => {
     const a = byPhase.get(p);
     return a ? [a] : [];
