@@ -134,6 +134,10 @@ function cases(where: () => { cwd: string; scripts: string; out: string }): void
     expect(r.code, r.stderr).to.equal(0);
     expect(r.meta).to.include({ name: 'e2e own', status: 'completed' });
     expect(r.meta.tags).to.deep.equal(['e2e', 'own']);
+    // Where the addon builds here, the install script built it in the fresh project too.
+    if (existsSync(path.join(repoRoot, 'build', 'Release', 'phasewatch_native.node'))) {
+      expect(r.meta.backend).to.equal('native');
+    }
     const names = metricNames(r.events);
     expect([...names]).to.include.members(['custom/mean', 'train/loss-ema', 'phase/accuracy']);
     const ema = r.events.filter((e) => e.type === 'metric' && e.name === 'train/loss-ema');
