@@ -211,6 +211,23 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
       scripts: path.join(tmp, 'scripts'),
       out: path.join(tmp, 'clone'),
     }));
+
+    it("a script's `import … from 'phasewatch'` gets the clone's sources, never a stale dist/", async () => {
+      const dir = path.join(tmp, 'esm');
+      await mkdir(dir);
+      writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
+      writeFileSync(
+        path.join(dir, 'where.ts'),
+        "import { EMPTY } from 'rxjs';\n" +
+          "console.log(new URL(import.meta.resolve('phasewatch')).pathname);\n" +
+          'export default () => EMPTY;\n',
+      );
+      const { stdout } = await exec('npx', ['phasewatch', 'run', path.join(dir, 'where.ts')], {
+        cwd: repoRoot,
+        env: npmEnv,
+      });
+      expect(stdout.trim()).to.equal(path.join(repoRoot, 'index.ts'));
+    });
   });
 
   describe('from the packed tarball installed in a fresh project', function () {
