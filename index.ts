@@ -69,7 +69,7 @@ export type {
   SweepOptions,
   SweepPoint,
 } from './streams/sweep.js';
-export { training } from './streams/training.js';
+export { exampleLength, training } from './streams/training.js';
 export type { StepInput, Trainable, TrainingOptions } from './streams/training.js';
 
 // Operators (RxJS)
@@ -92,6 +92,8 @@ export { phaseHysteresis } from './operators/phase-hysteresis.js';
 export type { HysteresisState, PhasedAssessment } from './operators/phase-hysteresis.js';
 export { phaseTransitions } from './operators/phase-transitions.js';
 export { phaseEvents } from './operators/phase-events.js';
+export { watchPhases } from './operators/watch-phases.js';
+export type { PhaseWatchState, WatchPhasesOptions } from './operators/watch-phases.js';
 export type { PhaseTransition } from './operators/phase-transitions.js';
 export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.js';
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
@@ -184,7 +186,7 @@ export {
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
 export { createRng } from './streams/random.js';
-export type { Rng } from './streams/random.js';
+export type { Rng, RngState, StatefulRng } from './streams/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
 export { fitTrajectoryProbe } from './operators/trajectory-probe-net.js';
@@ -244,17 +246,20 @@ export type {
   ConfigPreset,
   ExperimentConfig,
 } from './engine/experiment/config.js';
+export { bumpExperiment, snapshotLabels } from './engine/experiment/bump-experiment.js';
+export type { BumpExperimentOptions, BumpSettings } from './engine/experiment/bump-experiment.js';
+export { runExperiment } from './engine/experiment/run-experiment.js';
+export type { RunOptions } from './engine/experiment/run-experiment.js';
+export { restoreRun } from './engine/experiment/resume.js';
+export type { Restore } from './engine/experiment/resume.js';
 export {
-  bumpExperiment,
-  runExperiment,
-  snapshotLabels,
-} from './engine/experiment/bump-experiment.js';
-export type {
-  BumpExperimentOptions,
-  BumpSettings,
-  Restore,
-  RunOptions,
-} from './engine/experiment/bump-experiment.js';
+  checkpointEvery,
+  latestCheckpoint,
+  saveCheckpoint,
+} from './engine/experiment/checkpoints.js';
+export type { Checkpoints } from './engine/experiment/checkpoints.js';
+export { unetFromConfig } from './engine/experiment/unet-from-config.js';
+export type { UnetSettings } from './engine/experiment/unet-from-config.js';
 export { blocks, createScriptContext } from './engine/experiment/script.js';
 export type {
   CreateRunOptions,
@@ -281,6 +286,7 @@ export {
   listRuns,
   readRunMeta,
   readSnapshotArrays,
+  metaLastSeq,
   RunStore,
   storedLastSeq,
 } from './engine/store/run-store.js';

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { lastValueFrom } from 'rxjs';
-import { runExperiment } from '../engine/experiment/bump-experiment.js';
+import { runExperiment } from '../engine/experiment/run-experiment.js';
 
 export interface WatchCostOptions {
   steps: number;

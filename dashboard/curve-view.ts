@@ -4,7 +4,8 @@ import type { Chart } from 'chart.js';
 import type { Point } from './decimate.js';
 import { createLineChart, type LineDataset } from './line-chart.js';
 import { atStep, seriesTitle, type RunSeries } from './run-state.js';
-import { cssColor, runColor, textStyle } from './theme.js';
+import { runColor } from './theme.js';
+import { stepAt, stepSlider, stepViewStyles } from './step-slider.js';
 
 /** The steps at which any of the runs measured the curve, sorted. */
 export function curveSteps(series: readonly RunSeries[], name: string): number[] {
@@ -20,36 +21,15 @@ export function curveSteps(series: readonly RunSeries[], name: string): number[]
  */
 @customElement('curve-view')
 export class CurveView extends LitElement {
-  static override styles = css`
-    :host {
-      display: block;
-      ${textStyle}
-    }
-    .title {
-      font-size: 12px;
-      font-weight: 600;
-      color: ${cssColor('text')};
-    }
-    .kind {
-      font-weight: 400;
-      color: ${cssColor('muted')};
-      margin-left: 6px;
-    }
-    .box {
-      position: relative;
-      height: 180px;
-    }
-    .controls {
-      display: flex;
-      gap: 8px;
-      align-items: center;
-      font-size: 12px;
-      color: ${cssColor('muted')};
-    }
-    input[type='range'] {
-      flex: 1;
-    }
-  `;
+  static override styles = [
+    stepViewStyles,
+    css`
+      .box {
+        position: relative;
+        height: 180px;
+      }
+    `,
+  ];
 
   @property() name = '';
   @property({ attribute: false }) series: RunSeries[] = [];
@@ -62,34 +42,16 @@ export class CurveView extends LitElement {
 
   override render() {
     const steps = curveSteps(this.series, this.name);
-    const n = steps.length;
-    const i = Math.min(n - 1, this.index ?? n - 1);
     return html`<div class="title">${this.name} <span class="kind">curve</span></div>
       <div class="box"><canvas></canvas></div>
       <div class="controls">
-        <input
-          type="range"
-          aria-label="step"
-          min="0"
-          max=${Math.max(0, n - 1)}
-          .value=${String(Math.max(0, i))}
-          ?disabled=${n < 2}
-          @input=${(ev: Event) => {
-            const v = Number((ev.target as HTMLInputElement).value);
-            this.index = v >= n - 1 ? null : v;
-          }}
-        />
-        <span
-          >${n ? `step ${steps[i]} · ${i + 1}/${n}${this.index === null ? ' · live' : ''}` : '–'}</span
-        >
+        ${stepSlider(steps, this.index, (index) => (this.index = index))}
       </div>`;
   }
 
   override updated(): void {
     const steps = curveSteps(this.series, this.name);
-    const step = steps.length
-      ? steps[Math.min(steps.length - 1, this.index ?? steps.length - 1)]
-      : null;
+    const step = stepAt(steps, this.index);
     const shown = this.series.map((s) => atStep(s.curves.get(this.name) ?? [], step));
     const key = [this.name, step, ...shown.map((c) => `${c?.runId}:${c?.seq}`)].join('|');
     if (this.chart && key === this.drawn) return;

@@ -3,7 +3,8 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { MatrixEvent } from '../streams/events.js';
 import { colourScale, type ColourScale } from './colour-scale.js';
 import { atStep, seriesTitle, type RunSeries } from './run-state.js';
-import { COLORS, cssColor, textStyle } from './theme.js';
+import { COLORS, cssColor } from './theme.js';
+import { stepAt, stepSlider, stepViewStyles } from './step-slider.js';
 
 const FONT = '10px system-ui, sans-serif';
 const BAR = 10;
@@ -88,55 +89,34 @@ export function drawHeatmap(
  */
 @customElement('matrix-view')
 export class MatrixView extends LitElement {
-  static override styles = css`
-    :host {
-      display: block;
-      ${textStyle}
-    }
-    .title {
-      font-size: 12px;
-      font-weight: 600;
-      color: ${cssColor('text')};
-    }
-    .kind {
-      font-weight: 400;
-      color: ${cssColor('muted')};
-      margin-left: 6px;
-    }
-    .maps {
-      display: grid;
-      grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
-      gap: 8px;
-    }
-    figure {
-      margin: 0;
-    }
-    figcaption {
-      font-size: 11px;
-      color: ${cssColor('muted')};
-    }
-    canvas {
-      width: 100%;
-      height: 220px;
-      display: block;
-    }
-    .controls {
-      display: flex;
-      gap: 8px;
-      align-items: center;
-      font-size: 12px;
-      color: ${cssColor('muted')};
-    }
-    input[type='range'] {
-      flex: 1;
-    }
-    .hover {
-      min-height: 1.4em;
-      font-size: 12px;
-      color: ${cssColor('text')};
-      font-variant-numeric: tabular-nums;
-    }
-  `;
+  static override styles = [
+    stepViewStyles,
+    css`
+      .maps {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
+        gap: 8px;
+      }
+      figure {
+        margin: 0;
+      }
+      figcaption {
+        font-size: 11px;
+        color: ${cssColor('muted')};
+      }
+      canvas {
+        width: 100%;
+        height: 220px;
+        display: block;
+      }
+      .hover {
+        min-height: 1.4em;
+        font-size: 12px;
+        color: ${cssColor('text')};
+        font-variant-numeric: tabular-nums;
+      }
+    `,
+  ];
 
   @property() name = '';
   @property({ attribute: false }) series: RunSeries[] = [];
@@ -154,17 +134,13 @@ export class MatrixView extends LitElement {
 
   private shown(): { step: number | null; maps: Array<MatrixEvent | undefined> } {
     const steps = this.steps;
-    const step = steps.length
-      ? steps[Math.min(steps.length - 1, this.index ?? steps.length - 1)]
-      : null;
+    const step = stepAt(steps, this.index);
     const maps = this.series.slice(0, 2).map((s) => atStep(s.matrices.get(this.name) ?? [], step));
     return { step, maps };
   }
 
   override render() {
     const steps = this.steps;
-    const n = steps.length;
-    const i = Math.min(n - 1, this.index ?? n - 1);
     const { maps } = this.shown();
     const compare = this.series.length > 1;
     return html`<div class="title">${this.name} <span class="kind">matrix</span></div>
@@ -184,21 +160,7 @@ export class MatrixView extends LitElement {
       </div>
       <div class="hover">${this.hover}</div>
       <div class="controls">
-        <input
-          type="range"
-          aria-label="step"
-          min="0"
-          max=${Math.max(0, n - 1)}
-          .value=${String(Math.max(0, i))}
-          ?disabled=${n < 2}
-          @input=${(ev: Event) => {
-            const v = Number((ev.target as HTMLInputElement).value);
-            this.index = v >= n - 1 ? null : v;
-          }}
-        />
-        <span
-          >${n ? `step ${steps[i]} · ${i + 1}/${n}${this.index === null ? ' · live' : ''}` : '–'}</span
-        >
+        ${stepSlider(steps, this.index, (index) => (this.index = index))}
       </div>`;
   }
 

@@ -2,24 +2,22 @@
  * A model of the user's own, trained and watched by phasewatch's public parts: a 2-layer MLP
  * denoiser (tfjs) on 8×8 Gaussian bumps, conditioned on the bump's (x, y), implementing the
  * `Model` interface. `training` drives it, `snapshotEvery` samples it (DDIM) and
- * `assessPhases` decides its phase from its hidden layer — the same operators as the UNet's.
+ * `watchPhases` decides its phase from its hidden layer — the same operators as the UNet's.
  *
  *   npx phasewatch run examples/bring-your-own-model.ts --serve
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finalize, map, merge, mergeMap, share } from 'rxjs';
+import { finalize, map, merge, share } from 'rxjs';
 import {
-  assessmentMetrics,
-  assessPhases,
   gaussianBumps,
   Gate,
   makeSchedule,
-  phaseEvents,
   snapshotEvery,
   snapshotLabels,
   training,
+  watchPhases,
 } from 'phasewatch';
 import type {
   Batch,
@@ -219,12 +217,7 @@ export default ({ config, createRun, record }: ScriptContext) => {
     map((s) => ({ ...s, runId: store.runId })),
     share(),
   );
-  const assessed$ = snaps$.pipe(assessPhases({ seed: config.seed, embed: config.embed }), share());
-  return merge(
-    steps$,
-    assessed$.pipe(mergeMap(assessmentMetrics)),
-    assessed$.pipe(phaseEvents()),
-  ).pipe(
+  return merge(steps$, snaps$.pipe(watchPhases({ seed: config.seed, embed: config.embed }))).pipe(
     record(store),
     finalize(() => model.dispose()),
   );

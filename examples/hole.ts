@@ -7,15 +7,13 @@
  *
  * Built from public parts rather than the default experiment, because the snapshot labels
  * must come from outside the training set: `training`, `snapshotEvery`, `metricsFrom`,
- * `assessPhases`, `alertOn` and `record`.
+ * `watchPhases`, `alertOn` and `record`.
  *
  *   npx phasewatch run examples/hole.ts --steps 3000 --serve
  */
-import { finalize, from, merge, mergeMap, type Observable, share, switchMap } from 'rxjs';
+import { finalize, from, merge, type Observable, share, switchMap } from 'rxjs';
 import {
   alertOn,
-  assessmentMetrics,
-  assessPhases,
   createRng,
   Gate,
   gaussianBumps,
@@ -23,13 +21,13 @@ import {
   metricsFrom,
   nonFinite,
   phaseChanged,
-  phaseEvents,
   selectBackend,
   snapshotEvery,
   stalled,
   training,
   UNET_LAYER,
-  unetDdpm,
+  unetFromConfig,
+  watchPhases,
   type Dataset,
   type EventInput,
   type Rect,
@@ -104,29 +102,19 @@ export function holeAccuracy(s: Snapshot, hole: Rect, tol = 1): Record<string, n
 export default function hole(ctx: ScriptContext): Observable<RunEvent> {
   const cfg = ctx.config;
   const rect = cfg.hole ?? centredHole(cfg.size);
-  const full = gaussianBumps({ size: cfg.size, dx: cfg.dx, dy: cfg.dy, sigma: cfg.sigma });
-  const data = gaussianBumps({
+  const grid = {
     size: cfg.size,
     dx: cfg.dx,
     dy: cfg.dy,
     sigma: cfg.sigma,
-    hole: rect,
-  });
+    margin: cfg.labelMargin,
+  };
+  const full = gaussianBumps(grid);
+  const data = gaussianBumps({ ...grid, hole: rect });
   const conditions = holeConditions(full, rect, cfg.samples, cfg.seed);
   return from(selectBackend(cfg.backend)).pipe(
     switchMap((backend) => {
-      const model = unetDdpm({
-        size: cfg.size,
-        widths: cfg.widths as [number, number, number],
-        attention: cfg.attention,
-        attentionAt: cfg.attentionAt,
-        condHidden: cfg.condHidden,
-        posEncoding: cfg.posEncoding,
-        T: cfg.timesteps,
-        lr: cfg.lr,
-        emaDecay: cfg.emaDecay,
-        seed: cfg.seed,
-      });
+      const model = unetFromConfig(cfg);
       const store = ctx.createRun({
         config: {
           ...cfg,
@@ -158,15 +146,10 @@ export default function hole(ctx: ScriptContext): Observable<RunEvent> {
         }),
         share(),
       );
-      const assessed$ = snaps$.pipe(
-        assessPhases({ confirm: cfg.confirm, seed: cfg.seed, embed: cfg.embed }),
-        share(),
-      );
       const events$: Observable<EventInput> = merge(
         steps$,
         snaps$.pipe(metricsFrom((s) => holeAccuracy(s, rect), { prefix: 'hole' })),
-        assessed$.pipe(mergeMap((a) => assessmentMetrics(a))),
-        assessed$.pipe(phaseEvents()),
+        snaps$.pipe(watchPhases({ confirm: cfg.confirm, seed: cfg.seed, embed: cfg.embed })),
       );
       return events$.pipe(
         alertOn(

@@ -1,5 +1,5 @@
-"""PyTorch reference for bench/train-step.ts: the same conditional UNet as engine/unet.ts
-(seed 004, scaled down), trained and sampled the same way as engine/ddpm.ts.
+"""PyTorch reference for bench/train-step.ts: the same conditional UNet as engine/models/unet.ts
+(seed 004, scaled down), trained and sampled the same way as engine/models/ddpm.ts.
 
 Prints one JSON line: {"train_ms": ..., "sample_ms": ..., "threads": ..., "torch": ...}.
 Run with the system interpreter: /usr/bin/python3 bench/reference/unet.py --size 16 ...
@@ -23,7 +23,7 @@ def largest_divisor_up_to(n, limit):
 
 
 def gelu(x):
-    return F.gelu(x)  # exact (erf) form, as in engine/unet.ts
+    return F.gelu(x)  # exact (erf) form, as in engine/models/unet.ts
 
 
 class DoubleConv(nn.Module):
@@ -108,7 +108,7 @@ class Unet(nn.Module):
 
 
 def cosine_alpha_bars(T, s=0.008):
-    """engine/schedule.ts's cosine schedule: betas clipped at 0.999, alpha bars their product."""
+    """engine/models/schedule.ts's cosine schedule: betas clipped at 0.999, alpha bars their product."""
 
     def f(t):
         return math.cos(((t / T + s) / (1 + s)) * (math.pi / 2)) ** 2

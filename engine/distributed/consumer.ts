@@ -181,7 +181,7 @@ export function runStreams(opts: RunStreamsOptions): Observable<RunEvent> {
 }
 
 /** The `seq` of the last whole line of a run's events.jsonl (0 when none), read from its tail. */
-export function lastStoredSeq(runDir: string): number {
+export function lastLoggedSeq(runDir: string): number {
   const file = join(runDir, 'events.jsonl');
   if (!existsSync(file)) return 0;
   const fd = openSync(file, 'r');
@@ -208,6 +208,9 @@ export function lastStoredSeq(runDir: string): number {
   }
 }
 
+/** @deprecated The old name of `lastLoggedSeq` (easily confused with `metaLastSeq`). */
+export const lastStoredSeq = lastLoggedSeq;
+
 /**
  * For the live server: drops, per run, the events already stored in `runsDir` when the feed
  * starts (a consumer that restarts catches up on events the server's dashboards replay from
@@ -222,7 +225,7 @@ export function newerThanStored(runsDir: string): MonoTypeOperatorFunction<RunEv
     defer(() => {
       const fence = new Map<string, number>();
       for (const name of existsSync(runsDir) ? readdirSync(runsDir) : []) {
-        if (isValidRunId(name)) fence.set(name, lastStoredSeq(join(runsDir, name)));
+        if (isValidRunId(name)) fence.set(name, lastLoggedSeq(join(runsDir, name)));
       }
       return source.pipe(
         filter((e) => {

@@ -2,7 +2,13 @@
  * Sweeps beyond one machine: a BullMQ queue of runs on Redis, workers that train them, and the
  * runs' events back through Redis Streams to the live server. See docs/scaling.md.
  */
-export { lastStoredSeq, newerThanStored, runStreams, type RunStreamsOptions } from './consumer.js';
+export {
+  lastLoggedSeq,
+  lastStoredSeq,
+  newerThanStored,
+  runStreams,
+  type RunStreamsOptions,
+} from './consumer.js';
 export {
   BUILTIN_BUMP,
   resumableBumpJob,

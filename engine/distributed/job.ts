@@ -5,7 +5,7 @@
 import type { Observable } from 'rxjs';
 import type { RunEvent } from '../../streams/events.js';
 import type { SweepJob } from '../../streams/sweep.js';
-import { runExperiment } from '../experiment/bump-experiment.js';
+import { runExperiment } from '../experiment/run-experiment.js';
 import { bumpJob, type BumpJobOptions } from '../experiment/sweep/bump-job.js';
 
 /** `module` of the built-in job: the default experiment (`resumableBumpJob`). */

@@ -1,61 +1,18 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  concat,
-  defer,
-  EMPTY,
-  from,
-  merge,
-  Observable,
-  of,
-  share,
-  switchMap,
-  type OperatorFunction,
-  type Subject,
-} from 'rxjs';
-import { concatMap, filter, finalize, ignoreElements, map, mergeMap, tap } from 'rxjs/operators';
-import { assessPhases } from '../../operators/assess-phases.js';
-import type { HysteresisState } from '../../operators/phase-hysteresis.js';
-import { phaseEvents } from '../../operators/phase-events.js';
+import { concat, concatMap, defer, from, map, merge, of, share } from 'rxjs';
+import type { Observable, OperatorFunction } from 'rxjs';
 import { snapshotEvery } from '../../operators/snapshot-every.js';
-import type {
-  Dataset,
-  EventInput,
-  Model,
-  Phase,
-  RunEvent,
-  Snapshot,
-  SnapshotEvent,
-} from '../../streams/events.js';
-import { assessmentEvent, assessmentMetrics } from '../../operators/assessment-events.js';
+import { watchPhases } from '../../operators/watch-phases.js';
+import type { Dataset, EventInput, Model, Snapshot } from '../../streams/events.js';
 import { Gate } from '../../streams/gate.js';
-import { gaussianBumps } from '../../streams/gaussian-bumps.js';
-import { training, type StepInput } from '../../streams/training.js';
-import { selectBackend } from '../backend/backend.js';
-import { configFromMeta, resolveConfig, type ExperimentConfig } from './config.js';
 import { createRng } from '../../streams/random.js';
-import { UNET_LAYER, unetDdpm } from '../models/unet-ddpm.js';
-import { record } from '../store/record.js';
-import { planResume } from '../store/resume.js';
-import { readRunMeta, readSnapshotArrays, RunStore } from '../store/run-store.js';
+import { training, type StepInput } from '../../streams/training.js';
+import { UNET_LAYER } from '../models/unet-ddpm.js';
+import type { RunStore } from '../store/run-store.js';
+import { checkpointEvery } from './checkpoints.js';
+import type { ExperimentConfig } from './config.js';
+import type { Restore } from './resume.js';
 
-export interface RunOptions {
-  /** Where runs are stored (default `runs`). */
-  runsDir?: string;
-  /** Every stored event of every run is also published here (the live server listens). */
-  hub?: Subject<RunEvent>;
-  /** A stored run to continue from its newest checkpoint (its own config is used). */
-  resume?: string;
-  name?: string;
-  tags?: string[];
-  notes?: string;
-  /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
-  operators?: OperatorFunction<Snapshot, EventInput>[];
-  /** The user's own operators on the step events (see `BumpExperimentOptions.stepOperators`). */
-  stepOperators?: OperatorFunction<StepInput, EventInput>[];
-  /** See `RecordOptions.failure`: what ends the run `failed` when it is unsubscribed. */
-  failure?: () => unknown;
-}
+export type { Restore } from './resume.js';
 
 /** What the bump composition needs of the experiment's config. */
 export type BumpSettings = Pick<
@@ -86,54 +43,41 @@ export interface BumpExperimentOptions {
    * `emaMetric('train/loss-ema')`; what they emit is recorded.
    */
   stepOperators?: OperatorFunction<StepInput, EventInput>[];
-  /** What a resumed run continues from (see `planResume`). */
+  /** What a resumed run continues from (see `restoreRun`). */
   restore?: Restore;
-}
-
-/** The state a resumed run restores, from `planResume` and the stored snapshots. */
-export interface Restore {
-  hysteresis: HysteresisState;
-  phase: Phase | null;
-  /** Stored snapshots that have no assessment yet: assessed first. */
-  reassess?: Snapshot[];
-  /** Take the snapshot of the model's current step first (its event was lost). */
-  snapshotNow?: boolean;
-  /** A confirmed phase change whose `phase` event was lost: emitted first. */
-  phaseEvent?: { from: Phase | null; to: Phase; step: number };
 }
 
 /**
  * The seed-004 experiment as one composition of public parts: `training` of the model on the
  * dataset, `snapshotEvery` (never dropping one; training waits while `queue` snapshots are
- * sampling), the snapshot arrays and a checkpoint stored at each snapshot step, `assessPhases`
- * and `phaseEvents`, and the assessment's figures as `metric` events (`phase/accuracy`,
- * `phase/r2x`, …). Pipe it into `record(store)`.
+ * sampling), the snapshot arrays and a checkpoint stored at each snapshot step, and
+ * `watchPhases` (assessment, its figures as `metric` events, `phase` events). Pipe it into
+ * `record(store)`.
  *
  * @example
  * bumpExperiment({ model, data, store, config }).pipe(record(store)).subscribe();
  */
 export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInput> {
-  const { model, data, store, config: cfg } = opts;
+  const { model, data, store, config: cfg, restore } = opts;
   return defer(() => {
     const gate = new Gate(opts.queue ?? 2);
-    const startStep = model.step;
+    const start = model.step;
     const steps$ = training(model, data, {
-      steps: Math.max(0, cfg.steps - startStep),
-      startStep,
+      steps: Math.max(0, cfg.steps - start),
+      startStep: start,
       batchSize: cfg.batchSize,
       seed: cfg.seed,
       gate,
     }).pipe(share());
-    const conditions = snapshotLabels(data, cfg.samples, cfg.seed);
-    const restore = opts.restore;
+    const checkpoints = checkpointEvery(cfg.snapshotEvery, model, store.dir, gate);
     // A resumed run whose snapshot at the checkpoint step was lost takes it first, from the
     // loaded weights of exactly that step (no step event is recorded for it).
     const due$ = restore?.snapshotNow
-      ? concat(of({ type: 'step' as const, step: startStep, loss: 0, examplesPerSec: 0 }), steps$)
+      ? concat(of({ type: 'step' as const, step: start, loss: 0, examplesPerSec: 0 }), steps$)
       : steps$;
-    const snaps$ = due$.pipe(
+    const stored$ = due$.pipe(
       snapshotEvery(cfg.snapshotEvery, model, {
-        conditions,
+        conditions: snapshotLabels(data, cfg.samples, cfg.seed),
         size: cfg.size,
         seed: cfg.seed,
         sampleSteps: cfg.ddimSteps,
@@ -141,198 +85,38 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
         gate,
       }),
       map((s) => ({ ...s, runId: store.runId })),
-      share(),
-    );
-    // At each snapshot step, training is between steps: hold it while the weights of exactly
-    // this step are saved; the snapshot event is stored once its checkpoint is on disk.
-    const saved = new Map<number, Promise<void>>();
-    const checkpoints$ = steps$.pipe(
-      filter((e) => e.step % cfg.snapshotEvery === 0),
-      tap((e) => {
-        const resume = gate.pause();
-        saved.set(e.step, saveCheckpoint(model, store.dir).finally(resume));
-      }),
-      ignoreElements(),
-    );
-    const bySteps = new Map<number, Snapshot>();
-    const stored$ = snaps$.pipe(
+      // the snapshot event is stored once the checkpoint of its step is on disk
       concatMap(async (s) => {
-        await saved.get(s.step);
-        saved.delete(s.step);
-        bySteps.set(s.step, s);
-        const event: EventInput = {
-          type: 'snapshot',
-          step: s.step,
-          file: store.writeSnapshot(s.step, s),
-          count: s.labels.length / 2,
-          size: s.size,
-          dim: s.dim,
-          sampleMs: s.sampleMs ?? 0,
-        };
-        return { s, event };
-      }),
-      share(),
-    );
-    for (const s of restore?.reassess ?? []) bySteps.set(s.step, s);
-    const assessed$ = concat(from(restore?.reassess ?? []), stored$.pipe(map(({ s }) => s))).pipe(
-      assessPhases({
-        confirm: cfg.confirm,
-        seed: cfg.seed,
-        embed: cfg.embed,
-        initial: restore?.hysteresis,
+        await checkpoints.saved(s.step);
+        return { s, event: snapshotEvent(store, s) };
       }),
       share(),
     );
     const snapshots$ = stored$.pipe(map(({ s }) => s));
-    const due = restore?.phaseEvent;
-    const lostPhase$ = due ? of<EventInput>({ type: 'phase', ...due, evidence: {} }) : EMPTY;
-    return concat(
-      lostPhase$,
-      merge(
-        ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
-        ...(opts.stepOperators ?? []).map((op) => steps$.pipe(op)),
-        steps$,
-        checkpoints$,
-        stored$.pipe(map(({ event }) => event)),
-        assessed$.pipe(
-          mergeMap((a) => {
-            const snap = bySteps.get(a.step);
-            bySteps.delete(a.step);
-            return snap
-              ? [assessmentEvent(a, snap), ...assessmentMetrics(a)]
-              : assessmentMetrics(a);
-          }),
-        ),
-        assessed$.pipe(phaseEvents(due ? due.to : (restore?.phase ?? null))),
+    return merge(
+      ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
+      ...(opts.stepOperators ?? []).map((op) => steps$.pipe(op)),
+      steps$,
+      steps$.pipe(checkpoints.save),
+      stored$.pipe(map(({ event }) => event)),
+      concat(from(restore?.reassess ?? []), snapshots$).pipe(
+        watchPhases({ confirm: cfg.confirm, seed: cfg.seed, embed: cfg.embed, initial: restore }),
       ),
     );
   });
 }
 
-/**
- * Runs the default experiment: builds the dataset, the UNet DDPM and the run store from the
- * config, then `bumpExperiment(...).pipe(record(store))`. Cold: the run starts on subscribe;
- * unsubscribing stops it (stored as `stopped`); an error is stored as `failed` with its message.
- *
- * @example
- * runExperiment({ steps: 500, dx: 1 }).pipe(filter((e) => e.type === 'phase')).subscribe(console.log);
- */
-export function runExperiment(
-  partial: Partial<ExperimentConfig> = {},
-  opts: RunOptions = {},
-): Observable<RunEvent> {
-  return defer(async () => {
-    const resumeDir = opts.resume;
-    const cfg = resumeDir
-      ? configFromMeta(readRunMeta(resumeDir).config, resumeDir)
-      : resolveConfig(partial);
-    const data = gaussianBumps({
-      size: cfg.size,
-      dx: cfg.dx,
-      dy: cfg.dy,
-      sigma: cfg.sigma,
-      hole: cfg.hole,
-    });
-    const backend = await selectBackend(cfg.backend);
-    const model = unetDdpm({
-      size: cfg.size,
-      widths: cfg.widths as [number, number, number],
-      attention: cfg.attention,
-      attentionAt: cfg.attentionAt,
-      condHidden: cfg.condHidden,
-      posEncoding: cfg.posEncoding,
-      T: cfg.timesteps,
-      lr: cfg.lr,
-      emaDecay: cfg.emaDecay,
-      seed: cfg.seed,
-    });
-    try {
-      let store: RunStore;
-      let restore: Restore | undefined;
-      if (resumeDir) {
-        // Everything is read and checked before the run's files change.
-        const checkpoint = latestCheckpoint(resumeDir);
-        if (checkpoint) await model.load(checkpoint.dir);
-        // The step the weights hold decides (a checkpoint of an older version may be misnamed).
-        const plan = planResume(resumeDir, model.step);
-        restore = {
-          hysteresis: plan.hysteresis,
-          phase: plan.phase,
-          reassess: plan.unassessed.map((e) => storedSnapshot(resumeDir, e)),
-          snapshotNow:
-            model.step > 0 && model.step % cfg.snapshotEvery === 0 && !plan.snapshotAtStep,
-          phaseEvent: plan.phaseEventDue,
-        };
-        store = RunStore.open(resumeDir, { hub: opts.hub, resumeAt: plan.step });
-        store.updateMeta({ backend });
-      } else {
-        store = RunStore.create({
-          runsDir: opts.runsDir ?? 'runs',
-          runId: cfg.runId,
-          name: opts.name ?? cfg.name,
-          tags: opts.tags ?? cfg.tags,
-          notes: opts.notes ?? cfg.notes,
-          backend,
-          config: { ...cfg, model: model.kind, datasetSize: data.count, params: model.paramCount },
-          hub: opts.hub,
-        });
-      }
-      return { cfg, data, model, store, restore };
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-  }).pipe(
-    switchMap(({ cfg, data, model, store, restore }) =>
-      bumpExperiment({
-        model,
-        data,
-        store,
-        config: cfg,
-        operators: opts.operators,
-        stepOperators: opts.stepOperators,
-        restore,
-      }).pipe(
-        record(store, { startStep: model.step, failure: opts.failure }),
-        finalize(() => model.dispose()),
-      ),
-    ),
-  );
-}
-
-/** The newest complete checkpoint of a run, if any (named by the step it holds). */
-function latestCheckpoint(runDir: string): { dir: string; step: number } | undefined {
-  const root = join(runDir, 'checkpoints');
-  const steps = existsSync(root)
-    ? readdirSync(root)
-        .map(Number)
-        .filter((n) => Number.isInteger(n) && existsSync(join(root, String(n), 'model.json')))
-    : [];
-  if (!steps.length) return undefined;
-  const step = Math.max(...steps);
-  return { dir: join(root, String(step)), step };
-}
-
-/** A stored snapshot read back from its `.bin`, for assessing it again. */
-function storedSnapshot(runDir: string, e: SnapshotEvent): Snapshot {
-  const arrays = readSnapshotArrays(join(runDir, e.file));
-  return { runId: e.runId, step: e.step, size: e.size, dim: e.dim, ...arrays };
-}
-
-/**
- * Saves the model as `checkpoints/<step>` (the step it holds) and keeps the newest two
- * (the one before in case a write is cut).
- */
-export async function saveCheckpoint(model: Model, runDir: string): Promise<void> {
-  const root = join(runDir, 'checkpoints');
-  const step = model.step;
-  await model.save(join(root, String(step)));
-  const old = readdirSync(root)
-    .map(Number)
-    .filter((n) => Number.isInteger(n) && n < step)
-    .sort((a, b) => b - a)
-    .slice(1);
-  for (const n of old) rmSync(join(root, String(n)), { recursive: true, force: true });
+/** Writes a snapshot's arrays to the run store; the `snapshot` event that records them. */
+function snapshotEvent(store: RunStore, s: Snapshot): EventInput {
+  return {
+    type: 'snapshot',
+    step: s.step,
+    file: store.writeSnapshot(s.step, s),
+    count: s.labels.length / 2,
+    size: s.size,
+    dim: s.dim,
+    sampleMs: s.sampleMs ?? 0,
+  };
 }
 
 /** A fixed, seeded draw of training labels, the same at every snapshot of a run. */

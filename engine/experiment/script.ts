@@ -5,6 +5,7 @@ import { emaMetric } from '../../operators/ema-metric.js';
 import { metricsFrom } from '../../operators/metrics-from.js';
 import { phaseEvents } from '../../operators/phase-events.js';
 import { phaseTransitions } from '../../operators/phase-transitions.js';
+import { watchPhases } from '../../operators/watch-phases.js';
 import { snapshotEvery } from '../../operators/snapshot-every.js';
 import type { RunEvent } from '../../streams/events.js';
 import { Gate } from '../../streams/gate.js';
@@ -12,13 +13,10 @@ import { gaussianBumps } from '../../streams/gaussian-bumps.js';
 import { training } from '../../streams/training.js';
 import { selectBackend } from '../backend/backend.js';
 import { checkConfig, type ExperimentConfig } from './config.js';
-import {
-  bumpExperiment,
-  runExperiment,
-  snapshotLabels,
-  type RunOptions,
-} from './bump-experiment.js';
+import { bumpExperiment, snapshotLabels } from './bump-experiment.js';
+import { runExperiment, type RunOptions } from './run-experiment.js';
 import { unetDdpm } from '../models/unet-ddpm.js';
+import { unetFromConfig } from './unet-from-config.js';
 import { record } from '../store/record.js';
 import { RunStore } from '../store/run-store.js';
 
@@ -43,7 +41,9 @@ export const blocks = {
   assessPhases,
   phaseTransitions,
   phaseEvents,
+  watchPhases,
   unetDdpm,
+  unetFromConfig,
   bumpExperiment,
   snapshotLabels,
   record,

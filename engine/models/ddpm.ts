@@ -1,9 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from '../../streams/random.js';
-import type { Rng } from '../../streams/random.js';
+import type { RngState, StatefulRng } from '../../streams/random.js';
+import {
+  readCheckpointManifest,
+  readCheckpointWeights,
+  restoreTrainingTensors,
+  writeTrainingCheckpoint,
+} from './checkpoint.js';
 import { makeSchedule } from './schedule.js';
 import type { Schedule, ScheduleKind } from './schedule.js';
 import { createUnet, resolveUnetConfig, unetApply, unetParamCount, unetShapes } from './unet.js';
@@ -54,6 +59,8 @@ interface Manifest {
   version: 1;
   config: DdpmConfig;
   step: number;
+  /** Where the noise and timestep draws stood (absent in checkpoints before it was kept). */
+  rng?: RngState;
   tensors: { name: string; group: 'param' | 'ema' | 'adam'; shape: number[]; offset: number }[];
 }
 
@@ -99,7 +106,7 @@ export class Ddpm {
   private readonly names: string[];
   /** Adam and the EMA as one step (one addon call on 'native', tfjs's Adam ops elsewhere). */
   private optimizer: FusedAdamEma;
-  private readonly rng: Rng;
+  private readonly rng: StatefulRng;
   private disposed = false;
 
   constructor(config: Partial<DdpmConfig> = {}) {
@@ -246,7 +253,9 @@ export class Ddpm {
                 activations.set(out.layer4.dataSync(), start * dim);
                 out.layer4.dispose(); // kept by unetApply, so tidy would not free it
               }
-              return this.denoiseStep(x, out.eps, t, tPrev, clip, method, noise);
+              // DDPM posterior q(x_{t-1} | x_t, x0): consecutive steps, so beta_t = betas[t].
+              const beta = this.schedule.betas[t];
+              return reverseStep(this.schedule, x, out.eps, t, tPrev, clip, method, noise, beta);
             });
             x.dispose();
             x = next;
@@ -264,74 +273,31 @@ export class Ddpm {
     return { images, activations, dim };
   }
 
-  private denoiseStep(
-    x: tf.Tensor4D,
-    eps: tf.Tensor4D,
-    t: number,
-    tPrev: number,
-    clip: boolean,
-    method: 'ddim' | 'ddpm',
-    noise: Float32Array | undefined,
-  ): tf.Tensor4D {
-    const ab = this.schedule.alphaBars;
-    const abT = ab[t];
-    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
-    let x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-    let e: tf.Tensor = eps;
-    if (clip) {
-      x0 = tf.clipByValue(x0, -1, 1);
-      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
-    }
-    if (tPrev < 0) return x0 as tf.Tensor4D;
-    if (method === 'ddim') {
-      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
-    }
-    // DDPM posterior q(x_{t-1} | x_t, x0): consecutive steps, so beta_t = betas[t].
-    const beta = this.schedule.betas[t];
-    const c0 = (beta * Math.sqrt(abPrev)) / (1 - abT);
-    const ct = ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - abT);
-    const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
-    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
-    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
-  }
-
-  /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
+  /**
+   * Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`
+   * (config, step count, the state of the noise and timestep draws).
+   */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    await mkdir(dir, { recursive: true });
-    const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
-    for (const n of this.names)
-      entries.push({ name: n, group: 'param', tensor: this.params.weights[n] });
-    for (const n of this.names) entries.push({ name: n, group: 'ema', tensor: this.ema[n] });
-    const adam = await this.optimizer.getWeights();
-    // Adam keys its moments by position in the variable list, so store them in order.
-    adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
-    const total = entries.reduce((s, e) => s + e.tensor.size, 0);
-    const buf = new Float32Array(total);
-    const tensors: Manifest['tensors'] = [];
-    let offset = 0;
-    for (const e of entries) {
-      buf.set(await e.tensor.data<'float32'>(), offset);
-      tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
-      offset += e.tensor.size;
-    }
-    // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
-    if (adam.length > 0) adam[0].tensor.dispose();
-    const manifest: Manifest = {
+    const head = {
       format: 'phasewatch-ddpm',
       version: 1,
       config: this.config,
       step: this.step,
-      tensors,
+      rng: this.rng.state(),
     };
-    await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
-    await writeAtomic(path.join(dir, 'model.json'), JSON.stringify(manifest, null, 2));
+    await writeTrainingCheckpoint(dir, head, {
+      names: this.names,
+      params: this.params.weights,
+      ema: this.ema,
+      optimizer: this.optimizer,
+    });
   }
 
   /**
-   * Restores weights, EMA, Adam state and step count saved by `save`. The config in the
-   * directory must describe the same architecture as this model.
+   * Restores weights, EMA, Adam state, step count and the noise and timestep draws saved by
+   * `save`, so training goes on exactly as it would have. The config in the directory must
+   * describe the same architecture as this model.
    */
   async load(dir: string): Promise<void> {
     this.assertLive();
@@ -341,28 +307,11 @@ export class Ddpm {
     if (JSON.stringify(mine) !== JSON.stringify(theirs)) {
       throw new Error(`model in ${dir} has a different architecture than this model`);
     }
-    const bytes = await readFile(path.join(dir, 'weights.bin'));
-    const total = manifest.tensors.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    if (bytes.byteLength !== total * 4) {
-      throw new Error(
-        `weights.bin in ${dir} holds ${bytes.byteLength} bytes, model.json expects ${total * 4}`,
-      );
-    }
-    const all = new Float32Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
-    const view = (t: Manifest['tensors'][number]): Float32Array =>
-      all.subarray(t.offset, t.offset + t.shape.reduce((a, b) => a * b, 1));
-    const adam: { name: string; tensor: tf.Tensor }[] = [];
-    for (const t of manifest.tensors) {
-      if (t.group === 'adam') {
-        adam.push({ name: t.name, tensor: tf.tensor(view(t), t.shape) });
-        continue;
-      }
-      const target = t.group === 'param' ? this.params.weights[t.name] : this.ema[t.name];
-      if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
-      tf.tidy(() => target.assign(tf.tensor(view(t), t.shape)));
-    }
+    const view = await readCheckpointWeights(dir, manifest);
+    const adam = restoreTrainingTensors(dir, manifest.tensors, view, {
+      params: this.params.weights,
+      ema: this.ema,
+    });
     this.optimizer.dispose();
     this.optimizer = this.makeOptimizer();
     if (adam.length > 0) {
@@ -371,6 +320,7 @@ export class Ddpm {
       tf.dispose(adam.map((a) => a.tensor));
     }
     this.step = manifest.step;
+    if (manifest.rng) this.rng.restore(manifest.rng);
   }
 
   /** Frees every tensor this model holds. */
@@ -395,6 +345,48 @@ export function createDdpm(config: Partial<DdpmConfig> = {}): Ddpm {
   return new Ddpm(config);
 }
 
+/**
+ * One reverse step of a DDPM (the UNet DDPM's and DiVA's) with a (guided) noise estimate: x̂₀
+ * from ε (clipped when asked, ε then recomputed), then DDIM's deterministic step or the DDPM
+ * posterior q(x_{t-1} | x_t, x̂₀).
+ * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
+ */
+export function reverseStep<T extends tf.Tensor>(
+  schedule: Schedule,
+  x: T,
+  eps: T,
+  t: number,
+  tPrev: number,
+  clip: boolean,
+  method: 'ddim' | 'ddpm',
+  noise: Float32Array | undefined,
+  beta?: number,
+): T {
+  return tf.tidy(() => {
+    const ab = schedule.alphaBars;
+    const abT = ab[t];
+    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
+    let x0: tf.Tensor = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
+    let e: tf.Tensor = eps;
+    if (clip) {
+      x0 = tf.clipByValue(x0, -1, 1);
+      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
+    }
+    if (tPrev < 0) return x0 as T;
+    if (method === 'ddim') {
+      return tf.add<T>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
+    }
+    // the posterior's beta_t between tPrev and t (`beta`: the schedule's own, for consecutive steps)
+    const b = beta ?? 1 - abT / abPrev;
+    const c0 = (b * Math.sqrt(abPrev)) / (1 - abT);
+    const ct = ((1 - abPrev) * Math.sqrt(1 - b)) / (1 - abT);
+    const sigma = Math.sqrt((b * (1 - abPrev)) / (1 - abT));
+    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
+    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
+    return tf.add<T>(mean, tf.mul(z, sigma));
+  });
+}
+
 /** `steps` timesteps from T-1 down to 0, evenly spaced and distinct. */
 export function ddimTimes(T: number, steps: number): number[] {
   const out: number[] = [];
@@ -405,31 +397,9 @@ export function ddimTimes(T: number, steps: number): number[] {
   return out;
 }
 
-async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 async function readManifest(dir: string): Promise<Manifest> {
-  const file = path.join(dir, 'model.json');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (err) {
-    throw new Error(
-      `cannot read ${file}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-      { cause: err },
-    );
-  }
-  const m = parsed as Partial<Manifest>;
-  if (
-    m?.format !== 'phasewatch-ddpm' ||
-    m.version !== 1 ||
-    !Array.isArray(m.tensors) ||
-    !m.config
-  ) {
-    throw new Error(`${file} is not a phasewatch-ddpm v1 manifest`);
-  }
-  return m as Manifest;
+  const m = await readCheckpointManifest(dir, ['phasewatch-ddpm'], 1);
+  if (!m.config)
+    throw new Error(`${path.join(dir, 'model.json')} is not a phasewatch-ddpm v1 manifest`);
+  return m as unknown as Manifest;
 }

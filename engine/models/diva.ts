@@ -7,7 +7,7 @@ import type {
   Activation,
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
-import { readCheckpoint, writeCheckpoint } from './diva/checkpoint.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { createEncoder, encode, encoderShapes, guidanceScore, klToPrior } from './diva/encoder.js';
 import type { EncoderConfig } from './diva/encoder.js';
 import { DivaSampler } from './diva/sampler.js';

@@ -7,7 +7,7 @@ import type {
 } from '../../streams/events.js';
 import { readRunLog, type BadLine } from '../../streams/replay.js';
 import type { HysteresisState } from '../../operators/phase-hysteresis.js';
-import { readRunMeta, storedLastSeq } from './run-store.js';
+import { readRunMeta, metaLastSeq } from './run-store.js';
 
 /** What resuming a stored run at a checkpoint step means for its log; nothing is changed. */
 export interface ResumePlan {
@@ -73,7 +73,7 @@ export function planResume(dir: string, step: number): ResumePlan {
   for (const e of kept) {
     if (e.type === 'assessment') {
       assessed.add(e.step);
-      assessments.push(e);
+      if (!e.warning) assessments.push(e); // a withheld verdict moved no phase
     } else if (e.type === 'snapshot') snapshots.push(e);
     else if (e.type === 'phase') {
       if (!lastPhaseEvent || e.step >= lastPhaseEvent.step) lastPhaseEvent = e;
@@ -87,7 +87,7 @@ export function planResume(dir: string, step: number): ResumePlan {
     step,
     kept: kept.length,
     dropped,
-    lastSeq: Math.max(log.lastSeq, storedLastSeq(dir)),
+    lastSeq: Math.max(log.lastSeq, metaLastSeq(dir)),
     lastLoggedStep,
     badLines: log.bad,
     unassessed: snapshots.filter((s) => !assessed.has(s.step)).sort((a, b) => a.step - b.step),
@@ -116,7 +116,9 @@ export function planResume(dir: string, step: number): ResumePlan {
  * phases, whatever `confirm` was: the challenger is the last raw phase if it differs from the
  * confirmed one, and its streak the number of assessments it has held for since.
  */
-export function hysteresisAfter(assessments: readonly AssessmentEvent[]): HysteresisState {
+export function hysteresisAfter(all: readonly AssessmentEvent[]): HysteresisState {
+  // Withheld verdicts (a `warning`) moved nothing.
+  const assessments = all.filter((a) => !a.warning);
   const last = assessments[assessments.length - 1];
   if (!last) return { phase: null, candidate: null, streak: 0 };
   const raw = last.rawPhase ?? last.phase;

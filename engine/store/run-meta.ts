@@ -41,7 +41,7 @@ export function readRunLabels(dir: string): RunLabels {
  * The highest `seq` meta.json says was ever given out (0 when it does not say): above what
  * `events.jsonl` holds when a resume dropped events and was killed before writing new ones.
  */
-export function storedLastSeq(dir: string): number {
+export function metaLastSeq(dir: string): number {
   try {
     const raw = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as StoredMeta;
     return typeof raw.lastSeq === 'number' && Number.isInteger(raw.lastSeq) ? raw.lastSeq : 0;
@@ -49,6 +49,9 @@ export function storedLastSeq(dir: string): number {
     return 0;
   }
 }
+
+/** @deprecated The old name of `metaLastSeq` (easily confused with `lastLoggedSeq`). */
+export const storedLastSeq = metaLastSeq;
 
 /**
  * Reads `meta.json` of a run dir, with a one-line error when it is missing, corrupt, or names

@@ -20,11 +20,11 @@ import { isValidRunId, runIdError } from '../../streams/protocol.js';
 import { parseEventLine, readRunLog } from '../../streams/replay.js';
 import { tempPathFor, writeFileAtomic } from './atomic-file.js';
 import { acquireRunLock, type RunLock } from './lock.js';
-import { readRunMeta, storedLastSeq, writeMeta, type StoredMeta } from './run-meta.js';
+import { readRunMeta, metaLastSeq, writeMeta, type StoredMeta } from './run-meta.js';
 import { encodeArrays, type SnapshotArrays } from './snapshot-arrays.js';
 
 export { writeFileAtomic } from './atomic-file.js';
-export { listRuns, markInterrupted, readRunMeta, storedLastSeq } from './run-meta.js';
+export { listRuns, markInterrupted, metaLastSeq, readRunMeta, storedLastSeq } from './run-meta.js';
 export { readSnapshotArrays, type SnapshotArrays } from './snapshot-arrays.js';
 
 /** A fresh run id: sortable by time, unique within a runs dir. */
@@ -153,7 +153,7 @@ export class RunStore {
     try {
       const file = join(dir, 'events.jsonl');
       const log = readRunLog(dir);
-      const lastSeq = Math.max(log.lastSeq, storedLastSeq(dir));
+      const lastSeq = Math.max(log.lastSeq, metaLastSeq(dir));
       const keep = (e: RunEvent): boolean => e.step <= opts.resumeAt! && e.type !== 'run-end';
       const dropping = opts.resumeAt !== undefined && log.events.some((e) => !keep(e));
       // From here on files change.

@@ -1,5 +1,4 @@
 import { rowCount } from './pairwise-distances.js';
-import { solveSpd } from './linear-r2.js';
 
 /** A fitted linear read-out y ≈ intercept + Σ weights[j]·X[:, j]. */
 export interface LinearFit {
@@ -68,4 +67,33 @@ export function linearFit(X: Float32Array, d: number, y: Float32Array | Float64A
   const r2 = Number.isFinite(raw) ? Math.min(1, Math.max(0, raw)) : 0;
   const standardized = weights.map((w, j) => w * std[j]);
   return { weights, standardized, intercept, r2 };
+}
+
+/** Solves A x = b for symmetric positive (semi-)definite A by Cholesky; zero pivots give 0. */
+export function solveSpd(A: Float64Array, b: Float64Array, d: number): Float64Array {
+  const L = new Float64Array(d * d);
+  for (let j = 0; j < d; j++) {
+    let s = A[j * d + j];
+    for (let k = 0; k < j; k++) s -= L[j * d + k] * L[j * d + k];
+    const pivot = s > 0 ? Math.sqrt(s) : 0;
+    L[j * d + j] = pivot;
+    for (let i = j + 1; i < d; i++) {
+      let t = A[i * d + j];
+      for (let k = 0; k < j; k++) t -= L[i * d + k] * L[j * d + k];
+      L[i * d + j] = pivot > 0 ? t / pivot : 0;
+    }
+  }
+  const z = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    let s = b[i];
+    for (let k = 0; k < i; k++) s -= L[i * d + k] * z[k];
+    z[i] = L[i * d + i] > 0 ? s / L[i * d + i] : 0;
+  }
+  const x = new Float64Array(d);
+  for (let i = d - 1; i >= 0; i--) {
+    let s = z[i];
+    for (let k = i + 1; k < d; k++) s -= L[k * d + i] * x[k];
+    x[i] = L[i * d + i] > 0 ? s / L[i * d + i] : 0;
+  }
+  return x;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { concat, lastValueFrom, Subject, throwError, toArray } from 'rxjs';
 import type { Page } from 'playwright-core';
-import { runExperiment } from '../../engine/experiment/bump-experiment.js';
+import { runExperiment } from '../../engine/experiment/run-experiment.js';
 import { startServer, type LiveServer } from '../../engine/server/live-server.js';
 import { syntheticRun$ } from '../../engine/server/synthetic-run.js';
 import { from } from 'rxjs';

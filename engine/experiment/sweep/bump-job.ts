@@ -6,7 +6,7 @@ import type { Observable } from 'rxjs';
 import type { RunEvent } from '../../../streams/events.js';
 import type { SweepJob } from '../../../streams/sweep.js';
 import type { ExperimentConfig } from '../config.js';
-import { runExperiment, type RunOptions } from '../bump-experiment.js';
+import { runExperiment, type RunOptions } from '../run-experiment.js';
 
 /** The module URL to hand `childProcesses({ module })` for bump-experiment sweeps. */
 export const BUMP_JOB = new URL(import.meta.url);

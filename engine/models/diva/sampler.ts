@@ -6,7 +6,7 @@ import type {
   ModelSampleOptions,
   Sampler,
 } from '../../../streams/events.js';
-import { ddimTimes } from '../ddpm.js';
+import { ddimTimes, reverseStep } from '../ddpm.js';
 import { createRng } from '../../../streams/random.js';
 import type { Schedule } from '../schedule.js';
 import { unetApply } from '../unet.js';
@@ -312,43 +312,4 @@ export class DivaSampler implements Sampler {
   private assertLive(): void {
     if (!this.live) throw new Error('this DiVA sampler was disposed');
   }
-}
-
-/**
- * One reverse step with a (guided) noise estimate: x̂₀ from ε (clipped when asked, ε then
- * recomputed), then DDIM's deterministic step or the DDPM posterior q(x_{t-1} | x_t, x̂₀).
- * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
- */
-export function reverseStep(
-  schedule: Schedule,
-  x: tf.Tensor4D,
-  eps: tf.Tensor4D,
-  t: number,
-  tPrev: number,
-  clip: boolean,
-  method: 'ddim' | 'ddpm',
-  noise: Float32Array | undefined,
-): tf.Tensor4D {
-  return tf.tidy(() => {
-    const ab = schedule.alphaBars;
-    const abT = ab[t];
-    const abPrev = tPrev >= 0 ? ab[tPrev] : 1;
-    let x0: tf.Tensor = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-    let e: tf.Tensor = eps;
-    if (clip) {
-      x0 = tf.clipByValue(x0, -1, 1);
-      e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
-    }
-    if (tPrev < 0) return x0 as tf.Tensor4D;
-    if (method === 'ddim') {
-      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
-    }
-    const beta = 1 - abT / abPrev;
-    const c0 = (beta * Math.sqrt(abPrev)) / (1 - abT);
-    const ct = ((1 - abPrev) * Math.sqrt(1 - beta)) / (1 - abT);
-    const sigma = Math.sqrt((beta * (1 - abPrev)) / (1 - abT));
-    const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
-    const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
-  });
 }

@@ -9,7 +9,7 @@ import { from, lastValueFrom, Subject, toArray, type Subscription } from 'rxjs';
 import { WebSocket } from 'ws';
 import { main } from '../../../engine/cli/cli.js';
 import {
-  lastStoredSeq,
+  lastLoggedSeq,
   newerThanStored,
   runStreams,
 } from '../../../engine/distributed/consumer.js';
@@ -163,8 +163,8 @@ describe('distributed sweeps: BullMQ queue, Redis Streams events', function () {
         mkdirSync(join(dir, 'r1'));
         const lines = [1, 2, 3].map((s) => JSON.stringify(metric('r1', s)));
         writeFileSync(join(dir, 'r1', 'events.jsonl'), `${lines.join('\n')}\n{"type":"metr`);
-        expect(lastStoredSeq(join(dir, 'r1'))).to.equal(3);
-        expect(lastStoredSeq(join(dir, 'none'))).to.equal(0);
+        expect(lastLoggedSeq(join(dir, 'r1'))).to.equal(3);
+        expect(lastLoggedSeq(join(dir, 'none'))).to.equal(0);
         const feed = [1, 2, 3, 4, 3, 5].map((s) => metric('r1', s)).concat([metric('r2', 1)]);
         const out = await lastValueFrom(from(feed).pipe(newerThanStored(dir), toArray()));
         expect(out.map((e) => `${e.runId}:${e.seq}`)).to.deep.equal(['r1:4', 'r1:5', 'r2:1']);

@@ -7,7 +7,7 @@ import { firstValueFrom, lastValueFrom, Subject, take, toArray } from 'rxjs';
 import { filter } from 'rxjs/operators';
 import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents, replay } from '../../../streams/replay.js';
-import { runExperiment } from '../../../engine/experiment/bump-experiment.js';
+import { runExperiment } from '../../../engine/experiment/run-experiment.js';
 import { readRunMeta } from '../../../engine/store/run-store.js';
 
 const TINY = {
@@ -121,6 +121,27 @@ describe('runExperiment', () => {
     const phases = events.filter((e) => e.type === 'phase');
     expect(phases.filter((e) => e.type === 'phase' && e.from === null)).to.have.length(1);
     expect(readRunMeta(dir)).to.include({ status: 'completed', lastStep: 12 });
+  });
+
+  it('resumes bit-exactly: every loss after the checkpoint equals the uninterrupted run’s', async () => {
+    const cfg = { ...TINY, steps: 30, snapshotEvery: 10, seed: 7 };
+    const lossesOf = (dir: string): [number, number][] =>
+      readRunEvents(dir)
+        .filter((e) => e.type === 'step')
+        .map((e) => [e.step, (e as { loss: number }).loss]);
+    await lastValueFrom(runExperiment({ ...cfg, runId: 'whole' }, { runsDir }));
+    // Stopped at step 25: the newest checkpoint holds step 20, so 21… are trained again.
+    await firstValueFrom(
+      runExperiment({ ...cfg, runId: 'cut' }, { runsDir }).pipe(
+        filter((e) => e.type === 'step' && e.step === 25),
+      ),
+    );
+    expect(readRunMeta(join(runsDir, 'cut'))).to.include({ status: 'stopped' });
+    await lastValueFrom(runExperiment({}, { resume: join(runsDir, 'cut') }));
+    const whole = lossesOf(join(runsDir, 'whole'));
+    const resumed = lossesOf(join(runsDir, 'cut'));
+    expect(whole.map(([step]) => step)).to.deep.equal([...Array(30).keys()].map((i) => i + 1));
+    expect(resumed).to.deep.equal(whole);
   });
 
   it('fails with the config error before creating a run', async () => {

@@ -1,0 +1,367 @@
+import { existsSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import { Subject, Subscription, type Observable } from 'rxjs';
+import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
+import { checkBumpInput } from '../../operators/metrics/bump-input.js';
+import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
+import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
+import { record } from '../store/record.js';
+import { readRunMeta, RunStore } from '../store/run-store.js';
+import { HttpError, readBody } from './ingest-http.js';
+import { checkIngestEvent, createRunSchema, finishSchema, zodError } from './ingest-schema.js';
+import { decodeUpload, uploadFormat, uploadStep } from './snapshot-upload.js';
+
+export interface IngestOptions {
+  /** Where ingested runs are stored (the live server's runs dir). */
+  runsDir: string;
+  /** The server's token (already resolved); required on every request when set. */
+  token?: string;
+  /** Largest JSON body accepted (default 8 MiB). */
+  maxJsonBytes?: number;
+  /** Largest snapshot body accepted (default 64 MiB). */
+  maxSnapshotBytes?: number;
+  /** Defaults of the phase assessment of uploaded snapshots; a run may override them. */
+  assess?: Pick<AssessPhasesOptions, 'confirm' | 'embed' | 'seed' | 'tol' | 'assess'>;
+  /**
+   * A run with no request for this long is taken for abandoned (its trainer died) and ends
+   * `stopped` with an alert saying why. Default 30 minutes.
+   */
+  idleMs?: number;
+  /** Runs open at once; one more is refused with 429. Default 100. */
+  maxOpenRuns?: number;
+}
+
+/** One run a trainer writes through the API. */
+export interface OpenRun {
+  store: RunStore;
+  input: Subject<EventInput>;
+  recording: Subscription;
+  /** Why the store failed, once it has. */
+  failure?: string;
+  finishing: boolean;
+  snaps: Subject<Snapshot>;
+  assessing: Subscription;
+  assessOpts: WatchPhasesOptions;
+  /** Steps of the snapshots not assessed yet. */
+  pending: Set<number>;
+  lastSnapshotStep: number;
+  /** The highest step of any event the trainer sent. */
+  lastStep: number;
+  /** Called whenever no snapshot is waiting for its assessment. */
+  idle: (() => void)[];
+  /** Ends the run if no request comes for `idleMs`. */
+  watchdog?: NodeJS.Timeout;
+}
+
+/** The runs open for ingest, and what the API does to them (each handler one function). */
+export interface IngestRuns {
+  /** `POST /api/runs`: creates a run; its snapshots are assessed as they come. */
+  create(body: unknown): { runId: string };
+  /** The open run of that id (409 when it ended or failed, 404 when there is none). */
+  open(runId: string): OpenRun;
+  /** `GET /api/runs/<runId>`: the run's meta, open or not, and the snapshots being assessed. */
+  status(runId: string): unknown;
+  /** `POST /api/runs/<runId>/events`. */
+  append(run: OpenRun, body: unknown): { appended: number; lastSeq: number };
+  /** `POST /api/runs/<runId>/snapshots?step=N`. */
+  upload(run: OpenRun, req: IncomingMessage, query: URLSearchParams): Promise<unknown>;
+  /** `POST /api/runs/<runId>/finish`: once every snapshot is assessed (unless stopped). */
+  finish(run: OpenRun, body: unknown): Promise<unknown>;
+  readonly events$: Observable<RunEvent>;
+  readonly openRuns: string[];
+  close(): void;
+}
+
+/** The run lifecycle of the ingest API: create, append, upload, finish, the idle watchdog. */
+export function createIngestRuns(opts: IngestOptions): IngestRuns {
+  const maxSnapshot = opts.maxSnapshotBytes ?? 64 << 20;
+  const idleMs = opts.idleMs ?? 30 * 60_000;
+  const maxOpenRuns = opts.maxOpenRuns ?? 100;
+  const hub = new Subject<RunEvent>();
+  const runs = new Map<string, OpenRun>();
+
+  function createRun(body: unknown): { runId: string } {
+    const r = createRunSchema.safeParse(body ?? {});
+    if (!r.success) throw new HttpError(400, zodError('body', body, r.error));
+    const { name, runId, tags, notes, backend, config, assess } = r.data;
+    if (runs.size >= maxOpenRuns) {
+      throw new HttpError(
+        429,
+        `${runs.size} runs are open, the most this server takes: finish one first`,
+      );
+    }
+    const assessOpts: WatchPhasesOptions = { ...opts.assess, ...assess };
+    let store: RunStore;
+    try {
+      store = RunStore.create({
+        runsDir: opts.runsDir,
+        runId,
+        name,
+        tags,
+        notes,
+        backend: backend ?? 'external',
+        config: config ?? {},
+        hub,
+      });
+    } catch (err) {
+      const message = (err as Error).message;
+      throw new HttpError(/already exists|locked|held by/i.test(message) ? 409 : 400, message);
+    }
+    const input = new Subject<EventInput>();
+    const run: OpenRun = {
+      store,
+      input,
+      recording: Subscription.EMPTY,
+      finishing: false,
+      snaps: new Subject<Snapshot>(),
+      assessing: Subscription.EMPTY,
+      assessOpts,
+      pending: new Set(),
+      lastSnapshotStep: -1,
+      lastStep: 0,
+      idle: [],
+    };
+    run.recording = input.pipe(record(store)).subscribe({
+      error: (err: unknown) => {
+        run.failure = err instanceof Error ? err.message : String(err);
+      },
+    });
+    startAssessing(run);
+    runs.set(store.runId, run);
+    watch(run);
+    return { runId: store.runId };
+  }
+
+  /** Snapshots of the run → assessment, metrics and phase events, in order. */
+  function startAssessing(run: OpenRun): void {
+    run.assessing = run.snaps.pipe(watchPhases(run.assessOpts)).subscribe({
+      next: (e) => {
+        if (e.type === 'assessment') run.pending.delete(e.step);
+        if (!run.failure && !run.recording.closed) run.input.next(e);
+        if (e.type === 'phase' || e.type === 'assessment') settle(run);
+      },
+      error: (err: unknown) => {
+        // One snapshot that cannot be assessed must not end the run: say so and start afresh.
+        const message = err instanceof Error ? err.message : String(err);
+        if (!run.recording.closed) {
+          run.input.next({
+            type: 'alert',
+            step: run.lastSnapshotStep,
+            level: 'error',
+            message: `assessment failed: ${message.split('\n')[0]}`,
+          });
+        }
+        run.pending.clear();
+        run.snaps = new Subject<Snapshot>();
+        startAssessing(run);
+        settle(run);
+      },
+    });
+  }
+
+  /** (Re)arms the run's idle watchdog. */
+  function watch(run: OpenRun): void {
+    if (run.watchdog) clearTimeout(run.watchdog);
+    run.watchdog = setTimeout(() => {
+      if (run.finishing || !runs.has(run.store.runId)) return;
+      const idle =
+        idleMs >= 60_000 ? `${Math.round(idleMs / 6000) / 10} min` : `${idleMs / 1000} s`;
+      run.input.next({
+        type: 'alert',
+        step: run.lastStep,
+        level: 'warning',
+        message: `no request from the trainer for ${idle}: run stopped`,
+      });
+      end(run);
+      run.recording.unsubscribe();
+    }, idleMs);
+    run.watchdog.unref();
+  }
+
+  /** Stops assessing and forgets the run; the caller ends its recording. */
+  function end(run: OpenRun): void {
+    run.finishing = true;
+    if (run.watchdog) clearTimeout(run.watchdog);
+    run.assessing.unsubscribe();
+    run.snaps.complete();
+    runs.delete(run.store.runId);
+  }
+
+  function settle(run: OpenRun): void {
+    if (run.pending.size > 0) return;
+    for (const resolve of run.idle.splice(0)) resolve();
+  }
+
+  function openRun(runId: string): OpenRun {
+    const run = runs.get(runId);
+    if (run) {
+      if (run.failure) throw new HttpError(409, `run ${runId} failed: ${run.failure}`);
+      if (run.finishing) throw new HttpError(409, `run ${runId} is finishing`);
+      watch(run);
+      return run;
+    }
+    if (existsSync(join(opts.runsDir, runId, 'meta.json'))) {
+      throw new HttpError(
+        409,
+        `run ${runId} is not open for ingest (it ended, or another process writes it)`,
+      );
+    }
+    throw new HttpError(
+      404,
+      `no run ${JSON.stringify(runId.slice(0, 200))} (create one with POST /api/runs)`,
+    );
+  }
+
+  function runStatus(runId: string): unknown {
+    const run = runs.get(runId);
+    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
+    const dir = join(opts.runsDir, runId);
+    if (
+      !/^[\w.-]+$/.test(runId) ||
+      runId === '.' ||
+      runId === '..' ||
+      !existsSync(join(dir, 'meta.json'))
+    ) {
+      throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
+    }
+    return { ...readRunMeta(dir), open: false, assessing: 0 };
+  }
+
+  function appendEvents(run: OpenRun, body: unknown): { appended: number; lastSeq: number } {
+    // The run may have been finished while this body was read.
+    if (run.finishing || run.failure) {
+      throw new HttpError(409, `run ${run.store.runId} is no longer open`);
+    }
+    const wrapped =
+      body !== null && typeof body === 'object' && !Array.isArray(body) && 'events' in body;
+    const list: unknown[] = Array.isArray(body)
+      ? body
+      : wrapped
+        ? (body.events as unknown[])
+        : [body];
+    if (!Array.isArray(list)) throw new HttpError(400, 'events: must be an array of events');
+    const events: EventInput[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const where = Array.isArray(body) ? `[${i}]` : wrapped ? `events[${i}]` : 'event';
+      const checked = checkIngestEvent(list[i], where);
+      if (typeof checked === 'string') throw new HttpError(400, checked);
+      events.push(checked);
+    }
+    for (const e of events) {
+      run.lastStep = Math.max(run.lastStep, e.step);
+      run.input.next(e);
+      if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+    }
+    return { appended: events.length, lastSeq: run.store.lastSeq };
+  }
+
+  async function uploadSnapshot(
+    run: OpenRun,
+    req: IncomingMessage,
+    query: URLSearchParams,
+  ): Promise<unknown> {
+    const step = uploadStep(query);
+    stepAfterLast(run, step);
+    const sampleMs = Number(query.get('sampleMs') ?? 0);
+    const format = uploadFormat(req);
+    const snap = decodeUpload(await readBody(req, maxSnapshot), format, run.store.runId, step);
+    if (run.finishing || run.failure) {
+      throw new HttpError(409, `run ${run.store.runId} is no longer open`);
+    }
+    // Another upload of a later step may have landed while this body was read.
+    stepAfterLast(run, step);
+    run.lastSnapshotStep = step;
+    run.lastStep = Math.max(run.lastStep, step);
+    let file: string;
+    try {
+      file = run.store.writeSnapshot(step, snap);
+    } catch (err) {
+      throw new HttpError(500, `cannot store the snapshot: ${(err as Error).message}`);
+    }
+    const count = snap.labels.length / 2;
+    run.input.next({
+      type: 'snapshot',
+      step,
+      file,
+      count,
+      size: snap.size,
+      dim: snap.dim,
+      sampleMs: Number.isFinite(sampleMs) && sampleMs >= 0 ? sampleMs : 0,
+    });
+    if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+    // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
+    const input = checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
+    run.pending.add(step);
+    run.snaps.next(snap);
+    return {
+      step,
+      file,
+      count,
+      size: snap.size,
+      dim: snap.dim,
+      ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
+    };
+  }
+
+  function stepAfterLast(run: OpenRun, step: number): void {
+    if (step <= run.lastSnapshotStep) {
+      throw new HttpError(
+        409,
+        `step must be above the run's last snapshot step ${run.lastSnapshotStep} (got ${step})`,
+      );
+    }
+  }
+
+  async function finish(run: OpenRun, body: unknown): Promise<unknown> {
+    const r = finishSchema.safeParse(body ?? {});
+    if (!r.success) throw new HttpError(400, zodError('body', body, r.error));
+    const status = r.data.status ?? 'completed';
+    run.finishing = true;
+    if (status !== 'stopped' && run.pending.size > 0) {
+      await new Promise<void>((resolve) => run.idle.push(resolve));
+    }
+    end(run);
+    if (status === 'completed') run.input.complete();
+    else if (status === 'failed')
+      run.input.error(new Error(r.data.error ?? 'failed (said the trainer)'));
+    else {
+      // A stopped run's end carries no error; the trainer's reason goes in an alert before it.
+      if (r.data.error !== undefined) {
+        run.input.next({
+          type: 'alert',
+          step: run.lastStep,
+          level: 'warning',
+          message: `stopped: ${r.data.error}`,
+        });
+      }
+      run.recording.unsubscribe();
+    }
+    const info = run.store.info;
+    return {
+      runId: info.runId,
+      status: info.status,
+      phase: info.phase ?? null,
+      lastStep: info.lastStep,
+    };
+  }
+
+  return {
+    create: createRun,
+    open: openRun,
+    status: runStatus,
+    append: appendEvents,
+    upload: uploadSnapshot,
+    finish,
+    events$: hub.asObservable(),
+    get openRuns() {
+      return [...runs.keys()];
+    },
+    close() {
+      for (const run of [...runs.values()]) {
+        end(run);
+        run.recording.unsubscribe();
+      }
+    },
+  };
+}
