@@ -102,14 +102,15 @@ export function holeAccuracy(s: Snapshot, hole: Rect, tol = 1): Record<string, n
 export default function hole(ctx: ScriptContext): Observable<RunEvent> {
   const cfg = ctx.config;
   const rect = cfg.hole ?? centredHole(cfg.size);
-  const full = gaussianBumps({ size: cfg.size, dx: cfg.dx, dy: cfg.dy, sigma: cfg.sigma });
-  const data = gaussianBumps({
+  const grid = {
     size: cfg.size,
     dx: cfg.dx,
     dy: cfg.dy,
     sigma: cfg.sigma,
-    hole: rect,
-  });
+    margin: cfg.labelMargin,
+  };
+  const full = gaussianBumps(grid);
+  const data = gaussianBumps({ ...grid, hole: rect });
   const conditions = holeConditions(full, rect, cfg.samples, cfg.seed);
   return from(selectBackend(cfg.backend)).pipe(
     switchMap((backend) => {

@@ -317,6 +317,58 @@ void ResizeNearest(Args& a) {
   else pw::resize_nearest(s.p, d.p, g, ymap.p, xmap.p);
 }
 
+// maxPool(x, y, g[12]) / maxPoolGrad(dy, x, dx, g[12])
+void MaxPool(Args& a) {
+  auto s = a.f32(), d = a.f32();
+  int g[12];
+  if (!a.ints(g)) return;
+  int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
+  bool ok = g[6] > 0 && g[7] > 0 && g[8] > 0 && g[9] > 0;
+  for (int k = 0; k < 12; ++k) ok = ok && g[k] >= 0;
+  if (a.check(ok && (size_t)in <= s.n && (size_t)out <= d.n, "bad shapes"))
+    pw::max_pool(s.p, d.p, g);
+}
+
+void MaxPoolGrad(Args& a) {
+  auto dy = a.f32(), x = a.f32(), dx = a.f32();
+  int g[12];
+  if (!a.ints(g)) return;
+  int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
+  bool ok = g[6] > 0 && g[7] > 0 && g[8] > 0 && g[9] > 0;
+  for (int k = 0; k < 12; ++k) ok = ok && g[k] >= 0;
+  if (a.check(ok && (size_t)out <= dy.n && (size_t)in <= x.n && (size_t)in <= dx.n,
+              "bad shapes"))
+    pw::max_pool_grad(dy.p, x.p, dx.p, g);
+}
+
+// resizeBilinear(x, y, g[6], ylo, yhi, yfrac, xlo, xhi, xfrac) / resizeBilinearGrad(dy, dx, …)
+template <bool Grad>
+void ResizeBilinear(Args& a) {
+  auto s = a.f32(), d = a.f32();
+  int g[6];
+  if (!a.ints(g)) return;
+  auto ylo = a.i32(), yhi = a.i32();
+  auto yfrac = a.f32();
+  auto xlo = a.i32(), xhi = a.i32();
+  auto xfrac = a.f32();
+  if (!a.ok()) return;
+  int64_t in = (int64_t)g[0] * g[1] * g[2] * g[3], out = (int64_t)g[0] * g[4] * g[5] * g[3];
+  bool ok = ylo.n == (size_t)g[4] && yhi.n == (size_t)g[4] && yfrac.n == (size_t)g[4] &&
+            xlo.n == (size_t)g[5] && xhi.n == (size_t)g[5] && xfrac.n == (size_t)g[5];
+  for (int k = 0; k < 6; ++k) ok = ok && g[k] >= 0;
+  for (size_t i = 0; ok && i < ylo.n; ++i)
+    ok = ylo.p[i] >= 0 && ylo.p[i] < g[1] && yhi.p[i] >= 0 && yhi.p[i] < g[1];
+  for (size_t i = 0; ok && i < xlo.n; ++i)
+    ok = xlo.p[i] >= 0 && xlo.p[i] < g[2] && xhi.p[i] >= 0 && xhi.p[i] < g[2];
+  if (!a.check(ok && (size_t)(Grad ? out : in) <= s.n && (size_t)(Grad ? in : out) <= d.n,
+               "bad shapes"))
+    return;
+  if (Grad)
+    pw::resize_bilinear_grad(s.p, d.p, g, ylo.p, yhi.p, yfrac.p, xlo.p, xhi.p, xfrac.p);
+  else
+    pw::resize_bilinear(s.p, d.p, g, ylo.p, yhi.p, yfrac.p, xlo.p, xhi.p, xfrac.p);
+}
+
 // groupNorm(x, gamma, beta, y, mean, rstd, [b, hw, c, g, gelu], eps)
 void GroupNorm(Args& a) {
   auto x = a.f32(), gamma = a.f32(), beta = a.f32(), y = a.f32(), mean = a.f32(),
@@ -405,6 +457,10 @@ constexpr Entry kEntries[] = {
     {"avgPoolGrad", AvgPool<true>},
     {"resizeNearest", ResizeNearest<false>},
     {"resizeNearestGrad", ResizeNearest<true>},
+    {"maxPool", MaxPool},
+    {"maxPoolGrad", MaxPoolGrad},
+    {"resizeBilinear", ResizeBilinear<false>},
+    {"resizeBilinearGrad", ResizeBilinear<true>},
     {"groupNorm", GroupNorm},
     {"groupNormGrad", GroupNormGrad},
     {"gelu", Gelu},

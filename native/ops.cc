@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "pool.h"
@@ -471,6 +472,137 @@ void avg_pool_grad(const float* dy, float* dx, const int* g) {
       }
     }
   });
+}
+
+void max_pool(const float* x, float* y, const int* g) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5], fh = g[6], fw = g[7],
+            sh = g[8], sw = g[9], pt = g[10], pl = g[11];
+  const int64_t rows = (int64_t)n * ho;
+  split_range(rows * wo * c, (int64_t)wo * c, [&](int64_t e0, int64_t e1) {
+    const int64_t seg = (int64_t)wo * c;
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    for (int64_t r = rb; r < re; ++r) {
+      int b = (int)(r / ho), oy = (int)(r % ho);
+      for (int ox = 0; ox < wo; ++ox) {
+        float* dst = y + (r * wo + ox) * c;
+        for (int k = 0; k < c; ++k) dst[k] = -std::numeric_limits<float>::infinity();
+        for (int i = 0; i < fh; ++i) {
+          int iy = oy * sh - pt + i;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < fw; ++j) {
+            int ix = ox * sw - pl + j;
+            if (ix < 0 || ix >= w) continue;
+            const float* src = x + (((int64_t)b * h + iy) * w + ix) * c;
+            for (int k = 0; k < c; ++k) dst[k] = src[k] > dst[k] ? src[k] : dst[k];
+          }
+        }
+      }
+    }
+  });
+}
+
+void max_pool_grad(const float* dy, const float* x, float* dx, const int* g) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5], fh = g[6], fw = g[7],
+            sh = g[8], sw = g[9], pt = g[10], pl = g[11];
+  std::memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+  // Scatter per image (overlapping windows may add to one pixel; images are independent).
+  auto body = [&](int, int b) {
+    std::vector<int64_t> arg(c);
+    std::vector<float> best(c);
+    for (int oy = 0; oy < ho; ++oy) {
+      for (int ox = 0; ox < wo; ++ox) {
+        std::fill(arg.begin(), arg.end(), (int64_t)-1);
+        std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
+        for (int i = 0; i < fh; ++i) {
+          int iy = oy * sh - pt + i;
+          if (iy < 0 || iy >= h) continue;
+          for (int j = 0; j < fw; ++j) {
+            int ix = ox * sw - pl + j;
+            if (ix < 0 || ix >= w) continue;
+            const int64_t at = (((int64_t)b * h + iy) * w + ix) * c;
+            for (int k = 0; k < c; ++k) {
+              if (arg[k] < 0 || x[at + k] > best[k]) {
+                best[k] = x[at + k];
+                arg[k] = at + k;
+              }
+            }
+          }
+        }
+        const float* src = dy + (((int64_t)b * ho + oy) * wo + ox) * c;
+        for (int k = 0; k < c; ++k)
+          if (arg[k] >= 0) dx[arg[k]] += src[k];
+      }
+    }
+  };
+  if ((int64_t)n * h * w * c < kParallelMin) {
+    for (int b = 0; b < n; ++b) body(0, b);
+  } else {
+    parallel_for(n, body);
+  }
+}
+
+void resize_bilinear(const float* x, float* y, const int* g, const int* ylo, const int* yhi,
+                     const float* yfrac, const int* xlo, const int* xhi, const float* xfrac) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5];
+  const int64_t rows = (int64_t)n * ho, seg = (int64_t)wo * c;
+  split_range(rows * seg, seg, [&](int64_t e0, int64_t e1) {
+    int64_t rb = (e0 + seg - 1) / seg, re = (e1 + seg - 1) / seg;
+    for (int64_t r = rb; r < re; ++r) {
+      int b = (int)(r / ho), oy = (int)(r % ho);
+      const float* top = x + ((int64_t)b * h + ylo[oy]) * w * c;
+      const float* bot = x + ((int64_t)b * h + yhi[oy]) * w * c;
+      const float fy = yfrac[oy];
+      float* dst = y + r * seg;
+      for (int ox = 0; ox < wo; ++ox) {
+        const float* tl = top + (int64_t)xlo[ox] * c;
+        const float* tr = top + (int64_t)xhi[ox] * c;
+        const float* bl = bot + (int64_t)xlo[ox] * c;
+        const float* br = bot + (int64_t)xhi[ox] * c;
+        const float fx = xfrac[ox];
+        float* d = dst + (int64_t)ox * c;
+        for (int k = 0; k < c; ++k) {
+          const float t = tl[k] + (tr[k] - tl[k]) * fx;
+          const float u = bl[k] + (br[k] - bl[k]) * fx;
+          d[k] = t + (u - t) * fy;
+        }
+      }
+    }
+  });
+}
+
+void resize_bilinear_grad(const float* dy, float* dx, const int* g, const int* ylo,
+                          const int* yhi, const float* yfrac, const int* xlo, const int* xhi,
+                          const float* xfrac) {
+  const int n = g[0], h = g[1], w = g[2], c = g[3], ho = g[4], wo = g[5];
+  std::memset(dx, 0, sizeof(float) * (size_t)n * h * w * c);
+  auto body = [&](int, int b) {
+    for (int oy = 0; oy < ho; ++oy) {
+      float* top = dx + ((int64_t)b * h + ylo[oy]) * w * c;
+      float* bot = dx + ((int64_t)b * h + yhi[oy]) * w * c;
+      const float fy = yfrac[oy], gy = 1.f - fy;
+      const float* srow = dy + ((int64_t)b * ho + oy) * wo * c;
+      for (int ox = 0; ox < wo; ++ox) {
+        const float fx = xfrac[ox], gx = 1.f - fx;
+        const float wtl = gy * gx, wtr = gy * fx, wbl = fy * gx, wbr = fy * fx;
+        float* tl = top + (int64_t)xlo[ox] * c;
+        float* tr = top + (int64_t)xhi[ox] * c;
+        float* bl = bot + (int64_t)xlo[ox] * c;
+        float* br = bot + (int64_t)xhi[ox] * c;
+        const float* s = srow + (int64_t)ox * c;
+        for (int k = 0; k < c; ++k) {
+          tl[k] += s[k] * wtl;
+          tr[k] += s[k] * wtr;
+          bl[k] += s[k] * wbl;
+          br[k] += s[k] * wbr;
+        }
+      }
+    }
+  };
+  if ((int64_t)n * ho * wo * c < kParallelMin) {
+    for (int b = 0; b < n; ++b) body(0, b);
+  } else {
+    parallel_for(n, body);
+  }
 }
 
 void resize_nearest(const float* x, float* y, const int* g, const int* ymap, const int* xmap) {

@@ -29,6 +29,21 @@ void avg_pool_grad(const float* dy, float* dx, const int* g);
 void resize_nearest(const float* x, float* y, const int* g, const int* ymap, const int* xmap);
 void resize_nearest_grad(const float* dy, float* dx, const int* g, const int* ymap,
                          const int* xmap);
+// Max pooling (NHWC), g as for avg_pool; cells outside the image are skipped (an all-outside
+// window gives -inf, as tfjs's cpu kernel does).
+void max_pool(const float* x, float* y, const int* g);
+// Its gradient: each window's dy goes to the window's first maximal input in row-major order
+// (tfjs's cpu kernel and PyTorch break ties the same way).
+void max_pool_grad(const float* dy, const float* x, float* dx, const int* g);
+// Bilinear resize; g = n,h,w,c,ho,wo. Output row r reads source rows ylo[r], yhi[r] with weight
+// yfrac[r] on yhi (and likewise columns): top + (bottom - top)·yfrac, where top and bottom
+// interpolate along x first (tfjs's cpu order).
+void resize_bilinear(const float* x, float* y, const int* g, const int* ylo, const int* yhi,
+                     const float* yfrac, const int* xlo, const int* xhi, const float* xfrac);
+// Its gradient (the adjoint): every dy element is spread over its four source pixels.
+void resize_bilinear_grad(const float* dy, float* dx, const int* g, const int* ylo,
+                          const int* yhi, const float* yfrac, const int* xlo, const int* xhi,
+                          const float* xfrac);
 
 }  // namespace pw
 

@@ -11,6 +11,12 @@ export interface GaussianBumpsOptions {
   sigma?: number;
   /** Centres inside this rectangle (inclusive, pixel units) are left out. */
   hole?: Rect;
+  /**
+   * Distance in pixels of the outermost centres from the image edge (default 0): centres run
+   * from `margin` to size - 1 - margin, so a bump is never cut by the border. >= 0 and
+   * <= (size - 1) / 2.
+   */
+  margin?: number;
 }
 
 /** Tolerance so that e.g. 0.1 * 310 still counts as <= size - 1 despite float rounding. */
@@ -43,6 +49,17 @@ export function checkGaussianBumpsOptions(
   if (typeof sigma !== 'number' || !Number.isFinite(sigma) || sigma <= 0) {
     throw new Error(`sigma must be a number > 0 (got ${String(sigma)})`);
   }
+  const margin = opts.margin ?? 0;
+  if (
+    typeof margin !== 'number' ||
+    !Number.isFinite(margin) ||
+    margin < 0 ||
+    margin > (size - 1) / 2
+  ) {
+    throw new Error(
+      `margin must be a number >= 0 and <= ${(size - 1) / 2} (got ${String(margin)})`,
+    );
+  }
   const hole = opts.hole;
   if (hole !== undefined) {
     for (const k of ['x0', 'y0', 'x1', 'y1'] as const) {
@@ -57,20 +74,23 @@ export function checkGaussianBumpsOptions(
       );
     }
   }
-  return { size, dx, dy, sigma, hole };
+  return { size, dx, dy, sigma, hole, margin };
 }
 
-/** Centres 0, d, 2d, … up to size - 1, computed as k*d so errors do not accumulate. */
-function ticks(d: number, size: number): number[] {
+/**
+ * Centres m, m + d, m + 2d, … up to size - 1 - m, computed as m + k*d so errors do not
+ * accumulate.
+ */
+function ticks(d: number, size: number, m: number): number[] {
   const out: number[] = [];
-  for (let k = 0; k * d <= size - 1 + EPS; k++) out.push(k * d);
+  for (let k = 0; k * d <= size - 1 - 2 * m + EPS; k++) out.push(m + k * d);
   return out;
 }
 
 /**
  * Images of one 2-D Gaussian bump tiled over the canvas (seed 004). Centres are
  * x = 0, dx, 2dx, … <= size-1 and likewise for y, in row-major order (y outer, x inner), so
- * `size: 16, dx: 0.5` gives 31×31 = 961 labels. Pixel (column c, row r) is
+ * `size: 16, dx: 0.5` gives 31×31 = 961 labels (23×23 = 529 with `margin: 2`). Pixel (column c, row r) is
  * 2·exp(-((c-x)² + (r-y)²) / (2σ²)) - 1: background -1, peak +1. Images are rendered on demand.
  *
  * @example
@@ -78,9 +98,9 @@ function ticks(d: number, size: number): number[] {
  * const img = d.image(0); // Float32Array(256), bump at (0, 0)
  */
 export function gaussianBumps(opts: GaussianBumpsOptions): Dataset {
-  const { size, dx, dy, sigma, hole } = checkGaussianBumpsOptions(opts);
-  const xs = ticks(dx, size);
-  const ys = ticks(dy, size);
+  const { size, dx, dy, sigma, hole, margin } = checkGaussianBumpsOptions(opts);
+  const xs = ticks(dx, size, margin);
+  const ys = ticks(dy, size, margin);
   const inHole = (x: number, y: number): boolean =>
     hole !== undefined && x >= hole.x0 && x <= hole.x1 && y >= hole.y0 && y <= hole.y1;
   const kept: number[] = [];

@@ -10,6 +10,10 @@ the wrong places, C: bumps where asked) and the dashboard shows it live.
     phasewatch serve                         # prints http://127.0.0.1:4321/?token=...
     python3 clients/python/example_torch.py --url 'http://127.0.0.1:4321/?token=...'
 
+With --arch phase-b it trains the UNet of the phase-B reference study instead
+(bench/reference/phase_b.py; phasewatch's `--preset phase-b`): labels 2 px from the edge, and
+the raw weights sample (no EMA) unless --ema-decay is given.
+
 Needs torch (Debian: apt-get install -y python3-torch); numpy is optional.
 """
 
@@ -28,14 +32,23 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "reference"))
 
 from phasewatch_client import Run  # noqa: E402
+from phase_b import PhaseBUnet  # noqa: E402
 from unet import Unet, cosine_alpha_bars, ddim_times  # noqa: E402
 
 
-def bump_labels(size, dx, dy):
-    """Bump centres x = 0, dx, 2dx, ... <= size - 1 (y likewise), y outer, x inner."""
-    xs = [k * dx for k in range(int((size - 1) / dx + 1e-9) + 1)]
-    ys = [k * dy for k in range(int((size - 1) / dy + 1e-9) + 1)]
+def bump_labels(size, dx, dy, margin=0.0):
+    """Bump centres x = m, m + dx, ... <= size - 1 - m (y likewise), y outer, x inner."""
+    xs = [margin + k * dx for k in range(int((size - 1 - 2 * margin) / dx + 1e-9) + 1)]
+    ys = [margin + k * dy for k in range(int((size - 1 - 2 * margin) / dy + 1e-9) + 1)]
     return torch.tensor([[x, y] for y in ys for x in xs], dtype=torch.float32)
+
+
+class PhaseB(PhaseBUnet):
+    """The reference UNet with the example's call (x, t, labels) and its `blocks["up1"]`."""
+
+    def __init__(self, widths):
+        super().__init__(widths)
+        self.blocks = {"up1": self.u1}
 
 
 def bump_images(labels, size, sigma):
@@ -89,10 +102,14 @@ def main():
     p.add_argument("--size", type=int, default=16)
     p.add_argument("--dx", type=float, default=0.5)
     p.add_argument("--sigma", type=float, default=1.0)
+    p.add_argument("--arch", choices=["default", "phase-b"], default="default",
+                   help="phasewatch's default UNet, or the phase-B reference UNet")
+    p.add_argument("--label-margin", type=float, default=None,
+                   help="px between the outermost centres and the edge (default 0; phase-b: 2)")
     p.add_argument("--widths", default="16,32,64")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--ema-decay", type=float, default=0.99)
+    p.add_argument("--ema-decay", type=float, default=None, help="default 0.99; phase-b: 0")
     p.add_argument("--timesteps", type=int, default=100)
     p.add_argument("--ddim-steps", type=int, default=20)
     p.add_argument("--seed", type=int, default=1)
@@ -102,14 +119,20 @@ def main():
     if a.size % 8:
         p.error(f"--size must be a multiple of 8 (got {a.size})")
 
+    phase_b = a.arch == "phase-b"
+    if a.ema_decay is None:
+        a.ema_decay = 0.0 if phase_b else 0.99
+    if a.label_margin is None:
+        a.label_margin = 2.0 if phase_b else 0.0
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     widths = tuple(int(w) for w in a.widths.split(","))
     S, B, T = a.size, a.batch_size, a.timesteps
-    labels = bump_labels(S, a.dx, a.dx)
+    labels = bump_labels(S, a.dx, a.dx, a.label_margin)
     images = bump_images(labels, S, a.sigma)
-    model = Unet(S, widths)
-    ema = Unet(S, widths)
+    make = (lambda: PhaseB(widths)) if phase_b else (lambda: Unet(S, widths))  # noqa: E731
+    model = make()
+    ema = make()
     ema.load_state_dict(model.state_dict())
     ema.eval()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
@@ -118,7 +141,7 @@ def main():
     pick = labels[torch.tensor(random.Random(a.seed).choices(range(len(labels)), k=a.samples))]
     camel = lambda k: k.split("_")[0] + "".join(w.title() for w in k.split("_")[1:])  # noqa: E731
     config = {camel(k): v for k, v in vars(a).items() if k not in ("url", "token", "name")}
-    config.update(model="unet-ddpm (PyTorch)", datasetSize=len(labels),
+    config.update(model="phase-b unet (PyTorch)" if phase_b else "unet-ddpm (PyTorch)", datasetSize=len(labels),
                   params=sum(q.numel() for q in model.parameters()), torch=torch.__version__)
 
     run = Run(a.url, name=a.name, config=config, token=a.token, backend=f"torch {torch.__version__}",

@@ -15,6 +15,8 @@ import { geluGradConfig } from './kernels/GeluGrad.js';
 import { groupNormConfig } from './kernels/GroupNorm.js';
 import { groupNormGradConfig } from './kernels/GroupNormGrad.js';
 import { logConfig } from './kernels/Log.js';
+import { maxPoolConfig } from './kernels/MaxPool.js';
+import { maxPoolGradConfig } from './kernels/MaxPoolGrad.js';
 import { maxConfig } from './kernels/Max.js';
 import { maximumConfig } from './kernels/Maximum.js';
 import { meanConfig } from './kernels/Mean.js';
@@ -25,6 +27,8 @@ import { negConfig } from './kernels/Neg.js';
 import { realDivConfig } from './kernels/RealDiv.js';
 import { reciprocalConfig } from './kernels/Reciprocal.js';
 import { reluConfig } from './kernels/Relu.js';
+import { resizeBilinearConfig } from './kernels/ResizeBilinear.js';
+import { resizeBilinearGradConfig } from './kernels/ResizeBilinearGrad.js';
 import { resizeNearestNeighborConfig } from './kernels/ResizeNearestNeighbor.js';
 import { resizeNearestNeighborGradConfig } from './kernels/ResizeNearestNeighborGrad.js';
 import { rsqrtConfig } from './kernels/Rsqrt.js';
@@ -63,6 +67,8 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   groupNormGradConfig,
   logConfig,
   maxConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
   maximumConfig,
   meanConfig,
   minConfig,
@@ -72,6 +78,8 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   realDivConfig,
   reciprocalConfig,
   reluConfig,
+  resizeBilinearConfig,
+  resizeBilinearGradConfig,
   resizeNearestNeighborConfig,
   resizeNearestNeighborGradConfig,
   rsqrtConfig,

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { Rect } from '../../streams/events.js';
 import type { BackendName } from '../backend/backend.js';
-import type { AttentionAt } from '../models/unet.js';
+import type {
+  AttentionAt,
+  InitKind,
+  PoolKind,
+  StemKind,
+  UpMid,
+  UpsampleKind,
+} from '../models/unet.js';
 
 /**
  * Everything that defines a run of the bump experiment; stored in meta.json. Defined once, by
@@ -29,6 +36,24 @@ export interface ExperimentConfig {
   condHidden: number;
   /** x/y encoding: `fine` (2 px to 4× size wavelengths) or `standard` (transformer, period 10,000). */
   posEncoding: 'fine' | 'standard';
+  /** GroupNorm groups of every block (a block with indivisible channels uses the largest divisor). */
+  groups: number;
+  /** Down-sampling: 2×2 average or max pooling. */
+  pool: PoolKind;
+  /** Up-sampling: nearest or bilinear (aligned corners). */
+  upsample: UpsampleKind;
+  /** A residual, unconditioned block between the down and up paths. */
+  bottleneck: boolean;
+  /** Initial weights: he (He-normal), torch (PyTorch's default) or glorot (Glorot-uniform). */
+  init: InitKind;
+  /** Linear+GELU layers of the shared conditioning MLP (1 or 2). */
+  condLayers: number;
+  /** The full-resolution stem: one 3×3 convolution, or a double-conv block. */
+  stem: StemKind;
+  /** Middle width of the up blocks: their output's, or their skip connection's. */
+  upMid: UpMid;
+  /** Distance in pixels of the outermost bump centres from the image edge. */
+  labelMargin: number;
   batchSize: number;
   lr: number;
   emaDecay: number;
@@ -151,26 +176,80 @@ const ATTENTION_AT = [
   'interlaced-half',
 ] as const satisfies readonly AttentionAt[];
 
+const POOLS = ['avg', 'max'] as const satisfies readonly PoolKind[];
+const UPSAMPLES = ['nearest', 'bilinear'] as const satisfies readonly UpsampleKind[];
+const INITS = ['he', 'torch', 'glorot'] as const satisfies readonly InitKind[];
+const STEMS = ['conv', 'block'] as const satisfies readonly StemKind[];
+const UP_MIDS = ['out', 'skip'] as const satisfies readonly UpMid[];
+
 /** The names `preset` accepts. */
-export const PRESET_NAMES = ['default', 'seed'] as const;
+export const PRESET_NAMES = ['default', 'classic', 'seed', 'phase-b'] as const;
 export type ConfigPreset = (typeof PRESET_NAMES)[number];
 
 /**
+ * The UNet of phasewatch's default experiment before it became the phase-B reference model
+ * (2026-12-07): He-normal weights, a one-conv stem, a 1-layer conditioning MLP of 64 on the
+ * `fine` x/y encoding, GroupNorm 8, average pooling, nearest up-sampling, no bottleneck, labels
+ * to the image edge, sampling with the EMA weights (0.99). A stored config that lacks one of
+ * these keys was made before the key existed, so `configFromMeta` reads it with this value.
+ */
+export const CLASSIC_SETTINGS = {
+  posEncoding: 'fine',
+  condHidden: 64,
+  condLayers: 1,
+  stem: 'conv',
+  groups: 8,
+  pool: 'avg',
+  upsample: 'nearest',
+  bottleneck: false,
+  upMid: 'out',
+  init: 'he',
+  labelMargin: 0,
+  emaDecay: 0.99,
+} as const satisfies Partial<ExperimentConfig>;
+
+/** The settings of the phase-B reference model: the defaults (see {@link CONFIG_PRESETS}). */
+const PHASE_B_SETTINGS = {
+  posEncoding: 'standard',
+  condHidden: 128,
+  condLayers: 2,
+  stem: 'block',
+  groups: 1,
+  pool: 'max',
+  upsample: 'bilinear',
+  bottleneck: true,
+  upMid: 'skip',
+  init: 'torch',
+  labelMargin: 2,
+  emaDecay: 0,
+} as const satisfies Partial<ExperimentConfig>;
+
+/**
  * The settings each preset stands for; `checkConfig` lays them over the defaults and under the
- * settings given explicitly (the command line wins). `seed`: the model seed 004 describes (its
- * appendix A.1): 32×32 images, self-attention interlaced after each of the 3 down and 3 up
- * blocks, and the standard sinusoidal encodings of t, x and y fed into every block (projected
- * per block, no shared MLP). What the seed's text leaves open (widths, heads) stays ours.
+ * settings given explicitly (the command line wins). The defaults are the phase-B reference
+ * model (docs/phases.md, "The reference model"): standard encodings into a 2-layer
+ * conditioning MLP of 128, a double-conv stem, GroupNorm with 1 group, max pooling, bilinear
+ * up-sampling, a residual bottleneck, up blocks as wide as their skip in the middle, PyTorch's
+ * default initialisation, centres 2 px from the edge, sampling with the raw weights (no EMA);
+ * `phase-b` names those settings explicitly. `classic`: phasewatch's UNet before that
+ * ({@link CLASSIC_SETTINGS}; it goes A → C). `seed`: the model seed 004 describes (its
+ * appendix A.1) on the classic UNet: 32×32 images, self-attention interlaced after each of the
+ * 3 down and 3 up blocks, and the standard sinusoidal encodings of t, x and y fed into every
+ * block (projected per block, no shared MLP). What the seed's text leaves open (widths, heads)
+ * stays ours.
  */
 export const CONFIG_PRESETS: Record<ConfigPreset, Partial<Omit<ExperimentConfig, 'preset'>>> = {
   default: {},
+  classic: { ...CLASSIC_SETTINGS },
   seed: {
+    ...CLASSIC_SETTINGS,
     size: 32,
     attention: true,
     attentionAt: 'interlaced',
     posEncoding: 'standard',
     condHidden: 0,
   },
+  'phase-b': { ...PHASE_B_SETTINGS },
 };
 
 export const CONFIG_FIELDS = {
@@ -229,7 +308,7 @@ export const CONFIG_FIELDS = {
   preset: field(
     oneOf(PRESET_NAMES),
     'default',
-    'Group of settings: seed = seed 004 model (32 px, interlaced attention, standard encoding, no cond MLP); flags still win.',
+    'Group of settings: classic = the UNet before phase B (A -> C); seed = seed 004 model on it (32 px, interlaced attention, standard encoding, no cond MLP); phase-b = the defaults; flags still win.',
     { flag: 'preset', arg: PRESET_NAMES.join('|') },
   ),
   widths: field(
@@ -256,22 +335,81 @@ export const CONFIG_FIELDS = {
   ),
   condHidden: field(
     int(0, 4096),
-    64,
+    PHASE_B_SETTINGS.condHidden,
     'Hidden width of the conditioning MLP shared by all blocks; 0 projects per block.',
     { flag: 'cond-hidden' },
   ),
   posEncoding: field(
     oneOf(['fine', 'standard'] as const),
-    'fine',
+    PHASE_B_SETTINGS.posEncoding,
     'Encoding of x and y: fine (wavelengths 2 px to 4x size) or standard (transformer sinusoid).',
     { flag: 'pos-encoding', arg: 'fine|standard' },
+  ),
+  groups: field(
+    int(1, 64),
+    PHASE_B_SETTINGS.groups,
+    'GroupNorm groups (largest divisor of the channels up to this).',
+    {
+      flag: 'groups',
+    },
+  ),
+  pool: field(
+    oneOf(POOLS),
+    PHASE_B_SETTINGS.pool,
+    'UNet down-sampling: 2x2 average or max pooling.',
+    {
+      flag: 'pool',
+      arg: POOLS.join('|'),
+    },
+  ),
+  upsample: field(
+    oneOf(UPSAMPLES),
+    PHASE_B_SETTINGS.upsample,
+    'UNet up-sampling: nearest, or bilinear with aligned corners.',
+    { flag: 'upsample', arg: UPSAMPLES.join('|') },
+  ),
+  bottleneck: field(
+    { schema: z.boolean(), kind: 'boolean', accepted: 'true or false' },
+    PHASE_B_SETTINGS.bottleneck,
+    'A residual, unconditioned double-conv block between the down and up paths.',
+    { flag: 'bottleneck', arg: '' },
+  ),
+  init: field(
+    oneOf(INITS),
+    PHASE_B_SETTINGS.init,
+    "Initial weights: he (He-normal, zero biases), torch (PyTorch's U(±1/√fan_in)), glorot.",
+    { flag: 'init', arg: INITS.join('|') },
+  ),
+  condLayers: field(
+    int(1, 2),
+    PHASE_B_SETTINGS.condLayers,
+    'Linear+GELU layers of the conditioning MLP (2 needs condHidden > 0).',
+    { flag: 'cond-layers' },
+  ),
+  stem: field(
+    oneOf(STEMS),
+    PHASE_B_SETTINGS.stem,
+    'Full-resolution stem: one 3x3 conv with bias, or a double-conv block.',
+    { flag: 'stem', arg: STEMS.join('|') },
+  ),
+  upMid: field(
+    oneOf(UP_MIDS),
+    PHASE_B_SETTINGS.upMid,
+    "Middle width of the up blocks: their output's, or their skip connection's.",
+    { flag: 'up-mid', arg: UP_MIDS.join('|') },
+  ),
+  labelMargin: field(
+    num(0, 127.5),
+    PHASE_B_SETTINGS.labelMargin,
+    'Bump centres run from this many pixels to size - 1 - this; at most (size - 1) / 2.',
+    { flag: 'label-margin', arg: 'PX' },
   ),
   batchSize: field(int(1, 4096), 64, 'Training images per step.', { flag: 'batch-size' }),
   lr: field(num(0, 1, { min: true }), 1e-3, 'Adam learning rate.', { flag: 'lr' }),
   emaDecay: field(
     num(0, 1, { max: true }),
-    0.99,
-    'Decay of the exponential moving average of the weights used for sampling.',
+    PHASE_B_SETTINGS.emaDecay,
+    'Decay of the moving average of the weights that samples; 0 samples with the raw weights.',
     { flag: 'ema-decay' },
   ),
   timesteps: field(int(2, 10000), 100, 'Diffusion steps T of the noise schedule.', {
@@ -401,14 +539,17 @@ const nameOf = (key: ConfigKey, naming: ConfigFieldNaming): string => {
   return naming === 'flag' && flag ? `--${flag}` : key;
 };
 
-/** Bump positions along one axis: 0, d, 2d, … <= size - 1 (as `gaussianBumps` lays them out). */
-function ticks(d: number, size: number): number {
-  return Math.floor((size - 1 + 1e-9) / d) + 1;
+/** Bump positions along one axis: m, m + d, … <= size - 1 - m (as `gaussianBumps` lays them out). */
+function ticks(d: number, size: number, m = 0): number {
+  return Math.floor((size - 1 - 2 * m + 1e-9) / d) + 1;
 }
 
 /** Training images of a config (before a hole is cut out), computed without building them. */
-export function datasetCount(cfg: Pick<ExperimentConfig, 'size' | 'dx' | 'dy'>): number {
-  return ticks(cfg.dx, cfg.size) * ticks(cfg.dy, cfg.size);
+export function datasetCount(
+  cfg: Pick<ExperimentConfig, 'size' | 'dx' | 'dy'> & { labelMargin?: number },
+): number {
+  const m = cfg.labelMargin ?? 0;
+  return ticks(cfg.dx, cfg.size, m) * ticks(cfg.dy, cfg.size, m);
 }
 
 /**
@@ -459,6 +600,16 @@ export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key')
       );
     }
   }
+  if (cfg.labelMargin > (cfg.size - 1) / 2) {
+    throw new Error(
+      `${nameOf('labelMargin', naming)} must be a number >= 0 and <= (size - 1) / 2 = ${(cfg.size - 1) / 2} (got ${cfg.labelMargin})`,
+    );
+  }
+  if (cfg.condLayers === 2 && cfg.condHidden === 0) {
+    throw new Error(
+      `${nameOf('condLayers', naming)} 2 needs a conditioning MLP: ${nameOf('condHidden', naming)} > 0 (got 0)`,
+    );
+  }
   if (cfg.ddimSteps > cfg.timesteps) {
     throw new Error(
       `${nameOf('ddimSteps', naming)} must be <= timesteps = ${cfg.timesteps} (got ${cfg.ddimSteps})`,
@@ -467,7 +618,7 @@ export function checkConfig(partial: unknown, naming: ConfigFieldNaming = 'key')
   const count = datasetCount(cfg);
   if (count > MAX_DATASET_IMAGES) {
     // The least square spacing that fits, rounded up to two significant digits.
-    const exact = (cfg.size - 1) / (Math.sqrt(MAX_DATASET_IMAGES) - 1);
+    const exact = (cfg.size - 1 - 2 * cfg.labelMargin) / (Math.sqrt(MAX_DATASET_IMAGES) - 1);
     const unit = 10 ** (Math.floor(Math.log10(exact)) - 1);
     const least = Math.ceil(exact / unit) * unit;
     throw new Error(
@@ -503,6 +654,8 @@ export function configFromMeta(stored: unknown, runDir: string): ExperimentConfi
   }
   const settings: Record<string, unknown> = { ...(stored as Record<string, unknown>) };
   for (const k of DERIVED_KEYS) delete settings[k];
+  // Made before these settings existed: the model had their classic values.
+  for (const [k, v] of Object.entries(CLASSIC_SETTINGS)) if (!(k in settings)) settings[k] = v;
   try {
     return checkConfig(settings);
   } catch (err) {
@@ -559,4 +712,18 @@ export function configTable(): string {
     '|---|---|---|---|---|',
     ...rows,
   ].join('\n');
+}
+
+/** The UNet settings of a config that `runExperiment` passes to the model as they are. */
+export function unetSettings(
+  cfg: Pick<
+    ExperimentConfig,
+    'groups' | 'pool' | 'upsample' | 'bottleneck' | 'init' | 'condLayers' | 'stem' | 'upMid'
+  >,
+): Pick<
+  ExperimentConfig,
+  'groups' | 'pool' | 'upsample' | 'bottleneck' | 'init' | 'condLayers' | 'stem' | 'upMid'
+> {
+  const { groups, pool, upsample, bottleneck, init, condLayers, stem, upMid } = cfg;
+  return { groups, pool, upsample, bottleneck, init, condLayers, stem, upMid };
 }

@@ -59,6 +59,7 @@ export function runExperiment(
       dy: cfg.dy,
       sigma: cfg.sigma,
       hole: cfg.hole,
+      margin: cfg.labelMargin,
     });
     const backend = await selectBackend(cfg.backend);
     const model = unetFromConfig(cfg);

@@ -1,5 +1,5 @@
 import { unetDdpm, type UnetDdpm } from '../models/unet-ddpm.js';
-import type { ExperimentConfig } from './config.js';
+import { unetSettings, type ExperimentConfig } from './config.js';
 
 /** What the UNet DDPM needs of the experiment's config. */
 export type UnetSettings = Pick<
@@ -14,6 +14,14 @@ export type UnetSettings = Pick<
   | 'lr'
   | 'emaDecay'
   | 'seed'
+  | 'groups'
+  | 'pool'
+  | 'upsample'
+  | 'bottleneck'
+  | 'init'
+  | 'condLayers'
+  | 'stem'
+  | 'upMid'
 >;
 
 /**
@@ -28,6 +36,7 @@ export function unetFromConfig(config: UnetSettings): UnetDdpm {
     attentionAt: config.attentionAt,
     condHidden: config.condHidden,
     posEncoding: config.posEncoding,
+    ...unetSettings(config),
     T: config.timesteps,
     lr: config.lr,
     emaDecay: config.emaDecay,

@@ -39,7 +39,53 @@ export interface UnetConfig {
    * `standard`, the transformer sinusoid (max period 10,000) of the raw coordinate, as t is.
    */
   posEncoding?: PosEncoding;
+  /** Down-sampling between levels: 2×2 `avg` (default) or `max` pooling. */
+  pool?: PoolKind;
+  /** Up-sampling between levels: `nearest` (default) or `bilinear` with aligned corners. */
+  upsample?: UpsampleKind;
+  /**
+   * A residual block between the down and up paths (default false): GELU(x + GN(conv(GELU(GN(conv
+   * x))))), unconditioned, weights `bottleneck.*`.
+   */
+  bottleneck?: boolean;
+  /**
+   * Initial weights (default `he`): `he`, He-normal std √(2/fan_in), zero biases, the output
+   * convolution at 0.1/√fan_in; `torch`, PyTorch's default for Conv2d and Linear, U(±1/√fan_in)
+   * for weights (kaiming-uniform with a = √5) and biases alike; `glorot`, Glorot-uniform
+   * U(±√(6/(fan_in + fan_out))) weights, zero biases. GroupNorm always starts at γ 1, β 0.
+   */
+  init?: InitKind;
+  /** Linear layers (each followed by GELU) of the shared conditioning MLP, 1 (default) or 2. */
+  condLayers?: number;
+  /**
+   * The full-resolution stem: `conv` (default), one 3×3 convolution with a bias; `block`, an
+   * unconditioned double-conv block like the others (weights `stem.conv1.w`, `stem.gn1.g`, …).
+   */
+  stem?: StemKind;
+  /**
+   * Middle channels of each up block (its first convolution's output): `out` (default), the
+   * block's output width; `skip`, the width of its skip connection (widths[2], widths[1],
+   * widths[0] for up1..up3), as in the PyTorch reference of docs/phases.md.
+   */
+  upMid?: UpMid;
 }
+
+/** Down-sampling of a UNet (see `UnetConfig.pool`). */
+export type PoolKind = 'avg' | 'max';
+/** Up-sampling of a UNet (see `UnetConfig.upsample`). */
+export type UpsampleKind = 'nearest' | 'bilinear';
+/** Weight initialisation of a UNet (see `UnetConfig.init`). */
+export type InitKind = 'he' | 'torch' | 'glorot';
+/** The stem of a UNet (see `UnetConfig.stem`). */
+export type StemKind = 'conv' | 'block';
+/** Middle width of the up blocks (see `UnetConfig.upMid`). */
+export type UpMid = 'out' | 'skip';
+
+export const POOL_KINDS: readonly PoolKind[] = ['avg', 'max'];
+export const UPSAMPLE_KINDS: readonly UpsampleKind[] = ['nearest', 'bilinear'];
+export const INIT_KINDS: readonly InitKind[] = ['he', 'torch', 'glorot'];
+export const STEM_KINDS: readonly StemKind[] = ['conv', 'block'];
+export const UP_MIDS: readonly UpMid[] = ['out', 'skip'];
 
 /** Where a UNet's self-attention layers go (see `UnetConfig.attentionAt`). */
 export type AttentionAt = 'bottom' | 'interlaced' | 'interlaced-half';
@@ -61,6 +107,13 @@ export const DEFAULT_UNET_CONFIG: UnetConfig = {
   condHidden: 64,
   T: 100,
   posEncoding: 'fine',
+  pool: 'avg',
+  upsample: 'nearest',
+  bottleneck: false,
+  init: 'he',
+  condLayers: 1,
+  stem: 'conv',
+  upMid: 'out',
 };
 
 /** Weights by name; the same names serve the trained variables and their EMA copies. */
@@ -89,6 +142,13 @@ export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig
   const c: UnetConfig = { ...DEFAULT_UNET_CONFIG, ...partial };
   c.attentionAt ??= 'bottom';
   c.heads ??= 1;
+  c.pool ??= 'avg';
+  c.upsample ??= 'nearest';
+  c.bottleneck ??= false;
+  c.init ??= 'he';
+  c.condLayers ??= 1;
+  c.stem ??= 'conv';
+  c.upMid ??= 'out';
   const posInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
   if (!posInt(c.size) || c.size % 8 !== 0 || c.size > 256) {
     throw new Error(`unet.size must be a multiple of 8 in [8, 256] (got ${String(c.size)})`);
@@ -137,19 +197,53 @@ export function resolveUnetConfig(partial: Partial<UnetConfig> = {}): UnetConfig
       `unet.posEncoding must be one of fine, standard (got ${JSON.stringify(c.posEncoding)})`,
     );
   }
+  const oneOfList = <T>(key: keyof UnetConfig, list: readonly T[]): void => {
+    if (!list.includes(c[key] as T)) {
+      throw new Error(
+        `unet.${key} must be one of ${list.join(', ')} (got ${JSON.stringify(c[key])})`,
+      );
+    }
+  };
+  oneOfList('pool', POOL_KINDS);
+  oneOfList('upsample', UPSAMPLE_KINDS);
+  oneOfList('init', INIT_KINDS);
+  oneOfList('stem', STEM_KINDS);
+  oneOfList('upMid', UP_MIDS);
+  if (typeof c.bottleneck !== 'boolean') {
+    throw new Error(`unet.bottleneck must be true or false (got ${String(c.bottleneck)})`);
+  }
+  if (c.condLayers !== 1 && c.condLayers !== 2) {
+    throw new Error(`unet.condLayers must be 1 or 2 (got ${String(c.condLayers)})`);
+  }
+  if (c.condLayers === 2 && c.condHidden === 0) {
+    throw new Error('unet.condLayers 2 needs a conditioning MLP (condHidden > 0)');
+  }
   return { ...c, widths: [...c.widths] as [number, number, number] };
 }
 
-/** Block names and their (in, out) channels, in application order. */
-function blockPlan(c: UnetConfig): [string, number, number][] {
+/** Block names and their (in, out, middle) channels, in application order. */
+function blockPlan(c: UnetConfig): [string, number, number, number][] {
   const [w0, w1, w2] = c.widths;
+  const skip = c.upMid === 'skip';
   return [
-    ['down1', w0, w1],
-    ['down2', w1, w2],
-    ['down3', w2, w2],
-    ['up1', 2 * w2, w1],
-    ['up2', 2 * w1, w0],
-    ['up3', 2 * w0, w0],
+    ['down1', w0, w1, w1],
+    ['down2', w1, w2, w2],
+    ['down3', w2, w2, w2],
+    ['up1', 2 * w2, w1, skip ? w2 : w1],
+    ['up2', 2 * w1, w0, skip ? w1 : w0],
+    ['up3', 2 * w0, w0, w0],
+  ];
+}
+
+/** The weights of an unconditioned double-conv block `name` from cin to cout via cmid. */
+function blockShapes(name: string, cin: number, cout: number, cmid: number): [string, number[]][] {
+  return [
+    [`${name}.conv1.w`, [3, 3, cin, cmid]],
+    [`${name}.gn1.g`, [cmid]],
+    [`${name}.gn1.b`, [cmid]],
+    [`${name}.conv2.w`, [3, 3, cmid, cout]],
+    [`${name}.gn2.g`, [cout]],
+    [`${name}.gn2.b`, [cout]],
   ];
 }
 
@@ -170,27 +264,29 @@ function attentionPlan(c: UnetConfig): [string, string, number][] {
 /** The shapes of every weight, in a fixed order (save files and the optimizer rely on it). */
 export function unetShapes(config: UnetConfig): [string, number[]][] {
   const c = config;
-  const [w0] = c.widths;
+  const [w0, , w2] = c.widths;
   const cond = c.condHidden > 0 ? c.condHidden : 3 * c.encDim;
-  const shapes: [string, number[]][] = [
-    ['stem.w', [3, 3, 1, w0]],
-    ['stem.b', [w0]],
-  ];
+  const shapes: [string, number[]][] =
+    c.stem === 'block'
+      ? blockShapes('stem', 1, w0, w0)
+      : [
+          ['stem.w', [3, 3, 1, w0]],
+          ['stem.b', [w0]],
+        ];
   if (c.condHidden > 0) {
     shapes.push(['cond.w', [3 * c.encDim, c.condHidden]], ['cond.b', [c.condHidden]]);
+    if (c.condLayers === 2) {
+      shapes.push(['cond2.w', [c.condHidden, c.condHidden]], ['cond2.b', [c.condHidden]]);
+    }
   }
-  for (const [name, cin, cout] of blockPlan(c)) {
+  for (const [name, cin, cout, cmid] of blockPlan(c)) {
     shapes.push(
-      [`${name}.conv1.w`, [3, 3, cin, cout]],
-      [`${name}.gn1.g`, [cout]],
-      [`${name}.gn1.b`, [cout]],
-      [`${name}.conv2.w`, [3, 3, cout, cout]],
-      [`${name}.gn2.g`, [cout]],
-      [`${name}.gn2.b`, [cout]],
+      ...blockShapes(name, cin, cout, cmid),
       [`${name}.emb.w`, [cond, cout]],
       [`${name}.emb.b`, [cout]],
     );
   }
+  if (c.bottleneck) shapes.push(...blockShapes('bottleneck', w2, w2, w2));
   for (const [prefix, , ch] of attentionPlan(c)) {
     shapes.push([`${prefix}.gn.g`, [ch]], [`${prefix}.gn.b`, [ch]]);
     for (const p of ['q', 'k', 'v', 'o']) shapes.push([`${prefix}.${p}`, [ch, ch]]);
@@ -199,11 +295,46 @@ export function unetShapes(config: UnetConfig): [string, number[]][] {
   return shapes;
 }
 
-function initValues(name: string, shape: number[], rng: Rng): Float32Array {
+/**
+ * Fan-in and fan-out of a weight (every axis but the last, and the last; times the kernel's
+ * area for a convolution), or of the weight a bias `….b` belongs to.
+ */
+function fans(name: string, shapes: Map<string, number[]>): { fanIn: number; fanOut: number } {
+  const leaf = name.slice(name.lastIndexOf('.') + 1);
+  const shape = leaf === 'b' ? shapes.get(`${name.slice(0, -2)}.w`) : shapes.get(name);
+  if (!shape) throw new Error(`unet: no weight for ${name}`);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = shape[shape.length - 1];
+  const area = shape.length === 4 ? shape[0] * shape[1] : 1;
+  return { fanIn: n / out, fanOut: out * area };
+}
+
+function uniform(n: number, bound: number, rng: Rng): Float32Array {
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = (2 * rng.next() - 1) * bound;
+  return v;
+}
+
+function initValues(
+  name: string,
+  shape: number[],
+  rng: Rng,
+  init: InitKind,
+  shapes: Map<string, number[]>,
+): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const leaf = name.slice(name.lastIndexOf('.') + 1);
   if (name.includes('.gn') && leaf === 'g') return new Float32Array(n).fill(1);
+  if (name.includes('.gn') && leaf === 'b') return new Float32Array(n);
+  if (init === 'torch') {
+    // Conv2d/Linear.reset_parameters: kaiming_uniform(a=√5) gives U(±1/√fan_in), so does the bias.
+    return uniform(n, 1 / Math.sqrt(fans(name, shapes).fanIn), rng);
+  }
   if (leaf === 'b' || leaf === 'g') return new Float32Array(n);
+  if (init === 'glorot') {
+    const { fanIn, fanOut } = fans(name, shapes);
+    return uniform(n, Math.sqrt(6 / (fanIn + fanOut)), rng);
+  }
   // He-normal for weights feeding GELU; fan-in is every axis but the last.
   const fanIn = n / shape[shape.length - 1];
   // The output convolution and each attention's output projection start small (near identity).
@@ -224,8 +355,10 @@ export function createUnet(config: Partial<UnetConfig> = {}, seed = 0): UnetPara
   const c = resolveUnetConfig(config);
   const rng = createRng(seed);
   const weights: Record<string, tf.Variable> = {};
-  for (const [name, shape] of unetShapes(c)) {
-    const init = tf.tensor(initValues(name, shape, rng), shape);
+  const all = unetShapes(c);
+  const byName = new Map(all);
+  for (const [name, shape] of all) {
+    const init = tf.tensor(initValues(name, shape, rng, c.init ?? 'he', byName), shape);
     weights[name] = tf.variable(init, true);
     init.dispose();
   }
@@ -314,6 +447,15 @@ function doubleConv(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number
   return groupNormGelu(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups);
 }
 
+/** The residual bottleneck: GELU(x + GN(conv(GELU(GN(conv(x)))))). */
+function residualBlock(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
+  let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
+  h = groupNormGelu(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups);
+  h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
+  h = groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups);
+  return gelu(tf.add<tf.Tensor4D>(x, h));
+}
+
 function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D {
   const p = tf.add(tf.matMul(cond, W[`${name}.emb.w`] as tf.Tensor2D), W[`${name}.emb.b`]);
   return p.reshape<tf.Tensor4D>([cond.shape[0], 1, 1, -1]);
@@ -398,9 +540,11 @@ export function selfAttention(
   });
 }
 
-function upsample(x: tf.Tensor4D): tf.Tensor4D {
+function upsample(x: tf.Tensor4D, kind: UpsampleKind): tf.Tensor4D {
   const [, h, w] = x.shape;
-  return tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]);
+  return kind === 'bilinear'
+    ? tf.image.resizeBilinear(x, [2 * h, 2 * w], true)
+    : tf.image.resizeNearestNeighbor(x, [2 * h, 2 * w]);
 }
 
 /**
@@ -428,9 +572,18 @@ export function unetApply(
     let cond = encodeConditions(c, t, labels);
     if (c.condHidden > 0) {
       cond = gelu(tf.add<tf.Tensor2D>(tf.matMul(cond, W['cond.w'] as tf.Tensor2D), W['cond.b']));
+      if (c.condLayers === 2) {
+        cond = gelu(
+          tf.add<tf.Tensor2D>(tf.matMul(cond, W['cond2.w'] as tf.Tensor2D), W['cond2.b']),
+        );
+      }
     }
     const g = c.groups;
-    const stem = tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
+    const stem =
+      c.stem === 'block'
+        ? doubleConv(x, W, 'stem', g)
+        : tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
+    const up = (v: tf.Tensor4D): tf.Tensor4D => upsample(v, c.upsample ?? 'nearest');
     const attend = new Map(attentionPlan(c).map(([prefix, after]) => [after, prefix]));
     const heads = c.heads ?? 1;
     // A block's attention (when it has one) follows its output, conditioning included.
@@ -440,15 +593,17 @@ export function unetApply(
     };
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
       attended(name, tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name)));
-    const pool = (v: tf.Tensor4D): tf.Tensor4D => tf.avgPool(v, 2, 2, 'valid');
+    const pool = (v: tf.Tensor4D): tf.Tensor4D =>
+      c.pool === 'max' ? tf.maxPool(v, 2, 2, 'valid') : tf.avgPool(v, 2, 2, 'valid');
     const d1 = block('down1', pool(stem));
     const d2 = block('down2', pool(d1));
-    const d3 = block('down3', pool(d2));
-    const u1raw = doubleConv(tf.concat([upsample(d3), d2], 3), W, 'up1', g);
+    const d3raw = block('down3', pool(d2));
+    const d3 = c.bottleneck ? residualBlock(d3raw, W, 'bottleneck', g) : d3raw;
+    const u1raw = doubleConv(tf.concat([up(d3), d2], 3), W, 'up1', g);
     if (opts.capture) layer4 = tf.keep(u1raw);
     const u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
-    const u2 = block('up2', tf.concat([upsample(u1), d1], 3));
-    const u3 = block('up3', tf.concat([upsample(u2), stem], 3));
+    const u2 = block('up2', tf.concat([up(u1), d1], 3));
+    const u3 = block('up3', tf.concat([up(u2), stem], 3));
     return tf.add<tf.Tensor4D>(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']);
   });
   return layer4 ? { eps, layer4 } : { eps };

@@ -229,4 +229,47 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     ]);
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
   });
+
+  it('trains the phase-B reference UNet in PyTorch and streams it (--arch phase-b)', async function () {
+    const exe = (await has(SYSTEM_PYTHON, 'torch'))
+      ? SYSTEM_PYTHON
+      : (await has('python3', 'torch'))
+        ? 'python3'
+        : null;
+    if (!exe) {
+      console.log('      (skipped: no python3 with torch here; apt-get install -y python3-torch)');
+      this.skip();
+    }
+    const r = await python(
+      exe as string,
+      [
+        resolve('clients/python/example_torch.py'),
+        '--url',
+        url,
+        '--arch',
+        'phase-b',
+        '--widths',
+        '4,8,8',
+        '--steps',
+        '40',
+        '--snapshot-every',
+        '20',
+        '--samples',
+        '24',
+        '--embed',
+        'pca',
+        '--name',
+        'torch phase-b smoke',
+      ],
+      170_000,
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    const runId = /run (\S+)/.exec(r.stdout)?.[1] as string;
+    const events = readRunEvents(join(runsDir, runId));
+    expect(events.filter((e) => e.type === 'step')).to.have.length(40);
+    expect(events.filter((e) => e.type === 'assessment').map((e) => e.step)).to.deep.equal([
+      20, 40,
+    ]);
+    expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
+  });
 });

@@ -12,6 +12,17 @@ describe('gaussianBumps', () => {
     expect([d.labels[1920], d.labels[1921]]).to.deep.equal([15, 15]);
   });
 
+  it('keeps centres margin px from the edge (size 16, dx 0.5, margin 2 → 23×23, 2 … 13)', () => {
+    const d = gaussianBumps({ size: 16, dx: 0.5, margin: 2 });
+    expect(d.count).to.equal(529);
+    expect([d.labels[0], d.labels[1]]).to.deep.equal([2, 2]);
+    expect([d.labels[2], d.labels[3]]).to.deep.equal([2.5, 2]);
+    expect([d.labels[2 * 528], d.labels[2 * 528 + 1]]).to.deep.equal([13, 13]);
+    expect(() => gaussianBumps({ size: 16, dx: 1, margin: 8 })).to.throw(
+      /^margin must be a number >= 0 and <= 7\.5 \(got 8\)$/,
+    );
+  });
+
   it('defaults to size 32, dy = dx and keeps 0.1 steps up to size-1 despite rounding', () => {
     expect(gaussianBumps({ dx: 1 }).count).to.equal(32 * 32);
     const d = gaussianBumps({ size: 8, dx: 0.1, dy: 7 });

@@ -58,6 +58,31 @@ export interface NativeAddon {
     ymap: Int32Array,
     xmap: Int32Array,
   ): void;
+  maxPool(x: Float32Array, y: Float32Array, geom: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  /** geom n,h,w,c,ho,wo; per output row and column its two sources and the second's weight. */
+  resizeBilinear(
+    x: Float32Array,
+    y: Float32Array,
+    geom: Int32Array,
+    ylo: Int32Array,
+    yhi: Int32Array,
+    yfrac: Float32Array,
+    xlo: Int32Array,
+    xhi: Int32Array,
+    xfrac: Float32Array,
+  ): void;
+  resizeBilinearGrad(
+    dy: Float32Array,
+    dx: Float32Array,
+    geom: Int32Array,
+    ylo: Int32Array,
+    yhi: Int32Array,
+    yfrac: Float32Array,
+    xlo: Int32Array,
+    xhi: Int32Array,
+    xfrac: Float32Array,
+  ): void;
   /**
    * dims: batch, height·width, channels, groups, and 1 to apply GELU after; writes y and the
    * [batch, groups] statistics.

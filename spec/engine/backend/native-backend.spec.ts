@@ -443,6 +443,65 @@ describe('native backend', function () {
       });
     }
 
+    for (const [shape, k, s, pad] of pools) {
+      it(`maxPool ${k}×${k} stride ${s} ${pad} on ${JSON.stringify(shape)}, with gradient`, async () => {
+        await expectMatch(() => {
+          const x = rand(shape, 31);
+          const f = (a: tf.Tensor): tf.Tensor => tf.maxPool(a as tf.Tensor4D, k, s, pad);
+          const y = f(x);
+          return [y, ...tf.grads(f)([x], rand(y.shape, 32))];
+        });
+        expectNative('MaxPool');
+        expectNative('MaxPoolGrad');
+      });
+    }
+
+    it('maxPool gradient goes to the first of tied maxima, as on cpu', async () => {
+      await expectMatch(() => {
+        const x = tf.tensor4d([1, 1, 1, 1, 0, 2, 2, 0], [1, 2, 4, 1]);
+        const f = (a: tf.Tensor): tf.Tensor => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+        return tf.grads(f)([x], tf.tensor4d([3, 5], [1, 1, 2, 1]));
+      });
+      expectNative('MaxPoolGrad');
+    });
+
+    // The UNet's bilinear up-sampling (PyTorch's align_corners=True) and the plain rule.
+    const bilinears: [number[], [number, number], boolean][] = [
+      [[2, 4, 4, 3], [8, 8], true],
+      [[3, 2, 2, 64], [4, 4], true],
+      [[1, 5, 5, 2], [9, 9], false],
+      [[2, 3, 5, 2], [6, 15], true],
+      [[1, 5, 4, 2], [7, 9], false],
+    ];
+    for (const [shape, size, ac] of bilinears) {
+      const label = `${JSON.stringify(shape)} → ${JSON.stringify(size)} alignCorners ${ac}`;
+      const f = (a: tf.Tensor): tf.Tensor => tf.image.resizeBilinear(a as tf.Tensor4D, size, ac);
+      const square = shape[1] === shape[2] && size[0] === size[1];
+      it(`resizeBilinear ${label}${square ? ', with gradient' : ''}`, async () => {
+        // tfjs's cpu gradient returns [n, w, h, c]: right for square images only.
+        await expectMatch(() => {
+          const x = rand(shape, 33);
+          const y = f(x);
+          return square ? [y, ...tf.grads(f)([x], rand(y.shape, 34))] : [y];
+        });
+        expectNative('ResizeBilinear');
+        if (square) expectNative('ResizeBilinearGrad');
+      });
+
+      it(`resizeBilinear gradient ${label} is the adjoint`, async () => {
+        await tf.setBackend('native');
+        const [lhs, rhs] = tf.tidy(() => {
+          const x = rand(shape, 35);
+          const y = f(x);
+          const dy = rand(y.shape, 36);
+          const [gx] = tf.grads(f)([x], dy);
+          return [tf.sum(tf.mul(y, dy)).dataSync()[0], tf.sum(tf.mul(x, gx)).dataSync()[0]];
+        });
+        expect(Math.abs(lhs - rhs)).to.be.at.most(1e-4 * Math.max(1, Math.abs(lhs)));
+        expectNative('ResizeBilinearGrad');
+      });
+    }
+
     const resizes: [number[], [number, number], boolean, boolean][] = [
       [[2, 4, 4, 3], [8, 8], false, false],
       [[1, 3, 5, 2], [6, 15], false, false],

@@ -126,13 +126,18 @@ describe('config schema', () => {
   });
 
   it('bounds the dataset by memory before it is built', () => {
-    const message = oneLine(() => resolveConfig({ dx: 1e-6 }));
+    const message = oneLine(() => resolveConfig({ dx: 1e-6, labelMargin: 0 }));
     expect(message).to.match(
       /^dx 0\.000001 and dy 0\.000001 at size 16 give 2\.25e\+14 training images; at most 10000000 are held in memory \(dx, dy >= 0\.0048 at this size\)$/,
     );
     // the spacing it suggests is accepted, and one a little smaller is not
-    expect(() => resolveConfig({ dx: 0.0048 })).not.to.throw();
-    expect(() => resolveConfig({ dx: 0.0046 })).to.throw(/training images/);
+    expect(() => resolveConfig({ dx: 0.0048, labelMargin: 0 })).not.to.throw();
+    expect(() => resolveConfig({ dx: 0.0046, labelMargin: 0 })).to.throw(/training images/);
+    // centres 2 px from the edge (the default) leave 11 px to tile, not 15
+    expect(oneLine(() => resolveConfig({ dx: 1e-6 }))).to.match(
+      /give 1\.21e\+14 training images; .* \(dx, dy >= 0\.0035 at this size\)$/,
+    );
+    expect(() => resolveConfig({ dx: 0.0035 })).not.to.throw();
     expect(() => resolveConfig({ size: 256, dx: 0.5 })).not.to.throw();
     expect(datasetCount({ size: 256, dx: 0.05, dy: 0.05 })).to.be.above(MAX_DATASET_IMAGES);
   });
@@ -144,9 +149,11 @@ describe('config schema', () => {
       [8, 0.1, 7],
       [32, 3, 3],
     ]) {
-      expect(datasetCount({ size, dx, dy }), `${size} ${dx} ${dy}`).to.equal(
-        gaussianBumps({ size, dx, dy }).count,
-      );
+      for (const margin of [0, 2, 1.5]) {
+        expect(datasetCount({ size, dx, dy, labelMargin: margin }), `${size} ${dx} ${dy}`).to.equal(
+          gaussianBumps({ size, dx, dy, margin }).count,
+        );
+      }
     }
   });
 
@@ -181,6 +188,17 @@ describe('config schema', () => {
   });
 
   describe('configFromMeta (resume)', () => {
+    it('reads a config stored before the UNet settings existed as the classic model', () => {
+      // Such runs were made with the default preset, which was the classic model then.
+      const classic = { ...resolveConfig({ preset: 'classic' }), preset: 'default' as const };
+      const stored: Record<string, unknown> = { ...classic };
+      for (const k of ['groups', 'pool', 'upsample', 'bottleneck', 'init', 'condLayers']) {
+        delete stored[k];
+      }
+      for (const k of ['stem', 'upMid', 'labelMargin']) delete stored[k];
+      expect(configFromMeta(stored, 'runs/old')).to.deep.equal(classic);
+    });
+
     it('reads a stored config, ignoring what the store derived', () => {
       const stored = {
         ...resolveConfig({ steps: 40 }),
@@ -253,9 +271,9 @@ describe('config schema', () => {
     it('rejects an unknown preset in one line naming the accepted ones', () => {
       expect(
         oneLine(() => resolveConfig({ preset: 'paper' } as unknown as Partial<ExperimentConfig>)),
-      ).to.equal('preset must be one of default, seed (got "paper")');
+      ).to.equal('preset must be one of default, classic, seed, phase-b (got "paper")');
       expect(oneLine(() => checkConfig({ preset: 3 }, 'flag'))).to.equal(
-        '--preset must be one of default, seed (got 3)',
+        '--preset must be one of default, classic, seed, phase-b (got 3)',
       );
     });
 
