@@ -38,6 +38,14 @@ for step in range(1, 601):
         run.event("matrix", step, name="m", values=[[1, 0], [0, 1]])
     if step == 567:
         run.flush()
+# Points of another dataset drawn as disk markers: not bump images, said at the upload.
+labels, images, acts = [], [], []
+for i in range(40):
+    x, y = 3 + (i * 7) % 10, 3 + (i * 3) % 10
+    labels.append([x, y])
+    images.append([[1.0 if (c - x) ** 2 + (r - y) ** 2 <= 4 else -1.0 for c in range(16)] for r in range(16)])
+    acts.append([x, y, x * y])
+out["disks"] = run.snapshot(600, labels, images, acts)
 out["refused"] = [r for _, r in run.refused]
 out["finish"] = run.finish()
 print(json.dumps(out))

@@ -143,6 +143,7 @@ describe('clients/python (phasewatch_client.py against a live server)', function
       runId: string;
       errors: Record<string, string>;
       refused: string[];
+      disks: { warning?: string };
       finish: { status: string };
     };
     expect(out.errors.points).to.equal(
@@ -158,12 +159,17 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     expect(out.refused).to.have.length(1);
     expect(out.refused[0]).to.match(/: 400 \[0\]: unknown field "unit"$/);
     expect(r.stderr).to.match(/^phasewatch: the server refused metric 'bad' at step 300: /m);
-    expect(out.finish).to.include({ status: 'completed' });
+    expect(out.disks.warning).to.match(
+      /^phase will not be judged: only \d+% of the one-blob images/,
+    );
+    expect(r.stderr).to.match(/^phasewatch: snapshot at step 600: phase will not be judged: /m);
+    expect(out.finish).to.include({ status: 'completed', phase: null });
     const events = readRunEvents(join(runsDir, out.runId));
     expect(events.filter((e) => e.type === 'step').map((e) => e.step)).to.deep.equal(
       Array.from({ length: 600 }, (_, i) => i + 1),
     );
-    expect(events.filter((e) => e.type === 'metric')).to.have.length(0);
+    expect(events.filter((e) => e.type === 'metric' && e.name === 'bad')).to.have.length(0);
+    expect(events.find((e) => e.type === 'assessment')).to.have.property('warning');
     const emb = events.filter((e) => e.type === 'embedding');
     expect(emb.map((e) => [e.step, (e as { points: number[] }).points])).to.deep.equal([
       [100, [0, 1, 2, 3, 4, 5]],
