@@ -60,6 +60,13 @@ const boundaries = [
     patterns: ['dashboard', ...above].map(layer),
   })),
   { files: ['dashboard/**/*.ts'], patterns: [layer('operators'), layer('engine'), nodeBuiltins] },
+  // the package root re-exports every layer but the browser's
+  { files: ['index.ts'], patterns: [layer('dashboard')] },
+  // examples are compositions a user could have written: the package's public API only
+  {
+    files: ['examples/**/*.ts'],
+    patterns: ['streams', 'operators', 'engine', 'common', 'dashboard'].map(layer),
+  },
 ].map(({ files, patterns }) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { patterns }] },

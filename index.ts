@@ -69,7 +69,7 @@ export type {
   SweepOptions,
   SweepPoint,
 } from './streams/sweep.js';
-export { training } from './streams/training.js';
+export { exampleLength, training } from './streams/training.js';
 export type { StepInput, Trainable, TrainingOptions } from './streams/training.js';
 
 // Operators (RxJS)
@@ -84,6 +84,8 @@ export { assessPhases } from './operators/assess-phases.js';
 export type { AssessPhasesOptions } from './operators/assess-phases.js';
 export { csnr } from './operators/csnr.js';
 export type { CsnrOptions } from './operators/csnr.js';
+export { emaMetric } from './operators/ema-metric.js';
+export type { EmaMetricOptions } from './operators/ema-metric.js';
 export { metricsFrom } from './operators/metrics-from.js';
 export type { MetricsFromOptions } from './operators/metrics-from.js';
 export { phaseHysteresis } from './operators/phase-hysteresis.js';
@@ -184,7 +186,7 @@ export {
 } from './engine/models/mlp-denoiser.js';
 export type { MlpDenoiserConfig } from './engine/models/mlp-denoiser.js';
 export { createRng } from './streams/random.js';
-export type { Rng } from './streams/random.js';
+export type { Rng, RngState, StatefulRng } from './streams/random.js';
 export { makeSchedule } from './engine/models/schedule.js';
 export type { Schedule, ScheduleKind, ScheduleOptions } from './engine/models/schedule.js';
 export { fitTrajectoryProbe } from './operators/trajectory-probe-net.js';
@@ -258,8 +260,13 @@ export {
 export type { Checkpoints } from './engine/experiment/checkpoints.js';
 export { unetFromConfig } from './engine/experiment/unet-from-config.js';
 export type { UnetSettings } from './engine/experiment/unet-from-config.js';
-export { blocks } from './engine/experiment/script.js';
-export type { CreateRunOptions, Script, ScriptContext } from './engine/experiment/script.js';
+export { blocks, createScriptContext } from './engine/experiment/script.js';
+export type {
+  CreateRunOptions,
+  Script,
+  ScriptContext,
+  ScriptContextOptions,
+} from './engine/experiment/script.js';
 export { BUMP_JOB, bumpJob } from './engine/experiment/sweep/bump-job.js';
 export type { BumpJobOptions } from './engine/experiment/sweep/bump-job.js';
 export { childProcesses, coresPerRun } from './engine/experiment/sweep/child-processes.js';
@@ -287,6 +294,8 @@ export type { OpenOptions, SnapshotArrays } from './engine/store/run-store.js';
 
 // The live server, remote runs and the wire protocol
 export { connect } from './engine/server/connect.js';
+export { init } from './engine/server/init.js';
+export type { InitOptions, LoggedStep, RunSummary, TrackedRun } from './engine/server/init.js';
 export type {
   ConnectOptions,
   RemoteRun,

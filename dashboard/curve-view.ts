@@ -4,8 +4,8 @@ import type { Chart } from 'chart.js';
 import type { Point } from './decimate.js';
 import { createLineChart, type LineDataset } from './line-chart.js';
 import { atStep, seriesTitle, type RunSeries } from './run-state.js';
-import { cssColor, runColor, textStyle } from './theme.js';
-import { stepAt, stepSlider } from './step-slider.js';
+import { runColor } from './theme.js';
+import { stepAt, stepSlider, stepViewStyles } from './step-slider.js';
 
 /** The steps at which any of the runs measured the curve, sorted. */
 export function curveSteps(series: readonly RunSeries[], name: string): number[] {
@@ -21,36 +21,15 @@ export function curveSteps(series: readonly RunSeries[], name: string): number[]
  */
 @customElement('curve-view')
 export class CurveView extends LitElement {
-  static override styles = css`
-    :host {
-      display: block;
-      ${textStyle}
-    }
-    .title {
-      font-size: 12px;
-      font-weight: 600;
-      color: ${cssColor('text')};
-    }
-    .kind {
-      font-weight: 400;
-      color: ${cssColor('muted')};
-      margin-left: 6px;
-    }
-    .box {
-      position: relative;
-      height: 180px;
-    }
-    .controls {
-      display: flex;
-      gap: 8px;
-      align-items: center;
-      font-size: 12px;
-      color: ${cssColor('muted')};
-    }
-    input[type='range'] {
-      flex: 1;
-    }
-  `;
+  static override styles = [
+    stepViewStyles,
+    css`
+      .box {
+        position: relative;
+        height: 180px;
+      }
+    `,
+  ];
 
   @property() name = '';
   @property({ attribute: false }) series: RunSeries[] = [];

@@ -3,8 +3,8 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { MatrixEvent } from '../streams/events.js';
 import { colourScale, type ColourScale } from './colour-scale.js';
 import { atStep, seriesTitle, type RunSeries } from './run-state.js';
-import { COLORS, cssColor, textStyle } from './theme.js';
-import { stepAt, stepSlider } from './step-slider.js';
+import { COLORS, cssColor } from './theme.js';
+import { stepAt, stepSlider, stepViewStyles } from './step-slider.js';
 
 const FONT = '10px system-ui, sans-serif';
 const BAR = 10;
@@ -89,55 +89,34 @@ export function drawHeatmap(
  */
 @customElement('matrix-view')
 export class MatrixView extends LitElement {
-  static override styles = css`
-    :host {
-      display: block;
-      ${textStyle}
-    }
-    .title {
-      font-size: 12px;
-      font-weight: 600;
-      color: ${cssColor('text')};
-    }
-    .kind {
-      font-weight: 400;
-      color: ${cssColor('muted')};
-      margin-left: 6px;
-    }
-    .maps {
-      display: grid;
-      grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
-      gap: 8px;
-    }
-    figure {
-      margin: 0;
-    }
-    figcaption {
-      font-size: 11px;
-      color: ${cssColor('muted')};
-    }
-    canvas {
-      width: 100%;
-      height: 220px;
-      display: block;
-    }
-    .controls {
-      display: flex;
-      gap: 8px;
-      align-items: center;
-      font-size: 12px;
-      color: ${cssColor('muted')};
-    }
-    input[type='range'] {
-      flex: 1;
-    }
-    .hover {
-      min-height: 1.4em;
-      font-size: 12px;
-      color: ${cssColor('text')};
-      font-variant-numeric: tabular-nums;
-    }
-  `;
+  static override styles = [
+    stepViewStyles,
+    css`
+      .maps {
+        display: grid;
+        grid-template-columns: repeat(auto-fit, minmax(220px, 1fr));
+        gap: 8px;
+      }
+      figure {
+        margin: 0;
+      }
+      figcaption {
+        font-size: 11px;
+        color: ${cssColor('muted')};
+      }
+      canvas {
+        width: 100%;
+        height: 220px;
+        display: block;
+      }
+      .hover {
+        min-height: 1.4em;
+        font-size: 12px;
+        color: ${cssColor('text')};
+        font-variant-numeric: tabular-nums;
+      }
+    `,
+  ];
 
   @property() name = '';
   @property({ attribute: false }) series: RunSeries[] = [];

@@ -1,4 +1,5 @@
-import { html, type TemplateResult } from 'lit';
+import { css, html, type TemplateResult } from 'lit';
+import { cssColor, textStyle } from './theme.js';
 
 /** The step shown of `steps` at `index` (null: the last, following new ones), or null. */
 export function stepAt(steps: readonly number[], index: number | null): number | null {
@@ -30,3 +31,31 @@ export function stepSlider(
     />
     <span>${n ? `step ${steps[i]} · ${i + 1}/${n}${index === null ? ' · live' : ''}` : '–'}</span>`;
 }
+
+/** The frame of a view with a step slider: its title, kind tag and the slider's row. */
+export const stepViewStyles = css`
+  :host {
+    display: block;
+    ${textStyle}
+  }
+  .title {
+    font-size: 12px;
+    font-weight: 600;
+    color: ${cssColor('text')};
+  }
+  .kind {
+    font-weight: 400;
+    color: ${cssColor('muted')};
+    margin-left: 6px;
+  }
+  .controls {
+    display: flex;
+    gap: 8px;
+    align-items: center;
+    font-size: 12px;
+    color: ${cssColor('muted')};
+  }
+  input[type='range'] {
+    flex: 1;
+  }
+`;

@@ -12,15 +12,19 @@
  */
 import { concat, defer, finalize, merge, share, switchMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { selectBackend } from '../engine/backend/backend.js';
-import { dier } from '../engine/models/dier.js';
-import type { ScriptContext } from '../engine/experiment/script.js';
-import { snapshotEvery } from '../operators/snapshot-every.js';
-import { timestepProbes } from '../operators/timestep-probes.js';
-import type { Dataset, RunEvent } from '../streams/events.js';
-import { gaussianBumps } from '../streams/gaussian-bumps.js';
-import { molrg } from '../streams/molrg.js';
-import { exampleLength, training } from '../streams/training.js';
+import {
+  dier,
+  exampleLength,
+  gaussianBumps,
+  molrg,
+  selectBackend,
+  snapshotEvery,
+  timestepProbes,
+  training,
+  type Dataset,
+  type RunEvent,
+  type ScriptContext,
+} from 'phasewatch';
 
 export interface DierExampleOptions {
   steps: number;

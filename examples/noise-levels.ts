@@ -13,20 +13,27 @@
  */
 import { defer, finalize, merge, of, share, switchMap } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { selectBackend } from '../engine/backend/backend.js';
-import { mlpDenoiser } from '../engine/models/mlp-denoiser.js';
-import type { ScriptContext } from '../engine/experiment/script.js';
-import { csnr } from '../operators/csnr.js';
-import { accuracy, fitLinearProbe, probeLogits } from '../operators/metrics/linear-probe.js';
-import { snapshotEvery } from '../operators/snapshot-every.js';
-import { softVote } from '../operators/soft-vote.js';
-import { timestepMI } from '../operators/timestep-mi.js';
-import { timestepProbes } from '../operators/timestep-probes.js';
-import { trajectoryProbe } from '../operators/trajectory-probe.js';
-import type { EventInput, RunEvent } from '../streams/events.js';
-import { molrg, sigmaFromAlphaBar } from '../streams/molrg.js';
-import type { MolrgDataset, MolrgOptions } from '../streams/molrg.js';
-import { training } from '../streams/training.js';
+import {
+  accuracy,
+  csnr,
+  fitLinearProbe,
+  mlpDenoiser,
+  molrg,
+  probeLogits,
+  selectBackend,
+  sigmaFromAlphaBar,
+  snapshotEvery,
+  softVote,
+  timestepMI,
+  timestepProbes,
+  training,
+  trajectoryProbe,
+  type EventInput,
+  type MolrgDataset,
+  type MolrgOptions,
+  type RunEvent,
+  type ScriptContext,
+} from 'phasewatch';
 
 export interface NoiseLevelsOptions {
   steps: number;

@@ -10,14 +10,26 @@ import {
 /** Thumbnails sent per snapshot over the wire. */
 export const THUMBS = 16;
 
-/** The assessment's figures as generic `metric` events. */
+/**
+ * The assessment's figures as generic `metric` events, and a `warning` alert when its phase
+ * is withheld (the snapshot is not what the bump rule assumes).
+ */
 export function assessmentMetrics(a: PhasedAssessment): EventInput[] {
-  return Object.entries(assessmentFigures(a)).map(([name, value]) => ({
+  const metrics: EventInput[] = Object.entries(assessmentFigures(a)).map(([name, value]) => ({
     type: 'metric',
     name,
     value,
     step: a.step,
   }));
+  if (a.warning) {
+    metrics.push({
+      type: 'alert',
+      step: a.step,
+      level: 'warning',
+      message: `snapshot at step ${a.step}: ${a.warning}`,
+    });
+  }
+  return metrics;
 }
 
 /** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */
@@ -42,6 +54,7 @@ export function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput
     phase: a.phase,
     rawPhase: a.rawPhase,
     evidence: a.evidence,
+    ...(a.warning ? { warning: a.warning } : {}),
     embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
     labels: Array.from(snap.labels),
     size: snap.size,

@@ -34,7 +34,9 @@ export function nextHysteresis(
 
 /**
  * Applies `nextHysteresis` along a stream of assessments: `phase` becomes the confirmed phase and
- * the assessment's own phase moves to `rawPhase`.
+ * the assessment's own phase moves to `rawPhase`. An assessment with a `warning` (its phase
+ * withheld) leaves the state as it is; its `phase` is the confirmed one (its own when none is
+ * confirmed yet), which `phaseTransitions` and the phase bands pass over.
  *
  * ```
  * raw:      -A-B-A-B-B-C-|    confirm = 2
@@ -54,15 +56,14 @@ export function phaseHysteresis(
   return (source) =>
     source.pipe(
       scan(
-        (s: HysteresisState & { a?: Assessment }, a: Assessment) => ({
-          ...nextHysteresis(s, a.phase, confirm),
-          a,
-        }),
+        (s: HysteresisState & { a?: Assessment }, a: Assessment) =>
+          // A withheld verdict (the input is not what the rule assumes) moves nothing.
+          a.warning ? { ...s, a } : { ...nextHysteresis(s, a.phase, confirm), a },
         start,
       ),
       map((s) => {
         const a = s.a as Assessment;
-        return { ...a, rawPhase: a.phase, phase: s.phase as Phase };
+        return { ...a, rawPhase: a.phase, phase: s.phase ?? a.phase };
       }),
     );
 }

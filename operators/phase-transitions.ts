@@ -30,6 +30,8 @@ export function phaseTransitions(
     a: Assessment | null;
   }
   return pipe(
+    // An assessment whose phase is withheld (`warning`) changes nothing.
+    filter((a: Assessment) => !a.warning),
     scan((acc: Acc, a: Assessment): Acc => ({ prev: acc.a ? acc.a.phase : acc.prev, a }), {
       prev: initial,
       a: null,

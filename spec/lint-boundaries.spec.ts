@@ -80,6 +80,15 @@ describe('layer boundaries (eslint.config.js)', function () {
     expect(await crossings('common/crossing.ts', common)).to.have.length(1);
   });
 
+  it("examples use the package's public API, not its files", async () => {
+    const code = [
+      "import { training } from '../streams/training.js';",
+      "import { watchPhases } from 'phasewatch';",
+      'export const both = [training, watchPhases];',
+    ].join('\n');
+    expect(await crossings('examples/crossing.ts', code)).to.have.length(1);
+  });
+
   it('lets the arrows that follow the layers through', async () => {
     const down = [
       "import { assessPhases } from '../../operators/assess-phases.js';",

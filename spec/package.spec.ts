@@ -1,33 +1,16 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import {
+  exec as run,
+  npmEnv as env,
+  packOnce,
+  repoRoot as root,
+  type Packed,
+} from './support/pack.js';
 
-const run = promisify(execFile);
-
-/**
- * The environment without what an enclosing `npm test` exports (npm_lifecycle_*,
- * npm_package_*, npm_config_local_prefix, …), so the npm commands here act on their own
- * directories; npm's cache and registry settings are kept.
- */
-const env = Object.fromEntries(
-  Object.entries(process.env).filter(
-    ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|registry|userconfig)$/i.test(k),
-  ),
-);
-const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-
-interface Packed {
-  filename: string;
-  size: number;
-  unpackedSize: number;
-  entryCount: number;
-  files: { path: string }[];
-}
 
 /** What a user's program does with the package: train, snapshot, assess, locate, replay. */
 const consumer = (typed: boolean): string => `
@@ -91,12 +74,8 @@ describe('the package as a dependency (npm pack → a fresh project)', function 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'phasewatch-package-'));
     // `npm pack` runs `prepare`: the library build (incremental) and the dashboard bundle.
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', tmp], {
-      cwd: root,
-      env,
-      maxBuffer: 1 << 26,
-    });
-    [packed] = JSON.parse(stdout) as Packed[];
+    let tarball: string;
+    ({ tarball, packed } = await packOnce());
     project = path.join(tmp, 'consumer');
     await mkdir(project);
     await writeFile(
@@ -107,14 +86,7 @@ describe('the package as a dependency (npm pack → a fresh project)', function 
     // is missing. No install scripts: `npm run build:native:check` checks the native build.
     await run(
       'npm',
-      [
-        'install',
-        '--prefer-offline',
-        '--no-audit',
-        '--no-fund',
-        '--ignore-scripts',
-        path.join(tmp, packed.filename),
-      ],
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball],
       { cwd: project, env, maxBuffer: 1 << 26 },
     );
   });

@@ -75,6 +75,11 @@ export interface AssessmentEvent extends EventBase {
   /** Phase the raw rule gave for this snapshot alone, before hysteresis. */
   rawPhase: Phase;
   evidence: Record<string, number>;
+  /**
+   * Set when the snapshot is not what the bump rule assumes (`checkBumpInput`): its phase is
+   * withheld — it moves no confirmed phase and is drawn in no phase band — and this says why.
+   */
+  warning?: string;
   /** N*3 embedding coordinates, rounded for the wire. */
   embedding: number[];
   /** N*2 conditioning labels in pixel units. */
@@ -368,4 +373,10 @@ export interface Assessment {
   embedding: Float32Array;
   phase: Phase;
   evidence: Record<string, number>;
+  /**
+   * Set when the snapshot is not what the bump rule assumes (`checkBumpInput`, one line):
+   * `phase` is then the rule's verdict on figures that do not mean what it reads, withheld
+   * from the confirmed phase (`phaseHysteresis`, `phaseTransitions` pass over it).
+   */
+  warning?: string;
 }

@@ -19,7 +19,10 @@ export interface TrainingOptions {
   batchSize?: number;
   /** Seeds the batch draws (default 0). */
   seed?: number;
-  /** Step already reached (when resuming); emitted steps count from startStep + 1. */
+  /**
+   * Step already reached (when resuming); emitted steps count from startStep + 1, and the
+   * batches are those an uninterrupted run of the same seed and batch size draws after it.
+   */
   startStep?: number;
   /** Awaited before every step: snapshots and checkpoints hold training back through it. */
   gate?: Gate;
@@ -83,7 +86,10 @@ export function training(
   return new Observable<StepInput>((subscriber) => {
     let stopped = false;
     const run = async (): Promise<void> => {
-      const rand = mulberry32(seed + startStep * 0x9e3779b1);
+      // The draws of steps 1..startStep are skipped, not re-seeded: a resumed run takes the
+      // batches an uninterrupted one would have.
+      const rand = mulberry32(seed);
+      for (let i = startStep * batch; i > 0; i--) rand();
       const px = exampleLength(dataset);
       const images = new Float32Array(batch * px);
       const labels = new Float32Array(batch * labelDim);

@@ -42,7 +42,12 @@ __all__ = ["Run", "PhasewatchError"]
 
 
 class PhasewatchError(RuntimeError):
-    """The server refused a request; the message is its one-line reason."""
+    """The server refused a request; the message is its one-line reason, ``status`` its HTTP
+    status (None when the server could not be reached)."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def _to_plain(a):
@@ -78,6 +83,200 @@ def _shape_and_flat(name, a):
     return shape, flat
 
 
+_KINDS = ("metric", "curve", "matrix", "embedding", "images", "alert", "step")
+_FIELDS = {
+    "metric": ({"name", "value"}, {"tags"}),
+    "curve": ({"name", "x", "y"}, {"xLabel", "yLabel"}),
+    "matrix": ({"name", "values"}, {"rows", "cols", "rowLabels", "colLabels"}),
+    "embedding": ({"name", "points", "colourBy"}, set()),
+    "images": ({"name", "size", "thumbs"}, set()),
+    "alert": ({"level", "message"}, set()),
+    "step": ({"loss"}, {"examplesPerSec"}),
+}
+
+
+def _plain_list(a):
+    """numpy arrays and torch tensors as nested lists; lists and tuples as they are."""
+    a = _to_plain(a)
+    if _np is not None and isinstance(a, _np.ndarray):
+        return a.tolist()
+    if isinstance(a, array.array):
+        return a.tolist()
+    return a
+
+
+def _number(where, x, accepted="a finite number"):
+    x = _to_plain(x)
+    if _np is not None and isinstance(x, _np.ndarray) and x.shape == ():
+        x = x.item()
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        v = None
+    if isinstance(x, (bool, str, bytes)) or v is None or not math.isfinite(v):
+        raise ValueError(f"{where} must be {accepted} (got {_shown(x)})")
+    return v
+
+
+def _shown(x):
+    s = repr(x)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _text(where, x, most=200, least=1):
+    if not isinstance(x, str) or not least <= len(x) <= most:
+        raise ValueError(f"{where} must be a string of {least} to {most} characters (got {_shown(x)})")
+    return x
+
+
+def _int(where, x, least, most):
+    if isinstance(x, bool) or not hasattr(x, "__index__") or not least <= int(x) <= most:
+        raise ValueError(f"{where} must be an integer from {least} to {most} (got {_shown(x)})")
+    return int(x)
+
+
+def _numbers(where, a, most=None):
+    a = _plain_list(a)
+    if not isinstance(a, (list, tuple)):
+        raise ValueError(f"{where} must be a list of finite numbers (got {_shown(a)})")
+    if most is not None and len(a) > most:
+        raise ValueError(f"{where} must hold at most {most} numbers (got {len(a)})")
+    return [_number(f"{where}[{i}]", x) for i, x in enumerate(a)]
+
+
+def _points(where, a):
+    """N x 3 points, nested (N rows of x, y, z) or flat (N*3 numbers), as a flat list."""
+    accepted = "N x 3 numbers: N rows [x, y, z] or a flat [x, y, z, x, y, z, ...]"
+    a = _plain_list(a)
+    if not isinstance(a, (list, tuple)) or len(a) == 0:
+        raise ValueError(f"{where} must be {accepted} (got {_shown(a)})")
+    if isinstance(_plain_list(a[0]), (list, tuple)):
+        flat = []
+        for i, row in enumerate(a):
+            row = _plain_list(row)
+            if not isinstance(row, (list, tuple)) or len(row) != 3:
+                raise ValueError(f"{where} must be {accepted}; row {i} is {_shown(row)}")
+            flat.extend(_number(f"{where}[{i}][{j}]", x) for j, x in enumerate(row))
+        return flat
+    flat = _numbers(where, a)
+    if len(flat) % 3 != 0:
+        raise ValueError(f"{where} must be {accepted} (got {len(flat)} values)")
+    return flat
+
+
+def _check_event(kind, fields):
+    """One event as the server takes it, or a ValueError naming the field and what is accepted."""
+    if kind not in _FIELDS:
+        raise ValueError(f"kind must be one of {', '.join(_KINDS)} (got {_shown(kind)})")
+    required, optional = _FIELDS[kind]
+    unknown = sorted(set(fields) - required - optional - {"time"})
+    if unknown:
+        raise ValueError(f"{kind}: unknown field {', '.join(unknown)} (accepted: "
+                         f"{', '.join(sorted(required | optional))})")
+    missing = sorted(required - set(fields))
+    if missing:
+        raise ValueError(f"{kind}.{missing[0]} is required")
+    e = {"type": kind}
+    if "time" in fields:
+        e["time"] = _number(f"{kind}.time", fields["time"])
+    if "name" in required:
+        e["name"] = _text(f"{kind}.name", fields["name"])
+    if kind == "metric":
+        e["value"] = _number(f"metric {e['name']}", fields["value"])
+        if fields.get("tags") is not None:
+            tags = fields["tags"]
+            if not isinstance(tags, dict) or not all(isinstance(k, str) for k in tags):
+                raise ValueError(f"metric.tags must be a dict of str to str (got {_shown(tags)})")
+            e["tags"] = {k: _text(f"metric.tags[{k!r}]", v, least=0) for k, v in tags.items()}
+    elif kind == "curve":
+        e["x"] = _numbers("curve.x", fields["x"], 100_000)
+        e["y"] = _numbers("curve.y", fields["y"], 100_000)
+        if len(e["x"]) != len(e["y"]):
+            raise ValueError(f"curve.y must hold as many values as curve.x ({len(e['x'])}, got {len(e['y'])})")
+        for k in ("xLabel", "yLabel"):
+            if fields.get(k) is not None:
+                e[k] = _text(f"curve.{k}", fields[k], least=0)
+    elif kind == "matrix":
+        values = _plain_list(fields["values"])
+        if isinstance(values, (list, tuple)) and values and isinstance(_plain_list(values[0]), (list, tuple)):
+            rows = [_numbers(f"matrix.values[{i}]", r) for i, r in enumerate(values)]
+            if any(len(r) != len(rows[0]) for r in rows):
+                raise ValueError("matrix.values must be rows x cols numbers: rows of equal length, or flat")
+            shape = (len(rows), len(rows[0]))
+            flat = [x for r in rows for x in r]
+        else:
+            flat, shape = _numbers("matrix.values", values), None
+        n_rows = fields.get("rows", shape[0] if shape else None)
+        n_cols = fields.get("cols", shape[1] if shape else None)
+        if n_rows is None or n_cols is None:
+            raise ValueError("matrix.rows and matrix.cols are required when matrix.values is flat")
+        e["rows"] = _int("matrix.rows", n_rows, 1, 10_000)
+        e["cols"] = _int("matrix.cols", n_cols, 1, 10_000)
+        if len(flat) != e["rows"] * e["cols"]:
+            raise ValueError(f"matrix.values must hold rows*cols = {e['rows'] * e['cols']} values (got {len(flat)})")
+        e["values"] = flat
+        for k, n in (("rowLabels", e["rows"]), ("colLabels", e["cols"])):
+            if fields.get(k) is not None:
+                labels = [_text(f"matrix.{k}[{i}]", x, least=0) for i, x in enumerate(fields[k])]
+                if len(labels) != n:
+                    raise ValueError(f"matrix.{k} must hold {n} labels (got {len(labels)})")
+                e[k] = labels
+    elif kind == "embedding":
+        e["points"] = _points("embedding.points", fields["points"])
+        n = len(e["points"]) // 3
+        colour = fields["colourBy"]
+        if not isinstance(colour, dict):
+            raise ValueError(f"embedding.colourBy must be a dict of field -> N values (got {_shown(colour)})")
+        e["colourBy"] = {}
+        for k, v in colour.items():
+            values = _numbers(f"embedding.colourBy[{k!r}]", v)
+            if len(values) != n:
+                raise ValueError(f"embedding.colourBy[{k!r}] must hold N = {n} values, one per point (got {len(values)})")
+            e["colourBy"][str(k)] = values
+    elif kind == "images":
+        e["size"] = _int("images.size", fields["size"], 1, 512)
+        thumbs = fields["thumbs"]
+        if not isinstance(thumbs, (list, tuple)) or not 1 <= len(thumbs) <= 256:
+            raise ValueError(f"images.thumbs must be a list of 1 to 256 thumbnails (got {_shown(thumbs)})")
+        e["thumbs"] = []
+        for i, t in enumerate(thumbs):
+            where = f"images.thumbs[{i}]"
+            if not isinstance(t, dict) or "pixels" not in t or set(t) - {"pixels", "caption", "marks"}:
+                raise ValueError(f"{where} must be a dict with pixels (and caption, marks) (got {_shown(t)})")
+            pixels = _plain_list(t["pixels"])
+            if isinstance(pixels, (list, tuple)) and pixels and isinstance(_plain_list(pixels[0]), (list, tuple)):
+                pixels = [x for row in pixels for x in _plain_list(row)]
+            pixels = _numbers(f"{where}.pixels", pixels)
+            if len(pixels) != e["size"] ** 2 or any(p != int(p) or not 0 <= p <= 255 for p in pixels):
+                raise ValueError(f"{where}.pixels must be size*size = {e['size'] ** 2} grey levels, "
+                                 f"integers 0..255 (got {len(pixels)} values)")
+            thumb = {"pixels": [int(p) for p in pixels]}
+            if t.get("caption") is not None:
+                thumb["caption"] = _text(f"{where}.caption", t["caption"], least=0)
+            if t.get("marks") is not None:
+                thumb["marks"] = []
+                for j, m in enumerate(t["marks"]):
+                    if not isinstance(m, dict) or not {"x", "y"} <= set(m) or set(m) - {"x", "y", "kind"}:
+                        raise ValueError(f"{where}.marks[{j}] must be a dict with x, y (and kind) (got {_shown(m)})")
+                    mark = {"x": _number(f"{where}.marks[{j}].x", m["x"]), "y": _number(f"{where}.marks[{j}].y", m["y"])}
+                    if m.get("kind") is not None:
+                        mark["kind"] = _text(f"{where}.marks[{j}].kind", m["kind"], 50)
+                    thumb["marks"].append(mark)
+            e["thumbs"].append(thumb)
+    elif kind == "alert":
+        if fields["level"] not in ("info", "warning", "error"):
+            raise ValueError(f"alert.level must be info, warning or error (got {_shown(fields['level'])})")
+        e["level"] = fields["level"]
+        e["message"] = _text("alert.message", fields["message"], 2000)
+    elif kind == "step":
+        e["loss"] = _number("loss", fields["loss"])
+        e["examplesPerSec"] = _number("examples_per_sec", fields.get("examplesPerSec", 0.0),
+                                      "a finite number >= 0")
+        if e["examplesPerSec"] < 0:
+            raise ValueError(f"examples_per_sec must be a finite number >= 0 (got {e['examplesPerSec']!r})")
+    return e
+
+
 def _npy(a):
     """One C-order float32 .npy file of a numpy array."""
     buf = io.BytesIO()
@@ -106,6 +305,8 @@ class Run:
         self._timeout = timeout
         self._flush_every = flush_every
         self._pending = []
+        #: events the server refused, as ``(event, reason)``; the others were stored
+        self.refused = []
         self._last_flush = time.monotonic()
         self._finished = None
         body = {"backend": backend}
@@ -137,7 +338,7 @@ class Run:
                 return json.loads(res.read().decode("utf-8") or "null")
         except urllib.error.HTTPError as e:
             reason = e.read().decode("utf-8", "replace").strip().split("\n")[0]
-            raise PhasewatchError(f"{method} {path}: {e.code} {reason}") from None
+            raise PhasewatchError(f"{method} {path}: {e.code} {reason}", e.code) from None
         except urllib.error.URLError as e:
             raise PhasewatchError(f"cannot reach phasewatch at {self._base}: {e.reason}") from None
 
@@ -160,40 +361,74 @@ class Run:
         """
         self._check_open()
         step = self._step(step)
-        for name, value in scalars.items():
-            try:
-                number = float(_to_plain(value))
-            except (TypeError, ValueError):
-                number = None
-            if isinstance(value, bool) or number is None or not math.isfinite(number):
-                raise ValueError(f"{name} must be a finite number (got {value!r})")
-            self._pending.append({"type": "metric", "name": name, "value": number, "step": step})
+        checked = []
+        for name, value in scalars.items():  # all or none of the call's values
+            if not 1 <= len(name) <= 200:
+                raise ValueError(f"metric name must be 1 to 200 characters (got {_shown(name)})")
+            checked.append({"type": "metric", "name": name, "value": _number(name, value), "step": step})
+        self._pending.extend(checked)
         self._maybe_flush()
 
     def step(self, step, loss, examples_per_sec=0.0):
         """Logs one optimiser step for the dashboard's loss chart."""
         self._check_open()
-        loss = float(_to_plain(loss))
-        if not math.isfinite(loss):
-            raise ValueError(f"loss must be a finite number (got {loss!r})")
-        self._pending.append({"type": "step", "loss": loss, "examplesPerSec": float(examples_per_sec),
-                              "step": self._step(step)})
+        e = _check_event("step", {"loss": loss, "examplesPerSec": examples_per_sec})
+        e["step"] = self._step(step)
+        self._pending.append(e)
         self._maybe_flush()
 
     def event(self, kind, step, **fields):
         """Appends an event of a generic kind: ``curve``, ``matrix``, ``embedding``,
         ``images`` or ``alert`` (fields as in docs/events.md), e.g.
-        ``run.event("alert", 10, level="warning", message="lr too high")``."""
+        ``run.event("alert", 10, level="warning", message="lr too high")``.
+
+        The event is checked here: a bad one raises ``ValueError`` naming the field and what
+        it accepts, and nothing is queued. An embedding's ``points`` may be N rows
+        ``[x, y, z]`` or a flat list of N*3 numbers (numpy arrays and torch tensors too); a
+        matrix's ``values`` may be nested rows (then ``rows``/``cols`` may be left out)."""
         self._check_open()
-        self._pending.append({"type": kind, "step": self._step(step), **fields})
+        e = _check_event(kind, fields)
+        e["step"] = self._step(step)
+        self._pending.append(e)
         self._maybe_flush()
 
     def flush(self):
-        """Sends the events logged so far."""
-        if self._pending:
-            events, self._pending = self._pending, []
+        """Sends the events logged so far.
+
+        Should the server refuse a batch (400, or 413 when it is too large), the batch is
+        sent again in halves, so only the events it refuses are left out: each is reported on
+        stderr and kept in ``run.refused``, and the others are stored in order. When the
+        server cannot be reached or answers otherwise, the events stay queued for the next
+        flush and ``PhasewatchError`` is raised."""
+        events, self._pending = self._pending, []
+        try:
+            self._send(events)
+        finally:
+            self._last_flush = time.monotonic()
+
+    def _send(self, events):
+        if not events:
+            return
+        try:
             self._json(self._path("events"), events)
-        self._last_flush = time.monotonic()
+        except PhasewatchError as e:
+            if e.status not in (400, 413):
+                self._pending[:0] = events  # kept, in order, for the next flush
+                raise
+            if len(events) == 1:
+                self.refused.append((events[0], str(e)))
+                what = events[0].get("name") or events[0].get("type")
+                print(f"phasewatch: the server refused {events[0].get('type')} {what!r} at step "
+                      f"{events[0].get('step')}: {e}", file=sys.stderr)
+                return
+            half = len(events) // 2
+            rest = events[half:]
+            try:
+                self._send(events[:half])
+            except PhasewatchError:
+                self._pending.extend(rest)  # after the first half's unsent events
+                raise
+            self._send(rest)
 
     def _maybe_flush(self):
         if len(self._pending) >= 500 or time.monotonic() - self._last_flush >= self._flush_every:
@@ -214,7 +449,9 @@ class Run:
         ``labels``: N x 2, the (x, y) bump centre each sample was conditioned on, in pixels.
         ``images``: N x S x S (or N x 1 x S x S) generated images in [-1, 1].
         ``activations``: N x D (or N x ...), a representation of each sample.
-        numpy arrays, torch tensors or nested lists. Returns what the server stored.
+        numpy arrays, torch tensors or nested lists. Returns what the server stored; when the
+        arrays are not what the phase rule assumes (labels outside the image, blobs that are
+        not bumps) its ``warning`` is printed on stderr and the snapshot's phase is not judged.
         """
         self._check_open()
         step = self._step(step)
@@ -224,7 +461,7 @@ class Run:
         query = f"?step={step}" + (f"&sampleMs={float(sample_ms)}" if sample_ms is not None else "")
         if _np is not None and all(isinstance(a, _np.ndarray) for _, a in arrays):
             body = b"".join(_npy(a) for _, a in arrays)
-            return self._request(self._path("snapshots") + query, body, "application/x-npy")
+            return self._said(self._request(self._path("snapshots") + query, body, "application/x-npy"))
         shapes, chunks = [], []
         for name, a in arrays:
             if _np is not None and isinstance(a, _np.ndarray):
@@ -233,8 +470,15 @@ class Run:
                 shape, flat = _shape_and_flat(name, a)
             shapes.append(f"{name}={'x'.join(str(d) for d in shape)}")
             chunks.append(struct.pack(f"<{len(flat)}f", *flat))
-        return self._request(self._path("snapshots") + query, b"".join(chunks), "application/octet-stream",
-                             {"x-phasewatch-shapes": "; ".join(shapes)})
+        return self._said(self._request(self._path("snapshots") + query, b"".join(chunks),
+                                        "application/octet-stream", {"x-phasewatch-shapes": "; ".join(shapes)}))
+
+    @staticmethod
+    def _said(answer):
+        """Passes on the server's answer, printing its warning (e.g. images that are not bumps)."""
+        if isinstance(answer, dict) and answer.get("warning"):
+            print(f"phasewatch: snapshot at step {answer.get('step')}: {answer['warning']}", file=sys.stderr)
+        return answer
 
     # -- end -------------------------------------------------------------------------
     def finish(self, status="completed", error=None):
@@ -244,6 +488,11 @@ class Run:
             return self._finished
         if status != "stopped":
             self.flush()
+        else:  # what was logged before an interrupt is kept when the server takes it
+            try:
+                self.flush()
+            except PhasewatchError as e:
+                print(f"phasewatch: {len(self._pending)} events not sent: {e}", file=sys.stderr)
         body = {"status": status}
         if error is not None:
             body["error"] = str(error).split("\n")[0][:2000]

@@ -187,11 +187,15 @@ export class FusedAdamEma {
       throw new Error('FusedAdamEma.setWeights: expected [iterations, m…, v…]');
     }
     this.iterations = (await weights[0].tensor.data())[0];
-    // As AdamOptimizer.setWeights: beta^(iterations+1) through tf.pow, not repeated products.
-    [this.accBeta1, this.accBeta2] = tf.tidy(() => [
-      tf.pow(this.beta1, this.iterations + 1).dataSync()[0],
-      tf.pow(this.beta2, this.iterations + 1).dataSync()[0],
-    ]);
+    // beta^(iterations+1) by the float32 products step() takes, not tf.pow as tfjs's
+    // AdamOptimizer.setWeights does (they differ in the last bits): the next step is then
+    // exactly the one an uninterrupted optimiser takes.
+    this.accBeta1 = Math.fround(this.beta1);
+    this.accBeta2 = Math.fround(this.beta2);
+    for (let i = 0; i < this.iterations; i++) {
+      this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(this.beta1));
+      this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(this.beta2));
+    }
     this.disposeMoments();
     const half = (weights.length - 1) / 2;
     // Shares the data with w.tensor until the first step's ownValues copies it.

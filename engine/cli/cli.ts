@@ -14,8 +14,7 @@ import {
   type ConfigKey,
   type ExperimentConfig,
 } from '../experiment/config.js';
-import { runExperiment } from '../experiment/run-experiment.js';
-import { createScriptContext, type Script, type ScriptContext } from '../experiment/script.js';
+import { createScriptContext, type Script } from '../experiment/script.js';
 import { listRuns, readRunMeta } from '../store/run-store.js';
 import { startServer, type LiveServer } from '../server/live-server.js';
 import { DISTRIBUTED_USAGE, isDistributedCommand } from './distributed-usage.js';
@@ -430,39 +429,33 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
   let server: LiveServer | undefined;
   let interrupted = false;
   let failure: unknown;
+  // The error of the script's stream, set before the stream unsubscribes its runs, which then
+  // end `failed` with it (not `stopped`, as an unsubscribe by Ctrl-C does).
+  let streamError: unknown;
   try {
     server = options.serve ? await serve(runsDir, line, hub) : undefined;
-    const base = createScriptContext({
+    // The command line wins over a script's own run() overrides, which win over the defaults.
+    const ctx = createScriptContext({
       config,
       runsDir,
       hub,
       resume,
-      name: config.name,
-      tags: config.tags,
-      notes: config.notes,
+      explicit,
+      failure: () => streamError,
     });
-    // The command line wins over a script's own run() overrides, which win over the defaults.
-    const ctx: ScriptContext = {
-      ...base,
-      run: (overrides = {}) => {
-        const cfg = resume !== undefined ? config : checkConfig({ ...overrides, ...explicit });
-        return runExperiment(cfg, {
-          runsDir,
-          hub,
-          resume,
-          name: cfg.name,
-          tags: cfg.tags,
-          notes: cfg.notes,
-        });
-      },
-    };
     const work: Observable<unknown> | Promise<unknown> | void =
       typeof script === 'function' ? script(ctx) : ctx.run(config);
     try {
       await new Promise<void>((done, fail) => {
         if (isObservable(work)) {
           // Ctrl-C unsubscribes: training stops and each run is stored as 'stopped'.
-          const sub = work.subscribe({ error: fail, complete: done });
+          const sub = work.subscribe({
+            error: (err: unknown) => {
+              streamError = err;
+              fail(err instanceof Error ? err : new Error(String(err)));
+            },
+            complete: done,
+          });
           void stop.next.then(() => {
             interrupted = true;
             sub.unsubscribe();

@@ -189,3 +189,44 @@ export const REPORT_PAGE_JS = String.raw`
   };
 })();
 `;
+
+/**
+ * Page script: `window.mountSweepView(spec)` mounts the dashboard's `<sweep-view>` (defined by
+ * its bundle) as a figure of the requested size, with series shaped as the dashboard's, and
+ * resolves once it has drawn.
+ */
+export const MOUNT_SWEEP_VIEW_JS = String.raw`
+window.mountSweepView = async (spec) => {
+  const el = document.getElementById('figure');
+  el.innerHTML = '';
+  Object.assign(el.style, { width: spec.width + 'px', height: spec.height + 'px', overflow: 'hidden', display: 'block' });
+  await customElements.whenDefined('sweep-view');
+  const view = document.createElement('sweep-view');
+  view.style.height = '100%';
+  // the title and the two legend rows take about this much; the plot gets the rest
+  view.style.setProperty('--sweep-plot-height', Math.max(120, spec.height - 104) + 'px');
+  Object.assign(view, {
+    figure: true,
+    xKey: spec.x,
+    yChoice: spec.y,
+    metas: spec.runs.map((r) => r.meta),
+    series: spec.runs.map((r) => ({
+      runId: r.meta.runId,
+      name: r.meta.name,
+      lastStep: r.lastStep,
+      phases: r.phases,
+      assessments: [],
+      metrics: new Map(Object.entries(r.metrics)),
+      end: r.ended ? {} : undefined,
+    })),
+  });
+  el.appendChild(view);
+  await view.updateComplete;
+  const start = performance.now();
+  while (!view.dataset.drawn && performance.now() - start < 5000) {
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+  if (!view.dataset.drawn) throw new Error('the sweep view drew nothing');
+  return view.dataset.points;
+};
+`;

@@ -5,7 +5,7 @@ import { watchPhases } from '../../operators/watch-phases.js';
 import type { Dataset, EventInput, Model, Snapshot } from '../../streams/events.js';
 import { Gate } from '../../streams/gate.js';
 import { createRng } from '../../streams/random.js';
-import { training } from '../../streams/training.js';
+import { training, type StepInput } from '../../streams/training.js';
 import { UNET_LAYER } from '../models/unet-ddpm.js';
 import type { RunStore } from '../store/run-store.js';
 import { checkpointEvery } from './checkpoints.js';
@@ -38,6 +38,11 @@ export interface BumpExperimentOptions {
   queue?: number;
   /** The user's own operators, each applied to every stored snapshot; what they emit is recorded. */
   operators?: OperatorFunction<Snapshot, EventInput>[];
+  /**
+   * The user's own operators on the step events (each optimiser step: its loss), e.g.
+   * `emaMetric('train/loss-ema')`; what they emit is recorded.
+   */
+  stepOperators?: OperatorFunction<StepInput, EventInput>[];
   /** What a resumed run continues from (see `restoreRun`). */
   restore?: Restore;
 }
@@ -90,6 +95,7 @@ export function bumpExperiment(opts: BumpExperimentOptions): Observable<EventInp
     const snapshots$ = stored$.pipe(map(({ s }) => s));
     return merge(
       ...(opts.operators ?? []).map((op) => snapshots$.pipe(op)),
+      ...(opts.stepOperators ?? []).map((op) => steps$.pipe(op)),
       steps$,
       steps$.pipe(checkpoints.save),
       stored$.pipe(map(({ event }) => event)),

@@ -28,9 +28,17 @@ function isBare(specifier: string): boolean {
 export function shareDependencies(): void {
   if (shared) return;
   shared = true;
-  const manifest = path.join(packageRoot(), 'package.json');
+  const root = packageRoot();
+  const manifest = path.join(root, 'package.json');
+  // From a clone this module is TypeScript (run through tsx, registered for the whole process
+  // by bin.js or `--import tsx`, which also loads the hook's .ts for this .js): scripts then
+  // import phasewatch's sources too (one copy of every module, never a stale dist/).
+  const fromSources = import.meta.url.endsWith('.ts');
   register(new URL('./resolve-fallback.js', import.meta.url), {
-    data: { parentURL: pathToFileURL(manifest).href },
+    data: {
+      parentURL: pathToFileURL(manifest).href,
+      conditions: fromSources ? ['phasewatch-source'] : [],
+    },
   });
   const fromHere = createRequire(manifest);
   const cjs = Module as unknown as { _resolveFilename: ResolveFilename };
@@ -40,6 +48,7 @@ export function shareDependencies(): void {
       return resolveFilename.call(this, request, parent, isMain, options);
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'MODULE_NOT_FOUND' || !isBare(request)) throw err;
+      if (fromSources && request === 'phasewatch') return path.join(root, 'index.ts');
       return fromHere.resolve(request);
     }
   };

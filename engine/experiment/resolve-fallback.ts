@@ -17,10 +17,17 @@ interface ResolveContext {
 type NextResolve = (specifier: string, context?: Partial<ResolveContext>) => Promise<Resolved>;
 
 let fallbackParent = '';
+let extraConditions: string[] = [];
 
-/** `data.parentURL`: a file URL inside phasewatch's package (its package.json). */
-export function initialize(data: { parentURL: string }): void {
+/**
+ * `data.parentURL`: a file URL inside phasewatch's package (its package.json);
+ * `data.conditions`: export conditions added to every resolution (from a clone, the
+ * `phasewatch-source` condition, so a script's `import … from 'phasewatch'` gets the very
+ * sources the CLI runs, not a build in dist/ that may be stale).
+ */
+export function initialize(data: { parentURL: string; conditions?: string[] }): void {
   fallbackParent = data.parentURL;
+  extraConditions = data.conditions ?? [];
 }
 
 function isBare(specifier: string): boolean {
@@ -32,11 +39,14 @@ export async function resolve(
   context: ResolveContext,
   next: NextResolve,
 ): Promise<Resolved> {
+  const ctx = extraConditions.length
+    ? { ...context, conditions: [...context.conditions, ...extraConditions] }
+    : context;
   try {
-    return await next(specifier, context);
+    return await next(specifier, ctx);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     if (!fallbackParent || !isBare(specifier) || code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    return next(specifier, { ...context, parentURL: fallbackParent });
+    return next(specifier, { ...ctx, parentURL: fallbackParent });
   }
 }

@@ -8,6 +8,7 @@ import {
 } from 'rxjs';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { gaussianBumps } from '../../streams/gaussian-bumps.js';
+import type { StepInput } from '../../streams/training.js';
 import { selectBackend } from '../backend/backend.js';
 import { record } from '../store/record.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
@@ -28,6 +29,10 @@ export interface RunOptions {
   notes?: string;
   /** The user's own operators on every snapshot (see `BumpExperimentOptions.operators`). */
   operators?: OperatorFunction<Snapshot, EventInput>[];
+  /** The user's own operators on the step events (see `BumpExperimentOptions.stepOperators`). */
+  stepOperators?: OperatorFunction<StepInput, EventInput>[];
+  /** See `RecordOptions.failure`: what ends the run `failed` when it is unsubscribed. */
+  failure?: () => unknown;
 }
 
 /**
@@ -85,8 +90,16 @@ export function runExperiment(
     }
   }).pipe(
     switchMap(({ cfg, data, model, store, restore }) =>
-      bumpExperiment({ model, data, store, config: cfg, operators: opts.operators, restore }).pipe(
-        record(store, { startStep: model.step }),
+      bumpExperiment({
+        model,
+        data,
+        store,
+        config: cfg,
+        operators: opts.operators,
+        stepOperators: opts.stepOperators,
+        restore,
+      }).pipe(
+        record(store, { startStep: model.step, failure: opts.failure }),
         finalize(() => model.dispose()),
       ),
     ),

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Observable, Subject } from 'rxjs';
 import { assessPhases } from '../../operators/assess-phases.js';
+import { emaMetric } from '../../operators/ema-metric.js';
 import { metricsFrom } from '../../operators/metrics-from.js';
 import { phaseEvents } from '../../operators/phase-events.js';
 import { phaseTransitions } from '../../operators/phase-transitions.js';
@@ -11,7 +12,7 @@ import { Gate } from '../../streams/gate.js';
 import { gaussianBumps } from '../../streams/gaussian-bumps.js';
 import { training } from '../../streams/training.js';
 import { selectBackend } from '../backend/backend.js';
-import type { ExperimentConfig } from './config.js';
+import { checkConfig, type ExperimentConfig } from './config.js';
 import { bumpExperiment, snapshotLabels } from './bump-experiment.js';
 import { runExperiment, type RunOptions } from './run-experiment.js';
 import { unetDdpm } from '../models/unet-ddpm.js';
@@ -36,6 +37,7 @@ export const blocks = {
   training,
   snapshotEvery,
   metricsFrom,
+  emaMetric,
   assessPhases,
   phaseTransitions,
   phaseEvents,
@@ -59,11 +61,12 @@ export interface ScriptContext {
   hub?: Subject<RunEvent>;
   /**
    * Runs the default experiment with the command-line config overridden by `overrides`;
-   * `opts.operators` are the script's own operators on every snapshot (their events are stored).
+   * `opts.operators` are the script's own operators on every snapshot, `opts.stepOperators` on
+   * every step event (e.g. `emaMetric('train/loss-ema')`); what they emit is stored.
    */
   run(
     overrides?: Partial<ExperimentConfig>,
-    opts?: Pick<RunOptions, 'operators' | 'name' | 'tags' | 'notes'>,
+    opts?: Pick<RunOptions, 'operators' | 'stepOperators' | 'name' | 'tags' | 'notes'>,
   ): Observable<RunEvent>;
   /** A new run in `runsDir`, published to the live server; pipe events into `record(store)`. */
   createRun(opts: CreateRunOptions): RunStore;
@@ -77,35 +80,69 @@ export type Script =
   | Partial<ExperimentConfig>
   | ((ctx: ScriptContext) => Observable<unknown> | Promise<unknown> | void);
 
-/** The context the CLI hands a script. */
-export function createScriptContext(opts: {
+/** What `createScriptContext` needs: the CLI passes its command line here, a test or a program its own. */
+export interface ScriptContextOptions {
+  /** The settings in force (defaults filled in): `ctx.config`, and what `run()` starts from. */
   config: ExperimentConfig;
   runsDir: string;
   hub?: Subject<RunEvent>;
+  /** A stored run to continue: `run()` then keeps its stored config (overrides are ignored). */
   resume?: string;
+  /**
+   * Settings that win over a script's own `run({ … })` overrides: the flags given on the
+   * command line. With them, `run(overrides)` is `checkConfig({ ...overrides, ...explicit })`
+   * (the defaults under both); without them, `{ ...config, ...overrides }`.
+   */
+  explicit?: Partial<ExperimentConfig>;
+  /** Defaults for the runs' labels; `explicit` and `run()`'s own `{ name, tags, notes }` win. */
   name?: string;
   tags?: string[];
   notes?: string;
-}): ScriptContext {
-  const { config, runsDir, hub, resume, name, tags, notes } = opts;
+  /**
+   * What ends a run of this context `failed` rather than `stopped` when it is unsubscribed (see
+   * `RecordOptions.failure`): the CLI returns the error of the stream the script returned, so a
+   * `tap` that throws downstream of `run()` or `record` fails the run with its error.
+   */
+  failure?: () => unknown;
+}
+
+/**
+ * The context a script receives: the one `phasewatch run script.ts` hands it, and the one a
+ * program or a test builds to run a script itself. Whatever `run()` is given — settings, and
+ * `{ operators, stepOperators, name, tags, notes }` — reaches `runExperiment`.
+ */
+export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
+  const { config, runsDir, hub, resume, explicit, failure } = opts;
+  const labels = (cfg: Partial<ExperimentConfig>, o: Labels) => ({
+    name: explicit?.name ?? o.name ?? cfg.name ?? opts.name,
+    tags: explicit?.tags ?? o.tags ?? cfg.tags ?? opts.tags,
+    notes: explicit?.notes ?? o.notes ?? cfg.notes ?? opts.notes,
+  });
   return {
     config,
     runsDir,
     hub,
-    run: (overrides = {}, o = {}) =>
-      runExperiment({ ...config, ...overrides }, { runsDir, hub, resume, name, tags, notes, ...o }),
+    run: (overrides = {}, o = {}) => {
+      const cfg =
+        resume !== undefined
+          ? config
+          : explicit !== undefined
+            ? checkConfig({ ...overrides, ...explicit })
+            : { ...config, ...overrides };
+      return runExperiment(cfg, { ...o, runsDir, hub, resume, failure, ...labels(cfg, o) });
+    },
     createRun: (o) =>
       RunStore.create({
         runsDir,
         runId: o.runId,
-        name: o.name ?? name,
-        tags: o.tags ?? tags,
-        notes: o.notes ?? notes,
+        ...labels({}, o),
         backend: o.backend ?? tf.getBackend(),
         config: o.config,
         hub,
       }),
-    record,
+    record: (store, o) => record(store, { failure, ...o }),
     blocks,
   };
 }
+
+type Labels = Pick<RunOptions, 'name' | 'tags' | 'notes'>;

@@ -56,6 +56,7 @@ export function scalarSeries(events: readonly RunEvent[]): ScalarPoint[] {
         add(e, 'phase/one-bump', e.bumps.one);
         add(e, 'phase/no-bump', e.bumps.none);
         add(e, 'phase/many-bumps', e.bumps.many);
+        if (e.warning) break; // the phase was withheld: the snapshot is not bump images
         add(e, 'phase/index', PHASE_INDEX[e.phase]);
         add(e, 'phase/raw-index', PHASE_INDEX[e.rawPhase]);
         break;

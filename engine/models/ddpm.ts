@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import { createRng } from '../../streams/random.js';
-import type { Rng } from '../../streams/random.js';
+import type { RngState, StatefulRng } from '../../streams/random.js';
 import {
   readCheckpointManifest,
   readCheckpointWeights,
@@ -59,6 +59,8 @@ interface Manifest {
   version: 1;
   config: DdpmConfig;
   step: number;
+  /** Where the noise and timestep draws stood (absent in checkpoints before it was kept). */
+  rng?: RngState;
   tensors: { name: string; group: 'param' | 'ema' | 'adam'; shape: number[]; offset: number }[];
 }
 
@@ -104,7 +106,7 @@ export class Ddpm {
   private readonly names: string[];
   /** Adam and the EMA as one step (one addon call on 'native', tfjs's Adam ops elsewhere). */
   private optimizer: FusedAdamEma;
-  private readonly rng: Rng;
+  private readonly rng: StatefulRng;
   private disposed = false;
 
   constructor(config: Partial<DdpmConfig> = {}) {
@@ -271,10 +273,19 @@ export class Ddpm {
     return { images, activations, dim };
   }
 
-  /** Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`. */
+  /**
+   * Writes `weights.bin` (params, EMA, Adam state; float32 little-endian) and `model.json`
+   * (config, step count, the state of the noise and timestep draws).
+   */
   async save(dir: string): Promise<void> {
     this.assertLive();
-    const head = { format: 'phasewatch-ddpm', version: 1, config: this.config, step: this.step };
+    const head = {
+      format: 'phasewatch-ddpm',
+      version: 1,
+      config: this.config,
+      step: this.step,
+      rng: this.rng.state(),
+    };
     await writeTrainingCheckpoint(dir, head, {
       names: this.names,
       params: this.params.weights,
@@ -284,8 +295,9 @@ export class Ddpm {
   }
 
   /**
-   * Restores weights, EMA, Adam state and step count saved by `save`. The config in the
-   * directory must describe the same architecture as this model.
+   * Restores weights, EMA, Adam state, step count and the noise and timestep draws saved by
+   * `save`, so training goes on exactly as it would have. The config in the directory must
+   * describe the same architecture as this model.
    */
   async load(dir: string): Promise<void> {
     this.assertLive();
@@ -308,6 +320,7 @@ export class Ddpm {
       tf.dispose(adam.map((a) => a.tensor));
     }
     this.step = manifest.step;
+    if (manifest.rng) this.rng.restore(manifest.rng);
   }
 
   /** Frees every tensor this model holds. */
@@ -338,17 +351,17 @@ export function createDdpm(config: Partial<DdpmConfig> = {}): Ddpm {
  * posterior q(x_{t-1} | x_t, x̂₀).
  * With the guided ε this is the seed's A.2: μ(x_t, z) = μ_θ(x_t) + (1−α_t)/√α_t · g.
  */
-export function reverseStep(
+export function reverseStep<T extends tf.Tensor>(
   schedule: Schedule,
-  x: tf.Tensor4D,
-  eps: tf.Tensor4D,
+  x: T,
+  eps: T,
   t: number,
   tPrev: number,
   clip: boolean,
   method: 'ddim' | 'ddpm',
   noise: Float32Array | undefined,
   beta?: number,
-): tf.Tensor4D {
+): T {
   return tf.tidy(() => {
     const ab = schedule.alphaBars;
     const abT = ab[t];
@@ -359,9 +372,9 @@ export function reverseStep(
       x0 = tf.clipByValue(x0, -1, 1);
       e = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(abT))), Math.sqrt(1 - abT));
     }
-    if (tPrev < 0) return x0 as tf.Tensor4D;
+    if (tPrev < 0) return x0 as T;
     if (method === 'ddim') {
-      return tf.add<tf.Tensor4D>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
+      return tf.add<T>(tf.mul(x0, Math.sqrt(abPrev)), tf.mul(e, Math.sqrt(1 - abPrev)));
     }
     // the posterior's beta_t between tPrev and t (`beta`: the schedule's own, for consecutive steps)
     const b = beta ?? 1 - abT / abPrev;
@@ -370,7 +383,7 @@ export function reverseStep(
     const sigma = Math.sqrt((b * (1 - abPrev)) / (1 - abT));
     const mean = tf.add(tf.mul(x0, c0), tf.mul(x, ct));
     const z = tf.tensor(noise ?? new Float32Array(x.size), x.shape);
-    return tf.add<tf.Tensor4D>(mean, tf.mul(z, sigma));
+    return tf.add<T>(mean, tf.mul(z, sigma));
   });
 }
 

@@ -7,7 +7,6 @@ import type {
   Model,
   ModelSample,
   ModelSampleOptions,
-  Sampler,
 } from '../../streams/events.js';
 import { FusedAdamEma } from '../backend/adam-ema.js';
 import {
@@ -16,317 +15,28 @@ import {
   restoreTrainingTensors,
   writeTrainingCheckpoint,
 } from './checkpoint.js';
-import { ddimTimes } from './ddpm.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
 import { makeSchedule } from './schedule.js';
-import type { Schedule, ScheduleKind } from './schedule.js';
+import type { Schedule } from './schedule.js';
+import {
+  mlpDenoiserApply,
+  mlpDenoiserShapes,
+  resolveMlpDenoiserConfig,
+  type MlpDenoiserConfig,
+  type Weights,
+} from './mlp-denoiser/network.js';
+import { MlpDenoiserSampler } from './mlp-denoiser/sampler.js';
 
-/**
- * A 3-layer timestep-conditioned MLP denoiser for vector data (seed 002's MoLRG model:
- * ReLU MLP, hidden width 1024, features from the 2nd layer), trained with the DDPM
- * ε-prediction loss.
- */
-export interface MlpDenoiserConfig {
-  /** Length of one example vector. */
-  dim: number;
-  /** Hidden width of both hidden layers (seed 002: 1024). */
-  hidden: number;
-  /** Width of the sinusoidal timestep embedding (even). */
-  embedDim: number;
-  /** Diffusion steps T. */
-  T: number;
-  schedule: ScheduleKind;
-  /** Conditioning values per example; they only give the count unless `conditional`. */
-  labelDim: number;
-  /** Feed the labels to the first layer (a class-conditional denoiser). */
-  conditional: boolean;
-  /** Adam learning rate. */
-  lr: number;
-  /** EMA decay of the weights used for sampling and features (0: the raw weights). */
-  emaDecay: number;
-  seed: number;
-  /**
-   * Width of a DiER encoder's code (seed 003; 0 = none, a plain denoiser): v_t = E(x0, t), an
-   * MLP of the clean example and the timestep, enters both hidden layers of the denoiser.
-   */
-  encoderDim: number;
-  /** Hidden width of the encoder (default: `hidden`). */
-  encoderHidden?: number;
-}
-
-export const DEFAULT_MLP_DENOISER_CONFIG: Omit<MlpDenoiserConfig, 'dim'> = {
-  hidden: 1024,
-  embedDim: 64,
-  T: 100,
-  schedule: 'linear',
-  labelDim: 1,
-  conditional: false,
-  lr: 1e-3,
-  emaDecay: 0.99,
-  seed: 0,
-  encoderDim: 0,
-};
-
-type Weights = Record<string, tf.Tensor>;
-
-/**
- * Completes and validates a config; throws a one-line error naming the bad field.
- * @example resolveMlpDenoiserConfig({ dim: 64, hidden: 256 }).T // 100
- */
-export function resolveMlpDenoiserConfig(
-  partial: Partial<MlpDenoiserConfig> & { dim: number },
-): MlpDenoiserConfig {
-  const c = { ...DEFAULT_MLP_DENOISER_CONFIG, ...partial };
-  const posInt = (name: keyof MlpDenoiserConfig, min = 1): void => {
-    const v = c[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new Error(`mlpDenoiser.${name} must be an integer >= ${min} (got ${String(v)})`);
-    }
-  };
-  posInt('dim');
-  posInt('hidden');
-  posInt('embedDim', 2);
-  if (c.embedDim % 2 !== 0) {
-    throw new Error(`mlpDenoiser.embedDim must be even (got ${c.embedDim})`);
-  }
-  posInt('T', 2);
-  posInt('labelDim', 0);
-  if (c.schedule !== 'cosine' && c.schedule !== 'linear') {
-    throw new Error(
-      `mlpDenoiser.schedule must be one of cosine, linear (got "${String(c.schedule)}")`,
-    );
-  }
-  if (typeof c.conditional !== 'boolean') {
-    throw new Error(`mlpDenoiser.conditional must be a boolean (got ${String(c.conditional)})`);
-  }
-  if (c.conditional && c.labelDim < 1) {
-    throw new Error(`mlpDenoiser.labelDim must be >= 1 when conditional (got ${c.labelDim})`);
-  }
-  if (!(typeof c.lr === 'number' && c.lr > 0 && c.lr <= 1)) {
-    throw new Error(`mlpDenoiser.lr must be a number in (0, 1] (got ${String(c.lr)})`);
-  }
-  if (!(typeof c.emaDecay === 'number' && c.emaDecay >= 0 && c.emaDecay < 1)) {
-    throw new Error(`mlpDenoiser.emaDecay must be a number in [0, 1) (got ${String(c.emaDecay)})`);
-  }
-  if (!Number.isInteger(c.seed)) {
-    throw new Error(`mlpDenoiser.seed must be an integer (got ${String(c.seed)})`);
-  }
-  posInt('encoderDim', 0);
-  if (c.encoderHidden !== undefined) posInt('encoderHidden');
-  return c;
-}
-
-/** Names and shapes of the weights, in a fixed order. */
-export function mlpDenoiserShapes(c: MlpDenoiserConfig): [string, number[]][] {
-  const shapes: [string, number[]][] = [
-    ['w1', [c.dim, c.hidden]],
-    ['t1', [c.embedDim, c.hidden]],
-    ['b1', [c.hidden]],
-    ['w2', [c.hidden, c.hidden]],
-    ['t2', [c.embedDim, c.hidden]],
-    ['b2', [c.hidden]],
-    ['w3', [c.hidden, c.dim]],
-    ['b3', [c.dim]],
-  ];
-  if (c.conditional) shapes.push(['c1', [c.labelDim, c.hidden]]);
-  if (c.encoderDim > 0) {
-    const eh = c.encoderHidden ?? c.hidden;
-    shapes.push(
-      ['e1', [c.dim, eh]],
-      ['et', [c.embedDim, eh]],
-      ['eb1', [eh]],
-      ['e2', [eh, c.encoderDim]],
-      ['eb2', [c.encoderDim]],
-      ['v1', [c.encoderDim, c.hidden]],
-      ['v2', [c.encoderDim, c.hidden]],
-    );
-  }
-  return shapes;
-}
-
-/** Sinusoidal embedding of (float) timesteps t: [N, E] of sin/cos at geometric frequencies. */
-export function timestepEmbedding(t: tf.Tensor1D, embedDim: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    const half = embedDim / 2;
-    const freqs = new Float32Array(half);
-    for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / half);
-    const args = tf.mul(tf.reshape(t, [-1, 1]), tf.tensor2d(freqs, [1, half]));
-    return tf.concat([tf.sin(args), tf.cos(args)], 1) as tf.Tensor2D;
-  });
-}
-
-/**
- * Forward pass: both hidden activations and the predicted noise; with a DiER encoder also its
- * code `encoder` = E(x0, t) of the clean examples `x0` (zeros when `x0` is not given, as when
- * sampling from noise).
- */
-export function mlpDenoiserApply(
-  c: MlpDenoiserConfig,
-  w: Weights,
-  x: tf.Tensor2D,
-  t: tf.Tensor1D,
-  labels?: tf.Tensor2D,
-  x0?: tf.Tensor2D,
-): { layer1: tf.Tensor2D; layer2: tf.Tensor2D; eps: tf.Tensor2D; encoder?: tf.Tensor2D } {
-  const emb = timestepEmbedding(t, c.embedDim);
-  let pre1 = tf.add(tf.add(tf.matMul(x, w.w1), tf.matMul(emb, w.t1)), w.b1);
-  let pre2Extra: tf.Tensor | undefined;
-  let encoder: tf.Tensor2D | undefined;
-  if (c.conditional && labels) pre1 = tf.add(pre1, tf.matMul(labels, w.c1));
-  if (c.encoderDim > 0) {
-    encoder = x0
-      ? tf.add<tf.Tensor2D>(
-          tf.matMul(
-            tf.relu(tf.add(tf.add(tf.matMul(x0, w.e1), tf.matMul(emb, w.et)), w.eb1)),
-            w.e2,
-          ),
-          w.eb2,
-        )
-      : tf.zeros<tf.Rank.R2>([x.shape[0], c.encoderDim]);
-    pre1 = tf.add(pre1, tf.matMul(encoder, w.v1));
-    pre2Extra = tf.matMul(encoder, w.v2);
-  }
-  const layer1 = tf.relu(pre1) as tf.Tensor2D;
-  let pre2 = tf.add(tf.add(tf.matMul(layer1, w.w2), tf.matMul(emb, w.t2)), w.b2);
-  if (pre2Extra) pre2 = tf.add(pre2, pre2Extra);
-  const layer2 = tf.relu(pre2) as tf.Tensor2D;
-  const eps = tf.add<tf.Tensor2D>(tf.matMul(layer2, w.w3), w.b3);
-  return { layer1, layer2, eps, encoder };
-}
-
-const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * A frozen copy of an MLP denoiser's weights: sampling (DDIM) and features for probes.
- * Owns its tensors; `dispose()` frees them.
- */
-export class MlpDenoiserSampler implements Sampler {
-  private disposed = false;
-  constructor(
-    readonly config: MlpDenoiserConfig,
-    readonly schedule: Schedule,
-    private readonly weights: Weights,
-    readonly step: number,
-  ) {}
-
-  /**
-   * DDIM sampling of N = conditions.length / labelDim vectors; `layer2` at the first step. A
-   * DiER model has no clean example to encode here and samples with a zero code.
-   */
-  async sample(conditions: Float32Array, opts: ModelSampleOptions): Promise<ModelSample> {
-    this.assertLive();
-    const c = this.config;
-    const N = countFrom(conditions, c.labelDim);
-    const steps = opts.steps ?? 20;
-    if (!Number.isInteger(steps) || steps < 1 || steps > c.T) {
-      throw new Error(`sample steps must be an integer in [1, ${c.T}] (got ${String(steps)})`);
-    }
-    const rng = createRng(opts.seed);
-    const times = ddimTimes(c.T, steps);
-    const ab = this.schedule.alphaBars;
-    const lab = c.conditional ? tf.tensor2d(conditions, [N, c.labelDim]) : undefined;
-    let x = tf.tensor2d(rng.normals(N * c.dim), [N, c.dim]);
-    const activations: Record<string, Activation> = {};
-    try {
-      for (let i = 0; i < times.length; i++) {
-        const t = times[i];
-        const abT = ab[t];
-        const abPrev = i + 1 < times.length ? ab[times[i + 1]] : 1;
-        const next = tf.tidy(() => {
-          const out = mlpDenoiserApply(c, this.weights, x, tf.fill<tf.Rank.R1>([N], t), lab);
-          if (i === 0) {
-            activations.layer1 = { data: out.layer1.dataSync() as Float32Array, dim: c.hidden };
-            activations.layer2 = { data: out.layer2.dataSync() as Float32Array, dim: c.hidden };
-          }
-          const x0 = tf.div(tf.sub(x, tf.mul(out.eps, Math.sqrt(1 - abT))), Math.sqrt(abT));
-          return tf.add<tf.Tensor2D>(
-            tf.mul(x0, Math.sqrt(abPrev)),
-            tf.mul(out.eps, Math.sqrt(1 - abPrev)),
-          );
-        });
-        x.dispose();
-        x = next;
-        await nextTick();
-      }
-      const images = (await x.data()) as Float32Array;
-      return { images, activations };
-    } finally {
-      x.dispose();
-      lab?.dispose();
-    }
-  }
-
-  /**
-   * Hidden activations (`layer1`, `layer2`) and the predicted noise (`eps`) on `examples`
-   * (N*dim) at timestep t: noised to t with a seeded ε (`noisy`, the default) or the clean
-   * examples with only the timestep input set to t (seed 002's clean-input protocol).
-   */
-  async features(
-    examples: Float32Array,
-    t: number,
-    opts: FeatureOptions,
-  ): Promise<Record<string, Activation>> {
-    this.assertLive();
-    const c = this.config;
-    if (examples.length % c.dim !== 0) {
-      throw new Error(`features examples must hold N*${c.dim} values (got ${examples.length})`);
-    }
-    if (!Number.isInteger(t) || t < 0 || t >= c.T) {
-      throw new Error(
-        `features t must be an integer timestep in [0, ${c.T - 1}] (got ${String(t)})`,
-      );
-    }
-    const N = examples.length / c.dim;
-    if (c.conditional && (!opts.conditions || opts.conditions.length !== N * c.labelDim)) {
-      throw new Error(
-        `features conditions must hold N*${c.labelDim} = ${N * c.labelDim} values for a conditional model (got ${opts.conditions?.length ?? 'none'})`,
-      );
-    }
-    let input = examples;
-    if (opts.noisy ?? true) {
-      const noise = createRng(opts.seed).normals(examples.length);
-      const a = Math.sqrt(this.schedule.alphaBars[t]);
-      const b = Math.sqrt(1 - this.schedule.alphaBars[t]);
-      input = new Float32Array(examples.length);
-      for (let i = 0; i < input.length; i++) input[i] = a * examples[i] + b * noise[i];
-    }
-    const outs = tf.tidy(() => {
-      const lab = c.conditional ? tf.tensor2d(opts.conditions!, [N, c.labelDim]) : undefined;
-      const out = mlpDenoiserApply(
-        c,
-        this.weights,
-        tf.tensor2d(input, [N, c.dim]),
-        tf.fill<tf.Rank.R1>([N], t),
-        lab,
-        c.encoderDim > 0 ? tf.tensor2d(examples, [N, c.dim]) : undefined,
-      );
-      return [out.layer1, out.layer2, out.eps, out.encoder ?? tf.zeros([0])];
-    });
-    try {
-      const [d1, d2, de, dv] = await Promise.all(outs.map((o) => o.data()));
-      const acts: Record<string, Activation> = {
-        layer1: { data: d1 as Float32Array, dim: c.hidden },
-        layer2: { data: d2 as Float32Array, dim: c.hidden },
-        eps: { data: de as Float32Array, dim: c.dim },
-      };
-      if (c.encoderDim > 0) acts.encoder = { data: dv as Float32Array, dim: c.encoderDim };
-      return acts;
-    } finally {
-      tf.dispose(outs);
-    }
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    tf.dispose(Object.values(this.weights));
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new Error('this MLP denoiser sampler has been disposed');
-  }
-}
+export {
+  DEFAULT_MLP_DENOISER_CONFIG,
+  mlpDenoiserApply,
+  mlpDenoiserShapes,
+  resolveMlpDenoiserConfig,
+  timestepEmbedding,
+  type MlpDenoiserConfig,
+} from './mlp-denoiser/network.js';
+export { MlpDenoiserSampler } from './mlp-denoiser/sampler.js';
 
 interface Manifest {
   format: 'phasewatch-mlp-denoiser';
@@ -553,14 +263,4 @@ export function mlpDenoiser(config: Partial<MlpDenoiserConfig> & { dim: number }
 let uidCounter = 0;
 function uid(): number {
   return ++uidCounter;
-}
-
-function countFrom(conditions: Float32Array, labelDim: number): number {
-  if (labelDim < 1) {
-    throw new Error('sample needs labelDim >= 1: the conditions give the number of samples');
-  }
-  if (conditions.length % labelDim !== 0) {
-    throw new Error(`sample conditions must hold N*${labelDim} values (got ${conditions.length})`);
-  }
-  return conditions.length / labelDim;
 }

@@ -53,6 +53,8 @@ export interface RemoteRun extends Observer<EventInput> {
   snapshot(step: number, s: RemoteSnapshot): Promise<void>;
   /** Settles when the run has ended on the server; rejects with the first failure. */
   readonly done: Promise<RemoteRunEnd>;
+  /** Ends the run `stopped`, the reason (if any) in an alert before its end. */
+  stop(reason?: string): void;
 }
 
 /**
@@ -137,7 +139,7 @@ export function connect(
           batch = [];
           if (events.length) await json(`/api/runs/${encodeURIComponent(id)}/events`, events);
         });
-      const finish = (status: 'completed' | 'failed', error?: string) => {
+      const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => {
         if (ended) return;
         ended = true;
         if (batch.length) void flush().catch(() => undefined);
@@ -160,6 +162,9 @@ export function connect(
         },
         complete() {
           finish('completed');
+        },
+        stop(reason?: string) {
+          finish('stopped', reason);
         },
         snapshot(step: number, s: RemoteSnapshot): Promise<void> {
           if (ended) return Promise.reject(new Error('the run has ended'));

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
+import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
@@ -289,9 +290,18 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       sampleMs: Number.isFinite(sampleMs) && sampleMs >= 0 ? sampleMs : 0,
     });
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+    // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
+    const input = checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
     run.pending.add(step);
     run.snaps.next(snap);
-    return { step, file, count, size: snap.size, dim: snap.dim };
+    return {
+      step,
+      file,
+      count,
+      size: snap.size,
+      dim: snap.dim,
+      ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
+    };
   }
 
   function stepAfterLast(run: OpenRun, step: number): void {

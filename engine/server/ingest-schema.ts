@@ -69,24 +69,46 @@ const matrix = z
     }
   });
 
+const POINTS_ACCEPTED = 'must be N×3 numbers: N rows [x, y, z] or a flat [x, y, z, x, y, z, …]';
+
+/**
+ * An embedding's points as the store keeps them (flat, N*3), from either form docs/events.md
+ * shows: N rows `[x, y, z]` or a flat list of N*3 numbers.
+ */
+const points = z.unknown().transform((v, ctx): number[] => {
+  const fail = (message: string, path: (string | number)[] = []): never => {
+    ctx.addIssue({ code: 'custom', message, path });
+    return z.NEVER;
+  };
+  if (!Array.isArray(v) || v.length === 0) return fail(POINTS_ACCEPTED);
+  const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (Array.isArray(v[0])) {
+    const flat: number[] = [];
+    for (let i = 0; i < v.length; i++) {
+      const row: unknown = v[i];
+      if (!Array.isArray(row) || row.length !== 3 || !row.every(isNum)) {
+        return fail(`${POINTS_ACCEPTED}; row ${i} is not 3 finite numbers`, [i]);
+      }
+      flat.push(...row);
+    }
+    return flat;
+  }
+  const bad = v.findIndex((x) => !isNum(x));
+  if (bad >= 0) return fail(`${POINTS_ACCEPTED}; item ${bad} is not a finite number`, [bad]);
+  if (v.length % 3 !== 0) return fail(`${POINTS_ACCEPTED} (got ${v.length} values)`);
+  return v as number[];
+});
+
 const embedding = z
   .object({
     ...base,
     type: z.literal('embedding'),
     name,
-    points: z.array(finite).min(3),
+    points,
     colourBy: z.record(z.array(finite)),
   })
   .strict()
   .superRefine((e, ctx) => {
-    if (e.points.length % 3 !== 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['points'],
-        message: 'must hold N*3 values (x, y, z per point)',
-      });
-      return;
-    }
     const n = e.points.length / 3;
     for (const [k, v] of Object.entries(e.colourBy)) {
       if (v.length !== n) {

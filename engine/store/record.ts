@@ -6,6 +6,13 @@ import type { RunStore } from './run-store.js';
 export interface RecordOptions {
   /** Step of the run-start event (the step a resumed run starts from; default 0). */
   startStep?: number;
+  /**
+   * Consulted when the run is unsubscribed: an error it returns ends the run `failed` with that
+   * error rather than `stopped`. A consumer downstream that errors (a `tap` that throws on the
+   * recorded stream) unsubscribes the run; its subscriber's error handler runs first, so it can
+   * set what this returns (the CLI does).
+   */
+  failure?: () => unknown;
 }
 
 /**
@@ -13,7 +20,8 @@ export interface RecordOptions {
  * `run-start`; each event is stamped (runId, time, seq), appended to `events.jsonl` and then
  * passed on — so whoever sees an event can read it back from disk, and the live server (the
  * store's hub) pushes it. The run ends `completed` when the source completes, `failed` with
- * the error's message when it errors (the error is passed on), `stopped` on unsubscribe.
+ * the error's message when it errors (the error is passed on), `stopped` on unsubscribe (or
+ * `failed` when `opts.failure` names an error then).
  *
  * ```
  * source:  --m--m--|     m = { type: 'metric', name: 'acc', value, step }
@@ -77,7 +85,9 @@ export function record(
       if (ended) sub.unsubscribe();
       return () => {
         sub.unsubscribe();
-        end('stopped');
+        const failure = opts.failure?.();
+        if (failure === undefined) end('stopped');
+        else end('failed', failure);
       };
     });
 }

@@ -73,7 +73,7 @@ export function planResume(dir: string, step: number): ResumePlan {
   for (const e of kept) {
     if (e.type === 'assessment') {
       assessed.add(e.step);
-      assessments.push(e);
+      if (!e.warning) assessments.push(e); // a withheld verdict moved no phase
     } else if (e.type === 'snapshot') snapshots.push(e);
     else if (e.type === 'phase') {
       if (!lastPhaseEvent || e.step >= lastPhaseEvent.step) lastPhaseEvent = e;
@@ -116,7 +116,9 @@ export function planResume(dir: string, step: number): ResumePlan {
  * phases, whatever `confirm` was: the challenger is the last raw phase if it differs from the
  * confirmed one, and its streak the number of assessments it has held for since.
  */
-export function hysteresisAfter(assessments: readonly AssessmentEvent[]): HysteresisState {
+export function hysteresisAfter(all: readonly AssessmentEvent[]): HysteresisState {
+  // Withheld verdicts (a `warning`) moved nothing.
+  const assessments = all.filter((a) => !a.warning);
   const last = assessments[assessments.length - 1];
   if (!last) return { phase: null, candidate: null, streak: 0 };
   const raw = last.rawPhase ?? last.phase;

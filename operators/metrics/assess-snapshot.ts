@@ -2,6 +2,7 @@ import type { Assessment, Snapshot } from '../../streams/events.js';
 import { checkPhaseThresholds, classifyPhase, type PhaseThresholds } from './classify-phase.js';
 import { kNearest } from './k-nearest.js';
 import { linearR2 } from './linear-r2.js';
+import { checkBumpInput } from './bump-input.js';
 import { locateBump } from './locate-bump.js';
 import { neighbourhoodPreservation } from './neighbourhood-preservation.js';
 import { pcaEmbed } from './pca-embed.js';
@@ -94,7 +95,9 @@ function checkSnapshot(s: Snapshot): number {
  * embeds the activations in 3-D (UMAP or PCA) and regresses the embedding onto x and onto y (R²),
  * estimates the activations' intrinsic dimension (TWO-NN; 0 when undefined) and how well they keep label-space
  * neighbours, then applies `classifyPhase`. `evidence` holds every figure and threshold the rule
- * used. Pure and deterministic given `opts.seed`. UMAP, the bulk of the work, runs on a worker
+ * used. A snapshot that is not what the rule assumes (`checkBumpInput`: labels outside the
+ * image, blobs that are not compact Gaussian-like bumps) gets a one-line `warning` and
+ * `evidence.inputOk` 0: its phase is withheld. Pure and deterministic given `opts.seed`. UMAP, the bulk of the work, runs on a worker
  * thread (`umapEmbedOffThread`) beside training; the rest runs here, yielding to the event loop
  * between stages, so a training loop keeps stepping.
  *
@@ -174,6 +177,11 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
     { oneBump: bumps.one, accuracyOneBump, r2mean, neighbourhood },
     o.thresholds,
   );
+  const input = checkBumpInput(s, o.thresholds.minOneBump);
+  evidence.inputOk = input.ok ? 1 : 0;
+  evidence.labelsInImage = input.labelsInImage;
+  // NaN would turn into null on the wire; -1: not measured (the rule said A on the counts).
+  evidence.bumpLike = Number.isFinite(input.bumpLike) ? input.bumpLike : -1;
   return {
     step: s.step,
     accuracy: hits / n,
@@ -182,5 +190,6 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
     embedding,
     phase,
     evidence,
+    ...(input.warning ? { warning: `phase not judged: ${input.warning}` } : {}),
   };
 }

@@ -117,6 +117,71 @@ export function locateBump(
 
 const GROW = 2;
 
+/** How a single bump is shaped (see `bumpShape`). */
+export interface BumpShape {
+  /** As `locateBump`'s: the shape is measured only when it is 1. */
+  count: number;
+  /** Spread of the blob in pixels: sqrt of the mean of its x and y second moments. */
+  sigma: number;
+  /**
+   * Mass over 2π·sigma²·peak (intensity above the median background, over the blob grown by
+   * 2 px): 1 for a Gaussian (up to ~1.3 sampled off the pixel grid), about 2 for a flat disk
+   * or square, larger for rings and several-peaked blobs.
+   */
+  gaussianity: number;
+}
+
+/**
+ * Measures the one blob `locateBump` finds in `image` (NaN figures when it finds none or
+ * several), for checking that images are what the bump rule assumes: single compact
+ * Gaussian-like bumps.
+ *
+ * @example bumpShape(gaussianBumps({ size: 16, dx: 1 }).image(40), 16).gaussianity; // ≈ 1
+ */
+export function bumpShape(
+  image: Float32Array,
+  size: number,
+  opts: LocateBumpOptions = {},
+): BumpShape {
+  const o = { ...DEFAULTS, ...opts };
+  const { count, x, y } = locateBump(image, size, o);
+  if (count !== 1) return { count, sigma: NaN, gaussianity: NaN };
+  // The same blob locateBump weighed (its detection steps repeated).
+  const smooth = o.smooth ? blur(image, size) : image;
+  const sorted = Float32Array.from(smooth).sort();
+  const n = size * size;
+  const median = sorted[n >> 1];
+  const dev = new Float32Array(n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(sorted[i] - median);
+  dev.sort();
+  const noise = 1.4826 * dev[n >> 1];
+  const t = Math.max(otsuThreshold(smooth), median + 0.5 * o.noiseSigmas * noise);
+  const blobs = components(smooth, size, t);
+  if (blobs.length === 0) return { count, sigma: NaN, gaussianity: NaN };
+  const blob = blobs.reduce((a, b) => (b.mass > a.mass ? b : a));
+  const mask = grow(blob.pixels, size, GROW);
+  const floor = o.smooth ? rawMedian(image) : median;
+  let mass = 0;
+  let moment = 0;
+  let peak = 0;
+  for (let p = 0; p < n; p++) {
+    if (!mask[p]) continue;
+    const w = image[p] - floor;
+    if (!(w > 0)) continue;
+    const r = Math.floor(p / size);
+    const c = p - r * size;
+    mass += w;
+    moment += w * ((c - x) ** 2 + (r - y) ** 2);
+    peak = Math.max(peak, w);
+  }
+  const sigma2 = mass > 0 ? moment / (2 * mass) : NaN;
+  return {
+    count,
+    sigma: Math.sqrt(sigma2),
+    gaussianity: mass / (2 * Math.PI * sigma2 * peak),
+  };
+}
+
 /**
  * When the marginal mass profile `m` reaches the first or last pixel, fits log m by a parabola
  * (least squares weighted by m², over the pixels holding at least 10% of the peak; with fewer

@@ -49,9 +49,11 @@ for name, call in [
         out["errors"][name] = str(e)
 try:
     run.event("histogram", 3, name="h")
-    run.flush()
-except PhasewatchError as e:
-    out["errors"]["server"] = str(e)
+except ValueError as e:
+    out["errors"]["kind"] = str(e)
+run._pending.append({"type": "histogram", "step": 3, "name": "h"})  # past the client's check
+run.flush()
+out["errors"]["server"] = run.refused[-1][1]
 try:
     run.snapshot(20, *snapshot_arrays(False))
 except PhasewatchError as e:

@@ -108,6 +108,7 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     expect(out.errors.badValue).to.equal("loss must be a finite number (got 'high')");
     expect(out.errors.badStep).to.equal('step must be an integer >= 0 (got -1)');
     expect(out.errors.nan).to.equal('loss must be a finite number (got nan)');
+    expect(out.errors.kind).to.match(/^kind must be one of metric, curve, .* \(got 'histogram'\)$/);
     expect(out.errors.server).to.match(
       /^POST \/api\/runs\/.*\/events: 400 \[0\]\.type: must be one of metric/,
     );
@@ -133,6 +134,48 @@ describe('clients/python (phasewatch_client.py against a live server)', function
 
   it('streams a run with the standard library only (/usr/bin/python3, raw float32 snapshots)', async () => {
     checkRun(await smoke(SYSTEM_PYTHON));
+  });
+
+  it('checks each event at the call, and a refused event among 600 good ones takes none with it', async () => {
+    const r = await python(SYSTEM_PYTHON, [resolve('spec/clients/python-refused.py'), url]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      runId: string;
+      errors: Record<string, string>;
+      refused: string[];
+      disks: { warning?: string };
+      finish: { status: string };
+    };
+    expect(out.errors.points).to.equal(
+      'embedding.points must be N x 3 numbers: N rows [x, y, z] or a flat [x, y, z, x, y, z, ...]; row 0 is [0, 1]',
+    );
+    expect(out.errors.kind).to.equal(
+      "kind must be one of metric, curve, matrix, embedding, images, alert, step (got 'histogram')",
+    );
+    expect(out.errors.colour).to.equal(
+      "embedding.colourBy['c'] must hold N = 1 values, one per point (got 2)",
+    );
+    expect(out.errors.field).to.equal('alert: unknown field colour (accepted: level, message)');
+    expect(out.refused).to.have.length(1);
+    expect(out.refused[0]).to.match(/: 400 \[0\]: unknown field "unit"$/);
+    expect(r.stderr).to.match(/^phasewatch: the server refused metric 'bad' at step 300: /m);
+    expect(out.disks.warning).to.match(
+      /^phase will not be judged: only \d+% of the one-blob images/,
+    );
+    expect(r.stderr).to.match(/^phasewatch: snapshot at step 600: phase will not be judged: /m);
+    expect(out.finish).to.include({ status: 'completed', phase: null });
+    const events = readRunEvents(join(runsDir, out.runId));
+    expect(events.filter((e) => e.type === 'step').map((e) => e.step)).to.deep.equal(
+      Array.from({ length: 600 }, (_, i) => i + 1),
+    );
+    expect(events.filter((e) => e.type === 'metric' && e.name === 'bad')).to.have.length(0);
+    expect(events.find((e) => e.type === 'assessment')).to.have.property('warning');
+    const emb = events.filter((e) => e.type === 'embedding');
+    expect(emb.map((e) => [e.step, (e as { points: number[] }).points])).to.deep.equal([
+      [100, [0, 1, 2, 3, 4, 5]],
+    ]);
+    expect(events.find((e) => e.type === 'matrix')).to.include({ rows: 2, cols: 2, step: 400 });
+    expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
   });
 
   it('sends numpy arrays as .npy when numpy is installed', async function () {

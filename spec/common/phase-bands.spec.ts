@@ -27,6 +27,16 @@ describe('phaseSegments', () => {
     ]);
   });
 
+  it('draws no band for an assessment whose phase was withheld: the phase before holds on', () => {
+    const withheld = { ...a(100, 'C'), warning: 'phase not judged: …' };
+    const segs = phaseSegments([a(50, 'A'), withheld, a(150, 'B')], 200);
+    expect(segs.map(({ phase, from, to }) => ({ phase, from, to }))).to.deep.equal([
+      { phase: 'A', from: 50, to: 150 },
+      { phase: 'B', from: 150, to: 200 },
+    ]);
+    expect(phaseSegments([withheld], 200)).to.deep.equal([]);
+  });
+
   it('describes evidence on one line', () => {
     expect(describeEvidence({ accuracy: 0.8234, count: 3 })).to.equal('accuracy 0.823 · count 3');
   });

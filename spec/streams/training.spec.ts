@@ -113,6 +113,16 @@ describe('training', () => {
     expect(m.calls).to.be.greaterThan(0).and.lessThan(100000);
   });
 
+  it('from startStep, draws the batches an uninterrupted run of the seed draws after it', async () => {
+    const whole = new FakeModel();
+    await lastValueFrom(training(whole, dataset(), { steps: 8, batchSize: 3, seed: 9 }));
+    const resumed = new FakeModel();
+    await lastValueFrom(
+      training(resumed, dataset(), { steps: 3, batchSize: 3, seed: 9, startStep: 5 }),
+    );
+    expect(resumed.seen).to.deep.equal(whole.seen.slice(5));
+  });
+
   it('errors with one line when the loss is not finite', async () => {
     const m = new FakeModel((c) => (c === 3 ? NaN : 0.1));
     let message = '';

@@ -149,4 +149,70 @@ describe('the phasewatch command (engine/cli/bin.js)', function () {
       }
     });
   }
+
+  it('Ctrl-C then --resume: every loss equals the uninterrupted run’s, bit for bit', async () => {
+    const flags = [
+      '--backend',
+      existsSync(path.resolve('build/Release/phasewatch_native.node')) ? 'native' : 'cpu',
+      '--size',
+      '16',
+      '--widths',
+      '8,16,16',
+      '--batch-size',
+      '64',
+      '--samples',
+      '24',
+      '--ddim-steps',
+      '2',
+      '--timesteps',
+      '50',
+      '--confirm',
+      '1',
+      '--embed',
+      'pca',
+      '--seed',
+      '3',
+      '--snapshot-every',
+      '20',
+      '--steps',
+      '60',
+    ];
+    const exited = (child: ChildProcess): Promise<number | null> =>
+      new Promise((r) => child.once('exit', (code) => r(code)));
+    const runDir = (out: string): string => path.join(out, readdirSync(out)[0]);
+    const losses = (dir: string): [number, number][] =>
+      readFileSync(path.join(dir, 'events.jsonl'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"type":"step"'))
+        .map((l) => JSON.parse(l) as { step: number; loss: number })
+        .map((e) => [e.step, e.loss]);
+    const run = (args: string[]): ChildProcess =>
+      spawn(process.execPath, [bin, 'run', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+
+    const whole = path.join(dir, 'whole');
+    expect(await exited(run(['--out', whole, ...flags]))).to.equal(0);
+
+    // Ctrl-C once the run is past its checkpoint at step 40.
+    const cut = path.join(dir, 'cut');
+    const child = run(['--out', cut, ...flags]);
+    try {
+      const code = exited(child);
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 10));
+        const last =
+          existsSync(cut) && readdirSync(cut).length ? losses(runDir(cut)).at(-1) : undefined;
+        if (last && last[0] >= 42) break;
+      }
+      child.kill('SIGINT');
+      expect(await code).to.equal(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    const stoppedAt = losses(runDir(cut)).at(-1)?.[0] ?? 0;
+    expect(stoppedAt, 'stopped before the end').to.be.within(42, 59);
+    expect(await exited(run(['--resume', runDir(cut)]))).to.equal(0);
+    const expected = losses(runDir(whole));
+    expect(expected).to.have.length(60);
+    expect(losses(runDir(cut))).to.deep.equal(expected);
+  });
 });

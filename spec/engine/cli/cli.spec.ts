@@ -307,6 +307,81 @@ describe('cli', () => {
       expect(run.stderr()).to.contain(`run completed at step 4 (${join(out, 's1')})`);
     });
 
+    it("keeps run()'s second argument: the script's snapshot and step operators, name, tags, notes", async () => {
+      const file = join(out, 'own.ts');
+      writeFileSync(
+        file,
+        [
+          "import { emaMetric, metricsFrom } from 'phasewatch';",
+          'const mean = metricsFrom((s) => ({ mean: s.images[0] }), { prefix: "mine" });',
+          'export default ({ run }) =>',
+          '  run({ steps: 4, snapshotEvery: 2, runId: "own" },',
+          '    { name: "mine", tags: ["a", "b"], notes: "n", operators: [mean],',
+          '      stepOperators: [emaMetric("train/loss-ema")] });',
+        ].join('\n'),
+      );
+      const run = start(['run', file, ...TINY, '--out', out]);
+      expect(await run.code, run.stderr()).to.equal(0);
+      const mine = readRunEvents(join(out, 'own')).filter(
+        (e) => e.type === 'metric' && e.name === 'mine/mean',
+      );
+      expect(mine.map((e) => e.step)).to.deep.equal([2, 4]);
+      const ema = readRunEvents(join(out, 'own')).filter(
+        (e) => e.type === 'metric' && e.name === 'train/loss-ema',
+      );
+      expect(ema.map((e) => e.step)).to.deep.equal([1, 2, 3, 4]);
+      expect(meta(join(out, 'own'))).to.include({ name: 'mine', notes: 'n', status: 'completed' });
+      expect(meta(join(out, 'own')).tags).to.deep.equal(['a', 'b']);
+    });
+
+    for (const [kind, body] of [
+      ['run()', 'run({ steps: 6, snapshotEvery: 3, runId: "th" })'],
+      [
+        'createRun + record',
+        'ctx.blocks.training(ctx.blocks.unetDdpm({ size: 8, widths: [4, 8, 8] }), ctx.blocks.gaussianBumps({ size: 8, dx: 1 }), { steps: 6, batchSize: 4 }).pipe(ctx.record(ctx.createRun({ runId: "th", config: {} })))',
+      ],
+    ] as const) {
+      it(`a stream that throws downstream of ${kind} stores the run failed with its error, exit 1`, async () => {
+        const file = join(out, 'throws.ts');
+        writeFileSync(
+          file,
+          [
+            "import { tap } from 'rxjs';",
+            'export default (ctx) => {',
+            '  const run = ctx.run;',
+            `  return ${body}.pipe(`,
+            "    tap((e) => { if (e.type === 'step' && e.step === 3) throw new Error('diverged at step 3'); }),",
+            '  );',
+            '};',
+          ].join('\n'),
+        );
+        const { code, stderr } = await cli(['run', file, ...TINY, '--out', out]);
+        expect(code, stderr).to.equal(1);
+        expect(stderr).to.contain('phasewatch: diverged at step 3\n');
+        expect(meta(join(out, 'th'))).to.include({
+          status: 'failed',
+          error: 'diverged at step 3',
+        });
+        expect(readRunEvents(join(out, 'th')).at(-1)).to.include({
+          type: 'run-end',
+          status: 'failed',
+          error: 'diverged at step 3',
+        });
+      });
+    }
+
+    it("--name and --tags win over run()'s own", async () => {
+      const file = join(out, 'named.ts');
+      writeFileSync(
+        file,
+        'export default ({ run }) => run({ steps: 2, snapshotEvery: 2, runId: "nm" }, { name: "script", tags: ["s"] });\n',
+      );
+      const run = start(['run', file, ...TINY, '--name', 'flag', '--tags', 'f', '--out', out]);
+      expect(await run.code, run.stderr()).to.equal(0);
+      expect(meta(join(out, 'nm'))).to.include({ name: 'flag' });
+      expect(meta(join(out, 'nm')).tags).to.deep.equal(['f']);
+    });
+
     it('the command line overrides a config script too', async () => {
       const file = join(out, 'settings.ts');
       writeFileSync(

@@ -123,6 +123,27 @@ describe('runExperiment', () => {
     expect(readRunMeta(dir)).to.include({ status: 'completed', lastStep: 12 });
   });
 
+  it('resumes bit-exactly: every loss after the checkpoint equals the uninterrupted run’s', async () => {
+    const cfg = { ...TINY, steps: 30, snapshotEvery: 10, seed: 7 };
+    const lossesOf = (dir: string): [number, number][] =>
+      readRunEvents(dir)
+        .filter((e) => e.type === 'step')
+        .map((e) => [e.step, (e as { loss: number }).loss]);
+    await lastValueFrom(runExperiment({ ...cfg, runId: 'whole' }, { runsDir }));
+    // Stopped at step 25: the newest checkpoint holds step 20, so 21… are trained again.
+    await firstValueFrom(
+      runExperiment({ ...cfg, runId: 'cut' }, { runsDir }).pipe(
+        filter((e) => e.type === 'step' && e.step === 25),
+      ),
+    );
+    expect(readRunMeta(join(runsDir, 'cut'))).to.include({ status: 'stopped' });
+    await lastValueFrom(runExperiment({}, { resume: join(runsDir, 'cut') }));
+    const whole = lossesOf(join(runsDir, 'whole'));
+    const resumed = lossesOf(join(runsDir, 'cut'));
+    expect(whole.map(([step]) => step)).to.deep.equal([...Array(30).keys()].map((i) => i + 1));
+    expect(resumed).to.deep.equal(whole);
+  });
+
   it('fails with the config error before creating a run', async () => {
     let message = '';
     await lastValueFrom(runExperiment({ dx: -1 }, { runsDir })).catch((e: Error) => {

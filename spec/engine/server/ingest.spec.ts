@@ -9,6 +9,7 @@ import { readSnapshotArrays } from '../../../engine/store/run-store.js';
 import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot, npyBytes, request } from './ingest-helpers.js';
+import { twoMoons } from '../../operators/two-moons.js';
 
 describe('engine/server/ingest', () => {
   let runsDir: string;
@@ -134,6 +135,30 @@ describe('engine/server/ingest', () => {
     expect(live).to.deep.equal(stored);
   });
 
+  it('takes the points of an embedding as N rows [x, y, z] or flat, and stores them flat', async () => {
+    await start();
+    const runId = await createRun();
+    const colourBy = { x: [0, 1] };
+    const nested = {
+      type: 'embedding',
+      name: 'n',
+      points: [
+        [0, 1, 2],
+        [3, 4, 5],
+      ],
+      colourBy,
+      step: 1,
+    };
+    const flat = { type: 'embedding', name: 'f', points: [0, 1, 2, 3, 4, 5], colourBy, step: 1 };
+    const r = await post(`/api/runs/${runId}/events`, [nested, flat]);
+    expect(r.status, r.text).to.equal(200);
+    const stored = events(runId).filter((e) => e.type === 'embedding');
+    expect(stored.map((e) => (e as { points: number[] }).points)).to.deep.equal([
+      [0, 1, 2, 3, 4, 5],
+      [0, 1, 2, 3, 4, 5],
+    ]);
+  });
+
   it('answers bad events with a 400 naming the field and appends nothing of the batch', async () => {
     await start();
     const runId = await createRun();
@@ -166,6 +191,23 @@ describe('engine/server/ingest', () => {
       [
         { type: 'embedding', name: 'e', points: [0, 0, 0, 1, 1, 1], colourBy: { x: [1] }, step: 0 },
         /^event\.colourBy\.x: must hold N = 2 values/,
+      ],
+      [
+        { type: 'embedding', name: 'e', points: [0, 0, 0, 1], colourBy: {}, step: 0 },
+        /^event\.points: must be N×3 numbers: N rows \[x, y, z\] or a flat .* \(got 4 values\)/,
+      ],
+      [
+        {
+          type: 'embedding',
+          name: 'e',
+          points: [
+            [0, 0, 0],
+            [1, 1],
+          ],
+          colourBy: {},
+          step: 0,
+        },
+        /^event\.points\[1\]: must be N×3 numbers: .*; row 1 is not 3 finite numbers \(got \[1,1\]\)/,
       ],
       [
         { type: 'images', name: 'i', size: 2, thumbs: [{ pixels: [0, 1, 2] }], step: 0 },
@@ -351,6 +393,35 @@ describe('engine/server/ingest', () => {
     expect(after.text).to.match(/not open for ingest/);
     const status = await request(port, 'GET', `/api/runs/${runId}`);
     expect(status.json()).to.include({ runId, status: 'completed', open: false });
+  });
+
+  it('says at upload when a snapshot is not bump images, and withholds its phase', async () => {
+    await start();
+    const runId = await createRun({ name: 'moons', assess: { embed: 'pca', confirm: 1 } });
+    const moons = twoMoons();
+    const n = moons.labels.length / 2;
+    const r = await post(
+      `/api/runs/${runId}/snapshots?step=10`,
+      Buffer.concat([
+        npyBytes([n, 2], moons.labels),
+        npyBytes([n, 16, 16], moons.images),
+        npyBytes([n, moons.dim], moons.activations),
+      ]),
+      { 'content-type': 'application/x-npy' },
+    );
+    expect(r.status, r.text).to.equal(202);
+    expect((r.json() as { warning: string }).warning).to.match(
+      /^phase will not be judged: only \d+% of the one-blob images hold a compact Gaussian-like bump/,
+    );
+    const fin = await post(`/api/runs/${runId}/finish`);
+    expect(fin.json()).to.include({ status: 'completed', phase: null });
+    const all = events(runId);
+    const a = all.find((e) => e.type === 'assessment') as Extract<RunEvent, { type: 'assessment' }>;
+    expect(a.rawPhase).to.equal('C');
+    expect(a.warning).to.match(/^phase not judged: /);
+    expect(a.evidence.inputOk).to.equal(0);
+    expect(all.filter((e) => e.type === 'phase')).to.have.length(0);
+    expect(all.find((e) => e.type === 'alert')).to.include({ level: 'warning', step: 10 });
   });
 
   it('takes raw float32 with a shape header, and checks shapes against each other', async () => {

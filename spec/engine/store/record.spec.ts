@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastValueFrom, NEVER, of, concat, throwError, toArray, Subject } from 'rxjs';
+import { lastValueFrom, NEVER, of, concat, throwError, toArray, Subject, tap } from 'rxjs';
 import { record } from '../../../engine/store/record.js';
 import { readRunMeta, RunStore } from '../../../engine/store/run-store.js';
 import type { EventInput, RunEvent } from '../../../streams/events.js';
@@ -87,6 +87,33 @@ describe('record', () => {
     expect(readRunMeta(join(runsDir, 'stop')).status).to.equal('stopped');
     expect(readRunEvents(join(runsDir, 'stop')).map((e) => e.type)).to.deep.equal([
       'run-start',
+      'run-end',
+    ]);
+  });
+
+  it('marks a run failed, not stopped, when a consumer downstream throws (opts.failure)', () => {
+    const store = create('downstream');
+    let failure: unknown;
+    const source = new Subject<EventInput>();
+    source
+      .pipe(
+        record(store, { failure: () => failure }),
+        tap((e) => {
+          if (e.type === 'metric' && e.step === 2) throw new Error('consumer broke at 2');
+        }),
+      )
+      .subscribe({ error: (err: unknown) => (failure = err) });
+    source.next(metric('m', 1, 1));
+    source.next(metric('m', 1, 2));
+    expect(source.observed, 'unsubscribed').to.equal(false);
+    expect(readRunMeta(join(runsDir, 'downstream'))).to.include({
+      status: 'failed',
+      error: 'consumer broke at 2',
+    });
+    expect(readRunEvents(join(runsDir, 'downstream')).map((e) => e.type)).to.deep.equal([
+      'run-start',
+      'metric',
+      'metric',
       'run-end',
     ]);
   });
