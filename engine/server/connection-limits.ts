@@ -48,6 +48,30 @@ export function connectionLimits(given: Partial<ConnectionLimits> = {}): Connect
   return limits;
 }
 
+/** The environment variable of each limit (`PHASEWATCH_REQUEST_TIMEOUT_MS=600000`). */
+export const LIMIT_ENV: Record<keyof ConnectionLimits, string> = {
+  headersTimeoutMs: 'PHASEWATCH_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'PHASEWATCH_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'PHASEWATCH_KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'PHASEWATCH_MAX_CONNECTIONS',
+  maxConnectionsPerAddress: 'PHASEWATCH_MAX_CONNECTIONS_PER_ADDRESS',
+};
+
+/** The limits set in the environment (`LIMIT_ENV`); a bad value throws one line naming it. */
+export function limitsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<ConnectionLimits> {
+  const out: Partial<ConnectionLimits> = {};
+  for (const [key, name] of Object.entries(LIMIT_ENV) as [keyof ConnectionLimits, string][]) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const v = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(v) || v < 1) {
+      throw new Error(`${name} must be an integer >= 1 (got ${JSON.stringify(text)})`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
 /**
  * How often Node looks for requests past their time: a quarter of the shorter timeout, between
  * 10 ms and 1 s (Node's own default, 30 s, would let a 10 s header timeout run to 40 s).

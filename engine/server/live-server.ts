@@ -9,6 +9,7 @@ import {
   checkingIntervalMs,
   connectionLimits,
   limitConnections,
+  limitsFromEnv,
   type ConnectionLimits,
 } from './connection-limits.js';
 import type { FrameCache } from './encode.js';
@@ -46,7 +47,8 @@ export interface LiveServerOptions {
   rescanMs?: number;
   /**
    * Header, request and keep-alive timeouts and connection caps (total, per remote address);
-   * defaults in `DEFAULT_CONNECTION_LIMITS` (docs/reliability.md gives the figures).
+   * defaults in `DEFAULT_CONNECTION_LIMITS`, or the environment (`LIMIT_ENV`, e.g.
+   * `PHASEWATCH_REQUEST_TIMEOUT_MS`); docs/reliability.md gives the figures.
    */
   limits?: Partial<ConnectionLimits>;
 }
@@ -97,7 +99,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer in 0..65535 (got ${port})`);
   }
-  const limits = connectionLimits(opts.limits);
+  const limits = connectionLimits({ ...limitsFromEnv(), ...opts.limits });
   try {
     await ensureBundle();
   } catch (err) {

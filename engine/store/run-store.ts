@@ -6,6 +6,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmdirSync,
@@ -198,6 +199,7 @@ export class RunStore {
       };
       delete reopened.error;
       writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(reopened, null, 2));
+      removeStaleTemps(dir);
       return new RunStore(dir, reopened, lastSeq, lock, opts.hub);
     } catch (err) {
       lock.release();
@@ -395,6 +397,33 @@ export class RunStore {
   private freeReserve(): void {
     rmSync(join(this.dir, RESERVE_FILE), { force: true });
   }
+}
+
+/**
+ * Removes the temporary files a writer of this run left when it was killed mid-write (a
+ * checkpoint's `weights.bin.tmp-<pid>`, a snapshot's): under the run's lock nobody else writes
+ * them. Lock files of other processes (`writer.lock.tmp-…`) are not touched.
+ */
+function removeStaleTemps(dir: string): void {
+  const sweep = (d: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(d, name);
+      if (/\.tmp-\d+(-\d+)?$/.test(name) && !name.startsWith('writer.lock')) {
+        rmSync(path, { force: true });
+      } else if (depth > 0 && !name.includes('.')) {
+        sweep(path, depth - 1);
+      }
+    }
+  };
+  sweep(join(dir, 'snapshots'), 0);
+  sweep(join(dir, 'checkpoints'), 1);
+  sweep(dir, 0);
 }
 
 /** Removes the empty skeleton of a run dir; anything written there by others stays. */

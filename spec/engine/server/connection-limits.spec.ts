@@ -9,6 +9,7 @@ import {
   checkingIntervalMs,
   connectionLimits,
   DEFAULT_CONNECTION_LIMITS,
+  limitsFromEnv,
 } from '../../../engine/server/connection-limits.js';
 import { startServer, type LiveServer } from '../../../engine/server/live-server.js';
 import type { RunEvent } from '../../../streams/events.js';
@@ -89,6 +90,12 @@ describe('engine/server/connection-limits', () => {
     expect(checkingIntervalMs(connectionLimits({ headersTimeoutMs: 100 }))).to.equal(25);
     expect(() => connectionLimits({ maxConnections: 0 })).to.throw(
       /^maxConnections must be an integer >= 1 \(got 0\)$/,
+    );
+    expect(limitsFromEnv({ PHASEWATCH_REQUEST_TIMEOUT_MS: '600000', OTHER: 'x' })).to.deep.equal({
+      requestTimeoutMs: 600_000,
+    });
+    expect(() => limitsFromEnv({ PHASEWATCH_MAX_CONNECTIONS: '1e3' })).to.throw(
+      /^PHASEWATCH_MAX_CONNECTIONS must be an integer >= 1 \(got "1e3"\)$/,
     );
     expect(() => connectionLimits({ headersTimeoutMs: 2000, requestTimeoutMs: 1000 })).to.throw(
       /^headersTimeoutMs \(2000\) must be at most requestTimeoutMs \(1000\)$/,
