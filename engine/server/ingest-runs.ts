@@ -7,6 +7,7 @@ import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
+import { ioReason } from '../store/io-error.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
 import { HttpError, readBody } from './ingest-http.js';
 import { checkIngestEvent, createRunSchema, finishSchema, zodError } from './ingest-schema.js';
@@ -106,6 +107,13 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       });
     } catch (err) {
       const message = (err as Error).message;
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+        // The disk, not the request: nothing was left behind (see RunStore.create).
+        throw new HttpError(
+          insufficientStorage({ cause: err }) ? 507 : 500,
+          `cannot create the run: ${ioReason(err)}`,
+        );
+      }
       throw new HttpError(/already exists|locked|held by/i.test(message) ? 409 : 400, message);
     }
     const input = new Subject<EventInput>();
@@ -123,9 +131,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       idle: [],
     };
     run.recording = input.pipe(record(store)).subscribe({
-      error: (err: unknown) => {
-        run.failure = err instanceof Error ? err.message : String(err);
-      },
+      error: (err: unknown) => failed(run, err instanceof Error ? err.message : String(err)),
     });
     startAssessing(run);
     runs.set(store.runId, run);
@@ -186,6 +192,18 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     run.assessing.unsubscribe();
     run.snaps.complete();
     runs.delete(run.store.runId);
+  }
+
+  /**
+   * The run's store ended it `failed` (a write that failed: a full disk): nothing more is
+   * assessed or recorded; requests for it get 409 with the reason until the idle watchdog
+   * forgets it.
+   */
+  function failed(run: OpenRun, message: string): void {
+    run.failure ??= message;
+    run.assessing.unsubscribe();
+    run.pending.clear();
+    settle(run);
   }
 
   function settle(run: OpenRun): void {
@@ -277,7 +295,14 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     try {
       file = run.store.writeSnapshot(step, snap);
     } catch (err) {
-      throw new HttpError(500, `cannot store the snapshot: ${(err as Error).message}`);
+      // The store ended the run failed with the reason (and left no file).
+      const message = (err as Error).message;
+      failed(run, message);
+      run.recording.unsubscribe();
+      throw new HttpError(
+        insufficientStorage(err) ? 507 : 500,
+        `cannot store the snapshot: ${message} (the run ended failed)`,
+      );
     }
     const count = snap.labels.length / 2;
     run.input.next({
@@ -302,6 +327,12 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       dim: snap.dim,
       ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
     };
+  }
+
+  /** True for a write that failed for want of space (507 Insufficient Storage). */
+  function insufficientStorage(err: unknown): boolean {
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    return cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT';
   }
 
   function stepAfterLast(run: OpenRun, step: number): void {

@@ -62,7 +62,8 @@ describe('examples/hole', function () {
     const dir = join(runsDir, runId);
     const meta = readRunMeta(dir);
     expect(meta).to.include({ status: 'completed' });
-    expect(meta.config).to.deep.include({ hole: centredHole(8), datasetSize: 60 });
+    // Centres 2 px from the edge (the default): 2 … 5, 16 of them, 4 inside the hole.
+    expect(meta.config).to.deep.include({ hole: centredHole(8), datasetSize: 12 });
     const stored = readRunEvents(dir);
     const at = (name: string): number[] =>
       stored.flatMap((e) => (e.type === 'metric' && e.name === name ? [e.step] : []));

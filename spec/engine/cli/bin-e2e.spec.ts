@@ -134,6 +134,10 @@ function cases(where: () => { cwd: string; scripts: string; out: string }): void
     expect(r.code, r.stderr).to.equal(0);
     expect(r.meta).to.include({ name: 'e2e own', status: 'completed' });
     expect(r.meta.tags).to.deep.equal(['e2e', 'own']);
+    // Where the addon builds here, the install script built it in the fresh project too.
+    if (existsSync(path.join(repoRoot, 'build', 'Release', 'phasewatch_native.node'))) {
+      expect(r.meta.backend).to.equal('native');
+    }
     const names = metricNames(r.events);
     expect([...names]).to.include.members(['custom/mean', 'train/loss-ema', 'phase/accuracy']);
     const ema = r.events.filter((e) => e.type === 'metric' && e.name === 'train/loss-ema');
@@ -207,6 +211,23 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
       scripts: path.join(tmp, 'scripts'),
       out: path.join(tmp, 'clone'),
     }));
+
+    it("a script's `import … from 'phasewatch'` gets the clone's sources, never a stale dist/", async () => {
+      const dir = path.join(tmp, 'esm');
+      await mkdir(dir);
+      writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }');
+      writeFileSync(
+        path.join(dir, 'where.ts'),
+        "import { EMPTY } from 'rxjs';\n" +
+          "console.log(new URL(import.meta.resolve('phasewatch')).pathname);\n" +
+          'export default () => EMPTY;\n',
+      );
+      const { stdout } = await exec('npx', ['phasewatch', 'run', path.join(dir, 'where.ts')], {
+        cwd: repoRoot,
+        env: npmEnv,
+      });
+      expect(stdout.trim()).to.equal(path.join(repoRoot, 'index.ts'));
+    });
   });
 
   describe('from the packed tarball installed in a fresh project', function () {

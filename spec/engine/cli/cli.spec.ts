@@ -124,7 +124,7 @@ describe('cli', () => {
       ],
       [
         ['run', '--dx', '1e-6'],
-        /^phasewatch: --dx 0\.000001 and --dy 0\.000001 at size 16 give 2\.25e\+14 training images; at most 10000000 are held in memory/,
+        /^phasewatch: --dx 0\.000001 and --dy 0\.000001 at size 16 give 1\.21e\+14 training images; at most 10000000 are held in memory/,
       ],
       [
         ['run', '--ddim-steps', '50', '--timesteps', '10'],

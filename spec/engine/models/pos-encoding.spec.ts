@@ -68,7 +68,9 @@ describe('encodeConditions posEncoding', () => {
       /^unet\.posEncoding must be one of fine, standard \(got "wide"\)$/,
     );
     expect(resolveConfig({ posEncoding: 'standard' }).posEncoding).to.equal('standard');
-    expect(resolveConfig().posEncoding).to.equal('fine');
+    // The default experiment (the phase-B reference model) encodes x and y as t; classic, fine.
+    expect(resolveConfig().posEncoding).to.equal('standard');
+    expect(resolveConfig({ preset: 'classic' }).posEncoding).to.equal('fine');
     expect(() => resolveConfig({ posEncoding: 'x' as unknown as 'fine' })).to.throw(
       /^posEncoding must be one of fine, standard \(got "x"\)$/,
     );

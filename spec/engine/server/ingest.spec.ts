@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -538,6 +539,55 @@ describe('engine/server/ingest', () => {
     expect(r.status).to.equal(413);
     expect(r.text).to.match(/^body of \d+ bytes is over the limit of 1000\n$/);
     expect(existsSync(join(runsDir, runId, 'snapshots', '1.bin'))).to.equal(false);
+  });
+
+  it('a snapshot the disk has no room for: 507, the run ends failed with the reason, nothing left, the server goes on', async () => {
+    await start();
+    const runId = await createRun();
+    const dir = join(runsDir, runId);
+    const s = bumpSnapshot(20, 8, 1);
+    const real = fs.writeFileSync;
+    // No room for the snapshot's file; room again once the run gives its reserve back.
+    (fs as Record<string, unknown>).writeFileSync = (file: string, data: Uint8Array) => {
+      if (!String(file).includes('snapshots') || !existsSync(join(dir, '.reserve'))) {
+        return real(file, data);
+      }
+      real(file, data.subarray(0, 10));
+      const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device, write');
+      err.code = 'ENOSPC';
+      throw err;
+    };
+    syncBuiltinESMExports();
+    let r;
+    try {
+      r = await post(`/api/runs/${runId}/snapshots?step=1`, npySnapshot(s, 20, 8), {
+        'content-type': 'application/x-npy',
+      });
+    } finally {
+      (fs as Record<string, unknown>).writeFileSync = real;
+      syncBuiltinESMExports();
+    }
+    const reason = 'snapshot at step 1: no space left on device (ENOSPC)';
+    expect(r.status, r.text).to.equal(507);
+    expect(r.text).to.equal(`cannot store the snapshot: ${reason} (the run ended failed)\n`);
+    expect(readdirSync(join(dir, 'snapshots'))).to.deep.equal([]);
+    expect(
+      readdirSync(dir).filter((f) => /\.tmp-|^\.reserve$|^writer\.lock$/.test(f)),
+    ).to.deep.equal([]);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    expect(meta).to.include({ status: 'failed', error: reason });
+    expect(events(runId).at(-1)).to.include({ type: 'run-end', status: 'failed', error: reason });
+    const again = await post(`/api/runs/${runId}/events`, {
+      type: 'metric',
+      name: 'a',
+      value: 1,
+      step: 2,
+    });
+    expect(again.status).to.equal(409);
+    expect(again.text).to.include(reason);
+    // The server takes other runs as before.
+    const other = await createRun();
+    expect(other).not.to.equal(runId);
   });
 
   it('a snapshot that cannot be assessed raises an alert and the next one is assessed', async () => {
