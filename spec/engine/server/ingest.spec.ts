@@ -12,6 +12,15 @@ import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot, npyBytes, request } from './ingest-helpers.js';
 import { twoMoons } from '../../operators/two-moons.js';
 
+/** Polls `get` until `ok` holds of its value (5 s at most). */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!ok(await get())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('engine/server/ingest', () => {
   let runsDir: string;
   let server: Server;
@@ -588,6 +597,72 @@ describe('engine/server/ingest', () => {
     // The server takes other runs as before.
     const other = await createRun();
     expect(other).not.to.equal(runId);
+  });
+
+  it('refuses an upload with 429 and retry-after while the most snapshots wait for assessment', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    await start({
+      maxPendingAssessments: 2,
+      assess: {
+        embed: 'pca',
+        confirm: 1,
+        assess: async (s, o) => {
+          await gate;
+          const { assessSnapshot } = await import('../../../operators/metrics/assess-snapshot.js');
+          return assessSnapshot(s, o);
+        },
+      },
+    });
+    const runId = await createRun();
+    const upload = (step: number) =>
+      post(
+        `/api/runs/${runId}/snapshots?step=${step}`,
+        npySnapshot(bumpSnapshot(20, 8, step), 20, 8),
+        {
+          'content-type': 'application/x-npy',
+        },
+      );
+    expect((await upload(1)).status).to.equal(202);
+    expect((await upload(2)).status).to.equal(202);
+    const busy = await upload(3);
+    expect(busy.status).to.equal(429);
+    expect(busy.headers['retry-after']).to.match(/^\d+$/);
+    expect(busy.text).to.equal(
+      '2 snapshots are waiting for their assessment, the most this server holds: try again later\n',
+    );
+    expect(existsSync(join(runsDir, runId, 'snapshots', '3.bin'))).to.equal(false);
+    release();
+    await until(
+      async () =>
+        (await request(port, 'GET', `/api/runs/${runId}`)).json() as { assessing: number },
+      (j) => j.assessing === 0,
+    );
+    expect((await upload(3)).status).to.equal(202);
+  });
+
+  it('refuses a snapshot of more samples or activation dimensions than the limits with 413', async () => {
+    await start({ maxSamples: 10, maxDim: 4 });
+    const runId = await createRun();
+    const many = await post(
+      `/api/runs/${runId}/snapshots?step=1`,
+      npySnapshot(bumpSnapshot(11, 8, 1), 11, 8),
+      {
+        'content-type': 'application/x-npy',
+      },
+    );
+    expect(many.status).to.equal(413);
+    expect(many.text).to.equal('snapshot of 11 samples is over the limit of 10\n');
+    const wide = await post(
+      `/api/runs/${runId}/snapshots?step=2`,
+      npySnapshot(bumpSnapshot(10, 8, 1), 10, 8),
+      {
+        'content-type': 'application/x-npy',
+      },
+    );
+    expect(wide.status).to.equal(413);
+    expect(wide.text).to.equal('snapshot activations of 6 dimensions are over the limit of 4\n');
+    expect(readdirSync(join(runsDir, runId, 'snapshots'))).to.deep.equal([]);
   });
 
   it('a snapshot that cannot be assessed raises an alert and the next one is assessed', async () => {
