@@ -207,11 +207,16 @@ export {
 export type {
   AttentionAt,
   AttentionResult,
+  InitKind,
+  PoolKind,
   PosEncoding,
+  StemKind,
   UnetConfig,
   UnetOutput,
   UnetParams,
   UnetWeights,
+  UpMid,
+  UpsampleKind,
 } from './engine/models/unet.js';
 
 // Backends and fused ops

@@ -232,7 +232,7 @@ const PHASE_B_SETTINGS = {
  * up-sampling, a residual bottleneck, up blocks as wide as their skip in the middle, PyTorch's
  * default initialisation, centres 2 px from the edge, sampling with the raw weights (no EMA);
  * `phase-b` names those settings explicitly. `classic`: phasewatch's UNet before that
- * ({@link CLASSIC_SETTINGS}; it goes A → C). `seed`: the model seed 004 describes (its
+ * (`CLASSIC_SETTINGS`; it goes A → C). `seed`: the model seed 004 describes (its
  * appendix A.1) on the classic UNet: 32×32 images, self-attention interlaced after each of the
  * 3 down and 3 up blocks, and the standard sinusoidal encodings of t, x and y fed into every
  * block (projected per block, no shared MLP). What the seed's text leaves open (widths, heads)
