@@ -1,6 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { readRunEvents } from '../../streams/replay.js';
-import { readRunMeta } from '../store/run-store.js';
+import { readRunMeta, writeFileAtomic } from '../store/run-store.js';
 import { scalarSeries, type ScalarPoint } from './scalars.js';
 
 /** A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
@@ -30,6 +29,6 @@ export function scalarsCsv(runId: string, points: readonly ScalarPoint[]): strin
 export function exportCsv(runDir: string, file: string): number {
   const meta = readRunMeta(runDir);
   const points = scalarSeries(readRunEvents(runDir));
-  writeFileSync(file, scalarsCsv(meta.runId, points));
+  writeFileAtomic(file, scalarsCsv(meta.runId, points));
   return points.length;
 }

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { locateBump } from '../../operators/metrics/locate-bump.js';
 import type { RunEvent } from '../../streams/events.js';
-import { readSnapshotArrays } from '../store/run-store.js';
+import { readSnapshotArrays, writeFileAtomic } from '../store/run-store.js';
 import { encodeGreyPng, tileGrey, toGrey } from './png.js';
 
 /** One embedding for TensorBoard's projector: N rows of `dim` values and N rows of metadata. */
@@ -128,7 +128,7 @@ export function writeProjector(dir: string, embeddings: readonly ProjectorEmbedd
       rows.push(row.join('\t'));
     }
     const tensorPath = `projector/${base}.tsv`;
-    writeFileSync(join(dir, tensorPath), rows.join('\n') + '\n');
+    writeFileAtomic(join(dir, tensorPath), rows.join('\n') + '\n');
     const columns = Object.entries(emb.metadata);
     const lines = [
       ...(columns.length > 1 ? [columns.map(([k]) => cell(k)).join('\t')] : []),
@@ -137,7 +137,7 @@ export function writeProjector(dir: string, embeddings: readonly ProjectorEmbedd
       ),
     ];
     const metadataPath = `projector/${base}.metadata.tsv`;
-    writeFileSync(join(dir, metadataPath), lines.join('\n') + '\n');
+    writeFileAtomic(join(dir, metadataPath), lines.join('\n') + '\n');
     const block = [
       'embeddings {',
       `  tensor_name: ${pbString(emb.name)}`,
@@ -153,7 +153,7 @@ export function writeProjector(dir: string, embeddings: readonly ProjectorEmbedd
       const tiles = [...emb.sprite.tiles, ...new Array<Uint8Array>(cols * cols - n).fill(blank)];
       const sheet = tileGrey(tiles, emb.sprite.size, cols, 0, 0);
       const spritePath = `projector/${base}.sprite.png`;
-      writeFileSync(join(dir, spritePath), encodeGreyPng(sheet.width, sheet.height, sheet.grey));
+      writeFileAtomic(join(dir, spritePath), encodeGreyPng(sheet.width, sheet.height, sheet.grey));
       block.push(
         '  sprite {',
         `    image_path: ${pbString(spritePath)}`,
@@ -164,6 +164,6 @@ export function writeProjector(dir: string, embeddings: readonly ProjectorEmbedd
     }
     config.push([...block, '}'].join('\n'));
   }
-  writeFileSync(join(dir, 'projector_config.pbtxt'), config.join('\n') + '\n');
+  writeFileAtomic(join(dir, 'projector_config.pbtxt'), config.join('\n') + '\n');
   return embeddings.length;
 }

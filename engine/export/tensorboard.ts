@@ -1,8 +1,8 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
-import { readRunMeta } from '../store/run-store.js';
+import { readRunMeta, writeFileAtomic } from '../store/run-store.js';
 import { encodeGreyPng, tileGrey } from './png.js';
 import { runEmbeddings, writeProjector } from './projector.js';
 import { ProtobufWriter } from './protobuf-writer.js';
@@ -153,7 +153,7 @@ export function exportTensorBoard(runDir: string, outDir: string): TensorBoardEx
   const points = scalarSeries(events);
   const file = join(dir, `events.out.tfevents.${Math.floor(wall)}.phasewatch`);
   const images = imageSeries(events);
-  writeFileSync(file, eventFile(points, wall, images));
+  writeFileAtomic(file, eventFile(points, wall, images));
   const embeddings = writeProjector(dir, runEmbeddings(runDir, events));
   return { dir, eventFile: file, scalars: points.length, images: images.length, embeddings };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** One stored tensor: its name, group and place in `weights.bin`. */
@@ -18,16 +18,25 @@ export interface CheckpointManifest {
   [field: string]: unknown;
 }
 
-/** Writes a file whole or not at all (a temporary file renamed over it). */
+/**
+ * Writes a file whole or not at all (a temporary file renamed over it); a write that fails (a
+ * full disk) removes its temporary file and rejects.
+ */
 export async function writeAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 /**
  * Writes `weights.bin` (float32 little-endian, concatenated) and `model.json` (the manifest:
- * `head` plus each tensor's name, group, shape and offset), each atomically.
+ * `head` plus each tensor's name, group, shape and offset), each atomically. A checkpoint that
+ * cannot be written whole (a full disk) leaves nothing: the directory it created is removed.
  * @example await writeCheckpoint(dir, { format: 'x', version: 1 }, [{ name: 'w', group: 'param', tensor }]);
  */
 export async function writeCheckpoint(
@@ -35,18 +44,24 @@ export async function writeCheckpoint(
   head: { format: string; version: number } & Record<string, unknown>,
   entries: { name: string; group: string; tensor: tf.Tensor }[],
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const total = entries.reduce((s, e) => s + e.tensor.size, 0);
-  const buf = new Float32Array(total);
-  const tensors: StoredTensor[] = [];
-  let offset = 0;
-  for (const e of entries) {
-    buf.set(await e.tensor.data<'float32'>(), offset);
-    tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
-    offset += e.tensor.size;
+  const created = await mkdir(dir, { recursive: true });
+  try {
+    const total = entries.reduce((s, e) => s + e.tensor.size, 0);
+    const buf = new Float32Array(total);
+    const tensors: StoredTensor[] = [];
+    let offset = 0;
+    for (const e of entries) {
+      buf.set(await e.tensor.data<'float32'>(), offset);
+      tensors.push({ name: e.name, group: e.group, shape: e.tensor.shape, offset });
+      offset += e.tensor.size;
+    }
+    await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
+    await writeAtomic(path.join(dir, 'model.json'), JSON.stringify({ ...head, tensors }, null, 2));
+  } catch (err) {
+    // A directory this call made holds no whole checkpoint: take it away again.
+    if (created !== undefined) await rm(created, { recursive: true, force: true }).catch(() => 0);
+    throw err;
   }
-  await writeAtomic(path.join(dir, 'weights.bin'), new Uint8Array(buf.buffer));
-  await writeAtomic(path.join(dir, 'model.json'), JSON.stringify({ ...head, tensors }, null, 2));
 }
 
 /**

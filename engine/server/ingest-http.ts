@@ -5,6 +5,8 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Headers of the reply (e.g. `retry-after` of a 429). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }

@@ -7,7 +7,9 @@ import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
+import { ioReason } from '../store/io-error.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
+import { AssessPool } from './assess-pool.js';
 import { HttpError, readBody } from './ingest-http.js';
 import { checkIngestEvent, createRunSchema, finishSchema, zodError } from './ingest-schema.js';
 import { decodeUpload, uploadFormat, uploadStep } from './snapshot-upload.js';
@@ -30,6 +32,17 @@ export interface IngestOptions {
   idleMs?: number;
   /** Runs open at once; one more is refused with 429. Default 100. */
   maxOpenRuns?: number;
+  /**
+   * Snapshots being uploaded, waiting for or in assessment, all runs together; one more upload
+   * is refused with 429 and `retry-after` before its body is read. Default 16.
+   */
+  maxPendingAssessments?: number;
+  /** Samples (N) of one snapshot; more are refused with 413. Default 10,000. */
+  maxSamples?: number;
+  /** Activation dimensions (D) of one snapshot; more are refused with 413. Default 4,096. */
+  maxDim?: number;
+  /** Worker threads that assess snapshots. Default: the cores but one, at least one. */
+  assessWorkers?: number;
 }
 
 /** One run a trainer writes through the API. */
@@ -78,6 +91,17 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
   const maxSnapshot = opts.maxSnapshotBytes ?? 64 << 20;
   const idleMs = opts.idleMs ?? 30 * 60_000;
   const maxOpenRuns = opts.maxOpenRuns ?? 100;
+  const maxPending = opts.maxPendingAssessments ?? 16;
+  const maxSamples = opts.maxSamples ?? 10_000;
+  const maxDim = opts.maxDim ?? 4096;
+  // Assessments run off the event loop: the page, sockets and a co-hosted run stay responsive.
+  const pool = new AssessPool(opts.assessWorkers);
+  let reading = 0;
+  const pendingAll = (): number => {
+    let n = 0;
+    for (const run of runs.values()) n += run.pending.size;
+    return n;
+  };
   const hub = new Subject<RunEvent>();
   const runs = new Map<string, OpenRun>();
 
@@ -92,6 +116,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       );
     }
     const assessOpts: WatchPhasesOptions = { ...opts.assess, ...assess };
+    assessOpts.assess ??= pool.assess;
     let store: RunStore;
     try {
       store = RunStore.create({
@@ -106,6 +131,13 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       });
     } catch (err) {
       const message = (err as Error).message;
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+        // The disk, not the request: nothing was left behind (see RunStore.create).
+        throw new HttpError(
+          insufficientStorage({ cause: err }) ? 507 : 500,
+          `cannot create the run: ${ioReason(err)}`,
+        );
+      }
       throw new HttpError(/already exists|locked|held by/i.test(message) ? 409 : 400, message);
     }
     const input = new Subject<EventInput>();
@@ -123,9 +155,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       idle: [],
     };
     run.recording = input.pipe(record(store)).subscribe({
-      error: (err: unknown) => {
-        run.failure = err instanceof Error ? err.message : String(err);
-      },
+      error: (err: unknown) => failed(run, err instanceof Error ? err.message : String(err)),
     });
     startAssessing(run);
     runs.set(store.runId, run);
@@ -186,6 +216,18 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     run.assessing.unsubscribe();
     run.snaps.complete();
     runs.delete(run.store.runId);
+  }
+
+  /**
+   * The run's store ended it `failed` (a write that failed: a full disk): nothing more is
+   * assessed or recorded; requests for it get 409 with the reason until the idle watchdog
+   * forgets it.
+   */
+  function failed(run: OpenRun, message: string): void {
+    run.failure ??= message;
+    run.assessing.unsubscribe();
+    run.pending.clear();
+    settle(run);
   }
 
   function settle(run: OpenRun): void {
@@ -265,7 +307,33 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     stepAfterLast(run, step);
     const sampleMs = Number(query.get('sampleMs') ?? 0);
     const format = uploadFormat(req);
-    const snap = decodeUpload(await readBody(req, maxSnapshot), format, run.store.runId, step);
+    const waiting = pendingAll() + reading;
+    if (waiting >= maxPending) {
+      throw new HttpError(
+        429,
+        `${waiting} snapshots are waiting for their assessment, the most this server holds: try again later`,
+        { 'retry-after': String(Math.max(1, Math.ceil(waiting / pool.size))) },
+      );
+    }
+    // Bodies being read count too: many uploads at once cannot all get past the check.
+    reading++;
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxSnapshot);
+    } finally {
+      reading--;
+    }
+    const snap = decodeUpload(body, format, run.store.runId, step);
+    const samples = snap.labels.length / 2;
+    if (samples > maxSamples) {
+      throw new HttpError(413, `snapshot of ${samples} samples is over the limit of ${maxSamples}`);
+    }
+    if (snap.dim > maxDim) {
+      throw new HttpError(
+        413,
+        `snapshot activations of ${snap.dim} dimensions are over the limit of ${maxDim}`,
+      );
+    }
     if (run.finishing || run.failure) {
       throw new HttpError(409, `run ${run.store.runId} is no longer open`);
     }
@@ -277,7 +345,14 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     try {
       file = run.store.writeSnapshot(step, snap);
     } catch (err) {
-      throw new HttpError(500, `cannot store the snapshot: ${(err as Error).message}`);
+      // The store ended the run failed with the reason (and left no file).
+      const message = (err as Error).message;
+      failed(run, message);
+      run.recording.unsubscribe();
+      throw new HttpError(
+        insufficientStorage(err) ? 507 : 500,
+        `cannot store the snapshot: ${message} (the run ended failed)`,
+      );
     }
     const count = snap.labels.length / 2;
     run.input.next({
@@ -302,6 +377,12 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       dim: snap.dim,
       ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
     };
+  }
+
+  /** True for a write that failed for want of space (507 Insufficient Storage). */
+  function insufficientStorage(err: unknown): boolean {
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    return cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT';
   }
 
   function stepAfterLast(run: OpenRun, step: number): void {
@@ -362,6 +443,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
         end(run);
         run.recording.unsubscribe();
       }
+      pool.close();
     },
   };
 }

@@ -121,7 +121,10 @@ export function createIngest(opts: IngestOptions): Ingest {
         const status = err instanceof HttpError ? err.status : 500;
         const message = err instanceof Error ? err.message : String(err);
         if (res.headersSent) return void res.destroy();
-        const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
+        const headers: Record<string, string> = {
+          ...(err instanceof HttpError ? err.headers : {}),
+          'content-type': 'text/plain; charset=utf-8',
+        };
         // A body we stopped reading must not be taken for the next request.
         if (!req.complete) headers.connection = 'close';
         res.writeHead(status, headers).end(message.split('\n')[0] + '\n');

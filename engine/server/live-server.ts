@@ -5,6 +5,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { RunEvent } from '../../streams/events.js';
 import { ensureBundle } from './bundle.js';
 import { ClientSession } from './client-session.js';
+import {
+  checkingIntervalMs,
+  connectionLimits,
+  limitConnections,
+  limitsFromEnv,
+  type ConnectionLimits,
+} from './connection-limits.js';
 import type { FrameCache } from './encode.js';
 import {
   isLoopbackHost,
@@ -38,6 +45,12 @@ export interface LiveServerOptions {
   maxClients?: number;
   /** How often stored runs are looked at again (new runs, writers that died). Default 2000 ms. */
   rescanMs?: number;
+  /**
+   * Header, request and keep-alive timeouts and connection caps (total, per remote address);
+   * defaults in `DEFAULT_CONNECTION_LIMITS`, or the environment (`LIMIT_ENV`, e.g.
+   * `PHASEWATCH_REQUEST_TIMEOUT_MS`); docs/reliability.md gives the figures.
+   */
+  limits?: Partial<ConnectionLimits>;
 }
 
 export interface LiveServer {
@@ -86,6 +99,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--port must be an integer in 0..65535 (got ${port})`);
   }
+  const limits = connectionLimits({ ...limitsFromEnv(), ...opts.limits });
   try {
     await ensureBundle();
   } catch (err) {
@@ -154,15 +168,27 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     session.send({ v: PROTOCOL_VERSION, type: 'runs', runs: catalog.list() });
   });
 
+  const handler = httpHandler(token, ingest ? (req, res) => ingest.handle(req, res) : undefined);
+  // Slow senders (a header a byte a minute, a body trickled) are cut with 408 once their time
+  // is up; a whole request keeps 5 minutes, for an upload of a big snapshot over a slow link.
   const server = createServer(
-    httpHandler(token, ingest ? (req, res) => ingest.handle(req, res) : undefined),
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(limits),
+    },
+    (req, res) => {
+      if (!connections.refused(req.socket)) handler(req, res);
+    },
   );
-  // Slow senders (a header a byte a minute) do not hold sockets for long. Whole requests keep
-  // Node's 5 minutes: an ingest upload of a big snapshot over a slow link may need them.
-  server.headersTimeout = 10_000;
+  // Many slow clients cannot take every file handle: connections are capped, in all and per
+  // remote address (a 503 beyond).
+  const connections = limitConnections(server, limits);
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a reset would throw.
     socket.on('error', () => socket.destroy());
+    if (connections.refused(req.socket)) return;
     try {
       const target = requestTarget(req.url);
       if (!target) return refuseUpgrade(socket, '400 Bad Request');

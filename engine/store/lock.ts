@@ -136,9 +136,13 @@ export function acquireRunLock(dir: string): RunLock {
     const fd = openSync(tmp, 'wx');
     try {
       writeSync(fd, text);
-    } finally {
+    } catch (err) {
+      // a full disk: leave no half-written lock behind
       closeSync(fd);
+      unlinkSync(tmp);
+      throw err;
     }
+    closeSync(fd);
     try {
       linkSync(tmp, path);
       heldHere.add(real);

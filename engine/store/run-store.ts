@@ -6,8 +6,10 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
+  rmdirSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -19,6 +21,7 @@ import type { RunEndEvent, RunEvent, RunMeta, UnsequencedEvent } from '../../str
 import { isValidRunId, runIdError } from '../../streams/protocol.js';
 import { parseEventLine, readRunLog } from '../../streams/replay.js';
 import { tempPathFor, writeFileAtomic } from './atomic-file.js';
+import { writeError } from './io-error.js';
 import { acquireRunLock, type RunLock } from './lock.js';
 import { readRunMeta, metaLastSeq, writeMeta, type StoredMeta } from './run-meta.js';
 import { encodeArrays, type SnapshotArrays } from './snapshot-arrays.js';
@@ -108,13 +111,23 @@ export class RunStore {
     if (existsSync(join(dir, 'events.jsonl')) || existsSync(join(dir, 'meta.json'))) {
       throw new Error(`runId "${runId}" already exists in ${opts.runsDir}`);
     }
-    mkdirSync(join(dir, 'snapshots'), { recursive: true });
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    const lock = acquireRunLock(dir);
+    const made = !existsSync(dir);
+    let lock: RunLock;
+    try {
+      mkdirSync(join(dir, 'snapshots'), { recursive: true });
+      mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+      lock = acquireRunLock(dir);
+    } catch (err) {
+      // A run that cannot be created leaves nothing (a full disk, an unwritable runs dir).
+      if (made) removeEmptyRunDir(dir);
+      throw err;
+    }
+    let owned = false;
     try {
       if (existsSync(join(dir, 'events.jsonl')) || existsSync(join(dir, 'meta.json'))) {
         throw new Error(`runId "${runId}" already exists in ${opts.runsDir}`);
       }
+      owned = true;
       const meta: StoredMeta = {
         runId,
         eventsVersion: EVENTS_VERSION,
@@ -130,7 +143,13 @@ export class RunStore {
       writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(meta, null, 2));
       return new RunStore(dir, meta, 0, lock, opts.hub);
     } catch (err) {
+      if (owned) {
+        for (const f of ['meta.json', 'events.jsonl', RESERVE_FILE]) {
+          rmSync(join(dir, f), { force: true });
+        }
+      }
       lock.release();
+      if (made) removeEmptyRunDir(dir);
       throw err;
     }
   }
@@ -180,6 +199,7 @@ export class RunStore {
       };
       delete reopened.error;
       writeFileAtomic(join(dir, 'meta.json'), JSON.stringify(reopened, null, 2));
+      removeStaleTemps(dir);
       return new RunStore(dir, reopened, lastSeq, lock, opts.hub);
     } catch (err) {
       lock.release();
@@ -223,9 +243,12 @@ export class RunStore {
         { cause: err },
       );
     }
-    if (stamped.type === 'phase') this.updateMeta({ phase: stamped.to });
+    if (stamped.type === 'phase') this.meta = { ...this.meta, phase: stamped.to };
     this.subject.next(stamped);
     this.hub?.next(stamped);
+    // After the event is out: a meta.json that cannot be written ends the run, whose run-end
+    // then follows the phase event (updateMeta throws one line).
+    if (stamped.type === 'phase') this.updateMeta({});
     return stamped;
   }
 
@@ -254,17 +277,38 @@ export class RunStore {
     return stamped;
   }
 
-  /** Writes the big arrays of a snapshot; returns the path relative to the run dir. */
+  /**
+   * Writes the big arrays of a snapshot; returns the path relative to the run dir. A write
+   * that fails leaves no file, ends a live run `failed` with the reason and throws it in one
+   * line: `snapshot at step 200: no space left on device (ENOSPC)`.
+   */
   writeSnapshot(step: number, arrays: SnapshotArrays): string {
     const rel = join('snapshots', `${step}.bin`);
-    writeFileAtomic(join(this.dir, rel), encodeArrays(arrays));
+    try {
+      writeFileAtomic(join(this.dir, rel), encodeArrays(arrays));
+    } catch (err) {
+      throw this.failWith(writeError(`snapshot at step ${step}`, err));
+    }
     return rel;
   }
 
-  /** Merges `patch` into meta.json (written atomically). */
+  /**
+   * Merges `patch` into meta.json (written atomically). A write that fails ends a live run
+   * `failed` with the reason and throws it in one line.
+   */
   updateMeta(patch: Partial<RunMeta>): void {
     this.meta = { ...this.meta, ...patch };
-    writeMeta(this.dir, this.meta);
+    try {
+      writeMeta(this.dir, this.meta);
+    } catch (err) {
+      throw this.failWith(writeError(`meta.json of run ${this.runId}`, err));
+    }
+  }
+
+  /** Ends a live run `failed` with `err`'s message (see `fail`); returns `err`. */
+  private failWith(err: Error): Error {
+    if (this.fd !== null) this.fail(err, err.message);
+    return err;
   }
 
   /** Appends the run-end event (returned) unless the run is already closed. */
@@ -352,6 +396,44 @@ export class RunStore {
 
   private freeReserve(): void {
     rmSync(join(this.dir, RESERVE_FILE), { force: true });
+  }
+}
+
+/**
+ * Removes the temporary files a writer of this run left when it was killed mid-write (a
+ * checkpoint's `weights.bin.tmp-<pid>`, a snapshot's): under the run's lock nobody else writes
+ * them. Lock files of other processes (`writer.lock.tmp-…`) are not touched.
+ */
+function removeStaleTemps(dir: string): void {
+  const sweep = (d: string, depth: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const path = join(d, name);
+      if (/\.tmp-\d+(-\d+)?$/.test(name) && !name.startsWith('writer.lock')) {
+        rmSync(path, { force: true });
+      } else if (depth > 0 && !name.includes('.')) {
+        sweep(path, depth - 1);
+      }
+    }
+  };
+  sweep(join(dir, 'snapshots'), 0);
+  sweep(join(dir, 'checkpoints'), 1);
+  sweep(dir, 0);
+}
+
+/** Removes the empty skeleton of a run dir; anything written there by others stays. */
+function removeEmptyRunDir(dir: string): void {
+  for (const d of [join(dir, 'snapshots'), join(dir, 'checkpoints'), dir]) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // not there, or not empty: not ours to remove
+    }
   }
 }
 

@@ -131,7 +131,7 @@ describe('faults: disk full and write errors', function () {
     expect(tempFiles(store.dir)).to.deep.equal([]);
   });
 
-  it('a snapshot or meta.json that cannot be written leaves no temp file; closing failed records why', () => {
+  it('a snapshot that cannot be written leaves no temp file and ends the run failed with its reason', () => {
     const store = RunStore.create({ runsDir, runId: 'snap', backend: 'cpu', config: {} });
     store.append(step(1));
     const realWriteFile = fs.writeFileSync;
@@ -139,7 +139,9 @@ describe('faults: disk full and write errors', function () {
     withFault(
       'writeFileSync',
       ((file: string, data: string | Uint8Array) => {
-        // Half a file, then no space: what a full disk does to a big write.
+        // Half a file, then no space: what a full disk does to a big write. Once the run's
+        // reserve is given back there is room again (for its end).
+        if (!fs.existsSync(join(store.dir, '.reserve'))) return realWriteFile(file, data);
         realWriteFile(file, typeof data === 'string' ? data.slice(0, 10) : data.subarray(0, 10));
         throw enospc('write');
       }) as typeof fs.writeFileSync,
@@ -153,17 +155,79 @@ describe('faults: disk full and write errors', function () {
         } catch (err) {
           message = (err as Error).message;
         }
-        expect(tempFiles(store.dir)).to.deep.equal([]);
-        expect(() => store.updateMeta({ phase: 'A' })).to.throw(/ENOSPC/);
-        expect(tempFiles(store.dir)).to.deep.equal([]);
+      },
+    );
+    expect(message).to.equal('snapshot at step 10: no space left on device (ENOSPC)');
+    expect(tempFiles(store.dir)).to.deep.equal([]);
+    expect(fs.existsSync(join(store.dir, 'snapshots', '10.bin'))).to.equal(false);
+    expect(store.open).to.equal(false);
+    // What a composition does next (record): close failed, a no-op now.
+    expect(store.close('failed', 1, message)).to.equal(undefined);
+    const meta = readRunMeta(store.dir);
+    expect(meta).to.include({ status: 'failed', error: message });
+    expect(readRunLog(store.dir).events.at(-1)).to.include({
+      type: 'run-end',
+      status: 'failed',
+      error: message,
+    });
+    expect(readFileSync(join(store.dir, 'events.jsonl'), 'utf8').endsWith('\n')).to.equal(true);
+    expect(fs.existsSync(join(store.dir, 'writer.lock'))).to.equal(false);
+  });
+
+  it('a meta.json that cannot be written at a phase change ends the run failed after the phase event', () => {
+    const store = RunStore.create({ runsDir, runId: 'meta', backend: 'cpu', config: {} });
+    store.append(step(1));
+    const realWriteFile = fs.writeFileSync;
+    let message = '';
+    withFault(
+      'writeFileSync',
+      ((file: string, data: string | Uint8Array) => {
+        if (!fs.existsSync(join(store.dir, '.reserve'))) return realWriteFile(file, data);
+        realWriteFile(file, typeof data === 'string' ? data.slice(0, 10) : data.subarray(0, 10));
+        throw enospc('write');
+      }) as typeof fs.writeFileSync,
+      () => {
+        try {
+          store.append({
+            type: 'phase',
+            runId: 'x',
+            step: 2,
+            time: 0,
+            from: null,
+            to: 'A',
+            evidence: {},
+          });
+        } catch (err) {
+          message = (err as Error).message;
+        }
+      },
+    );
+    expect(message).to.equal('meta.json of run meta: no space left on device (ENOSPC)');
+    expect(tempFiles(store.dir)).to.deep.equal([]);
+    const meta = readRunMeta(store.dir);
+    expect(meta).to.include({ status: 'failed', error: message, phase: 'A' });
+    const types = readRunLog(store.dir).events.map((e) => e.type);
+    expect(types).to.deep.equal(['step', 'phase', 'run-end']);
+  });
+
+  it('a run that cannot be created on a full disk leaves nothing behind', () => {
+    const realWriteFile = fs.writeFileSync;
+    let message = '';
+    withFault(
+      'writeFileSync',
+      ((file: string, data: string | Uint8Array) => {
+        if (String(file).includes('meta.json')) throw enospc('write');
+        return realWriteFile(file, data);
+      }) as typeof fs.writeFileSync,
+      () => {
+        try {
+          RunStore.create({ runsDir, runId: 'nope', backend: 'cpu', config: {} });
+        } catch (err) {
+          message = (err as Error).message;
+        }
       },
     );
     expect(message).to.match(/ENOSPC/);
-    store.close('failed', 1, message);
-    const meta = readRunMeta(store.dir);
-    expect(meta).to.include({ status: 'failed' });
-    expect(meta.error).to.match(/ENOSPC/);
-    expect(readRunLog(store.dir).events.at(-1)).to.include({ type: 'run-end', status: 'failed' });
-    expect(readFileSync(join(store.dir, 'events.jsonl'), 'utf8').endsWith('\n')).to.equal(true);
+    expect(fs.readdirSync(runsDir)).to.deep.equal([]);
   });
 });

@@ -199,8 +199,13 @@ describe('the phasewatch command (engine/cli/bin.js)', function () {
       const code = exited(child);
       for (;;) {
         await new Promise((r) => setTimeout(r, 10));
+        // (the run's directory is made before its events.jsonl)
         const last =
-          existsSync(cut) && readdirSync(cut).length ? losses(runDir(cut)).at(-1) : undefined;
+          existsSync(cut) &&
+          readdirSync(cut).length &&
+          existsSync(path.join(runDir(cut), 'events.jsonl'))
+            ? losses(runDir(cut)).at(-1)
+            : undefined;
         if (last && last[0] >= 42) break;
       }
       child.kill('SIGINT');

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,15 @@ import type { RunEvent } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot, npyBytes, request } from './ingest-helpers.js';
 import { twoMoons } from '../../operators/two-moons.js';
+
+/** Polls `get` until `ok` holds of its value (5 s at most). */
+async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!ok(await get())) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('engine/server/ingest', () => {
   let runsDir: string;
@@ -538,6 +548,121 @@ describe('engine/server/ingest', () => {
     expect(r.status).to.equal(413);
     expect(r.text).to.match(/^body of \d+ bytes is over the limit of 1000\n$/);
     expect(existsSync(join(runsDir, runId, 'snapshots', '1.bin'))).to.equal(false);
+  });
+
+  it('a snapshot the disk has no room for: 507, the run ends failed with the reason, nothing left, the server goes on', async () => {
+    await start();
+    const runId = await createRun();
+    const dir = join(runsDir, runId);
+    const s = bumpSnapshot(20, 8, 1);
+    const real = fs.writeFileSync;
+    // No room for the snapshot's file; room again once the run gives its reserve back.
+    (fs as Record<string, unknown>).writeFileSync = (file: string, data: Uint8Array) => {
+      if (!String(file).includes('snapshots') || !existsSync(join(dir, '.reserve'))) {
+        return real(file, data);
+      }
+      real(file, data.subarray(0, 10));
+      const err: NodeJS.ErrnoException = new Error('ENOSPC: no space left on device, write');
+      err.code = 'ENOSPC';
+      throw err;
+    };
+    syncBuiltinESMExports();
+    let r;
+    try {
+      r = await post(`/api/runs/${runId}/snapshots?step=1`, npySnapshot(s, 20, 8), {
+        'content-type': 'application/x-npy',
+      });
+    } finally {
+      (fs as Record<string, unknown>).writeFileSync = real;
+      syncBuiltinESMExports();
+    }
+    const reason = 'snapshot at step 1: no space left on device (ENOSPC)';
+    expect(r.status, r.text).to.equal(507);
+    expect(r.text).to.equal(`cannot store the snapshot: ${reason} (the run ended failed)\n`);
+    expect(readdirSync(join(dir, 'snapshots'))).to.deep.equal([]);
+    expect(
+      readdirSync(dir).filter((f) => /\.tmp-|^\.reserve$|^writer\.lock$/.test(f)),
+    ).to.deep.equal([]);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    expect(meta).to.include({ status: 'failed', error: reason });
+    expect(events(runId).at(-1)).to.include({ type: 'run-end', status: 'failed', error: reason });
+    const again = await post(`/api/runs/${runId}/events`, {
+      type: 'metric',
+      name: 'a',
+      value: 1,
+      step: 2,
+    });
+    expect(again.status).to.equal(409);
+    expect(again.text).to.include(reason);
+    // The server takes other runs as before.
+    const other = await createRun();
+    expect(other).not.to.equal(runId);
+  });
+
+  it('refuses an upload with 429 and retry-after while the most snapshots wait for assessment', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    await start({
+      maxPendingAssessments: 2,
+      assess: {
+        embed: 'pca',
+        confirm: 1,
+        assess: async (s, o) => {
+          await gate;
+          const { assessSnapshot } = await import('../../../operators/metrics/assess-snapshot.js');
+          return assessSnapshot(s, o);
+        },
+      },
+    });
+    const runId = await createRun();
+    const upload = (step: number) =>
+      post(
+        `/api/runs/${runId}/snapshots?step=${step}`,
+        npySnapshot(bumpSnapshot(20, 8, step), 20, 8),
+        {
+          'content-type': 'application/x-npy',
+        },
+      );
+    expect((await upload(1)).status).to.equal(202);
+    expect((await upload(2)).status).to.equal(202);
+    const busy = await upload(3);
+    expect(busy.status).to.equal(429);
+    expect(busy.headers['retry-after']).to.match(/^\d+$/);
+    expect(busy.text).to.equal(
+      '2 snapshots are waiting for their assessment, the most this server holds: try again later\n',
+    );
+    expect(existsSync(join(runsDir, runId, 'snapshots', '3.bin'))).to.equal(false);
+    release();
+    await until(
+      async () =>
+        (await request(port, 'GET', `/api/runs/${runId}`)).json() as { assessing: number },
+      (j) => j.assessing === 0,
+    );
+    expect((await upload(3)).status).to.equal(202);
+  });
+
+  it('refuses a snapshot of more samples or activation dimensions than the limits with 413', async () => {
+    await start({ maxSamples: 10, maxDim: 4 });
+    const runId = await createRun();
+    const many = await post(
+      `/api/runs/${runId}/snapshots?step=1`,
+      npySnapshot(bumpSnapshot(11, 8, 1), 11, 8),
+      {
+        'content-type': 'application/x-npy',
+      },
+    );
+    expect(many.status).to.equal(413);
+    expect(many.text).to.equal('snapshot of 11 samples is over the limit of 10\n');
+    const wide = await post(
+      `/api/runs/${runId}/snapshots?step=2`,
+      npySnapshot(bumpSnapshot(10, 8, 1), 10, 8),
+      {
+        'content-type': 'application/x-npy',
+      },
+    );
+    expect(wide.status).to.equal(413);
+    expect(wide.text).to.equal('snapshot activations of 6 dimensions are over the limit of 4\n');
+    expect(readdirSync(join(runsDir, runId, 'snapshots'))).to.deep.equal([]);
   });
 
   it('a snapshot that cannot be assessed raises an alert and the next one is assessed', async () => {

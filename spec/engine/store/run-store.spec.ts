@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
@@ -105,5 +114,22 @@ describe('RunStore', () => {
     expect(() => readRunEvents(join(runsDir, 'nope'))).to.throw(
       /runDir ".*nope" is not a readable/,
     );
+  });
+
+  it('reopening a run removes the temp files a killed writer left, not the lock files of others', () => {
+    const store = RunStore.create({ runsDir, runId: 'left', backend: 'cpu', config: {} });
+    store.close('stopped', 0);
+    const dir = join(runsDir, 'left');
+    mkdirSync(join(dir, 'checkpoints', '20'));
+    writeFileSync(join(dir, 'checkpoints', '20', 'weights.bin.tmp-99999'), 'half');
+    writeFileSync(join(dir, 'snapshots', '20.bin.tmp-99999-3'), 'half');
+    writeFileSync(join(dir, 'meta.json.tmp-99999-4'), 'half');
+    writeFileSync(join(dir, 'writer.lock.tmp-abc'), 'theirs');
+    RunStore.open(dir).close('stopped', 0);
+    expect(readdirSync(join(dir, 'checkpoints', '20'))).to.deep.equal([]);
+    expect(readdirSync(join(dir, 'snapshots'))).to.deep.equal([]);
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).to.deep.equal([
+      'writer.lock.tmp-abc',
+    ]);
   });
 });
