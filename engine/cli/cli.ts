@@ -429,9 +429,27 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
   let server: LiveServer | undefined;
   let interrupted = false;
   let failure: unknown;
-  // The error of the script's stream, set before the stream unsubscribes its runs, which then
-  // end `failed` with it (not `stopped`, as an unsubscribe by Ctrl-C does).
-  let streamError: unknown;
+  // The error of the script's promise or stream. A run the error unsubscribed asks for it then
+  // (the failure probe): a stream's error is set before its unsubscribe; a promise's rejection
+  // is seen a few microtasks later, so until then the run's end waits for the script's outcome
+  // (`settle`), at most one macrotask. Runs still going when the script fails are aborted.
+  let scriptError: unknown;
+  const waiting = new Set<(err: unknown) => void>();
+  const ends: Promise<unknown>[] = [];
+  const settle = (err: unknown) => {
+    for (const decide of waiting) decide(err);
+    waiting.clear();
+  };
+  const probe = (): unknown => {
+    if (scriptError !== undefined || interrupted) return scriptError;
+    const end = new Promise<unknown>((decide) => {
+      waiting.add(decide);
+      setImmediate(() => decide(undefined));
+    });
+    ends.push(end);
+    return end;
+  };
+  const abort = new AbortController();
   try {
     server = options.serve ? await serve(runsDir, line, hub) : undefined;
     // The command line wins over a script's own run() overrides, which win over the defaults.
@@ -441,30 +459,37 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
       hub,
       resume,
       explicit,
-      failure: () => streamError,
+      failure: probe,
+      signal: abort.signal,
     });
-    const work: Observable<unknown> | Promise<unknown> | void =
-      typeof script === 'function' ? script(ctx) : ctx.run(config);
     try {
       await new Promise<void>((done, fail) => {
+        const failed = (err: unknown) => {
+          scriptError = err;
+          settle(err);
+          abort.abort();
+          fail(err instanceof Error ? err : new Error(String(err)));
+        };
+        let work: Observable<unknown> | Promise<unknown> | void;
+        try {
+          work = typeof script === 'function' ? script(ctx) : ctx.run(config);
+        } catch (err) {
+          failed(err);
+          return;
+        }
         if (isObservable(work)) {
           // Ctrl-C unsubscribes: training stops and each run is stored as 'stopped'.
-          const sub = work.subscribe({
-            error: (err: unknown) => {
-              streamError = err;
-              fail(err instanceof Error ? err : new Error(String(err)));
-            },
-            complete: done,
-          });
+          const sub = work.subscribe({ error: failed, complete: done });
           void stop.next.then(() => {
             interrupted = true;
             sub.unsubscribe();
             done();
           });
         } else {
-          Promise.resolve(work).then(() => done(), fail);
+          Promise.resolve(work).then(() => done(), failed);
           void stop.next.then(() => {
             interrupted = true;
+            abort.abort();
             done();
           });
         }
@@ -476,6 +501,8 @@ async function runCommand(line: CommandLine, signal?: AbortSignal): Promise<numb
         process.stderr.write(`${err.stack}\n`);
       }
     }
+    settle(undefined);
+    await Promise.all(ends);
     if (server && !interrupted) {
       process.stderr.write(
         `phasewatch: training ended; still serving the dashboard at ${server.url} (Ctrl-C to stop)\n`,

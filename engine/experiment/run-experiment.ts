@@ -33,6 +33,8 @@ export interface RunOptions {
   stepOperators?: OperatorFunction<StepInput, EventInput>[];
   /** See `RecordOptions.failure`: what ends the run `failed` when it is unsubscribed. */
   failure?: () => unknown;
+  /** See `RecordOptions.signal`: aborting it ends the run as an unsubscribe does. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -99,7 +101,7 @@ export function runExperiment(
         stepOperators: opts.stepOperators,
         restore,
       }).pipe(
-        record(store, { startStep: model.step, failure: opts.failure }),
+        record(store, { startStep: model.step, failure: opts.failure, signal: opts.signal }),
         finalize(() => model.dispose()),
       ),
     ),

@@ -104,6 +104,11 @@ export interface ScriptContextOptions {
    * `tap` that throws downstream of `run()` or `record` fails the run with its error.
    */
   failure?: () => unknown;
+  /**
+   * Aborting it ends every run of this context still going, as an unsubscribe does (see
+   * `RecordOptions.signal`): the CLI aborts when the script's promise or stream fails.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -112,7 +117,7 @@ export interface ScriptContextOptions {
  * `{ operators, stepOperators, name, tags, notes }` — reaches `runExperiment`.
  */
 export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
-  const { config, runsDir, hub, resume, explicit, failure } = opts;
+  const { config, runsDir, hub, resume, explicit, failure, signal } = opts;
   const labels = (cfg: Partial<ExperimentConfig>, o: Labels) => ({
     name: explicit?.name ?? o.name ?? cfg.name ?? opts.name,
     tags: explicit?.tags ?? o.tags ?? cfg.tags ?? opts.tags,
@@ -129,7 +134,15 @@ export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
           : explicit !== undefined
             ? checkConfig({ ...overrides, ...explicit })
             : { ...config, ...overrides };
-      return runExperiment(cfg, { ...o, runsDir, hub, resume, failure, ...labels(cfg, o) });
+      return runExperiment(cfg, {
+        ...o,
+        runsDir,
+        hub,
+        resume,
+        failure,
+        signal,
+        ...labels(cfg, o),
+      });
     },
     createRun: (o) =>
       RunStore.create({
@@ -140,7 +153,7 @@ export function createScriptContext(opts: ScriptContextOptions): ScriptContext {
         config: o.config,
         hub,
       }),
-    record: (store, o) => record(store, { failure, ...o }),
+    record: (store, o) => record(store, { failure, signal, ...o }),
     blocks,
   };
 }

@@ -10,9 +10,12 @@ export interface RecordOptions {
    * Consulted when the run is unsubscribed: an error it returns ends the run `failed` with that
    * error rather than `stopped`. A consumer downstream that errors (a `tap` that throws on the
    * recorded stream) unsubscribes the run; its subscriber's error handler runs first, so it can
-   * set what this returns (the CLI does).
+   * set what this returns (the CLI does). A promise it returns defers the decision to what it
+   * settles to (the error of a script's promise, known only a few microtasks later).
    */
   failure?: () => unknown;
+  /** Aborting it ends the run as an unsubscribe does (`stopped`, or `failed` per `failure`). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -20,8 +23,8 @@ export interface RecordOptions {
  * `run-start`; each event is stamped (runId, time, seq), appended to `events.jsonl` and then
  * passed on — so whoever sees an event can read it back from disk, and the live server (the
  * store's hub) pushes it. The run ends `completed` when the source completes, `failed` with
- * the error's message when it errors (the error is passed on), `stopped` on unsubscribe (or
- * `failed` when `opts.failure` names an error then).
+ * the error's message when it errors (the error is passed on), `stopped` on unsubscribe or
+ * `opts.signal`'s abort (or `failed` when `opts.failure` names an error then).
  *
  * ```
  * source:  --m--m--|     m = { type: 'metric', name: 'acc', value, step }
@@ -83,11 +86,22 @@ export function record(
         complete: () => end('completed'),
       });
       if (ended) sub.unsubscribe();
-      return () => {
+      let stopping = false;
+      const stop = (): void => {
+        opts.signal?.removeEventListener('abort', stop);
         sub.unsubscribe();
+        if (ended || stopping) return;
+        stopping = true;
         const failure = opts.failure?.();
-        if (failure === undefined) end('stopped');
-        else end('failed', failure);
+        const decide = (err: unknown) => (err === undefined ? end('stopped') : end('failed', err));
+        if (isThenable(failure)) failure.then(decide, decide);
+        else decide(failure);
       };
+      if (opts.signal?.aborted) stop();
+      else opts.signal?.addEventListener('abort', stop);
+      return stop;
     });
 }
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';

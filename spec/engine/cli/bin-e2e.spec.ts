@@ -92,6 +92,32 @@ export default ({ run }: ScriptContext) =>
   );
 `;
 
+/** A script whose promise rejects: the error of a stream it awaited, after that run stopped. */
+const REJECTS = `import { lastValueFrom, tap } from 'rxjs';
+import type { ScriptContext } from 'phasewatch';
+
+export default async ({ run }: ScriptContext) => {
+  await lastValueFrom(
+    run({ dx: 1 }, { name: 'e2e rejects' }).pipe(
+      tap((e) => {
+        if (e.type === 'step' && e.step === 25) throw new Error('diverged at step 25');
+      }),
+    ),
+  );
+};
+`;
+
+/** A script whose promise rejects while its run is still training. */
+const REJECTS_LATER = `import type { ScriptContext } from 'phasewatch';
+
+export default ({ run }: ScriptContext) =>
+  new Promise((_, reject) => {
+    run({ dx: 1 }, { name: 'e2e rejects later' }).subscribe((e) => {
+      if (e.type === 'step' && e.step === 25) reject(new Error('loss is NaN at step 25'));
+    });
+  });
+`;
+
 interface Ran {
   code: number | null;
   stderr: string;
@@ -126,7 +152,17 @@ const metricNames = (events: RunEvent[]): Set<string> =>
 const stepsOf = (events: RunEvent[]): number[] =>
   events.flatMap((e) => (e.type === 'step' ? [e.step] : []));
 
-/** The four cases, the same from a clone and from the installed package. */
+/** Stored failed with `error`, said in one line, exit 1; no step after `step` (+1 in flight). */
+const failedWith = (r: Ran, name: string, error: string, step: number) => {
+  expect(r.code, r.stderr).to.equal(1);
+  expect(r.stderr).to.contain(`phasewatch: ${error}\n`);
+  expect(r.stderr).not.to.match(/^\s+at /m);
+  expect(r.meta).to.include({ name, status: 'failed', error });
+  expect(r.events.at(-1)).to.include({ type: 'run-end', status: 'failed', error });
+  expect(Math.max(...stepsOf(r.events))).to.be.within(step, step + 1);
+};
+
+/** The cases, the same from a clone and from the installed package. */
 function cases(where: () => { cwd: string; scripts: string; out: string }): void {
   it('a script with a snapshot operator, a per-step metric, a name and tags', async () => {
     const { cwd, scripts, out } = where();
@@ -150,20 +186,14 @@ function cases(where: () => { cwd: string; scripts: string; out: string }): void
   it('a script that throws: stored failed with its error, one line, exit 1', async () => {
     const { cwd, scripts, out } = where();
     const r = await phasewatch(cwd, path.join(scripts, 'throws.ts'), path.join(out, 'throws'));
-    expect(r.code, r.stderr).to.equal(1);
-    expect(r.stderr).to.contain('phasewatch: diverged at step 25\n');
-    expect(r.stderr).not.to.match(/^\s+at /m);
-    expect(r.meta).to.include({
-      name: 'e2e throws',
-      status: 'failed',
-      error: 'diverged at step 25',
-    });
-    expect(r.events.at(-1)).to.include({
-      type: 'run-end',
-      status: 'failed',
-      error: 'diverged at step 25',
-    });
+    failedWith(r, 'e2e throws', 'diverged at step 25', 25);
     expect(Math.max(...stepsOf(r.events))).to.equal(25);
+  });
+
+  it('a script whose promise rejects: the same, not stopped', async () => {
+    const { cwd, scripts, out } = where();
+    const r = await phasewatch(cwd, path.join(scripts, 'rejects.ts'), path.join(out, 'rejects'));
+    failedWith(r, 'e2e rejects', 'diverged at step 25', 25);
   });
 
   it('examples/custom-metric.ts', async () => {
@@ -200,6 +230,8 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
     await mkdir(path.join(tmp, 'scripts'));
     writeFileSync(path.join(tmp, 'scripts', 'own.ts'), OWN);
     writeFileSync(path.join(tmp, 'scripts', 'throws.ts'), THROWS);
+    writeFileSync(path.join(tmp, 'scripts', 'rejects.ts'), REJECTS);
+    writeFileSync(path.join(tmp, 'scripts', 'rejects-later.ts'), REJECTS_LATER);
   });
   after(async () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -211,6 +243,12 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
       scripts: path.join(tmp, 'scripts'),
       out: path.join(tmp, 'clone'),
     }));
+
+    it('a script whose promise rejects while its run trains: the run ends failed with it', async () => {
+      const script = path.join(tmp, 'scripts', 'rejects-later.ts');
+      const r = await phasewatch(repoRoot, script, path.join(tmp, 'clone', 'later'));
+      failedWith(r, 'e2e rejects later', 'loss is NaN at step 25', 25);
+    });
 
     it("a script's `import … from 'phasewatch'` gets the clone's sources, never a stale dist/", async () => {
       const dir = path.join(tmp, 'esm');
@@ -257,7 +295,7 @@ describe('scripts through the phasewatch command, as users run them (e2e)', func
       for (const f of ['custom-metric.ts', 'bring-your-own-model.ts']) {
         copyFileSync(path.join(repoRoot, 'examples', f), path.join(project, 'examples', f));
       }
-      for (const f of ['own.ts', 'throws.ts']) {
+      for (const f of ['own.ts', 'throws.ts', 'rejects.ts']) {
         copyFileSync(path.join(tmp, 'scripts', f), path.join(project, f));
       }
       writeFileSync(path.join(project, 'loop.mjs'), LOOP);

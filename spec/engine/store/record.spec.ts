@@ -117,4 +117,52 @@ describe('record', () => {
       'run-end',
     ]);
   });
+
+  it('waits for a failure() promise: failed with what it resolves to, stopped on undefined', async () => {
+    let decide!: (err: unknown) => void;
+    const failed = create('later');
+    NEVER.pipe(record(failed, { failure: () => new Promise((r) => (decide = r)) }))
+      .subscribe()
+      .unsubscribe();
+    expect(readRunMeta(join(runsDir, 'later')).status).to.equal('running');
+    decide(new Error('the script rejected'));
+    await Promise.resolve();
+    expect(readRunMeta(join(runsDir, 'later'))).to.include({
+      status: 'failed',
+      error: 'the script rejected',
+    });
+    const stopped = create('fine');
+    NEVER.pipe(record(stopped, { failure: () => Promise.resolve(undefined) }))
+      .subscribe()
+      .unsubscribe();
+    await Promise.resolve();
+    expect(readRunMeta(join(runsDir, 'fine')).status).to.equal('stopped');
+  });
+
+  it('ends the run when opts.signal aborts, as an unsubscribe: downstream completes', () => {
+    const abort = new AbortController();
+    const failure = new Error('the script failed');
+    const seen: string[] = [];
+    NEVER.pipe(
+      record(create('aborted'), { signal: abort.signal, failure: () => failure }),
+    ).subscribe({
+      next: (e) => seen.push(e.type),
+      error: (err: Error) => seen.push(`error: ${err.message}`),
+    });
+    abort.abort();
+    expect(seen).to.deep.equal(['run-start', 'run-end', 'error: the script failed']);
+    expect(readRunMeta(join(runsDir, 'aborted'))).to.include({
+      status: 'failed',
+      error: 'the script failed',
+    });
+    const late = new AbortController();
+    late.abort();
+    const done: string[] = [];
+    NEVER.pipe(record(create('pre'), { signal: late.signal })).subscribe({
+      next: (e) => done.push(e.type),
+      complete: () => done.push('complete'),
+    });
+    expect(done).to.deep.equal(['run-start', 'run-end', 'complete']);
+    expect(readRunMeta(join(runsDir, 'pre')).status).to.equal('stopped');
+  });
 });
