@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { Observer } from 'rxjs';
 import type { EventInput } from '../../streams/events.js';
 
@@ -55,7 +56,30 @@ export interface RemoteRun extends Observer<EventInput> {
   readonly done: Promise<RemoteRunEnd>;
   /** Ends the run `stopped`, the reason (if any) in an alert before its end. */
   stop(reason?: string): void;
+  /**
+   * Ends the run now, blocking until the server has it (at most `timeoutMs`, default 10 s): for
+   * a process's `exit` handler, where no promise settles any more. The events not yet taken by
+   * the server are sent first (a batch whose request was cut off again: the server keeps it
+   * once); a snapshot whose upload was cut off is lost. Says on stderr when the server is not
+   * reached; false then.
+   */
+  endNow(status: 'completed' | 'failed' | 'stopped', error?: string, timeoutMs?: number): boolean;
 }
+
+/** What `endNow` runs in a child process: its calls in order, each a JSON POST. */
+const SEND_NOW = `
+import { readFileSync } from 'node:fs';
+const { calls, headers } = JSON.parse(readFileSync(0, 'utf8'));
+try {
+  for (const [url, body, more] of calls) {
+    const res = await fetch(url, { method: 'POST', headers: { ...headers, ...more }, body: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(new URL(url).pathname + ': ' + res.status + ' ' + text.trim());
+  }
+} catch (err) {
+  process.stderr.write(err.message + (err.cause?.code ? ' (' + err.cause.code + ')' : ''));
+  process.exit(1);
+}`;
 
 /**
  * Connects a training loop that is not phasewatch's to a phasewatch server (`phasewatch
@@ -84,6 +108,7 @@ export function connect(
   }
   const token = opts.token ?? base.searchParams.get('token') ?? process.env.PHASEWATCH_TOKEN;
   const endpoint = (path: string) => new URL(path, base.origin + '/').href;
+  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const call = async (
     path: string,
     body: string | Uint8Array<ArrayBuffer>,
@@ -92,7 +117,7 @@ export function connect(
     const res = await fetch(endpoint(path), {
       method: 'POST',
       body,
-      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { ...headers, ...auth },
     });
     const text = await res.text();
     if (!res.ok) throw new Error(`${path}: ${res.status} ${text.trim().split('\n')[0]}`);
@@ -103,10 +128,14 @@ export function connect(
 
   return {
     run(runOpts: RemoteRunOptions = {}): RemoteRun {
-      const runId = json('/api/runs', runOpts).then((r) => (r as { runId: string }).runId);
+      let id: string | undefined;
+      const runId = json('/api/runs', runOpts).then((r) => (id = (r as { runId: string }).runId));
       let chain: Promise<unknown> = runId;
       let failure: Error | undefined;
       let batch: EventInput[] = [];
+      // Each request of events carries its ordinal: the server keeps a batch sent twice once.
+      let batches = 0;
+      const sending = new Map<number, EventInput[]>();
       let ended = false;
       let resolveDone!: (end: RemoteRunEnd) => void;
       let rejectDone!: (err: Error) => void;
@@ -137,7 +166,14 @@ export function connect(
         enqueue(async (id) => {
           const events = batch;
           batch = [];
-          if (events.length) await json(`/api/runs/${encodeURIComponent(id)}/events`, events);
+          if (!events.length) return;
+          const n = ++batches;
+          sending.set(n, events);
+          await call(`/api/runs/${encodeURIComponent(id)}/events`, JSON.stringify(events), {
+            'content-type': 'application/json',
+            'x-phasewatch-batch': String(n),
+          });
+          sending.delete(n);
         });
       const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => {
         if (ended) return;
@@ -165,6 +201,37 @@ export function connect(
         },
         stop(reason?: string) {
           finish('stopped', reason);
+        },
+        endNow(status, error, timeoutMs = 10_000) {
+          if (ended || id === undefined || failure) return false;
+          ended = true;
+          const runUrl = endpoint(`/api/runs/${encodeURIComponent(id)}`);
+          if (batch.length) sending.set(++batches, batch);
+          const calls: [string, unknown, Record<string, string>?][] = [...sending].map(
+            ([n, events]) => [`${runUrl}/events`, events, { 'x-phasewatch-batch': String(n) }],
+          );
+          calls.push([`${runUrl}/finish`, { status, error }]);
+          const sent = spawnSync(process.execPath, ['--input-type=module', '-e', SEND_NOW], {
+            input: JSON.stringify({
+              calls,
+              headers: { 'content-type': 'application/json', ...auth },
+            }),
+            encoding: 'utf8',
+            timeout: timeoutMs,
+          });
+          if (sent.status === 0) return true;
+          const why =
+            sent.error?.message ??
+            sent.stderr
+              .trim()
+              .split('\n')
+              .findLast((l) => /Error/.test(l));
+          fail(
+            new Error(
+              `the run's end did not reach ${base.origin}: ${why ?? `exit ${sent.status}`}`,
+            ),
+          );
+          return false;
         },
         snapshot(step: number, s: RemoteSnapshot): Promise<void> {
           if (ended) return Promise.reject(new Error('the run has ended'));

@@ -61,6 +61,8 @@ export interface OpenRun {
   lastSnapshotStep: number;
   /** The highest step of any event the trainer sent. */
   lastStep: number;
+  /** The highest batch ordinal (`x-phasewatch-batch`) of the events taken. */
+  lastBatch: number;
   /** Called whenever no snapshot is waiting for its assessment. */
   idle: (() => void)[];
   /** Ends the run if no request comes for `idleMs`. */
@@ -76,7 +78,7 @@ export interface IngestRuns {
   /** `GET /api/runs/<runId>`: the run's meta, open or not, and the snapshots being assessed. */
   status(runId: string): unknown;
   /** `POST /api/runs/<runId>/events`. */
-  append(run: OpenRun, body: unknown): { appended: number; lastSeq: number };
+  append(run: OpenRun, body: unknown, batch?: string): { appended: number; lastSeq: number };
   /** `POST /api/runs/<runId>/snapshots?step=N`. */
   upload(run: OpenRun, req: IncomingMessage, query: URLSearchParams): Promise<unknown>;
   /** `POST /api/runs/<runId>/finish`: once every snapshot is assessed (unless stopped). */
@@ -152,6 +154,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       pending: new Set(),
       lastSnapshotStep: -1,
       lastStep: 0,
+      lastBatch: 0,
       idle: [],
     };
     run.recording = input.pipe(record(store)).subscribe({
@@ -270,7 +273,11 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     return { ...readRunMeta(dir), open: false, assessing: 0 };
   }
 
-  function appendEvents(run: OpenRun, body: unknown): { appended: number; lastSeq: number } {
+  function appendEvents(
+    run: OpenRun,
+    body: unknown,
+    batchHeader?: string,
+  ): { appended: number; lastSeq: number } {
     // The run may have been finished while this body was read.
     if (run.finishing || run.failure) {
       throw new HttpError(409, `run ${run.store.runId} is no longer open`);
@@ -283,6 +290,17 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
         ? (body.events as unknown[])
         : [body];
     if (!Array.isArray(list)) throw new HttpError(400, 'events: must be an array of events');
+    // The batch's ordinal (x-phasewatch-batch): a batch sent again (its reply lost) is kept once.
+    const batch = batchHeader === undefined ? undefined : Number(batchHeader);
+    if (batch !== undefined && (!Number.isSafeInteger(batch) || batch < 1)) {
+      throw new HttpError(
+        400,
+        `x-phasewatch-batch: must be an integer >= 1 (got ${JSON.stringify(batchHeader)})`,
+      );
+    }
+    if (batch !== undefined && batch <= run.lastBatch) {
+      return { appended: 0, lastSeq: run.store.lastSeq };
+    }
     const events: EventInput[] = [];
     for (let i = 0; i < list.length; i++) {
       const where = Array.isArray(body) ? `[${i}]` : wrapped ? `events[${i}]` : 'event';
@@ -295,6 +313,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       run.input.next(e);
       if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
     }
+    if (batch !== undefined) run.lastBatch = batch;
     return { appended: events.length, lastSeq: run.store.lastSeq };
   }
 

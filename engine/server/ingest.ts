@@ -51,7 +51,12 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
       methods: ['POST'],
       handle: async (req, runId) => {
         const run = runs.open(runId);
-        return { status: 200, body: runs.append(run, await readJson(req, maxJson)) };
+        const batch = req.headers['x-phasewatch-batch'];
+        const body = await readJson(req, maxJson);
+        return {
+          status: 200,
+          body: runs.append(run, body, typeof batch === 'string' ? batch : undefined),
+        };
       },
     },
     {
@@ -84,6 +89,7 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
  * ```
  * POST /api/runs                       {name?, runId?, config?, tags?, notes?, backend?, assess?}  → 201 {runId}
  * POST /api/runs/<runId>/events        an event, an array of events, or {events: [...]}          → 200 {appended, lastSeq}
+ *                                      x-phasewatch-batch: N (optional, 1, 2, …): a batch sent again is kept once → {appended: 0}
  * POST /api/runs/<runId>/snapshots?step=N   .npy labels, images, activations back to back
  *                                      (application/x-npy), or raw float32 with
  *                                      x-phasewatch-shapes: labels=Nx2; images=NxSxS; activations=NxD → 202

@@ -21,7 +21,10 @@ export interface InitOptions {
   notes?: string;
   /** The run directory's name (default: time-stamped). */
   runId?: string;
-  /** Where the run is stored on this machine (default `runs`); not with `url`. */
+  /**
+   * Where the run is stored on this machine (default `runs`). With `url` too, a copy of what is
+   * sent to the server, under the server's run id (a directory apart from the server's).
+   */
   runsDir?: string;
   /**
    * A live phasewatch server (`phasewatch serve`, the URL it prints, token included): the run
@@ -99,6 +102,8 @@ interface Sink {
   dir?: string;
   next(e: EventInput): void;
   end(status: 'completed' | 'failed' | 'stopped', error?: string): Promise<RunSummary>;
+  /** The same, done before it returns: for the process's `exit` and its signals. */
+  endNow(status: 'completed' | 'failed' | 'stopped', error?: string): void;
 }
 
 function localSink(o: z.infer<typeof initSchema>): Sink {
@@ -119,6 +124,29 @@ function localSink(o: z.infer<typeof initSchema>): Sink {
   let lastStep = 0;
   const input = new Subject<EventInput>();
   const recording: Subscription = input.pipe(record(store)).subscribe({ error: () => undefined });
+  const end: Sink['end'] = (status, error) => {
+    if (status === 'completed') input.complete();
+    else if (status === 'failed') input.error(new Error(error ?? 'failed'));
+    else {
+      if (error !== undefined) {
+        input.next({
+          type: 'alert',
+          step: lastStep,
+          level: 'warning',
+          message: `stopped: ${error}`,
+        });
+      }
+      recording.unsubscribe();
+    }
+    const info = store.info;
+    return Promise.resolve({
+      runId: info.runId,
+      status: info.status,
+      lastStep: info.lastStep ?? 0,
+      phase: info.phase ?? null,
+      dir: store.dir,
+    });
+  };
   return {
     runId: store.runId,
     dir: store.dir,
@@ -126,29 +154,9 @@ function localSink(o: z.infer<typeof initSchema>): Sink {
       if (e.step > lastStep) lastStep = e.step;
       input.next(e);
     },
-    end: (status, error) => {
-      if (status === 'completed') input.complete();
-      else if (status === 'failed') input.error(new Error(error ?? 'failed'));
-      else {
-        if (error !== undefined) {
-          input.next({
-            type: 'alert',
-            step: lastStep,
-            level: 'warning',
-            message: `stopped: ${error}`,
-          });
-        }
-        recording.unsubscribe();
-      }
-      const info = store.info;
-      return Promise.resolve({
-        runId: info.runId,
-        status: info.status,
-        lastStep: info.lastStep ?? 0,
-        phase: info.phase ?? null,
-        dir: store.dir,
-      });
-    },
+    end,
+    // The store writes synchronously: the end is on disk when end() returns.
+    endNow: (status, error) => void end(status, error),
   };
 }
 
@@ -194,16 +202,49 @@ async function remoteSink(o: z.infer<typeof initSchema>, url: string): Promise<S
       const end = await remote.done;
       return { runId, status: end.status as RunStatus, lastStep, phase: end.phase as Phase | null };
     },
+    endNow: (status, error) => void remote.endNow(status, error),
+  };
+}
+
+/** With `url` and `runsDir`: the run on the server, and a copy under the same id on this machine. */
+async function bothSinks(o: z.infer<typeof initSchema>, url: string): Promise<Sink> {
+  const remote = await remoteSink(o, url);
+  let local: Sink;
+  try {
+    local = localSink({ ...o, runId: remote.runId });
+  } catch (err) {
+    await remote.end('failed', firstLine(err)).catch(() => undefined);
+    throw new Error(
+      `${firstLine(err)} (runsDir keeps a local copy: give one apart from the server's runs dir)`,
+      { cause: err },
+    );
+  }
+  return {
+    runId: remote.runId,
+    dir: local.dir,
+    next: (e) => {
+      local.next(e);
+      remote.next(e);
+    },
+    end: async (status, error) => {
+      const [, end] = await Promise.all([local.end(status, error), remote.end(status, error)]);
+      return { ...end, dir: local.dir };
+    },
+    endNow: (status, error) => {
+      local.endNow(status, error);
+      remote.endNow(status, error);
+    },
   };
 }
 
 /**
  * Starts a run that a training loop of any kind logs to, the way Weights & Biases' `wandb.init`
  * does: stored in the local run store (`runsDir`, default `runs`; `phasewatch serve runs` shows
- * it), or with `url` streamed to a live phasewatch server. The run ends with `finish()` or
- * `fail(err)`; a process that exits without either ends it `stopped` (an alert says so: the
- * program ended, or SIGINT/SIGTERM came), or `failed` with the error when an uncaught exception
- * or a non-zero exit code ends it.
+ * it), or with `url` streamed to a live phasewatch server (and with both, each). The run ends with `finish()` or
+ * `fail(err)`; a process that ends without either finishes it as wandb does: `completed` when
+ * the program ends normally (or `process.exit(0)`), `failed` with the error when an uncaught
+ * exception or a non-zero exit code ends it, `stopped` on SIGINT/SIGTERM (an alert says which).
+ * A remote run's end reaches the server before the process is gone.
  *
  * Options are checked first: a bad one throws one line naming it (`init.tags[0]: …`).
  *
@@ -217,34 +258,34 @@ export async function init(options: InitOptions = {}): Promise<TrackedRun> {
   const parsed = initSchema.safeParse(options);
   if (!parsed.success) throw new Error(zodError('init', options, parsed.error));
   const o = parsed.data;
-  if (o.url !== undefined && o.runsDir !== undefined) {
-    throw new Error(
-      'init: runsDir and url cannot both be given (with url, the server stores the run in its own runs dir)',
-    );
-  }
-  const sink = o.url === undefined ? localSink(o) : await remoteSink(o, o.url);
+  const sink =
+    o.url === undefined
+      ? localSink(o)
+      : o.runsDir === undefined
+        ? await remoteSink(o, o.url)
+        : await bothSinks(o, o.url);
 
   let status: RunStatus = 'running';
   let last: number | undefined;
   let crash: unknown;
   const onCrash = (err: unknown) => (crash ??= err);
-  const onExit = (code: number) => {
-    // Synchronous: a local run's end is written now; a remote one is left to the server.
-    if (status !== 'running') return;
-    if (crash !== undefined || code !== 0) {
-      const why = crash !== undefined ? firstLine(crash) : `the process exited with code ${code}`;
-      void close('failed', why);
-    } else {
-      void close('stopped', 'the process exited without run.finish()');
-    }
-  };
+  // As wandb does: a program that ends normally finishes its run `completed`. beforeExit comes
+  // when nothing is left to do, and the end (a request, for a remote run) is awaited as usual.
   const onBeforeExit = () => {
-    if (status === 'running') void close('stopped', 'the process ended without run.finish()');
+    if (status === 'running') void close('completed');
+  };
+  // process.exit(), an uncaught exception, a signal: nothing async runs any more, so the end
+  // is written (or sent to the server) before the handler returns.
+  const onExit = (code: number) => {
+    if (status !== 'running') return;
+    if (crash !== undefined) closeNow('failed', firstLine(crash));
+    else if (code !== 0) closeNow('failed', `the process exited with code ${code}`);
+    else closeNow('completed');
   };
   // Ctrl-C or a kill: the run ends `stopped`; then, unless the program handles the signal
   // itself, the process ends as it would have without us.
   const onSignal = (signal: NodeJS.Signals) => {
-    if (status === 'running') void close('stopped', `${signal} received`);
+    if (status === 'running') closeNow('stopped', `${signal} received`);
     if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
   };
   process.on('uncaughtExceptionMonitor', onCrash);
@@ -253,14 +294,21 @@ export async function init(options: InitOptions = {}): Promise<TrackedRun> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const close = (how: 'completed' | 'failed' | 'stopped', error?: string) => {
+  const ending = (how: 'completed' | 'failed' | 'stopped') => {
     status = how;
     process.off('uncaughtExceptionMonitor', onCrash);
     process.off('exit', onExit);
     process.off('beforeExit', onBeforeExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  };
+  const close = (how: 'completed' | 'failed' | 'stopped', error?: string) => {
+    ending(how);
     return sink.end(how, error);
+  };
+  const closeNow = (how: 'completed' | 'failed' | 'stopped', error?: string) => {
+    ending(how);
+    sink.endNow(how, error);
   };
   const open = (call: string) => {
     if (status !== 'running') throw new Error(`${call}: run ${sink.runId} has ended (${status})`);

@@ -121,7 +121,6 @@ describe('engine/server/init', () => {
       [{ name: 3 }, /^init\.name: Expected string, received number \(got 3\)$/],
       [{ config: 'lr=1' }, /^init\.config: /],
       [{ runId: '../x', runsDir }, /^init: runId must be/],
-      [{ runsDir, url: 'http://127.0.0.1:1/' }, /^init: runsDir and url cannot both be given/],
       [{ url: 'not a url' }, /^url must be an http\(s\) URL/],
     ];
     for (const [opts, re] of bad) {
@@ -134,33 +133,41 @@ describe('engine/server/init', () => {
     expect(readdirSync(runsDir)).to.deep.equal([]);
   });
 
-  describe('a process that ends without finish()', () => {
-    const index = fileURLToPath(new URL('../../../index.ts', import.meta.url));
-    const runScript = async (body: string) => {
-      const file = join(runsDir, 'loop.mts');
-      writeFileSync(
-        file,
-        `import { init } from ${JSON.stringify(index)};\n` +
-          `const run = await init({ runsDir: ${JSON.stringify(runsDir)}, runId: 'p' });\n` +
-          `run.log({ loss: 1 }, 7);\n${body}\n`,
-      );
-      await promisify(execFile)(process.execPath, ['--import', 'tsx', file]).catch(() => undefined);
-      return { meta: readRunMeta(join(runsDir, 'p')), events: readRunEvents(join(runsDir, 'p')) };
-    };
+  const index = fileURLToPath(new URL('../../../index.ts', import.meta.url));
+  /** Runs a program that logs loss 1 at step 7 to `where` (init's options), then `body`. */
+  const runProgram = async (where: string, body: string) => {
+    const file = join(runsDir, 'loop.mts');
+    writeFileSync(
+      file,
+      `import { init } from ${JSON.stringify(index)};\n` +
+        `const run = await init({ ...${where}, runId: 'p' });\n` +
+        `run.log({ loss: 1 }, 7);\n${body}\n`,
+    );
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', file]).catch(() => undefined);
+    return { meta: readRunMeta(join(runsDir, 'p')), events: readRunEvents(join(runsDir, 'p')) };
+  };
 
-    it('ends it stopped, an alert saying why, when the process ends normally', async () => {
+  /** How a program that ends without finish() leaves its run, local or remote alike. */
+  const endsWithoutFinish = (where: () => string) => {
+    const runScript = (body: string) => runProgram(where(), body);
+
+    it('finishes it completed, as wandb does, when the program ends normally', async () => {
       const { meta, events } = await runScript('');
-      expect(meta.status).to.equal('stopped');
-      expect(events.at(-2)).to.include({
-        type: 'alert',
-        step: 7,
-        message: 'stopped: the process ended without run.finish()',
-      });
+      expect(meta.status).to.equal('completed');
+      expect(metrics(events)).to.deep.equal([['loss', 1, 7]]);
+      expect(events.at(-1)).to.include({ type: 'run-end', status: 'completed', step: 7 });
+    });
+
+    it('… and on process.exit(0)', async () => {
+      const { meta, events } = await runScript('process.exit(0);');
+      expect(meta.status).to.equal('completed');
+      expect(metrics(events)).to.deep.equal([['loss', 1, 7]]);
     });
 
     it('ends it failed with the error of an uncaught exception', async () => {
-      const { meta } = await runScript("throw new Error('CUDA out of memory');");
+      const { meta, events } = await runScript("throw new Error('CUDA out of memory');");
       expect(meta).to.include({ status: 'failed', error: 'CUDA out of memory' });
+      expect(metrics(events)).to.deep.equal([['loss', 1, 7]]);
     });
 
     it('ends it stopped on SIGINT, and the process still ends as Ctrl-C ends it', async () => {
@@ -169,12 +176,17 @@ describe('engine/server/init', () => {
       );
       expect(meta.status).to.equal('stopped');
       expect(events.at(-2)).to.include({ type: 'alert', message: 'stopped: SIGINT received' });
+      expect(metrics(events)).to.deep.equal([['loss', 1, 7]]);
     });
 
     it('ends it failed on process.exit(2)', async () => {
       const { meta } = await runScript('process.exit(2);');
       expect(meta).to.include({ status: 'failed', error: 'the process exited with code 2' });
     });
+  };
+
+  describe('a process that ends without finish()', () => {
+    endsWithoutFinish(() => `{ runsDir: ${JSON.stringify(runsDir)} }`);
   });
 
   describe('with url: a live server', () => {
@@ -189,6 +201,15 @@ describe('engine/server/init', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/?token=tok`;
     });
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const res = await fetch(new URL(path, url), {
+        method: 'POST',
+        headers: { authorization: 'Bearer tok', 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      expect(res.status, path).to.be.below(300);
+      return (await res.json()) as unknown;
+    };
     afterEach(async () => {
       ingest.close();
       server.closeAllConnections();
@@ -211,6 +232,48 @@ describe('engine/server/init', () => {
         ['train/loss', 1, 1],
         ['train/loss', 0.5, 3],
       ]);
+    });
+
+    describe('a process that ends without finish(): its end reaches the server', () => {
+      endsWithoutFinish(() => `{ url: ${JSON.stringify(url)} }`);
+    });
+
+    it('with runsDir too: the run on the server, and a copy under its id on this machine', async () => {
+      const copies = mkdtempSync(join(tmpdir(), 'pw-init-copy-'));
+      try {
+        const run = await init({ url, runsDir: copies, name: 'both', tags: ['t'] });
+        run.log({ 'train/loss': 1 }, 1);
+        run.event({ type: 'step', step: 2, loss: 0.5 });
+        const end = await run.finish();
+        expect(end).to.include({ status: 'completed', dir: join(copies, run.runId) });
+        for (const dir of [join(runsDir, run.runId), join(copies, run.runId)]) {
+          expect(readRunMeta(dir)).to.include({ name: 'both', status: 'completed' }, dir);
+          const events = readRunEvents(dir);
+          expect(metrics(events), dir).to.deep.equal([['train/loss', 1, 1]]);
+          expect(events.filter((e) => e.type === 'step')).to.have.length(1);
+        }
+        // The server's own runs dir as the copy's: one line, the server's run ended.
+        const err = await init({ url, runsDir, runId: 'same' }).then(
+          () => new Error('(no error)'),
+          (e: Error) => e,
+        );
+        expect(err.message).to.match(
+          /^init: runId "same" already exists in \S+ \(runsDir keeps a local copy/,
+        );
+        expect(readRunMeta(join(runsDir, 'same')).status).to.equal('failed');
+      } finally {
+        rmSync(copies, { recursive: true, force: true });
+      }
+    });
+
+    it('keeps a batch of events sent twice once (its ordinal)', async () => {
+      const id = (await post('/api/runs', { runId: 'twice' })) as { runId: string };
+      const batch = [{ type: 'metric', name: 'loss', value: 1, step: 1 }];
+      const first = { 'x-phasewatch-batch': '1' };
+      expect(await post(`/api/runs/${id.runId}/events`, batch, first)).to.include({ appended: 1 });
+      expect(await post(`/api/runs/${id.runId}/events`, batch, first)).to.include({ appended: 0 });
+      await post(`/api/runs/${id.runId}/finish`, {});
+      expect(metrics(readRunEvents(join(runsDir, 'twice')))).to.deep.equal([['loss', 1, 1]]);
     });
 
     it('says in one line when the server refuses the run', async () => {
