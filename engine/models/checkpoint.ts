@@ -133,60 +133,101 @@ export async function readCheckpoint(
   return { manifest, values: await readCheckpointWeights(dir, manifest) };
 }
 
+/** An optimiser whose state a checkpoint holds (`FusedAdamEma`). */
+export interface CheckpointedOptimizer {
+  getWeights(): Promise<SavedTensor[]>;
+  setWeights(weights: SavedTensor[]): Promise<void>;
+  dispose(): void;
+}
+
+/** A named tensor of an optimiser's state. */
+export interface SavedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
 /** What a trained model checkpoints: its weights and their EMA by name, and Adam's state. */
 export interface TrainingState {
   /** The weights' names, in the order they are stored (and Adam keys its moments). */
   names: readonly string[];
   params: Readonly<Record<string, tf.Variable>>;
   ema: Readonly<Record<string, tf.Variable>>;
-  optimizer: {
-    getWeights(): Promise<{ name: string; tensor: tf.Tensor }[]>;
-  };
+  /**
+   * The optimisers by group, in storage order: `adam` (every model's), and any other (DiVA's
+   * encoder has `adam-enc`); a null one stores nothing.
+   */
+  optimizers: Readonly<Record<string, CheckpointedOptimizer | null>>;
 }
 
 /**
  * Writes a trained model's checkpoint: `head` (format, version, the model's own fields) and
- * its params, EMA and Adam state (`param`, `ema` and `adam.<i>` tensors, in that order).
+ * its params, EMA and optimisers' state (`param`, `ema`, then `<group>.<i>` tensors of each
+ * optimiser's group, in that order).
  */
 export async function writeTrainingCheckpoint(
   dir: string,
   head: { format: string; version: number } & Record<string, unknown>,
   state: TrainingState,
 ): Promise<void> {
-  const { names, params, ema, optimizer } = state;
-  const entries: { name: string; group: 'param' | 'ema' | 'adam'; tensor: tf.Tensor }[] = [];
+  const { names, params, ema, optimizers } = state;
+  const entries: { name: string; group: string; tensor: tf.Tensor }[] = [];
   for (const n of names) entries.push({ name: n, group: 'param', tensor: params[n] });
   for (const n of names) entries.push({ name: n, group: 'ema', tensor: ema[n] });
-  const adam = await optimizer.getWeights();
-  // Adam keys its moments by position in the variable list, so store them in order.
-  adam.forEach((w, i) => entries.push({ name: `adam.${i}`, group: 'adam', tensor: w.tensor }));
+  const saved: SavedTensor[][] = [];
   try {
+    for (const [group, optimizer] of Object.entries(optimizers)) {
+      if (!optimizer) continue;
+      const weights = await optimizer.getWeights();
+      saved.push(weights);
+      // Adam keys its moments by position in the variable list, so store them in order.
+      weights.forEach((w, i) => entries.push({ name: `${group}.${i}`, group, tensor: w.tensor }));
+    }
     await writeCheckpoint(dir, head, entries);
   } finally {
     // getWeights hands back a fresh iterations scalar; the moments are the optimiser's own.
-    if (adam.length > 0) adam[0].tensor.dispose();
+    for (const weights of saved) if (weights.length > 0) weights[0].tensor.dispose();
   }
 }
 
 /**
- * Assigns a checkpoint's `param` and `ema` tensors to the model's variables and returns its
- * Adam state (`adam.<i>`, in order) for a fresh optimiser's `setWeights`; the caller disposes it.
+ * Assigns a checkpoint's `param` and `ema` tensors to the model's variables and returns the
+ * state of each optimiser group in `groups` (`<group>.<i>`, in order) for `restoreOptimizer`.
  */
 export function restoreTrainingTensors(
   dir: string,
   tensors: readonly StoredTensor[],
   values: (t: StoredTensor) => Float32Array,
   state: Pick<TrainingState, 'params' | 'ema'>,
-): { name: string; tensor: tf.Tensor }[] {
-  const adam: { name: string; tensor: tf.Tensor }[] = [];
+  groups: readonly string[] = ['adam'],
+): Record<string, SavedTensor[]> {
+  const saved: Record<string, SavedTensor[]> = Object.fromEntries(groups.map((g) => [g, []]));
   for (const t of tensors) {
-    if (t.group === 'adam') {
-      adam.push({ name: t.name, tensor: tf.tensor(values(t), t.shape) });
+    if (groups.includes(t.group)) {
+      saved[t.group].push({ name: t.name, tensor: tf.tensor(values(t), t.shape) });
       continue;
     }
     const target = t.group === 'param' ? state.params[t.name] : state.ema[t.name];
     if (!target) throw new Error(`model.json in ${dir} names an unknown tensor "${t.name}"`);
     tf.tidy(() => target.assign(tf.tensor(values(t), t.shape)));
   }
-  return adam;
+  return saved;
+}
+
+/**
+ * A fresh optimiser in place of `old` (disposed) holding the `saved` state of a checkpoint
+ * (Adam copies it into its own variables; `saved` is disposed). A null `make()` takes none.
+ */
+export async function restoreOptimizer<O extends CheckpointedOptimizer | null>(
+  old: CheckpointedOptimizer | null,
+  make: () => O,
+  saved: SavedTensor[] = [],
+): Promise<O> {
+  old?.dispose();
+  const optimizer = make();
+  try {
+    if (optimizer && saved.length > 0) await optimizer.setWeights(saved);
+  } finally {
+    tf.dispose(saved.map((a) => a.tensor));
+  }
+  return optimizer;
 }

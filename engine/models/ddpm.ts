@@ -6,6 +6,7 @@ import type { RngState, StatefulRng } from '../../streams/random.js';
 import {
   readCheckpointManifest,
   readCheckpointWeights,
+  restoreOptimizer,
   restoreTrainingTensors,
   writeTrainingCheckpoint,
 } from './checkpoint.js';
@@ -290,7 +291,7 @@ export class Ddpm {
       names: this.names,
       params: this.params.weights,
       ema: this.ema,
-      optimizer: this.optimizer,
+      optimizers: { adam: this.optimizer },
     });
   }
 
@@ -308,17 +309,12 @@ export class Ddpm {
       throw new Error(`model in ${dir} has a different architecture than this model`);
     }
     const view = await readCheckpointWeights(dir, manifest);
-    const adam = restoreTrainingTensors(dir, manifest.tensors, view, {
+    const { adam } = restoreTrainingTensors(dir, manifest.tensors, view, {
       params: this.params.weights,
       ema: this.ema,
     });
-    this.optimizer.dispose();
-    this.optimizer = this.makeOptimizer();
-    if (adam.length > 0) {
-      // Adam takes [iterations, first moments…, second moments…] and copies them into variables.
-      await this.optimizer.setWeights(adam);
-      tf.dispose(adam.map((a) => a.tensor));
-    }
+    // Adam takes [iterations, first moments…, second moments…] and copies them into variables.
+    this.optimizer = await restoreOptimizer(this.optimizer, () => this.makeOptimizer(), adam);
     this.step = manifest.step;
     if (manifest.rng) this.rng.restore(manifest.rng);
   }

@@ -12,6 +12,7 @@ import { FusedAdamEma } from '../backend/adam-ema.js';
 import {
   readCheckpointManifest,
   readCheckpointWeights,
+  restoreOptimizer,
   restoreTrainingTensors,
   writeTrainingCheckpoint,
 } from './checkpoint.js';
@@ -204,7 +205,7 @@ export class MlpDenoiser implements Model {
       names: this.names,
       params: this.params,
       ema: this.ema,
-      optimizer: this.optimizer,
+      optimizers: { adam: this.optimizer },
     });
   }
 
@@ -226,16 +227,11 @@ export class MlpDenoiser implements Model {
     if (mine !== theirs)
       throw new Error(`model in ${dir} has a different architecture than this model`);
     const view = await readCheckpointWeights(dir, m);
-    const adam = restoreTrainingTensors(dir, m.tensors, view, {
+    const { adam } = restoreTrainingTensors(dir, m.tensors, view, {
       params: this.params,
       ema: this.ema,
     });
-    this.optimizer.dispose();
-    this.optimizer = this.makeOptimizer();
-    if (adam.length > 0) {
-      await this.optimizer.setWeights(adam);
-      tf.dispose(adam.map((a) => a.tensor));
-    }
+    this.optimizer = await restoreOptimizer(this.optimizer, () => this.makeOptimizer(), adam);
     this.step = m.step ?? 0;
   }
 
