@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from '../../operators/metrics/module-worker.js';
 import { assessSnapshot, type AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { Assessment, Snapshot } from '../../streams/events.js';
 import type { AssessJob, AssessReply } from './assess-worker.js';
@@ -90,10 +87,8 @@ export class AssessPool {
     if (this.broken) return undefined;
     let w: Worker;
     try {
-      const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-      const url = new URL(`./assess-worker${ext}`, import.meta.url).href;
-      const tsx = ext === '.ts' ? tsxEsmApi() : null;
-      w = new Worker(BOOT, { eval: true, workerData: { url, tsx } });
+      // The worker's body is assess-worker.ts (or .js once built).
+      w = moduleWorker('./assess-worker', import.meta.url);
     } catch {
       this.broken = true;
       return undefined;
@@ -141,26 +136,4 @@ interface Job {
   resolve(a: Assessment): void;
   reject(err: Error): void;
   job: AssessJob;
-}
-
-// The worker's body is assess-worker.ts (or .js once built); TypeScript loads through tsx,
-// registered in the worker first (workers do not inherit the main thread's loader).
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.url);
-})();
-`;
-
-const require = createRequire(import.meta.url);
-
-/** The file URL of tsx's ESM API (its package's `./esm/api` import entry). */
-function tsxEsmApi(): string {
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return pathToFileURL(path.join(path.dirname(pkgPath), pkg.exports['./esm/api'].import.default))
-    .href;
 }

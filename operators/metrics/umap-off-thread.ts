@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from './module-worker.js';
 import { umapEmbedAsync, type UmapEmbedOptions } from './umap-embed.js';
 import type { UmapJob, UmapReply } from './umap-worker.js';
 
@@ -47,36 +44,13 @@ interface Pending {
 }
 
 let worker: Worker | null | undefined;
-const require = createRequire(import.meta.url);
 let nextId = 0;
 const pending = new Map<number, Pending>();
 
-// The worker's body is umap-worker.ts (or .js once built). An eval'd bootstrap loads it, first
-// registering tsx's loader when it is TypeScript (workers do not inherit the main thread's).
-const BOOT = `
-const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsx) (await import(workerData.tsx)).register();
-  await import(workerData.url);
-})();
-`;
-
-/** The file URL of tsx's ESM API (its package's `./esm/api` import entry). */
-function tsxEsmApi(): string {
-  const pkgPath = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return pathToFileURL(path.join(path.dirname(pkgPath), pkg.exports['./esm/api'].import.default))
-    .href;
-}
-
 function start(): Worker | null {
   try {
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const url = new URL(`./umap-worker${ext}`, import.meta.url).href;
-    const tsx = ext === '.ts' ? tsxEsmApi() : null;
-    const w = new Worker(BOOT, { eval: true, workerData: { url, tsx } });
+    // The worker's body is umap-worker.ts (or .js once built).
+    const w = moduleWorker('./umap-worker', import.meta.url);
     w.on('message', (reply: UmapReply) => {
       const job = pending.get(reply.id);
       if (!job) return;
