@@ -26,3 +26,30 @@ export function bilinearMap(oldSize: number, newSize: number, alignCorners: bool
   }
   return { lo, hi, frac };
 }
+
+/** What the addon's resizeBilinear and resizeBilinearGrad take after their two buffers. */
+export type BilinearArgs = [
+  geom: Int32Array,
+  ylo: Int32Array,
+  yhi: Int32Array,
+  yfrac: Float32Array,
+  xlo: Int32Array,
+  xhi: Int32Array,
+  xfrac: Float32Array,
+];
+
+/**
+ * The geometry of a bilinear resize of NHWC images [n, h, w, c] to nh×nw, as the addon takes
+ * it: `[n, h, w, c, nh, nw]`, then the row and the column maps (see `bilinearMap`).
+ * @example addon.resizeBilinear(x, y, ...bilinearArgs([1, 2, 2, 1], 4, 4, false));
+ */
+export function bilinearArgs(
+  [n, h, w, c]: readonly number[],
+  nh: number,
+  nw: number,
+  alignCorners: boolean,
+): BilinearArgs {
+  const ys = bilinearMap(h, nh, alignCorners);
+  const xs = bilinearMap(w, nw, alignCorners);
+  return [Int32Array.from([n, h, w, c, nh, nw]), ys.lo, ys.hi, ys.frac, xs.lo, xs.hi, xs.frac];
+}

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { bilinearMap } from '../resize-bilinear-maps.js';
+import { bilinearArgs } from '../resize-bilinear-maps.js';
 import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
 
 /** Bilinear resize of NHWC images with tfjs's source rule (half-pixel centres: the cpu kernel). */
@@ -12,23 +12,10 @@ export function resizeBilinear({
   if (!images || attrs.halfPixelCenters) return null;
   const xv = f32(backend, images);
   if (!xv || images.shape.length !== 4) return null;
-  const [n, h, w, c] = images.shape;
+  const [n, , , c] = images.shape;
   const [nh, nw] = attrs.size;
-  const ac = attrs.alignCorners === true;
-  const ys = bilinearMap(h, nh, ac);
-  const xs = bilinearMap(w, nw, ac);
   const out = alloc(n * nh * nw * c);
-  addon.resizeBilinear(
-    xv,
-    out,
-    Int32Array.from([n, h, w, c, nh, nw]),
-    ys.lo,
-    ys.hi,
-    ys.frac,
-    xs.lo,
-    xs.hi,
-    xs.frac,
-  );
+  addon.resizeBilinear(xv, out, ...bilinearArgs(images.shape, nh, nw, attrs.alignCorners === true));
   return backend.makeTensorInfo([n, nh, nw, c], 'float32', out);
 }
 

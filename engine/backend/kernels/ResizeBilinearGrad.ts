@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { bilinearMap } from '../resize-bilinear-maps.js';
+import { bilinearArgs } from '../resize-bilinear-maps.js';
 import { alloc, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
 
 /** The adjoint of the bilinear resize: every dy element spread over its four source pixels. */
@@ -17,20 +17,11 @@ export function resizeBilinearGrad({
   if (!dyv || images.shape.length !== 4 || dy.shape.length !== 4) return null;
   const [n, h, w, c] = images.shape;
   const [, nh, nw] = dy.shape;
-  const ac = attrs.alignCorners === true;
-  const ys = bilinearMap(h, nh, ac);
-  const xs = bilinearMap(w, nw, ac);
   const out = alloc(n * h * w * c);
   addon.resizeBilinearGrad(
     dyv,
     out,
-    Int32Array.from([n, h, w, c, nh, nw]),
-    ys.lo,
-    ys.hi,
-    ys.frac,
-    xs.lo,
-    xs.hi,
-    xs.frac,
+    ...bilinearArgs(images.shape, nh, nw, attrs.alignCorners === true),
   );
   return backend.makeTensorInfo([n, h, w, c], 'float32', out);
 }

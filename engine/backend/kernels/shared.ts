@@ -167,3 +167,25 @@ export function groupNormDims(
 ): Int32Array {
   return Int32Array.from([b, hw, c, groups, activation === 'gelu' ? 1 : 0]);
 }
+
+/**
+ * A pooling kernel's forward pass: NHWC `x` into the output `poolInfo` gives it, which `run`
+ * (the addon's avgPool or maxPool) fills; null where the addon does not handle the case.
+ */
+export function poolForward(
+  {
+    inputs: { x },
+    attrs,
+    backend,
+  }: NativeKernelArgs<{ x?: tf.TensorInfo }, Parameters<typeof poolInfo>[1]>,
+  run: (x: Float32Array, out: Float32Array, geom: Int32Array) => void,
+): tf.TensorInfo | null {
+  if (!x) return null;
+  const xv = f32(backend, x);
+  const info = poolInfo(x.shape, attrs);
+  const g = info && poolGeom(info);
+  if (!xv || !info || !g) return null;
+  const out = alloc(sizeOf(info.outShape));
+  run(xv, out, g);
+  return backend.makeTensorInfo(info.outShape, 'float32', out);
+}
