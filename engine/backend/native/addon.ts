@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { packageRoot } from '../../runtime/package-root.js';
+import type { BilinearArgs } from '../resize-bilinear-maps.js';
 import { NATIVE_OPS } from './op-codes.js';
 
 /**
@@ -61,28 +62,8 @@ export interface NativeAddon {
   maxPool(x: Float32Array, y: Float32Array, geom: Int32Array): void;
   maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geom: Int32Array): void;
   /** geom n,h,w,c,ho,wo; per output row and column its two sources and the second's weight. */
-  resizeBilinear(
-    x: Float32Array,
-    y: Float32Array,
-    geom: Int32Array,
-    ylo: Int32Array,
-    yhi: Int32Array,
-    yfrac: Float32Array,
-    xlo: Int32Array,
-    xhi: Int32Array,
-    xfrac: Float32Array,
-  ): void;
-  resizeBilinearGrad(
-    dy: Float32Array,
-    dx: Float32Array,
-    geom: Int32Array,
-    ylo: Int32Array,
-    yhi: Int32Array,
-    yfrac: Float32Array,
-    xlo: Int32Array,
-    xhi: Int32Array,
-    xfrac: Float32Array,
-  ): void;
+  resizeBilinear(x: Float32Array, y: Float32Array, ...geometry: BilinearArgs): void;
+  resizeBilinearGrad(dy: Float32Array, dx: Float32Array, ...geometry: BilinearArgs): void;
   /**
    * dims: batch, height·width, channels, groups, and 1 to apply GELU after; writes y and the
    * [batch, groups] statistics.
