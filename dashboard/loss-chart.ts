@@ -1,11 +1,9 @@
 import { html, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { decimateMinMax } from './decimate.js';
 import { createLineChart, redraw, type LineDataset } from './line-chart.js';
 import { seriesTitle } from './run-state.js';
-import { smoothEma } from './smoothing.js';
-import { chartBoxStyles, StepChart } from './step-chart.js';
-import { panelStyles, runColor, withAlpha } from './theme.js';
+import { chartBoxStyles, pushRunLine, StepChart } from './step-chart.js';
+import { panelStyles, runColor } from './theme.js';
 
 /**
  * Loss over steps for each selected run, min/max-decimated to the pixels it has; with
@@ -43,24 +41,16 @@ export class LossChart extends StepChart {
     const datasets: LineDataset[] = [];
     const raw = new Set<number>();
     this.series.forEach((s, i) => {
-      const color = runColor(i);
-      const smoothed = this.smoothing > 0 ? smoothEma(s.loss, this.smoothing) : null;
-      datasets.push({
+      pushRunLine(datasets, raw, {
         label: seriesTitle(s),
-        data: decimateMinMax(s.steps, smoothed ?? s.loss, buckets, from, to),
-        borderColor: color,
-        backgroundColor: color,
+        steps: s.steps,
+        values: s.loss,
+        color: runColor(i),
+        smoothing: this.smoothing,
+        buckets,
+        from,
+        to,
       });
-      if (smoothed) {
-        raw.add(datasets.length);
-        datasets.push({
-          label: `${seriesTitle(s)} (raw)`,
-          data: decimateMinMax(s.steps, s.loss, buckets, from, to),
-          borderColor: withAlpha(color, 0.25),
-          backgroundColor: withAlpha(color, 0.25),
-          borderWidth: 1,
-        });
-      }
     });
     const legend = this.chart.options.plugins?.legend;
     if (legend?.labels) legend.labels.filter = (item) => !raw.has(item.datasetIndex ?? -1);

@@ -1,11 +1,9 @@
 import { css, html } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import { decimateMinMax } from './decimate.js';
 import { createLineChart, redraw, type LineDataset } from './line-chart.js';
 import { seriesTitle } from './run-state.js';
-import { smoothEma } from './smoothing.js';
-import { StepChart } from './step-chart.js';
-import { COLORS, cssColor, runColor, textStyle, withAlpha } from './theme.js';
+import { pushRunLine, StepChart } from './step-chart.js';
+import { COLORS, cssColor, runColor, textStyle } from './theme.js';
 
 /**
  * One `metric` name over steps, every selected run overlaid in its colour with a legend;
@@ -117,27 +115,17 @@ export class MetricPlot extends StepChart {
       if (!m?.steps.length) return;
       runs++;
       points += m.steps.length;
-      const color = this.colours?.[i] ?? runColor(i);
-      const few = m.steps.length < 60;
-      const smoothed = this.smoothing > 0 ? smoothEma(m.values, this.smoothing) : null;
-      datasets.push({
+      pushRunLine(datasets, raw, {
         label: seriesTitle(s),
-        data: decimateMinMax(m.steps, smoothed ?? m.values, buckets, from, to),
-        borderColor: color,
-        backgroundColor: color,
-        pointRadius: few && !smoothed ? 2 : 0,
+        steps: m.steps,
+        values: m.values,
+        color: this.colours?.[i] ?? runColor(i),
+        smoothing: this.smoothing,
+        buckets,
+        from,
+        to,
+        dots: m.steps.length < 60,
       });
-      if (smoothed) {
-        raw.add(datasets.length);
-        datasets.push({
-          label: `${seriesTitle(s)} (raw)`,
-          data: decimateMinMax(m.steps, m.values, buckets, from, to),
-          borderColor: withAlpha(color, 0.25),
-          backgroundColor: withAlpha(color, 0.25),
-          borderWidth: 1,
-          pointRadius: few ? 2 : 0,
-        });
-      }
     });
     let marked = 0;
     this.series.forEach((s, i) => {
