@@ -4,8 +4,7 @@ import type { MolrgDataset } from '../streams/molrg.js';
 import { sigmaFromAlphaBar } from '../streams/molrg.js';
 import { classBases, csnr as csnrOf, csnrClosedForm } from './metrics/csnr.js';
 import {
-  checkTimesteps,
-  modelT,
+  timestepsOption,
   classesOf,
   featuresAt,
   perSnapshot,
@@ -47,11 +46,7 @@ function isMolrg(d: Dataset): d is MolrgDataset {
  */
 export function csnr(opts: CsnrOptions): OperatorFunction<Snapshot, EventInput> {
   const set = resolveProbeSet(opts, 'csnr');
-  const timesteps = checkTimesteps(
-    opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80],
-    'csnr',
-    modelT(opts.model),
-  );
+  const timesteps = timestepsOption(opts, 'csnr');
   const molrg = isMolrg(opts.probe) ? opts.probe : undefined;
   const basisDim = opts.basisDim ?? molrg?.subspaceDim ?? 4;
   if (!Number.isInteger(basisDim) || basisDim < 1) {

@@ -248,6 +248,21 @@ export function modelT(model: object): number | undefined {
   return typeof T === 'number' ? T : undefined;
 }
 
+/** The timesteps the probe operators read by default, from clean images to mostly noise. */
+export const DEFAULT_PROBE_TIMESTEPS: readonly number[] = [0, 5, 10, 20, 40, 60, 80];
+
+/**
+ * An operator's `timesteps` option (else `fallback`) checked against its model's T with
+ * `checkTimesteps`; sorted.
+ */
+export function timestepsOption(
+  opts: { timesteps?: number[]; model: object },
+  op: string,
+  fallback = DEFAULT_PROBE_TIMESTEPS,
+): number[] {
+  return checkTimesteps(opts.timesteps ?? [...fallback], op, modelT(opts.model));
+}
+
 /** Checks a list of timesteps: non-empty, distinct non-negative integers; returns them sorted. */
 export function checkTimesteps(ts: unknown, op: string, max?: number): number[] {
   if (!Array.isArray(ts) || ts.length === 0) {

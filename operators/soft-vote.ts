@@ -4,7 +4,7 @@ import type { Snapshot } from '../streams/events.js';
 import { accuracy } from './metrics/linear-probe.js';
 import type { LinearProbeOptions } from './metrics/linear-probe.js';
 import { averageLogits, ensembleMembers } from './metrics/soft-vote.js';
-import { checkTimesteps, modelT, classesOf, perSnapshot, resolveProbeSet } from './probe-set.js';
+import { classesOf, perSnapshot, resolveProbeSet, timestepsOption } from './probe-set.js';
 import type { ProbeSetOptions } from './probe-set.js';
 import { probeTimesteps } from './timestep-probes.js';
 
@@ -41,11 +41,7 @@ export interface SoftVoteOptions extends ProbeSetOptions {
  */
 export function softVote(opts: SoftVoteOptions): OperatorFunction<Snapshot, EventInput> {
   const set = resolveProbeSet(opts, 'softVote');
-  const grid = checkTimesteps(
-    opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80],
-    'softVote',
-    modelT(opts.model),
-  );
+  const grid = timestepsOption(opts, 'softVote');
   const coarse = opts.coarse ?? 2;
   const fine = opts.fine ?? 2;
   ensembleMembers(grid.length, 0, coarse, fine); // validates coarse/fine

@@ -2,7 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { EventInput, Snapshot } from '../streams/events.js';
 import { knnMutualInformation, normalisedMI } from './metrics/knn-mi.js';
 import { pcaEmbed } from './metrics/pca-embed.js';
-import { checkTimesteps, featuresAt, modelT, perSnapshot, resolveProbeSet } from './probe-set.js';
+import { featuresAt, perSnapshot, resolveProbeSet, timestepsOption } from './probe-set.js';
 import type { ProbeSetOptions } from './probe-set.js';
 
 export interface TimestepMIOptions extends Omit<
@@ -45,11 +45,7 @@ export function timestepMI(opts: TimestepMIOptions): OperatorFunction<Snapshot, 
     },
     'timestepMI',
   );
-  const timesteps = checkTimesteps(
-    opts.timesteps ?? [0, 10, 20, 40, 60, 80],
-    'timestepMI',
-    modelT(opts.model),
-  );
+  const timesteps = timestepsOption(opts, 'timestepMI', [0, 10, 20, 40, 60, 80]);
   const components = opts.components ?? 4;
   if (!Number.isInteger(components) || components < 1) {
     throw new Error(`timestepMI components must be a positive integer (got ${String(components)})`);

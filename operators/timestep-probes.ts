@@ -3,8 +3,7 @@ import type { EventInput, Snapshot } from '../streams/events.js';
 import { accuracy, corruptLabels, fitLinearProbe, probeLogits } from './metrics/linear-probe.js';
 import type { LinearProbeOptions } from './metrics/linear-probe.js';
 import {
-  checkTimesteps,
-  modelT,
+  timestepsOption,
   classesOf,
   featuresAt,
   perSnapshot,
@@ -76,11 +75,7 @@ export function timestepProbes(
   opts: TimestepProbesOptions,
 ): OperatorFunction<Snapshot, EventInput> {
   const set = resolveProbeSet(opts, 'timestepProbes');
-  const timesteps = checkTimesteps(
-    opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80],
-    'timestepProbes',
-    modelT(opts.model),
-  );
+  const timesteps = timestepsOption(opts, 'timestepProbes');
   const labelNoise = opts.labelNoise ?? 0;
   if (!(typeof labelNoise === 'number' && labelNoise >= 0 && labelNoise <= 1)) {
     throw new Error(

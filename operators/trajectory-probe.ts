@@ -4,6 +4,7 @@ import type { Activation, EventInput, Snapshot } from '../streams/events.js';
 import { gatherRows } from './metrics/linear-probe.js';
 import {
   checkTimesteps,
+  DEFAULT_PROBE_TIMESTEPS,
   classesOf,
   featuresAt,
   modelT,
@@ -50,7 +51,7 @@ export function trajectoryProbe(
   if (kind !== 'gru' && kind !== 'attention') {
     throw new Error(`trajectoryProbe kind must be one of gru, attention (got "${String(kind)}")`);
   }
-  const timesteps = opts.timesteps ?? [0, 5, 10, 20, 40, 60, 80];
+  const timesteps = opts.timesteps ?? [...DEFAULT_PROBE_TIMESTEPS];
   checkTimesteps(timesteps, 'trajectoryProbe', modelT(opts.model));
   const compare = opts.compare ?? true;
   const name = opts.name ?? 'trajectory';

@@ -6,6 +6,7 @@ import {
   featuresAt,
   perSnapshot,
   resolveProbeSet,
+  timestepsOption,
 } from '../../operators/probe-set.js';
 import type { EventInput, Snapshot } from '../../streams/events.js';
 import { FakeProbeModel, emptySnapshot, fakeProbeSet } from './fake-probe-model.js';
@@ -132,6 +133,19 @@ describe('resolveProbeSet / featuresAt / checkTimesteps', () => {
     );
     expect(() => checkTimesteps([1, 1], 'op')).to.throw(/must be distinct/);
     expect(() => checkTimesteps([], 'op')).to.throw(/non-empty array/);
+  });
+
+  it("timestepsOption: an operator's timesteps checked against its model's T, else the default grid", () => {
+    const model = { schedule: { T: 50 } };
+    expect(timestepsOption({ model: { config: { T: 100 } } }, 'op')).to.deep.equal([
+      0, 5, 10, 20, 40, 60, 80,
+    ]);
+    expect(() => timestepsOption({ model }, 'op')).to.throw(/in \[0, 49\] \(got 60\)/);
+    expect(timestepsOption({ model, timesteps: [9, 3] }, 'op')).to.deep.equal([3, 9]);
+    expect(timestepsOption({ model: {} }, 'op', [0, 10])).to.deep.equal([0, 10]);
+    expect(() => timestepsOption({ model, timesteps: [60] }, 'op')).to.throw(
+      /op timesteps must be integers in \[0, 49\] \(got 60\)/,
+    );
   });
 
   it('is usable end to end on of()', async () => {
