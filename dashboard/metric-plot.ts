@@ -3,7 +3,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { createLineChart, redraw, type LineDataset } from './line-chart.js';
 import { seriesTitle } from './run-state.js';
 import { pushRunLine, StepChart } from './step-chart.js';
-import { COLORS, cssColor, runColor, textStyle } from './theme.js';
+import { COLORS, cssColor, runColor, viewTitleStyles } from './theme.js';
 
 /**
  * One `metric` name over steps, every selected run overlaid in its colour with a legend;
@@ -11,29 +11,25 @@ import { COLORS, cssColor, runColor, textStyle } from './theme.js';
  */
 @customElement('metric-plot')
 export class MetricPlot extends StepChart {
-  static override styles = css`
-    :host {
-      display: block;
-      ${textStyle}
-    }
-    .title {
-      font-size: 12px;
-      font-weight: 600;
-      color: ${cssColor('text')};
-      overflow: hidden;
-      text-overflow: ellipsis;
-      white-space: nowrap;
-    }
-    .last {
-      font-weight: 400;
-      color: ${cssColor('muted')};
-      margin-left: 6px;
-    }
-    .box {
-      position: relative;
-      height: var(--plot-height, 180px);
-    }
-  `;
+  static override styles = [
+    viewTitleStyles,
+    css`
+      .title {
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .last {
+        font-weight: 400;
+        color: ${cssColor('muted')};
+        margin-left: 6px;
+      }
+      .box {
+        position: relative;
+        height: var(--plot-height, 180px);
+      }
+    `,
+  ];
 
   @property() name = '';
   @property({ type: Number }) smoothing = 0;

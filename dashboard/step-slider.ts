@@ -1,5 +1,5 @@
 import { css, html, type TemplateResult } from 'lit';
-import { cssColor, textStyle } from './theme.js';
+import { cssColor, viewTitleStyles } from './theme.js';
 
 /** The step shown of `steps` at `index` (null: the last, following new ones), or null. */
 export function stepAt(steps: readonly number[], index: number | null): number | null {
@@ -33,29 +33,23 @@ export function stepSlider(
 }
 
 /** The frame of a view with a step slider: its title, kind tag and the slider's row. */
-export const stepViewStyles = css`
-  :host {
-    display: block;
-    ${textStyle}
-  }
-  .title {
-    font-size: 12px;
-    font-weight: 600;
-    color: ${cssColor('text')};
-  }
-  .kind {
-    font-weight: 400;
-    color: ${cssColor('muted')};
-    margin-left: 6px;
-  }
-  .controls {
-    display: flex;
-    gap: 8px;
-    align-items: center;
-    font-size: 12px;
-    color: ${cssColor('muted')};
-  }
-  input[type='range'] {
-    flex: 1;
-  }
-`;
+export const stepViewStyles = [
+  viewTitleStyles,
+  css`
+    .kind {
+      font-weight: 400;
+      color: ${cssColor('muted')};
+      margin-left: 6px;
+    }
+    .controls {
+      display: flex;
+      gap: 8px;
+      align-items: center;
+      font-size: 12px;
+      color: ${cssColor('muted')};
+    }
+    input[type='range'] {
+      flex: 1;
+    }
+  `,
+];

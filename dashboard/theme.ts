@@ -106,6 +106,19 @@ export const textStyle = css`
   color: ${cssColor('ink')};
 `;
 
+/** A small view's frame: a block in the page's text, its bold title line (`.title`). */
+export const viewTitleStyles = css`
+  :host {
+    display: block;
+    ${textStyle}
+  }
+  .title {
+    font-size: 12px;
+    font-weight: 600;
+    color: ${cssColor('text')};
+  }
+`;
+
 /** The card every view sits in. */
 export const panelStyles = css`
   :host {
