@@ -77,7 +77,8 @@ try {
     if (!res.ok) throw new Error(new URL(url).pathname + ': ' + res.status + ' ' + text.trim());
   }
 } catch (err) {
-  process.stderr.write(err.message + (err.cause?.code ? ' (' + err.cause.code + ')' : ''));
+  const cause = err.cause?.code ?? err.cause?.message;
+  process.stderr.write(err.message + (cause ? ' (' + cause + ')' : ''));
   process.exit(1);
 }`;
 
@@ -207,6 +208,7 @@ export function connect(
           ended = true;
           const runUrl = endpoint(`/api/runs/${encodeURIComponent(id)}`);
           if (batch.length) sending.set(++batches, batch);
+          batch = [];
           const calls: [string, unknown, Record<string, string>?][] = [...sending].map(
             ([n, events]) => [`${runUrl}/events`, events, { 'x-phasewatch-batch': String(n) }],
           );
@@ -220,12 +222,7 @@ export function connect(
             timeout: timeoutMs,
           });
           if (sent.status === 0) return true;
-          const why =
-            sent.error?.message ??
-            sent.stderr
-              .trim()
-              .split('\n')
-              .findLast((l) => /Error/.test(l));
+          const why = sent.error?.message ?? (sent.stderr.trim().split('\n')[0] || undefined);
           fail(
             new Error(
               `the run's end did not reach ${base.origin}: ${why ?? `exit ${sent.status}`}`,

@@ -36,6 +36,23 @@ describe('engine/server/connect', () => {
     rmSync(runsDir, { recursive: true, force: true });
   });
 
+  it("endNow says in one line when the run's end cannot reach the server", async () => {
+    const errors: string[] = [];
+    const run = connect(url, { onError: (e) => errors.push(e.message) }).run({ name: 'gone' });
+    await run.runId;
+    run.next({ type: 'metric', name: 'loss', value: 1, step: 1 });
+    ingest.close();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+    server.listen(0); // closed again by afterEach
+    expect(run.endNow('failed', 'crashed', 5000)).to.equal(false);
+    expect(errors).to.have.length(1);
+    expect(errors[0], errors[0]).to.match(
+      /^the run's end did not reach http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+    );
+    expect(run.endNow('failed', 'again')).to.equal(false);
+  });
+
   it('is an Observer: events of a stream are stored in order, in few requests, then completed', async () => {
     const run = connect(url).run({ name: 'ts loop', config: { lr: 0.01 } });
     const events: EventInput[] = Array.from({ length: 50 }, (_, i) => ({
@@ -114,7 +131,7 @@ describe('engine/server/connect', () => {
     const bad = connect(bare, { token: 'nope', onError: (e) => errors.push(e.message) }).run();
     bad.complete();
     await bad.done.catch(() => undefined);
-    expect(errors[0]).to.match(/^\/api\/runs: 401 missing or wrong token/);
+    expect(errors[0], errors[0]).to.match(/^\/api\/runs: 401 missing or wrong token/);
     const ok = connect(bare, { token: 'tok' }).run();
     ok.complete();
     expect(await ok.done).to.include({ status: 'completed' });
