@@ -1,11 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { Subject, Subscription, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
-import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
+import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
+import type { EventInput, Phase, RunEvent, Snapshot } from '../../streams/events.js';
+import { isValidRunId } from '../../streams/protocol.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
@@ -58,6 +60,8 @@ export interface OpenRun {
   assessOpts: WatchPhasesOptions;
   /** Steps of the snapshots not assessed yet. */
   pending: Set<number>;
+  /** The phase the run's `phase` events have reached. */
+  phase?: Phase;
   lastSnapshotStep: number;
   /** The highest step of any event the trainer sent. */
   lastStep: number;
@@ -118,7 +122,6 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       );
     }
     const assessOpts: WatchPhasesOptions = { ...opts.assess, ...assess };
-    assessOpts.assess ??= pool.assess;
     let store: RunStore;
     try {
       store = RunStore.create({
@@ -168,29 +171,53 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
 
   /** Snapshots of the run → assessment, metrics and phase events, in order. */
   function startAssessing(run: OpenRun): void {
-    run.assessing = run.snaps.pipe(watchPhases(run.assessOpts)).subscribe({
-      next: (e) => {
-        if (e.type === 'assessment') run.pending.delete(e.step);
-        if (!run.failure && !run.recording.closed) run.input.next(e);
-        if (e.type === 'phase' || e.type === 'assessment') settle(run);
-      },
-      error: (err: unknown) => {
-        // One snapshot that cannot be assessed must not end the run: say so and start afresh.
-        const message = err instanceof Error ? err.message : String(err);
-        if (!run.recording.closed) {
-          run.input.next({
-            type: 'alert',
-            step: run.lastSnapshotStep,
-            level: 'error',
-            message: `assessment failed: ${message.split('\n')[0]}`,
-          });
-        }
-        run.pending.clear();
-        run.snaps = new Subject<Snapshot>();
-        startAssessing(run);
-        settle(run);
-      },
-    });
+    const assess = run.assessOpts.assess ?? pool.assess;
+    // A snapshot that cannot be assessed is reported and skipped inside the watch, which keeps
+    // its state: a restarted watch would start from no phase and report the first one again.
+    const orSkip = (s: Snapshot, o: AssessOptions) =>
+      defer(() => assess(s, o)).pipe(
+        catchError((err: unknown) => {
+          assessmentFailed(run, s.step, err);
+          return EMPTY;
+        }),
+      );
+    const initial = run.phase
+      ? { hysteresis: { phase: run.phase, candidate: null, streak: 0 } }
+      : run.assessOpts.initial;
+    run.assessing = run.snaps
+      .pipe(watchPhases({ ...run.assessOpts, assess: orSkip, initial }))
+      .subscribe({
+        next: (e) => {
+          if (e.type === 'assessment') run.pending.delete(e.step);
+          if (e.type === 'phase') run.phase = e.to;
+          if (!run.failure && !run.recording.closed) run.input.next(e);
+          if (e.type === 'phase' || e.type === 'assessment') settle(run);
+        },
+        error: (err: unknown) => {
+          // Anything else that breaks the watch must not end the run: say so and go on from
+          // the phase reached (so no second `null → A`).
+          assessmentFailed(run, run.lastSnapshotStep, err);
+          run.pending.clear();
+          run.snaps = new Subject<Snapshot>();
+          startAssessing(run);
+          settle(run);
+        },
+      });
+  }
+
+  /** An `error` alert for a snapshot that could not be assessed; the run goes on. */
+  function assessmentFailed(run: OpenRun, step: number, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!run.failure && !run.recording.closed) {
+      run.input.next({
+        type: 'alert',
+        step,
+        level: 'error',
+        message: `assessment failed: ${message.split('\n')[0]}`,
+      });
+    }
+    run.pending.delete(step);
+    settle(run);
   }
 
   /** (Re)arms the run's idle watchdog. */
@@ -246,7 +273,8 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       watch(run);
       return run;
     }
-    if (existsSync(join(opts.runsDir, runId, 'meta.json'))) {
+    // An id that is not a run id (`../x`) names nothing, whatever lies at that path.
+    if (isValidRunId(runId) && existsSync(join(opts.runsDir, runId, 'meta.json'))) {
       throw new HttpError(
         409,
         `run ${runId} is not open for ingest (it ended, or another process writes it)`,
@@ -262,12 +290,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     const run = runs.get(runId);
     if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
     const dir = join(opts.runsDir, runId);
-    if (
-      !/^[\w.-]+$/.test(runId) ||
-      runId === '.' ||
-      runId === '..' ||
-      !existsSync(join(dir, 'meta.json'))
-    ) {
+    if (!isValidRunId(runId) || !existsSync(join(dir, 'meta.json'))) {
       throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
     }
     return { ...readRunMeta(dir), open: false, assessing: 0 };
