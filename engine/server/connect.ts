@@ -1,11 +1,38 @@
 import type { Observer } from 'rxjs';
 import type { EventInput } from '../../streams/events.js';
+import { newRunId } from '../store/run-store.js';
 
 export interface ConnectOptions {
   /** The server's token; default: the `?token=` of `url`, else `PHASEWATCH_TOKEN`. */
   token?: string;
   /** Called once with the first failure (default: one line on stderr). */
   onError?: (err: Error) => void;
+  /**
+   * How long a request that gets no answer, or a 429, 502, 503 or 504, is sent again (after
+   * the server's `retry-after`, else a backoff from 250 ms doubling to 8 s). Default 120 s.
+   */
+  retryForMs?: number;
+}
+
+/** A refusal of the server: its status (none when it could not be reached) and headers. */
+class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly headers?: Headers,
+  ) {
+    super(message);
+  }
+
+  /** The same request may succeed later. */
+  get transient(): boolean {
+    return this.status === undefined || [429, 502, 503, 504].includes(this.status);
+  }
+
+  /** The server restarted and lost the run: it can be re-opened. */
+  get interrupted(): boolean {
+    return this.status === 409 && this.headers?.get('x-phasewatch-interrupted') === '1';
+  }
 }
 
 /** What `POST /api/runs` takes (see `engine/server/ingest.ts`). */
@@ -84,26 +111,89 @@ export function connect(
   }
   const token = opts.token ?? base.searchParams.get('token') ?? process.env.PHASEWATCH_TOKEN;
   const endpoint = (path: string) => new URL(path, base.origin + '/').href;
-  const call = async (
+  const retryForMs = opts.retryForMs ?? 120_000;
+  const once = async (
     path: string,
     body: string | Uint8Array<ArrayBuffer>,
     headers: Record<string, string>,
   ) => {
-    const res = await fetch(endpoint(path), {
-      method: 'POST',
-      body,
-      headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text.trim().split('\n')[0]}`);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(endpoint(path), {
+        method: 'POST',
+        body,
+        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      text = await res.text();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      throw new RequestError(`${path}: no answer from ${base.origin} (${cause ?? oneLine(err)})`);
+    }
+    if (!res.ok) {
+      throw new RequestError(
+        `${path}: ${res.status} ${text.trim().split('\n')[0]}`,
+        res.status,
+        res.headers,
+      );
+    }
     return JSON.parse(text) as unknown;
   };
-  const json = (path: string, body: unknown) =>
-    call(path, JSON.stringify(body), { 'content-type': 'application/json' });
+  /**
+   * One request, sent again while it fails for a reason that may pass; a run's request the
+   * server answers "interrupted" re-opens the run (`reopen`) and goes again.
+   */
+  const call = async (
+    path: string,
+    body: string | Uint8Array<ArrayBuffer>,
+    headers: Record<string, string>,
+    on: { reopen?: () => Promise<unknown>; retried?: () => void } = {},
+  ): Promise<unknown> => {
+    const { reopen } = on;
+    const deadline = Date.now() + retryForMs;
+    for (let tries = 0; ; tries++) {
+      try {
+        return await once(path, body, headers);
+      } catch (err) {
+        const e = err as RequestError;
+        if (Date.now() >= deadline || !(e.transient || (e.interrupted && reopen))) throw e;
+        if (e.interrupted && reopen) {
+          await reopen();
+          continue;
+        }
+        on.retried?.();
+        const after = Number(e.headers?.get('retry-after'));
+        const wait =
+          Number.isFinite(after) && after >= 0
+            ? after * 1000
+            : Math.min(8000, 250 * 2 ** tries) * (0.8 + 0.4 * Math.random());
+        await new Promise((r) => setTimeout(r, Math.min(wait, deadline - Date.now())));
+      }
+    }
+  };
+  const json = (path: string, body: unknown, on?: Parameters<typeof call>[3]) =>
+    call(path, JSON.stringify(body), { 'content-type': 'application/json' }, on);
 
   return {
     run(runOpts: RemoteRunOptions = {}): RemoteRun {
-      const runId = json('/api/runs', runOpts).then((r) => (r as { runId: string }).runId);
+      // Made here, so a create sent again whose first try was taken finds its own run.
+      const wanted = runOpts.runId ?? newRunId();
+      const reopenRun = () =>
+        json(`/api/runs/${encodeURIComponent(wanted)}/reopen`, { assess: runOpts.assess });
+      let retried = false;
+      const runId = json(
+        '/api/runs',
+        { ...runOpts, runId: wanted },
+        { retried: () => (retried = true) },
+      ).then(
+        (r) => (r as { runId: string }).runId,
+        async (err: RequestError) => {
+          // Sent again after its answer was lost: the first try created the run.
+          if (!retried || err.status !== 409 || !/already exists/.test(err.message)) throw err;
+          return ((await reopenRun()) as { runId: string }).runId;
+        },
+      );
+      let clientSeq = 0;
       let chain: Promise<unknown> = runId;
       let failure: Error | undefined;
       let batch: EventInput[] = [];
@@ -137,13 +227,21 @@ export function connect(
         enqueue(async (id) => {
           const events = batch;
           batch = [];
-          if (events.length) await json(`/api/runs/${encodeURIComponent(id)}/events`, events);
+          if (events.length) {
+            await json(`/api/runs/${encodeURIComponent(id)}/events`, events, { reopen: reopenRun });
+          }
         });
       const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => {
         if (ended) return;
         ended = true;
         if (batch.length) void flush().catch(() => undefined);
-        enqueue((id) => json(`/api/runs/${encodeURIComponent(id)}/finish`, { status, error })).then(
+        enqueue((id) =>
+          json(
+            `/api/runs/${encodeURIComponent(id)}/finish`,
+            { status, error },
+            { reopen: reopenRun },
+          ),
+        ).then(
           (r) => resolveDone(r as RemoteRunEnd),
           () => undefined,
         );
@@ -153,7 +251,7 @@ export function connect(
         done,
         next(e: EventInput) {
           if (ended) return;
-          batch.push(e);
+          batch.push({ ...e, clientSeq: ++clientSeq });
           // One request per burst of events: the flush runs after the current burst.
           if (batch.length === 1) void flush().catch(() => undefined);
         },
@@ -180,15 +278,23 @@ export function connect(
             o += a.byteLength;
           }
           if (batch.length) void flush().catch(() => undefined);
-          const query = `step=${step}${s.sampleMs === undefined ? '' : `&sampleMs=${s.sampleMs}`}`;
+          const query =
+            `step=${step}&clientSeq=${++clientSeq}` +
+            (s.sampleMs === undefined ? '' : `&sampleMs=${s.sampleMs}`);
           return enqueue(async (id) => {
-            await call(`/api/runs/${encodeURIComponent(id)}/snapshots?${query}`, body, {
-              'content-type': 'application/octet-stream',
-              'x-phasewatch-shapes': shapes,
-            });
+            await call(
+              `/api/runs/${encodeURIComponent(id)}/snapshots?${query}`,
+              body,
+              { 'content-type': 'application/octet-stream', 'x-phasewatch-shapes': shapes },
+              { reopen: reopenRun },
+            );
           });
         },
       };
     },
   };
+}
+
+function oneLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0];
 }
