@@ -540,6 +540,12 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       if (typeof (err as NodeJS.ErrnoException).code === 'string') {
         throw new HttpError(500, `cannot reopen run ${runId}: ${ioReason(err)}`);
       }
+      if (/is being written by/.test(message)) {
+        // Its writer was gone a moment ago: the lock is held by whoever marks it interrupted.
+        throw new HttpError(503, `run ${runId} is being looked at: try again`, {
+          'retry-after': '1',
+        });
+      }
       throw new HttpError(409, `cannot reopen run ${runId}: ${message}`);
     }
     const assessOpts: WatchPhasesOptions = { ...opts.assess, ...r.data.assess };
