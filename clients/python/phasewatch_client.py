@@ -370,6 +370,7 @@ class Run:
 
     def _at_exit(self):
         if self._finished is None and not self._finish_tried:
+            self._retry_for = min(self._retry_for, 10.0)  # the process is ending: not for long
             try:
                 self.flush()
                 self.finish("stopped", "the script exited without run.finish()")
