@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -357,6 +358,39 @@ describe('clients/python against a server killed and restarted mid-run', functio
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
     const meta = JSON.parse(readFileSync(join(runsDir, out.runId, 'meta.json'), 'utf8'));
     expect(meta.status).to.equal('completed');
+  });
+
+  it('waits as a 503 retry-after says (a server at its connection cap), then goes on', async () => {
+    const port = await freePort();
+    const server = await startServe(runsDir, port, token, {
+      PHASEWATCH_MAX_CONNECTIONS_PER_ADDRESS: '2',
+    });
+    // Two idle connections take the cap; they go 1.5 s after the client's first try.
+    const held = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Socket>((done) => {
+            const s = netConnect(port, '127.0.0.1', () => done(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      const r = await client([resolve('spec/clients/python-busy.py'), server.url], (line) => {
+        if (line === 'start') setTimeout(() => held.forEach((s) => s.destroy()), 1500);
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+        waited: number;
+        finish: { status: string };
+      };
+      expect(out.finish).to.include({ status: 'completed' });
+      // Refused with 503 until the connections went: it waited (1 s a try, as told).
+      expect(out.waited).to.be.at.least(1);
+    } finally {
+      held.forEach((s) => s.destroy());
+      await server.kill();
+    }
   });
 
   it('raises PhasewatchError when the server is gone for good, and the exit handler stays quiet', async () => {
