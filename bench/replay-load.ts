@@ -1,13 +1,17 @@
 /**
  * Replay load (issue 21, item 8): C dashboards each replay a stored run in full (subscribe
  * with `sinceSeq: 0`, read until `replayed`, close, connect again) for S seconds, against a
- * `phasewatch serve` process, while the page is asked every 100 ms. Reports the replays done,
+ * `phasewatch serve` process, while another process asks for the page every 100 ms (so the
+ * page's latency is the server's, not this busy process's). With R > 0 the dashboards start
+ * R replays a second in all (the issue's load: 632 in 120 s, R = 5.3), else each starts its
+ * next as soon as one ends. Reports the replays done,
  * the server's RSS (idle → peak) and the page's latency, first with the replay cache off
  * (`PHASEWATCH_REPLAY_CACHE_MB=0`: each replay reads and parses the log itself, as before),
  * then on (the default: the log read once, its frames shared).
  *
- *   npm run bench:replays -- [clients=30] [seconds=60] [steps=20000]
+ *   npm run bench:replays -- [clients=30] [seconds=60] [steps=20000] [R=0]
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +23,7 @@ import { freePort, startServe, type ServeProcess } from '../spec/engine/server/s
 const clients = Number(process.argv[2] ?? 30);
 const seconds = Number(process.argv[3] ?? 60);
 const steps = Number(process.argv[4] ?? 20_000);
+const rate = Number(process.argv[5] ?? 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const runsDir = mkdtempSync(join(tmpdir(), 'pw-replays-'));
@@ -39,8 +44,12 @@ function rssMb(pid: number): number {
 function replayer(server: ServeProcess, done: { count: number; stopped: boolean }): Promise<void> {
   const ws = server.url.replace(/^http/, 'ws').replace(/\/\?/, '/ws?');
   return new Promise((resolve) => {
+    let next = Date.now() + Math.random() * (rate > 0 ? (1000 * clients) / rate : 0);
     const once = () => {
       if (done.stopped) return resolve();
+      const wait = next - Date.now();
+      if (wait > 0) return void setTimeout(once, wait);
+      next += rate > 0 ? (1000 * clients) / rate : 0;
       const socket = new WebSocket(ws);
       socket.on('open', () =>
         socket.send(JSON.stringify({ v: 2, type: 'subscribe', runId: 'big', sinceSeq: 0 })),
@@ -58,6 +67,25 @@ function replayer(server: ServeProcess, done: { count: number; stopped: boolean 
   });
 }
 
+/** Asks for the page every 100 ms for `seconds` from a process of its own; its latencies (ms). */
+function pages(url: string, seconds: number): Promise<number[]> {
+  const code = `
+    const out = []; const end = Date.now() + ${seconds * 1000};
+    while (Date.now() < end) {
+      const t = performance.now();
+      const r = await fetch(${JSON.stringify(url)}).catch(() => undefined);
+      if (r) await r.text();
+      out.push(r && r.status === 200 ? performance.now() - t : 1e9);
+      await new Promise((d) => setTimeout(d, 100));
+    }
+    console.log(JSON.stringify(out));`;
+  return new Promise((done, fail) => {
+    execFile(process.execPath, ['--input-type=module', '-e', code], (err, stdout) =>
+      err ? fail(err) : done(JSON.parse(stdout) as number[]),
+    );
+  });
+}
+
 async function measure(cacheMb: string) {
   const port = await freePort();
   const server = await startServe(runsDir, port, 'bench', { PHASEWATCH_REPLAY_CACHE_MB: cacheMb });
@@ -66,18 +94,15 @@ async function measure(cacheMb: string) {
   const idle = rssMb(pid);
   const done = { count: 0, stopped: false };
   const running = Array.from({ length: clients }, () => replayer(server, done));
-  const latencies: number[] = [];
+  const pinger = pages(server.url, seconds);
   let peak = idle;
   const end = Date.now() + seconds * 1000;
   while (Date.now() < end) {
-    const t = Date.now();
-    const r = await fetch(server.url).catch(() => undefined);
-    if (r) await r.text();
-    latencies.push(r?.status === 200 ? Date.now() - t : Infinity);
     peak = Math.max(peak, rssMb(pid));
     await sleep(100);
   }
   done.stopped = true;
+  const latencies = await pinger;
   const replays = done.count;
   await Promise.race([Promise.all(running), sleep(10_000)]);
   await server.kill();
@@ -90,14 +115,14 @@ async function measure(cacheMb: string) {
     rssIdleMb: Math.round(idle),
     rssPeakMb: Math.round(peak),
     pages: latencies.length,
-    pageMedianMs: pct(0.5),
-    pageP99Ms: pct(0.99),
-    pageMaxMs: latencies[latencies.length - 1],
+    pageMedianMs: Math.round(pct(0.5)),
+    pageP99Ms: Math.round(pct(0.99)),
+    pageMaxMs: Math.round(latencies[latencies.length - 1]),
   };
 }
 
 console.log(
-  `${clients} clients replaying a ${steps}-step run (${(logBytes / 1e6).toFixed(1)} MB log) for ${seconds} s each way`,
+  `${clients} clients replaying a ${steps}-step run (${(logBytes / 1e6).toFixed(1)} MB log) for ${seconds} s each way, ${rate > 0 ? `${rate} replays/s in all` : 'as fast as they can'}`,
 );
 const results = [await measure('0'), await measure('64')];
 console.table(results);
