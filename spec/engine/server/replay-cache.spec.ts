@@ -116,6 +116,21 @@ describe('engine/server/replay-cache: replays of one run share one read of its l
     for (const r of results) expect(r.seqs).to.deep.equal(every());
   });
 
+  it('names PHASEWATCH_REPLAY_CACHE_MB and what it takes when it is not a number', async () => {
+    process.env.PHASEWATCH_REPLAY_CACHE_MB = '64MB';
+    try {
+      const err = await start().then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.equal(
+        'PHASEWATCH_REPLAY_CACHE_MB must be a number of MiB from 0 to 1048576 (got "64MB")',
+      );
+    } finally {
+      delete process.env.PHASEWATCH_REPLAY_CACHE_MB;
+    }
+  });
+
   it('answers a fresh page request while 30 replays are going on; each replay gets every event', async () => {
     const s = await start();
     let finished = 0;
