@@ -104,10 +104,11 @@ export type ServerMessage =
   RunsMessage | EventMessage | EventsMessage | ReplayedMessage | GapMessage | ErrorMessage;
 
 /**
- * Run ids are path segments of the runs dir: letters, digits, `.`, `_`, `-`, at most 200, and
- * not `.` or `..` — nothing that could climb out of it.
+ * Run ids are path segments of the runs dir: letters, digits, `.`, `_`, `-`, at most 200, not
+ * starting with `.` or `-` — nothing that could climb out of it (`..`), hide in it (`.x`) or be
+ * taken for an option by a shell command (`-rf`).
  */
-export const RUN_ID_PATTERN = /^(?!\.{1,2}$)[\w.-]{1,200}$/;
+export const RUN_ID_PATTERN = /^\w[\w.-]{0,199}$/;
 
 /** True for a string that may name a run directory (see `RUN_ID_PATTERN`). */
 export function isValidRunId(runId: unknown): runId is string {
@@ -117,7 +118,7 @@ export function isValidRunId(runId: unknown): runId is string {
 /** What a bad run id gets, in one line. */
 export function runIdError(field: string, value: unknown): string {
   const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : String(value);
-  return `${field} must be 1-200 letters, digits, '.', '_' or '-', and not '.' or '..' (got ${shown})`;
+  return `${field} must be 1-200 letters, digits, '.', '_' or '-', not starting with '.' or '-' (got ${shown})`;
 }
 
 /**

@@ -378,6 +378,13 @@ function resumeTarget(dir: string): { runsDir: string; config: ExperimentConfig 
   if (!existsSync(dir)) throw new Error(`--resume "${dir}" does not exist`);
   if (!statSync(dir).isDirectory()) throw new Error(`--resume "${dir}" is not a directory`);
   const meta = readRunMeta(dir);
+  if (meta.status === 'completed') {
+    // Resuming would drop its run-end and train past its last step: not what the user meant.
+    const at = meta.lastStep === undefined ? '' : ` at step ${meta.lastStep}`;
+    throw new Error(
+      `--resume "${dir}": the run completed${at}, nothing is left to resume (start a new run to train more)`,
+    );
+  }
   if (!existsSync(join(dir, 'events.jsonl'))) {
     throw new Error(`--resume "${dir}" has no events.jsonl to continue`);
   }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { Subject, Subscription, type Observable } from 'rxjs';
+import { catchError, defer, EMPTY, Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import {
@@ -9,13 +9,14 @@ import {
   type PhaseWatchState,
   type WatchPhasesOptions,
 } from '../../operators/watch-phases.js';
-import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
+import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
+import type { EventInput, Phase, RunEvent, Snapshot } from '../../streams/events.js';
+import { isValidRunId } from '../../streams/protocol.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
 import { readRunMeta, readSnapshotArrays, RunStore } from '../store/run-store.js';
 import { planResume, type ResumePlan } from '../store/resume.js';
 import { readRunLog } from '../../streams/replay.js';
-import { isValidRunId } from '../../streams/protocol.js';
 import { AssessPool } from './assess-pool.js';
 import { HttpError, readBody } from './ingest-http.js';
 import {
@@ -72,6 +73,8 @@ export interface OpenRun {
   assessOpts: WatchPhasesOptions;
   /** Steps of the snapshots not assessed yet. */
   pending: Set<number>;
+  /** The phase the run's `phase` events have reached. */
+  phase?: Phase;
   lastSnapshotStep: number;
   /** The highest step of any event the trainer sent. */
   lastStep: number;
@@ -151,7 +154,6 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       );
     }
     const assessOpts: WatchPhasesOptions = { ...opts.assess, ...assess };
-    assessOpts.assess ??= pool.assess;
     let store: RunStore;
     try {
       store = RunStore.create({
@@ -198,7 +200,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       finishing: false,
       snaps: new Subject<Snapshot>(),
       assessing: Subscription.EMPTY,
-      assessOpts,
+      assessOpts: phases ? { ...assessOpts, initial: phases } : assessOpts,
       pending: new Set(),
       idle: [],
       ...from,
@@ -206,41 +208,63 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     run.recording = input.pipe(record(store, { startStep: from.lastStep })).subscribe({
       error: (err: unknown) => failed(run, err instanceof Error ? err.message : String(err)),
     });
-    startAssessing(run, phases);
+    startAssessing(run);
+    // A watch restarted later goes on from here: the lost phase event is not sent twice.
+    run.phase = phases?.phaseEvent?.to ?? phases?.phase ?? undefined;
     runs.set(store.runId, run);
     watch(run);
     return run;
   }
 
-  /**
-   * Snapshots of the run → assessment, metrics and phase events, in order; `phases`: where a
-   * re-opened run's phase watch left off.
-   */
-  function startAssessing(run: OpenRun, phases?: PhaseWatchState): void {
-    const opts = phases ? { ...run.assessOpts, initial: phases } : run.assessOpts;
-    run.assessing = run.snaps.pipe(watchPhases(opts)).subscribe({
-      next: (e) => {
-        if (e.type === 'assessment') run.pending.delete(e.step);
-        if (!run.failure && !run.recording.closed) run.input.next(e);
-        if (e.type === 'phase' || e.type === 'assessment') settle(run);
-      },
-      error: (err: unknown) => {
-        // One snapshot that cannot be assessed must not end the run: say so and start afresh.
-        const message = err instanceof Error ? err.message : String(err);
-        if (!run.recording.closed) {
-          run.input.next({
-            type: 'alert',
-            step: run.lastSnapshotStep,
-            level: 'error',
-            message: `assessment failed: ${message.split('\n')[0]}`,
-          });
-        }
-        run.pending.clear();
-        run.snaps = new Subject<Snapshot>();
-        startAssessing(run);
-        settle(run);
-      },
-    });
+  /** Snapshots of the run → assessment, metrics and phase events, in order. */
+  function startAssessing(run: OpenRun): void {
+    const assess = run.assessOpts.assess ?? pool.assess;
+    // A snapshot that cannot be assessed is reported and skipped inside the watch, which keeps
+    // its state: a restarted watch would start from no phase and report the first one again.
+    const orSkip = (s: Snapshot, o: AssessOptions) =>
+      defer(() => assess(s, o)).pipe(
+        catchError((err: unknown) => {
+          assessmentFailed(run, s.step, err);
+          return EMPTY;
+        }),
+      );
+    const initial = run.phase
+      ? { hysteresis: { phase: run.phase, candidate: null, streak: 0 } }
+      : run.assessOpts.initial;
+    run.assessing = run.snaps
+      .pipe(watchPhases({ ...run.assessOpts, assess: orSkip, initial }))
+      .subscribe({
+        next: (e) => {
+          if (e.type === 'assessment') run.pending.delete(e.step);
+          if (e.type === 'phase') run.phase = e.to;
+          if (!run.failure && !run.recording.closed) run.input.next(e);
+          if (e.type === 'phase' || e.type === 'assessment') settle(run);
+        },
+        error: (err: unknown) => {
+          // Anything else that breaks the watch must not end the run: say so and go on from
+          // the phase reached (so no second `null → A`).
+          assessmentFailed(run, run.lastSnapshotStep, err);
+          run.pending.clear();
+          run.snaps = new Subject<Snapshot>();
+          startAssessing(run);
+          settle(run);
+        },
+      });
+  }
+
+  /** An `error` alert for a snapshot that could not be assessed; the run goes on. */
+  function assessmentFailed(run: OpenRun, step: number, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!run.failure && !run.recording.closed) {
+      run.input.next({
+        type: 'alert',
+        step,
+        level: 'error',
+        message: `assessment failed: ${message.split('\n')[0]}`,
+      });
+    }
+    run.pending.delete(step);
+    settle(run);
   }
 
   /** (Re)arms the run's idle watchdog. */
@@ -296,8 +320,9 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       watch(run);
       return run;
     }
-    if (existsSync(join(opts.runsDir, runId, 'meta.json'))) {
-      if (isValidRunId(runId) && metaStatus(runId) === 'interrupted') {
+    // An id that is not a run id (`../x`) names nothing, whatever lies at that path.
+    if (isValidRunId(runId) && existsSync(join(opts.runsDir, runId, 'meta.json'))) {
+      if (metaStatus(runId) === 'interrupted') {
         throw new HttpError(
           409,
           `run ${runId} was interrupted (its writer ended): POST /api/runs/${runId}/reopen to go on`,
@@ -319,12 +344,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     const run = runs.get(runId);
     if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
     const dir = join(opts.runsDir, runId);
-    if (
-      !/^[\w.-]+$/.test(runId) ||
-      runId === '.' ||
-      runId === '..' ||
-      !existsSync(join(dir, 'meta.json'))
-    ) {
+    if (!isValidRunId(runId) || !existsSync(join(dir, 'meta.json'))) {
       throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
     }
     return { ...readRunMeta(dir), open: false, assessing: 0 };
@@ -549,7 +569,6 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       throw new HttpError(409, `cannot reopen run ${runId}: ${message}`);
     }
     const assessOpts: WatchPhasesOptions = { ...opts.assess, ...r.data.assess };
-    assessOpts.assess ??= pool.assess;
     const run = admit(store, assessOpts, from, {
       hysteresis: plan.hysteresis,
       phase: plan.phase,

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Observable } from 'rxjs';
 import type { RunEvent } from '../../streams/events.js';
 import { hostHeaderAllowed, originAllowed, tokenMatches } from './host-check.js';
-import { decodePart, HttpError, readJson } from './ingest-http.js';
+import { decodePart, HttpError, readJson, replyBeforeBody } from './ingest-http.js';
 import { createIngestRuns, type IngestOptions, type IngestRuns } from './ingest-runs.js';
 
 export type { IngestOptions } from './ingest-runs.js';
@@ -138,10 +138,10 @@ export function createIngest(opts: IngestOptions): Ingest {
           ...(err instanceof HttpError ? err.headers : {}),
           'content-type': 'text/plain; charset=utf-8',
         };
+        const text = message.split('\n')[0] + '\n';
         // A body we stopped reading must not be taken for the next request.
-        if (!req.complete) headers.connection = 'close';
-        res.writeHead(status, headers).end(message.split('\n')[0] + '\n');
-        if (!req.complete) res.once('finish', () => req.destroy());
+        if (req.complete) res.writeHead(status, headers).end(text);
+        else replyBeforeBody(req, res, status, headers, text);
       },
     );
     return true;

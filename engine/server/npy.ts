@@ -85,14 +85,15 @@ export function readNpy(
     );
   }
   const little = m[1] !== '>';
-  const shape = shapeText
+  const dims = shapeText
     .split(',')
     .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    .filter((s) => s !== '');
+  // Decimal sizes only, as numpy writes them (Number() would also take `0x18` or `1e3`).
+  if (dims.some((d) => !/^\d+$/.test(d))) {
     throw new Error(`${what}: .npy shape (${shapeText}) is not a tuple of sizes`);
   }
+  const shape = dims.map(Number);
   const count = product(shape);
   const end = dataStart + count * dtype.size;
   if (end > bytes.length) {

@@ -102,13 +102,13 @@ function snapshotOf(runId: string, step: number, a: Record<string, NdArray>): Sn
       `labels must have shape (N, 2) with N >= 1: the x and y of each sample in pixels (got (${labels.shape.join(', ')}))`,
     );
   }
-  if (images.shape[0] !== n || images.shape.length < 2) {
+  const px = images.data.length / n;
+  if (images.shape[0] !== n || images.shape.length < 2 || px < 1) {
     throw new HttpError(
       400,
-      `images must have shape (N=${n}, S, S), (N, 1, S, S) or (N, S*S) (got (${images.shape.join(', ')}))`,
+      `images must have shape (N=${n}, S, S), (N, 1, S, S) or (N, S*S) with S >= 1 (got (${images.shape.join(', ')}))`,
     );
   }
-  const px = images.data.length / n;
   const size = Math.round(Math.sqrt(px));
   if (size * size !== px) {
     throw new HttpError(

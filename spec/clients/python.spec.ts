@@ -180,6 +180,30 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
   });
 
+  it('a batch over the server’s 8 MiB is answered 413 (not reset) and sent again in halves', async () => {
+    // 40 curves of 20,000 points: about 9 MiB of JSON in one flush.
+    const script = [
+      'import json, sys',
+      'from phasewatch_client import Run',
+      'run = Run(sys.argv[1], name="big batch", flush_every=3600)',
+      'for step in range(1, 41):',
+      '    run.event("curve", step, name="c", x=list(range(20000)), y=[0.5] * 20000)',
+      'run.flush()',
+      'print(json.dumps({"runId": run.run_id, "refused": len(run.refused), "finish": run.finish()}))',
+    ].join('\n');
+    const r = await python(SYSTEM_PYTHON, ['-c', script, url]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      runId: string;
+      refused: number;
+      finish: { status: string };
+    };
+    expect(out.refused).to.equal(0);
+    expect(out.finish).to.include({ status: 'completed' });
+    const curves = readRunEvents(join(runsDir, out.runId)).filter((e) => e.type === 'curve');
+    expect(curves.map((e) => e.step)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
   it('sends numpy arrays as .npy when numpy is installed', async function () {
     const exe = (await has(SYSTEM_PYTHON, 'numpy'))
       ? SYSTEM_PYTHON

@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -214,6 +222,31 @@ describe('cli', () => {
       expect((await cli(['run', '--resume', dir])).stderr.trim()).to.equal(
         `phasewatch: runDir "${dir}" has a config that is not valid: dx must be a number > 0 and <= 255 (got 0)`,
       );
+    });
+
+    it('refuses a completed run in one line and leaves its log as it was', async function () {
+      this.timeout(120_000);
+      const runsDir = join(out, 'done');
+      const first = await cli([
+        'run',
+        ...TINY,
+        '--steps=4',
+        '--snapshot-every=2',
+        '--out',
+        runsDir,
+      ]);
+      expect(first.code, first.stderr).to.equal(0);
+      const dir = join(runsDir, readdirSync(runsDir)[0]);
+      const log = readFileSync(join(dir, 'events.jsonl'));
+      const { code, stderr } = await cli(['run', '--resume', dir]);
+      expect(code).to.equal(1);
+      expect(stderr.trim()).to.equal(
+        `phasewatch: --resume "${dir}": the run completed at step 4, nothing is left to resume (start a new run to train more)`,
+      );
+      expect(readFileSync(join(dir, 'events.jsonl')).equals(log)).to.equal(true);
+      expect(JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'))).to.include({
+        status: 'completed',
+      });
     });
 
     it('refuses a missing dir, settings and --out', async () => {
@@ -461,13 +494,22 @@ describe('cli', () => {
     });
 
     it('run --resume DIR --serve serves the run’s own runs dir and prints its path', async () => {
-      const base = ['run', ...TINY, '--steps=2', '--snapshot-every=2', '--run-id=z1', '--out', out];
-      expect((await cli(base)).code).to.equal(0);
+      // A run stopped (Ctrl-C) after its first step: a completed one is not resumed.
+      const base = ['run', ...TINY, '--steps=100', '--snapshot-every=1000', '--run-id=z1'];
+      const stop = new AbortController();
+      const first = start([...base, '--out', out], stop.signal);
       const dir = join(out, 'z1');
+      const events = join(dir, 'events.jsonl');
+      while (!(existsSync(events) && readFileSync(events, 'utf8').includes('"type":"step"'))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      stop.abort();
+      expect(await first.code, first.stderr()).to.equal(0);
+      expect(meta(dir).status).to.equal('stopped');
       const ctl = new AbortController();
       const run = start(['run', '--resume', dir, '--serve', '--port', '0'], ctl.signal);
       const [, url] = await run.waitFor(/still serving the dashboard at (\S+) /);
-      expect(run.stderr()).to.contain(`run completed at step 2 (${dir})`);
+      expect(run.stderr()).to.contain(`run completed at step 100 (${dir})`);
       const ws = new WebSocket(`${url.replace(/^http/, 'ws').replace(/\/(\?|$)/, '/ws$1')}`);
       const runs = await new Promise<{ runId: string }[]>((resolve, reject) => {
         ws.on('message', (data) => {

@@ -695,6 +695,38 @@ describe('engine/server/ingest', () => {
     expect(all.filter((e) => e.type === 'assessment').map((e) => e.step)).to.deep.equal([2]);
   });
 
+  for (const [how, fail] of [
+    ['rejects', () => Promise.reject(new Error('no can do'))],
+    ['returns no assessment', () => Promise.resolve(null)],
+  ] as const) {
+    it(`an assessment that ${how} between two does not report the first phase again`, async () => {
+      const { assessSnapshot } = await import('../../../operators/metrics/assess-snapshot.js');
+      await start({
+        assess: {
+          embed: 'pca',
+          confirm: 1,
+          assess: (s, o) => (s.step === 2 ? (fail() as never) : assessSnapshot(s, o)),
+        },
+      });
+      const runId = await createRun();
+      for (const step of [1, 2, 3]) {
+        const s = bumpSnapshot(20, 8, step, true);
+        const r = await post(`/api/runs/${runId}/snapshots?step=${step}`, npySnapshot(s, 20, 8), {
+          'content-type': 'application/x-npy',
+        });
+        expect(r.status, r.text).to.equal(202);
+      }
+      expect((await post(`/api/runs/${runId}/finish`)).status).to.equal(200);
+      const all = events(runId);
+      expect(all.filter((e) => e.type === 'assessment').map((e) => e.step)).to.deep.equal([1, 3]);
+      expect(all.filter((e) => e.type === 'alert').map((e) => [e.step, e.level])).to.deep.equal([
+        [2, 'error'],
+      ]);
+      const phases = all.filter((e) => e.type === 'phase');
+      expect(phases.map((e) => [e.step, e.from, e.to])).to.deep.equal([[1, null, 'A']]);
+    });
+  }
+
   it('finishes failed or stopped as the trainer says, and close() stops open runs', async () => {
     await start();
     const a = await createRun();

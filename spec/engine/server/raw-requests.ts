@@ -42,3 +42,28 @@ export function rawRequest(
     });
   });
 }
+
+/**
+ * Sends `data` whole before reading anything, as Python's http.client and requests do: the
+ * status line of the reply, or the error that ended the connection (`EPIPE`, `ECONNRESET`).
+ */
+export function sendThenRead(port: number, data: Buffer): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    const chunks: Buffer[] = [];
+    const fail = (err: NodeJS.ErrnoException) => {
+      socket.destroy();
+      resolve(err.code ?? err.message);
+    };
+    socket.on('error', fail);
+    socket.on('connect', () => {
+      socket.write(data, (err) => {
+        if (err) return fail(err);
+        socket.on('data', (d: Buffer) => chunks.push(d));
+        socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1').split('\r\n')[0]));
+        socket.resume();
+      });
+    });
+  });
+}

@@ -65,11 +65,12 @@ describe('live server: run ids, frame sizes, runs that died', () => {
       JSON.stringify({ ...evil, runId: 'elsewhere' }),
     );
     expect(() => readRunMeta(join(runsDir, 'evil'))).to.throw(
-      /meta\.json: runId must be 1-200 letters, digits, '\.', '_' or '-', and not '\.' or '\.\.' \(got "\.\."\)$/,
+      /meta\.json: runId must be 1-200 letters, digits, '\.', '_' or '-', not starting with '\.' or '-' \(got "\.\."\)$/,
     );
     expect(listRuns(runsDir)).to.deep.equal([]);
-    expect(['.', '..', '../x', 'a/b', '', 'x'.repeat(201)].some(isValidRunId)).to.equal(false);
-    expect(['a', '.a', 'a..b', '20261201-101010-abcd'].every(isValidRunId)).to.equal(true);
+    const bad = ['.', '..', '../x', 'a/b', '', 'x'.repeat(201), '.a', '-rf', '.hidden'];
+    expect(bad.some(isValidRunId)).to.equal(false);
+    expect(['a', '_a', 'a..b', 'a-', '20261201-101010-abcd'].every(isValidRunId)).to.equal(true);
     server = await startServer({ runsDir, live$: new Subject<RunEvent>(), port: 0 });
     const c = await client(server.port);
     c.ws.send(JSON.stringify({ v: 2, type: 'subscribe', runId: '..', sinceSeq: 0 }));
