@@ -355,18 +355,18 @@ class Run:
 
     def _create(self, body):
         """Creates the run; sent again, a create that the server did take re-opens the run."""
-        failed = False
+        tries = 0
         deadline = time.monotonic() + self._retry_for
         while True:
             try:
                 return self._json("/api/runs", body, retry=False)
             except PhasewatchError as e:
-                if failed and e.status == 409 and "already exists" in str(e):
+                if tries and e.status == 409 and "already exists" in str(e):
                     return self._reopen()  # the lost answer: the run is ours
                 if not e.transient or time.monotonic() >= deadline:
                     raise
-                failed = True
-                self._pause(e, 0, deadline)
+                self._pause(e, tries, deadline)
+                tries += 1
 
     def _at_exit(self):
         if self._finished is None and not self._finish_tried:
