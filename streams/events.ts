@@ -21,6 +21,11 @@ export interface EventBase {
   step: number;
   /** Milliseconds since the epoch. */
   time: number;
+  /**
+   * The number an ingest client gave the event (or snapshot), increasing over its run: a
+   * batch sent again after a failure is stored once (`docs/interop.md`). Absent otherwise.
+   */
+  clientSeq?: number;
 }
 
 export type Phase = 'A' | 'B' | 'C';

@@ -22,10 +22,12 @@ and shows it live in its dashboard. See docs/interop.md for the HTTP API.
 
 import array
 import atexit
+import http.client
 import io
 import json
 import math
 import os
+import random
 import struct
 import sys
 import time
@@ -43,11 +45,30 @@ __all__ = ["Run", "PhasewatchError"]
 
 class PhasewatchError(RuntimeError):
     """The server refused a request; the message is its one-line reason, ``status`` its HTTP
-    status (None when the server could not be reached)."""
+    status (None when the server could not be reached, or the connection broke)."""
 
-    def __init__(self, message, status=None):
+    def __init__(self, message, status=None, headers=None):
         super().__init__(message)
         self.status = status
+        #: the reply's headers (lower-case names), e.g. ``retry-after`` of a 429
+        self.headers = headers or {}
+
+    @property
+    def transient(self):
+        """True when the same request may succeed later: no answer, 429, 502, 503, 504."""
+        return self.status in (None, 429, 502, 503, 504)
+
+    @property
+    def interrupted(self):
+        """True when the server says the run was interrupted (it restarted) and can be re-opened."""
+        return self.status == 409 and self.headers.get("x-phasewatch-interrupted") == "1"
+
+
+def _new_run_id():
+    """A run id as the server makes them (time, then 4 random characters), made here so that
+    creating a run can be sent again without making two."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    return f"{stamp}-{''.join(random.choice('0123456789abcdefghijklmnopqrstuvwxyz') for _ in range(4))}"
 
 
 def _to_plain(a):
@@ -292,10 +313,17 @@ class Run:
     ``config`` are shown with the run. ``assess`` sets how snapshots are assessed, e.g.
     ``{"embed": "pca", "confirm": 2}``. Use as a context manager to finish the run
     ``failed`` when the loop raises.
+
+    A request that gets no answer (the server is restarting, the connection broke) or a 429,
+    502, 503 or 504 is sent again, after ``retry-after`` when the server gives one, else after
+    a backoff (0.25 s doubling to 8 s), for up to ``retry_for`` seconds. Events and snapshots
+    carry the client's numbers (``clientSeq``), so the server stores a request sent again
+    once; a run the server lost when it was killed is re-opened and goes on.
     """
 
     def __init__(self, url, name=None, config=None, token=None, *, tags=None, notes=None,
-                 run_id=None, backend="python", assess=None, timeout=120.0, flush_every=0.5):
+                 run_id=None, backend="python", assess=None, timeout=120.0, flush_every=0.5,
+                 retry_for=120.0):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"url must be http(s)://host:port of a phasewatch server (got {url!r})")
@@ -304,22 +332,45 @@ class Run:
         self._token = token or (query.get("token") or [None])[0] or os.environ.get("PHASEWATCH_TOKEN")
         self._timeout = timeout
         self._flush_every = flush_every
+        self._retry_for = float(retry_for)
+        self._assess = assess
+        #: the number of the last event or snapshot queued (``clientSeq``)
+        self._seq = 0
+        #: events not yet stored by the server, oldest first (a batch leaves once it is stored)
         self._pending = []
         #: events the server refused, as ``(event, reason)``; the others were stored
         self.refused = []
         self._last_flush = time.monotonic()
         self._finished = None
-        body = {"backend": backend}
+        self._finish_tried = False
+        body = {"backend": backend, "runId": run_id or _new_run_id()}
         for key, value in (("name", name), ("config", config), ("tags", tags), ("notes", notes),
-                           ("runId", run_id), ("assess", assess)):
+                           ("assess", assess)):
             if value is not None:
                 body[key] = value
-        self.run_id = self._json("/api/runs", body)["runId"]
+        self.run_id = body["runId"]
+        self._create(body)
         # A script that ends without finish() still sends what it logged and ends the run.
         atexit.register(self._at_exit)
 
+    def _create(self, body):
+        """Creates the run; sent again, a create that the server did take re-opens the run."""
+        tries = 0
+        deadline = time.monotonic() + self._retry_for
+        while True:
+            try:
+                return self._json("/api/runs", body, retry=False)
+            except PhasewatchError as e:
+                if tries and e.status == 409 and "already exists" in str(e):
+                    return self._reopen()  # the lost answer: the run is ours
+                if not e.transient or time.monotonic() >= deadline:
+                    raise
+                self._pause(e, tries, deadline)
+                tries += 1
+
     def _at_exit(self):
-        if self._finished is None:
+        if self._finished is None and not self._finish_tried:
+            self._retry_for = min(self._retry_for, 10.0)  # the process is ending: not for long
             try:
                 self.flush()
                 self.finish("stopped", "the script exited without run.finish()")
@@ -327,7 +378,37 @@ class Run:
                 print(f"phasewatch: could not finish run {self.run_id}: {e}", file=sys.stderr)
 
     # -- HTTP ------------------------------------------------------------------------
-    def _request(self, path, data, content_type, headers=None, method="POST"):
+    def _request(self, path, data, content_type, headers=None, method="POST", retry=True):
+        """One request, sent again while it fails for a reason that may pass (see the class);
+        a run-scoped request the server answers "interrupted" re-opens the run first."""
+        deadline = time.monotonic() + self._retry_for
+        tries = 0
+        while True:
+            try:
+                return self._once(path, data, content_type, headers, method)
+            except PhasewatchError as e:
+                run_scoped = path.startswith("/api/runs/") and not path.endswith("/reopen")
+                if not retry or time.monotonic() >= deadline or not (e.transient or (e.interrupted and run_scoped)):
+                    raise
+                if e.interrupted:
+                    self._reopen()  # raises when the run cannot be re-opened
+                    continue
+                self._pause(e, tries, deadline)
+                tries += 1
+
+    @staticmethod
+    def _pause(e, tries, deadline):
+        """Waits before a request is sent again: the server's retry-after, else a backoff."""
+        wait = None
+        try:
+            wait = float(e.headers.get("retry-after"))
+        except (TypeError, ValueError):
+            pass
+        if wait is None or not math.isfinite(wait) or wait < 0:
+            wait = min(8.0, 0.25 * 2 ** tries) * random.uniform(0.8, 1.2)
+        time.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+
+    def _once(self, path, data, content_type, headers, method):
         h = {"content-type": content_type} if data is not None else {}
         h.update(headers or {})
         if self._token:
@@ -337,13 +418,27 @@ class Run:
             with urllib.request.urlopen(req, timeout=self._timeout) as res:
                 return json.loads(res.read().decode("utf-8") or "null")
         except urllib.error.HTTPError as e:
-            reason = e.read().decode("utf-8", "replace").strip().split("\n")[0]
-            raise PhasewatchError(f"{method} {path}: {e.code} {reason}", e.code) from None
+            try:
+                reason = e.read().decode("utf-8", "replace").strip().split("\n")[0]
+            except (OSError, http.client.HTTPException):
+                reason = e.reason
+            heads = {k.lower(): v for k, v in (e.headers or {}).items()}
+            raise PhasewatchError(f"{method} {path}: {e.code} {reason}", e.code, heads) from None
         except urllib.error.URLError as e:
             raise PhasewatchError(f"cannot reach phasewatch at {self._base}: {e.reason}") from None
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            # reset, cut off or timed out mid-request (or an answer that is not whole JSON)
+            why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            raise PhasewatchError(f"{method} {path}: no answer from phasewatch at {self._base} ({why})") from None
 
-    def _json(self, path, body):
-        return self._request(path, json.dumps(body, allow_nan=False).encode("utf-8"), "application/json")
+    def _json(self, path, body, retry=True):
+        return self._request(path, json.dumps(body, allow_nan=False).encode("utf-8"), "application/json",
+                             retry=retry)
+
+    def _reopen(self):
+        """Re-opens the run on a server that restarted (a no-op while the run is open)."""
+        body = {} if self._assess is None else {"assess": self._assess}
+        return self._json(self._path("reopen"), body)
 
     def _path(self, tail):
         return f"/api/runs/{urllib.parse.quote(self.run_id, safe='')}/{tail}"
@@ -366,6 +461,8 @@ class Run:
             if not 1 <= len(name) <= 200:
                 raise ValueError(f"metric name must be 1 to 200 characters (got {_shown(name)})")
             checked.append({"type": "metric", "name": name, "value": _number(name, value), "step": step})
+        for e in checked:
+            e["clientSeq"] = self._number_next()
         self._pending.extend(checked)
         self._maybe_flush()
 
@@ -374,6 +471,7 @@ class Run:
         self._check_open()
         e = _check_event("step", {"loss": loss, "examplesPerSec": examples_per_sec})
         e["step"] = self._step(step)
+        e["clientSeq"] = self._number_next()
         self._pending.append(e)
         self._maybe_flush()
 
@@ -389,46 +487,50 @@ class Run:
         self._check_open()
         e = _check_event(kind, fields)
         e["step"] = self._step(step)
+        e["clientSeq"] = self._number_next()
         self._pending.append(e)
         self._maybe_flush()
 
-    def flush(self):
-        """Sends the events logged so far.
+    def _number_next(self):
+        self._seq += 1
+        return self._seq
 
-        Should the server refuse a batch (400, or 413 when it is too large), the batch is
-        sent again in halves, so only the events it refuses are left out: each is reported on
-        stderr and kept in ``run.refused``, and the others are stored in order. When the
-        server cannot be reached or answers otherwise, the events stay queued for the next
-        flush and ``PhasewatchError`` is raised."""
-        events, self._pending = self._pending, []
+    def flush(self):
+        """Sends the events logged so far, in batches of up to 500.
+
+        An event leaves the queue only once the server has stored it: a batch whose answer is
+        lost is sent again, and the server drops the events it already has. Should the
+        server refuse a batch (400, or 413 when it is too large), the batch is sent again in
+        halves, so only the events it refuses are left out: each is reported on stderr and
+        kept in ``run.refused``, and the others are stored in order. When the server stays
+        unreachable (see the class) or answers otherwise, the events stay queued for the
+        next flush and ``PhasewatchError`` is raised."""
         try:
-            self._send(events)
+            while self._pending:
+                self._send(len(self._pending[:500]))
         finally:
             self._last_flush = time.monotonic()
 
-    def _send(self, events):
-        if not events:
-            return
+    def _send(self, n):
+        """Sends the first ``n`` queued events; they leave the queue once stored (or refused)."""
+        events = self._pending[:n]
         try:
             self._json(self._path("events"), events)
         except PhasewatchError as e:
             if e.status not in (400, 413):
-                self._pending[:0] = events  # kept, in order, for the next flush
-                raise
-            if len(events) == 1:
+                raise  # still queued, in order, for the next flush
+            if n == 1:
                 self.refused.append((events[0], str(e)))
                 what = events[0].get("name") or events[0].get("type")
                 print(f"phasewatch: the server refused {events[0].get('type')} {what!r} at step "
                       f"{events[0].get('step')}: {e}", file=sys.stderr)
+                del self._pending[:1]
                 return
-            half = len(events) // 2
-            rest = events[half:]
-            try:
-                self._send(events[:half])
-            except PhasewatchError:
-                self._pending.extend(rest)  # after the first half's unsent events
-                raise
-            self._send(rest)
+            half = n // 2
+            self._send(half)
+            self._send(n - half)
+            return
+        del self._pending[:n]
 
     def _maybe_flush(self):
         if len(self._pending) >= 500 or time.monotonic() - self._last_flush >= self._flush_every:
@@ -458,7 +560,8 @@ class Run:
         self.flush()
         arrays = [("labels", _to_plain(labels)), ("images", _to_plain(images)),
                   ("activations", _to_plain(activations))]
-        query = f"?step={step}" + (f"&sampleMs={float(sample_ms)}" if sample_ms is not None else "")
+        query = f"?step={step}&clientSeq={self._number_next()}"
+        query += f"&sampleMs={float(sample_ms)}" if sample_ms is not None else ""
         if _np is not None and all(isinstance(a, _np.ndarray) for _, a in arrays):
             body = b"".join(_npy(a) for _, a in arrays)
             return self._said(self._request(self._path("snapshots") + query, body, "application/x-npy"))
@@ -486,6 +589,7 @@ class Run:
         every snapshot; returns ``{"runId", "status", "phase", "lastStep"}``. Idempotent."""
         if self._finished is not None:
             return self._finished
+        self._finish_tried = True  # the exit handler does not try again after a failure
         if status != "stopped":
             self.flush()
         else:  # what was logged before an interrupt is kept when the server takes it
@@ -496,9 +600,27 @@ class Run:
         body = {"status": status}
         if error is not None:
             body["error"] = str(error).split("\n")[0][:2000]
-        self._finished = self._json(self._path("finish"), body)
+        try:
+            self._finished = self._json(self._path("finish"), body)
+        except PhasewatchError as e:
+            # A finish sent again whose first try ended the run: the run says how it ended.
+            ended = self._ended() if e.status == 409 else None
+            if ended is None:
+                raise
+            self._finished = ended
         atexit.unregister(self._at_exit)
         return self._finished
+
+    def _ended(self):
+        """How the run ended, as finish() answers, or None while it has not."""
+        try:
+            meta = self.status()
+        except PhasewatchError:
+            return None
+        if meta.get("open") or meta.get("status") in ("running", "interrupted"):
+            return None
+        return {"runId": self.run_id, "status": meta.get("status"), "phase": meta.get("phase"),
+                "lastStep": meta.get("lastStep")}
 
     def status(self):
         """The run's meta.json as the server has it now (``phase``, ``lastStep``, ...)."""

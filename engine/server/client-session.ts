@@ -8,7 +8,8 @@ import type { ServerMessage, SubscribeMessage } from '../../streams/protocol.js'
 import { parseClientMessage, PROTOCOL_VERSION } from '../../streams/protocol.js';
 import { encode, encodeBatch, type FrameCache } from './encode.js';
 import { Outbox } from './outbox.js';
-import type { ReplayIndex } from './replay-index.js';
+import type { ReplayCache } from './replay-cache.js';
+import type { LogMark, ReplayIndex } from './replay-index.js';
 import type { RunCatalog } from './run-catalog.js';
 
 /** Above this many bytes waiting in the socket, a client is behind: hold and coalesce. */
@@ -32,6 +33,8 @@ export interface SessionDeps {
   maxPendingSteps?: number;
   /** Where replays can start reading a log (shared by all clients); none: from the start. */
   index?: ReplayIndex;
+  /** Logs read once as frames every replay sends; none: each replay reads the file itself. */
+  cache?: ReplayCache;
 }
 
 /**
@@ -249,8 +252,27 @@ export class ClientSession {
     let handle = await open(file, 'r');
     const fileId = (st: { ino: number; birthtimeMs: number }) => `${st.ino}-${st.birthtimeMs}`;
     let id = fileId(await handle.stat());
-    // Start at the furthest line boundary known to come before `sinceSeq`.
-    const from = this.deps.index?.start(file, id, sinceSeq) ?? { offset: 0, line: 0, lastSeq: 0 };
+    let from: LogMark;
+    try {
+      // The frames other replays read already, then this replay reads on by itself.
+      const shared = this.deps.cache
+        ? await this.replayShared(job, file, id, sinceSeq, bad)
+        : undefined;
+      if (shared === 'gone') {
+        await handle.close();
+        return;
+      }
+      if (shared) lastSeq = Math.max(lastSeq, shared.lastSeq);
+      // Start at the furthest line boundary known to come before `sinceSeq`.
+      const indexed = this.deps.index?.start(file, id, sinceSeq);
+      from =
+        shared && shared.offset >= (indexed?.offset ?? 0)
+          ? shared
+          : (indexed ?? { offset: 0, line: 0, lastSeq: 0 });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
     let position = from.offset;
     let decoder = new StringDecoder('utf8');
     let splitter = new EventLineSplitter((b) => bad.push(b), from);
@@ -334,8 +356,51 @@ export class ClientSession {
     this.send({ v: V, type: 'replayed', runId, lastSeq });
   }
 
+  /**
+   * Sends the run's shared frames (`ReplayCache`) of the events after `sinceSeq`, reading the
+   * log on (once for all replays) as far as the cache holds it; each frame goes as it is,
+   * but the one `sinceSeq` falls in. Yields to the event loop after each frame, so a page or
+   * an ingest request waits for no replay. Returns where the frames ended: every event up to
+   * its `lastSeq` was sent or at most `sinceSeq` ('gone' when the client went away).
+   */
+  private async replayShared(
+    job: { runId: string; cancelled: boolean },
+    file: string,
+    id: string,
+    sinceSeq: number,
+    bad: BadLine[],
+  ): Promise<LogMark | 'gone'> {
+    const log = (this.deps.cache as ReplayCache).log(file, id);
+    const gone = () => job.cancelled || this.closed || this.ws.readyState !== WebSocket.OPEN;
+    let sent = sinceSeq;
+    for (let i = 0; ; i++) {
+      while (i === log.segments.length) {
+        // Read on (for all) while the log was never read to its end, or live events of the
+        // run passed what was sent; else the rest is this replay's own (a few live lines).
+        // A read already going (for another replay) may end before the segment wanted.
+        const behind = sent < (this.replaying.get(job.runId) ?? 0);
+        if (log.readToEnd && !behind) return log.end;
+        if (!(await log.extend()) && i === log.segments.length) return log.end;
+      }
+      if (gone()) return 'gone';
+      const seg = log.segments[i];
+      if (seg.to.lastSeq <= sent || !seg.frame) continue;
+      bad.push(...seg.bad);
+      if (seg.firstSeq > sent) {
+        await this.sendWhenRoom(seg.frame);
+      } else {
+        // The frame `sinceSeq` falls in: only its events after it.
+        const { events } = JSON.parse(seg.frame.toString()) as { events: { seq: number }[] };
+        const after = events.filter((e) => e.seq > sent);
+        await this.sendWhenRoom(`{"v":${V},"type":"events","events":${JSON.stringify(after)}}`);
+      }
+      sent = seg.to.lastSeq;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   /** Sends a frame, then waits while the socket holds more than `HIGH_WATER_BYTES`. */
-  private sendWhenRoom(frame: string): Promise<void> {
+  private sendWhenRoom(frame: string | Buffer): Promise<void> {
     if (this.ws.readyState !== WebSocket.OPEN) return Promise.resolve();
     return new Promise((resolve) => {
       let waiting = false;

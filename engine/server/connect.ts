@@ -1,12 +1,39 @@
 import { spawnSync } from 'node:child_process';
 import type { Observer } from 'rxjs';
 import type { EventInput } from '../../streams/events.js';
+import { newRunId } from '../store/run-store.js';
 
 export interface ConnectOptions {
   /** The server's token; default: the `?token=` of `url`, else `PHASEWATCH_TOKEN`. */
   token?: string;
   /** Called once with the first failure (default: one line on stderr). */
   onError?: (err: Error) => void;
+  /**
+   * How long a request that gets no answer, or a 429, 502, 503 or 504, is sent again (after
+   * the server's `retry-after`, else a backoff from 250 ms doubling to 8 s). Default 120 s.
+   */
+  retryForMs?: number;
+}
+
+/** A refusal of the server: its status (none when it could not be reached) and headers. */
+class RequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly headers?: Headers,
+  ) {
+    super(message);
+  }
+
+  /** The same request may succeed later. */
+  get transient(): boolean {
+    return this.status === undefined || [429, 502, 503, 504].includes(this.status);
+  }
+
+  /** The server restarted and lost the run: it can be re-opened. */
+  get interrupted(): boolean {
+    return this.status === 409 && this.headers?.get('x-phasewatch-interrupted') === '1';
+  }
 }
 
 /** What `POST /api/runs` takes (see `engine/server/ingest.ts`). */
@@ -59,8 +86,8 @@ export interface RemoteRun extends Observer<EventInput> {
   /**
    * Ends the run now, blocking until the server has it (at most `timeoutMs`, default 10 s): for
    * a process's `exit` handler, where no promise settles any more. The events not yet taken by
-   * the server are sent first (a batch whose request was cut off again: the server keeps it
-   * once); a snapshot whose upload was cut off is lost. Says on stderr when the server is not
+   * the server are sent first (events sent twice are kept once, by
+   * their client numbers); a snapshot whose upload was cut off is lost. Says on stderr when the server is not
    * reached; false then.
    */
   endNow(status: 'completed' | 'failed' | 'stopped', error?: string, timeoutMs?: number): boolean;
@@ -71,8 +98,8 @@ const SEND_NOW = `
 import { readFileSync } from 'node:fs';
 const { calls, headers } = JSON.parse(readFileSync(0, 'utf8'));
 try {
-  for (const [url, body, more] of calls) {
-    const res = await fetch(url, { method: 'POST', headers: { ...headers, ...more }, body: JSON.stringify(body) });
+  for (const [url, body] of calls) {
+    const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
     const text = await res.text();
     if (!res.ok) throw new Error(new URL(url).pathname + ': ' + res.status + ' ' + text.trim());
   }
@@ -109,34 +136,99 @@ export function connect(
   }
   const token = opts.token ?? base.searchParams.get('token') ?? process.env.PHASEWATCH_TOKEN;
   const endpoint = (path: string) => new URL(path, base.origin + '/').href;
-  const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  const call = async (
+  const retryForMs = opts.retryForMs ?? 120_000;
+  const once = async (
     path: string,
     body: string | Uint8Array<ArrayBuffer>,
     headers: Record<string, string>,
   ) => {
-    const res = await fetch(endpoint(path), {
-      method: 'POST',
-      body,
-      headers: { ...headers, ...auth },
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text.trim().split('\n')[0]}`);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(endpoint(path), {
+        method: 'POST',
+        body,
+        headers: { ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      text = await res.text();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code;
+      throw new RequestError(`${path}: no answer from ${base.origin} (${cause ?? oneLine(err)})`);
+    }
+    if (!res.ok) {
+      throw new RequestError(
+        `${path}: ${res.status} ${text.trim().split('\n')[0]}`,
+        res.status,
+        res.headers,
+      );
+    }
     return JSON.parse(text) as unknown;
   };
-  const json = (path: string, body: unknown) =>
-    call(path, JSON.stringify(body), { 'content-type': 'application/json' });
+  /**
+   * One request, sent again while it fails for a reason that may pass; a run's request the
+   * server answers "interrupted" re-opens the run (`reopen`) and goes again.
+   */
+  const call = async (
+    path: string,
+    body: string | Uint8Array<ArrayBuffer>,
+    headers: Record<string, string>,
+    on: { reopen?: () => Promise<unknown>; retried?: () => void } = {},
+  ): Promise<unknown> => {
+    const { reopen } = on;
+    const deadline = Date.now() + retryForMs;
+    for (let tries = 0; ; tries++) {
+      try {
+        return await once(path, body, headers);
+      } catch (err) {
+        const e = err as RequestError;
+        if (Date.now() >= deadline || !(e.transient || (e.interrupted && reopen))) throw e;
+        if (e.interrupted && reopen) {
+          await reopen();
+          continue;
+        }
+        on.retried?.();
+        const after = Number(e.headers?.get('retry-after'));
+        const wait =
+          Number.isFinite(after) && after >= 0
+            ? after * 1000
+            : Math.min(8000, 250 * 2 ** tries) * (0.8 + 0.4 * Math.random());
+        await new Promise((r) => setTimeout(r, Math.min(wait, deadline - Date.now())));
+      }
+    }
+  };
+  const json = (path: string, body: unknown, on?: Parameters<typeof call>[3]) =>
+    call(path, JSON.stringify(body), { 'content-type': 'application/json' }, on);
 
   return {
     run(runOpts: RemoteRunOptions = {}): RemoteRun {
-      let id: string | undefined;
-      const runId = json('/api/runs', runOpts).then((r) => (id = (r as { runId: string }).runId));
+      // Made here, so a create sent again whose first try was taken finds its own run.
+      const wanted = runOpts.runId ?? newRunId();
+      const reopenRun = () =>
+        json(`/api/runs/${encodeURIComponent(wanted)}/reopen`, { assess: runOpts.assess });
+      let retried = false;
+      const runId = json(
+        '/api/runs',
+        { ...runOpts, runId: wanted },
+        { retried: () => (retried = true) },
+      ).then(
+        (r) => (r as { runId: string }).runId,
+        async (err: RequestError) => {
+          // Sent again after its answer was lost: the first try created the run.
+          if (!retried || err.status !== 409 || !/already exists/.test(err.message)) throw err;
+          return ((await reopenRun()) as { runId: string }).runId;
+        },
+      );
+      let clientSeq = 0;
+      let created = false;
+      void runId.then(
+        () => (created = true),
+        () => undefined,
+      );
+      // The events of the request in flight, for endNow to send again (kept once by clientSeq).
+      let sending: EventInput[] = [];
       let chain: Promise<unknown> = runId;
       let failure: Error | undefined;
       let batch: EventInput[] = [];
-      // Each request of events carries its ordinal: the server keeps a batch sent twice once.
-      let batches = 0;
-      const sending = new Map<number, EventInput[]>();
       let ended = false;
       let resolveDone!: (end: RemoteRunEnd) => void;
       let rejectDone!: (err: Error) => void;
@@ -167,20 +259,23 @@ export function connect(
         enqueue(async (id) => {
           const events = batch;
           batch = [];
-          if (!events.length) return;
-          const n = ++batches;
-          sending.set(n, events);
-          await call(`/api/runs/${encodeURIComponent(id)}/events`, JSON.stringify(events), {
-            'content-type': 'application/json',
-            'x-phasewatch-batch': String(n),
-          });
-          sending.delete(n);
+          if (events.length) {
+            sending = events;
+            await json(`/api/runs/${encodeURIComponent(id)}/events`, events, { reopen: reopenRun });
+            sending = [];
+          }
         });
       const finish = (status: 'completed' | 'failed' | 'stopped', error?: string) => {
         if (ended) return;
         ended = true;
         if (batch.length) void flush().catch(() => undefined);
-        enqueue((id) => json(`/api/runs/${encodeURIComponent(id)}/finish`, { status, error })).then(
+        enqueue((id) =>
+          json(
+            `/api/runs/${encodeURIComponent(id)}/finish`,
+            { status, error },
+            { reopen: reopenRun },
+          ),
+        ).then(
           (r) => resolveDone(r as RemoteRunEnd),
           () => undefined,
         );
@@ -190,7 +285,7 @@ export function connect(
         done,
         next(e: EventInput) {
           if (ended) return;
-          batch.push(e);
+          batch.push({ ...e, clientSeq: ++clientSeq });
           // One request per burst of events: the flush runs after the current burst.
           if (batch.length === 1) void flush().catch(() => undefined);
         },
@@ -204,19 +299,20 @@ export function connect(
           finish('stopped', reason);
         },
         endNow(status, error, timeoutMs = 10_000) {
-          if (ended || id === undefined || failure) return false;
+          if (ended || !created || failure) return false;
           ended = true;
-          const runUrl = endpoint(`/api/runs/${encodeURIComponent(id)}`);
-          if (batch.length) sending.set(++batches, batch);
+          const runUrl = endpoint(`/api/runs/${encodeURIComponent(wanted)}`);
+          const events = [...sending, ...batch];
           batch = [];
-          const calls: [string, unknown, Record<string, string>?][] = [...sending].map(
-            ([n, events]) => [`${runUrl}/events`, events, { 'x-phasewatch-batch': String(n) }],
-          );
+          const calls: [string, unknown][] = events.length ? [[`${runUrl}/events`, events]] : [];
           calls.push([`${runUrl}/finish`, { status, error }]);
           const sent = spawnSync(process.execPath, ['--input-type=module', '-e', SEND_NOW], {
             input: JSON.stringify({
               calls,
-              headers: { 'content-type': 'application/json', ...auth },
+              headers: {
+                'content-type': 'application/json',
+                ...(token ? { authorization: `Bearer ${token}` } : {}),
+              },
             }),
             encoding: 'utf8',
             timeout: timeoutMs,
@@ -244,15 +340,23 @@ export function connect(
             o += a.byteLength;
           }
           if (batch.length) void flush().catch(() => undefined);
-          const query = `step=${step}${s.sampleMs === undefined ? '' : `&sampleMs=${s.sampleMs}`}`;
+          const query =
+            `step=${step}&clientSeq=${++clientSeq}` +
+            (s.sampleMs === undefined ? '' : `&sampleMs=${s.sampleMs}`);
           return enqueue(async (id) => {
-            await call(`/api/runs/${encodeURIComponent(id)}/snapshots?${query}`, body, {
-              'content-type': 'application/octet-stream',
-              'x-phasewatch-shapes': shapes,
-            });
+            await call(
+              `/api/runs/${encodeURIComponent(id)}/snapshots?${query}`,
+              body,
+              { 'content-type': 'application/octet-stream', 'x-phasewatch-shapes': shapes },
+              { reopen: reopenRun },
+            );
           });
         },
       };
     },
   };
+}
+
+function oneLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0];
 }

@@ -4,16 +4,29 @@ import { join } from 'node:path';
 import { catchError, defer, EMPTY, Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
-import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
+import {
+  watchPhases,
+  type PhaseWatchState,
+  type WatchPhasesOptions,
+} from '../../operators/watch-phases.js';
 import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { EventInput, Phase, RunEvent, Snapshot } from '../../streams/events.js';
 import { isValidRunId } from '../../streams/protocol.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
-import { readRunMeta, RunStore } from '../store/run-store.js';
+import { readRunMeta, readSnapshotArrays, RunStore } from '../store/run-store.js';
+import { planResume, type ResumePlan } from '../store/resume.js';
+import { readRunLog } from '../../streams/replay.js';
 import { AssessPool } from './assess-pool.js';
 import { HttpError, readBody } from './ingest-http.js';
-import { checkIngestEvent, createRunSchema, finishSchema, zodError } from './ingest-schema.js';
+import {
+  checkIngestEvent,
+  clientSeq,
+  createRunSchema,
+  finishSchema,
+  reopenSchema,
+  zodError,
+} from './ingest-schema.js';
 import { decodeUpload, uploadFormat, uploadStep } from './snapshot-upload.js';
 
 export interface IngestOptions {
@@ -65,12 +78,26 @@ export interface OpenRun {
   lastSnapshotStep: number;
   /** The highest step of any event the trainer sent. */
   lastStep: number;
-  /** The highest batch ordinal (`x-phasewatch-batch`) of the events taken. */
-  lastBatch: number;
   /** Called whenever no snapshot is waiting for its assessment. */
   idle: (() => void)[];
   /** Ends the run if no request comes for `idleMs`. */
   watchdog?: NodeJS.Timeout;
+  /** The highest `clientSeq` stored: events and snapshots sent again at or below it are dropped. */
+  clientSeq: number;
+  /** What the last snapshot upload answered, with its `clientSeq` (a retried upload gets it again). */
+  lastUpload?: { clientSeq?: number; reply: Record<string, unknown> };
+}
+
+/** Where a run the API re-opened stands: what the client must send again from. */
+export interface ReopenedRun {
+  runId: string;
+  /** True when the run was interrupted and is open again; false when it was open already. */
+  reopened: boolean;
+  /** The highest `clientSeq` stored: send again what came after it. */
+  clientSeq: number;
+  lastStep: number;
+  lastSnapshotStep: number;
+  lastSeq: number;
 }
 
 /** The runs open for ingest, and what the API does to them (each handler one function). */
@@ -82,11 +109,16 @@ export interface IngestRuns {
   /** `GET /api/runs/<runId>`: the run's meta, open or not, and the snapshots being assessed. */
   status(runId: string): unknown;
   /** `POST /api/runs/<runId>/events`. */
-  append(run: OpenRun, body: unknown, batch?: string): { appended: number; lastSeq: number };
+  append(
+    run: OpenRun,
+    body: unknown,
+  ): { appended: number; duplicates: number; lastSeq: number; clientSeq: number };
   /** `POST /api/runs/<runId>/snapshots?step=N`. */
   upload(run: OpenRun, req: IncomingMessage, query: URLSearchParams): Promise<unknown>;
   /** `POST /api/runs/<runId>/finish`: once every snapshot is assessed (unless stopped). */
   finish(run: OpenRun, body: unknown): Promise<unknown>;
+  /** `POST /api/runs/<runId>/reopen`: opens an interrupted run again (open runs: their state). */
+  reopen(runId: string, body: unknown): ReopenedRun;
   readonly events$: Observable<RunEvent>;
   readonly openRuns: string[];
   close(): void;
@@ -145,6 +177,21 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       }
       throw new HttpError(/already exists|locked|held by/i.test(message) ? 409 : 400, message);
     }
+    admit(store, assessOpts);
+    return { runId: store.runId };
+  }
+
+  /** Starts recording and assessing a run the API writes (a new one, or one re-opened). */
+  function admit(
+    store: RunStore,
+    assessOpts: WatchPhasesOptions,
+    from: { lastStep: number; lastSnapshotStep: number; clientSeq: number } = {
+      lastStep: 0,
+      lastSnapshotStep: -1,
+      clientSeq: 0,
+    },
+    phases?: PhaseWatchState,
+  ): OpenRun {
     const input = new Subject<EventInput>();
     const run: OpenRun = {
       store,
@@ -153,20 +200,20 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       finishing: false,
       snaps: new Subject<Snapshot>(),
       assessing: Subscription.EMPTY,
-      assessOpts,
+      assessOpts: phases ? { ...assessOpts, initial: phases } : assessOpts,
       pending: new Set(),
-      lastSnapshotStep: -1,
-      lastStep: 0,
-      lastBatch: 0,
       idle: [],
+      ...from,
     };
-    run.recording = input.pipe(record(store)).subscribe({
+    run.recording = input.pipe(record(store, { startStep: from.lastStep })).subscribe({
       error: (err: unknown) => failed(run, err instanceof Error ? err.message : String(err)),
     });
     startAssessing(run);
+    // A watch restarted later goes on from here: the lost phase event is not sent twice.
+    run.phase = phases?.phaseEvent?.to ?? phases?.phase ?? undefined;
     runs.set(store.runId, run);
     watch(run);
-    return { runId: store.runId };
+    return run;
   }
 
   /** Snapshots of the run → assessment, metrics and phase events, in order. */
@@ -275,6 +322,13 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     }
     // An id that is not a run id (`../x`) names nothing, whatever lies at that path.
     if (isValidRunId(runId) && existsSync(join(opts.runsDir, runId, 'meta.json'))) {
+      if (metaStatus(runId) === 'interrupted') {
+        throw new HttpError(
+          409,
+          `run ${runId} was interrupted (its writer ended): POST /api/runs/${runId}/reopen to go on`,
+          { 'x-phasewatch-interrupted': '1' },
+        );
+      }
       throw new HttpError(
         409,
         `run ${runId} is not open for ingest (it ended, or another process writes it)`,
@@ -299,8 +353,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
   function appendEvents(
     run: OpenRun,
     body: unknown,
-    batchHeader?: string,
-  ): { appended: number; lastSeq: number } {
+  ): { appended: number; duplicates: number; lastSeq: number; clientSeq: number } {
     // The run may have been finished while this body was read.
     if (run.finishing || run.failure) {
       throw new HttpError(409, `run ${run.store.runId} is no longer open`);
@@ -313,17 +366,6 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
         ? (body.events as unknown[])
         : [body];
     if (!Array.isArray(list)) throw new HttpError(400, 'events: must be an array of events');
-    // The batch's ordinal (x-phasewatch-batch): a batch sent again (its reply lost) is kept once.
-    const batch = batchHeader === undefined ? undefined : Number(batchHeader);
-    if (batch !== undefined && (!Number.isSafeInteger(batch) || batch < 1)) {
-      throw new HttpError(
-        400,
-        `x-phasewatch-batch: must be an integer >= 1 (got ${JSON.stringify(batchHeader)})`,
-      );
-    }
-    if (batch !== undefined && batch <= run.lastBatch) {
-      return { appended: 0, lastSeq: run.store.lastSeq };
-    }
     const events: EventInput[] = [];
     for (let i = 0; i < list.length; i++) {
       const where = Array.isArray(body) ? `[${i}]` : wrapped ? `events[${i}]` : 'event';
@@ -331,13 +373,35 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       if (typeof checked === 'string') throw new HttpError(400, checked);
       events.push(checked);
     }
+    let last = 0;
+    for (let i = 0; i < events.length; i++) {
+      const n = events[i].clientSeq;
+      if (n === undefined) continue;
+      if (n <= last) {
+        const where = Array.isArray(body) ? `[${i}]` : wrapped ? `events[${i}]` : 'event';
+        throw new HttpError(
+          400,
+          `${where}.clientSeq: must be above the batch's earlier ones (got ${n} after ${last})`,
+        );
+      }
+      last = n;
+    }
+    let appended = 0;
     for (const e of events) {
+      // Sent before, and stored (the answer was lost): stored once.
+      if (e.clientSeq !== undefined && e.clientSeq <= run.clientSeq) continue;
       run.lastStep = Math.max(run.lastStep, e.step);
       run.input.next(e);
       if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+      if (e.clientSeq !== undefined) run.clientSeq = e.clientSeq;
+      appended++;
     }
-    if (batch !== undefined) run.lastBatch = batch;
-    return { appended: events.length, lastSeq: run.store.lastSeq };
+    return {
+      appended,
+      duplicates: events.length - appended,
+      lastSeq: run.store.lastSeq,
+      clientSeq: run.clientSeq,
+    };
   }
 
   async function uploadSnapshot(
@@ -346,6 +410,15 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     query: URLSearchParams,
   ): Promise<unknown> {
     const step = uploadStep(query);
+    const cseq = uploadClientSeq(query);
+    if (cseq !== undefined && cseq <= run.clientSeq) {
+      // Sent again after a failure, and stored the first time: the same answer, nothing stored.
+      req.resume();
+      const last = run.lastUpload;
+      return last?.clientSeq === cseq
+        ? { ...last.reply, duplicate: true }
+        : { step, clientSeq: cseq, duplicate: true };
+    }
     stepAfterLast(run, step);
     const sampleMs = Number(query.get('sampleMs') ?? 0);
     const format = uploadFormat(req);
@@ -405,13 +478,15 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       size: snap.size,
       dim: snap.dim,
       sampleMs: Number.isFinite(sampleMs) && sampleMs >= 0 ? sampleMs : 0,
+      ...(cseq === undefined ? {} : { clientSeq: cseq }),
     });
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
+    if (cseq !== undefined) run.clientSeq = cseq;
     // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
     const input = checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
     run.pending.add(step);
     run.snaps.next(snap);
-    return {
+    const reply = {
       step,
       file,
       count,
@@ -419,6 +494,127 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
       dim: snap.dim,
       ...(input.warning ? { warning: `phase will not be judged: ${input.warning}` } : {}),
     };
+    run.lastUpload = { clientSeq: cseq, reply };
+    return reply;
+  }
+
+  /** The status meta.json gives a stored run (`interrupted` when its writer is gone). */
+  function metaStatus(runId: string): string | undefined {
+    try {
+      return readRunMeta(join(opts.runsDir, runId)).status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Opens an interrupted run again (the server that wrote it was killed, or restarted): the
+   * log stays as it is, a torn last line cut off; the run goes on from its last step, with the
+   * client's numbering, the last snapshot step and the phase watch where they were, and the
+   * snapshots stored but not assessed are assessed now. An open run answers where it stands.
+   */
+  function reopen(runId: string, body: unknown): ReopenedRun {
+    const r = reopenSchema.safeParse(body ?? {});
+    if (!r.success) throw new HttpError(400, zodError('body', body, r.error));
+    const open = runs.has(runId) ? openRun(runId) : undefined;
+    if (open) return standing(open, false);
+    const dir = join(opts.runsDir, runId);
+    if (!isValidRunId(runId) || !existsSync(join(dir, 'meta.json'))) {
+      throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
+    }
+    const status = metaStatus(runId);
+    if (status === 'running') {
+      throw new HttpError(409, `run ${runId} is written by another process`);
+    }
+    if (status !== 'interrupted') {
+      throw new HttpError(
+        409,
+        `run ${runId} ended ${status ?? 'unreadable'}: it cannot be reopened`,
+      );
+    }
+    if (runs.size >= maxOpenRuns) {
+      throw new HttpError(
+        429,
+        `${runs.size} runs are open, the most this server takes: finish one first`,
+      );
+    }
+    let plan: ResumePlan;
+    let from: { lastStep: number; lastSnapshotStep: number; clientSeq: number };
+    let lastUpload: OpenRun['lastUpload'];
+    let store: RunStore;
+    try {
+      plan = planResume(dir, Number.MAX_SAFE_INTEGER);
+      from = { lastStep: 0, lastSnapshotStep: -1, clientSeq: 0 };
+      for (const e of readRunLog(dir).events) {
+        from.lastStep = Math.max(from.lastStep, e.step);
+        if (e.clientSeq !== undefined) from.clientSeq = Math.max(from.clientSeq, e.clientSeq);
+        if (e.type === 'snapshot') {
+          from.lastSnapshotStep = Math.max(from.lastSnapshotStep, e.step);
+          const { step, file, count, size, dim } = e;
+          lastUpload = { clientSeq: e.clientSeq, reply: { step, file, count, size, dim } };
+        }
+      }
+      store = RunStore.open(dir, { hub });
+    } catch (err) {
+      const message = (err as Error).message.split('\n')[0];
+      if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+        throw new HttpError(500, `cannot reopen run ${runId}: ${ioReason(err)}`);
+      }
+      if (/is being written by/.test(message)) {
+        // Its writer was gone a moment ago: the lock is held by whoever marks it interrupted.
+        throw new HttpError(503, `run ${runId} is being looked at: try again`, {
+          'retry-after': '1',
+        });
+      }
+      throw new HttpError(409, `cannot reopen run ${runId}: ${message}`);
+    }
+    const assessOpts: WatchPhasesOptions = { ...opts.assess, ...r.data.assess };
+    const run = admit(store, assessOpts, from, {
+      hysteresis: plan.hysteresis,
+      phase: plan.phase,
+      phaseEvent: plan.phaseEventDue,
+    });
+    run.lastUpload = lastUpload;
+    for (const e of plan.unassessed) {
+      try {
+        const arrays = readSnapshotArrays(join(dir, e.file));
+        run.pending.add(e.step);
+        run.snaps.next({ runId, step: e.step, size: e.size, dim: e.dim, ...arrays });
+      } catch (err) {
+        run.input.next({
+          type: 'alert',
+          step: e.step,
+          level: 'error',
+          message: `snapshot at step ${e.step} cannot be assessed again: ${(err as Error).message.split('\n')[0]}`,
+        });
+      }
+    }
+    return standing(run, true);
+  }
+
+  function standing(run: OpenRun, reopened: boolean): ReopenedRun {
+    return {
+      runId: run.store.runId,
+      reopened,
+      clientSeq: run.clientSeq,
+      lastStep: run.lastStep,
+      lastSnapshotStep: run.lastSnapshotStep,
+      lastSeq: run.store.lastSeq,
+    };
+  }
+
+  /** `clientSeq=K` of a snapshot upload, if given. */
+  function uploadClientSeq(query: URLSearchParams): number | undefined {
+    const raw = query.get('clientSeq');
+    if (raw === null) return undefined;
+    const r = clientSeq.safeParse(Number(raw));
+    if (!/^\d+$/.test(raw) || !r.success) {
+      throw new HttpError(
+        400,
+        `clientSeq must be an integer >= 1 (got ${JSON.stringify(raw.slice(0, 60))})`,
+      );
+    }
+    return r.data;
   }
 
   /** True for a write that failed for want of space (507 Insufficient Storage). */
@@ -476,6 +672,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     append: appendEvents,
     upload: uploadSnapshot,
     finish,
+    reopen,
     events$: hub.asObservable(),
     get openRuns() {
       return [...runs.keys()];

@@ -5,7 +5,14 @@ import type { EventInput } from '../../streams/events.js';
 const step = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const finite = z.number().finite();
 const name = z.string().min(1).max(200);
-const base = { step, time: finite.optional(), runId: z.string().optional() };
+/** The client's number of an event: events it already has are dropped (a batch sent again). */
+export const clientSeq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const base = {
+  step,
+  time: finite.optional(),
+  runId: z.string().optional(),
+  clientSeq: clientSeq.optional(),
+};
 
 const metric = z
   .object({
@@ -260,6 +267,9 @@ export const createRunSchema = z
       .optional(),
   })
   .strict();
+
+/** What `POST /api/runs/<runId>/reopen` accepts: how its snapshots are assessed from now on. */
+export const reopenSchema = createRunSchema.pick({ assess: true });
 
 /** What `POST /api/runs/<runId>/finish` accepts (an empty body means completed). */
 export const finishSchema = z

@@ -51,12 +51,7 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
       methods: ['POST'],
       handle: async (req, runId) => {
         const run = runs.open(runId);
-        const batch = req.headers['x-phasewatch-batch'];
-        const body = await readJson(req, maxJson);
-        return {
-          status: 200,
-          body: runs.append(run, body, typeof batch === 'string' ? batch : undefined),
-        };
+        return { status: 200, body: runs.append(run, await readJson(req, maxJson)) };
       },
     },
     {
@@ -66,6 +61,14 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
         const run = runs.open(runId);
         return { status: 202, body: await runs.upload(run, req, query) };
       },
+    },
+    {
+      path: ['runs', ':runId', 'reopen'],
+      methods: ['POST'],
+      handle: async (req, runId) => ({
+        status: 200,
+        body: runs.reopen(runId, await readJson(req, maxJson, true)),
+      }),
     },
     {
       path: ['runs', ':runId', 'finish'],
@@ -88,14 +91,18 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
  *
  * ```
  * POST /api/runs                       {name?, runId?, config?, tags?, notes?, backend?, assess?}  → 201 {runId}
- * POST /api/runs/<runId>/events        an event, an array of events, or {events: [...]}          → 200 {appended, lastSeq}
- *                                      x-phasewatch-batch: N (optional, 1, 2, …): a batch sent again is kept once → {appended: 0}
- * POST /api/runs/<runId>/snapshots?step=N   .npy labels, images, activations back to back
+ * POST /api/runs/<runId>/events        an event, an array of events, or {events: [...]}          → 200 {appended, duplicates, lastSeq, clientSeq}
+ * POST /api/runs/<runId>/snapshots?step=N[&clientSeq=K]   .npy labels, images, activations back to back
  *                                      (application/x-npy), or raw float32 with
  *                                      x-phasewatch-shapes: labels=Nx2; images=NxSxS; activations=NxD → 202
  * POST /api/runs/<runId>/finish        {status?: completed|failed|stopped, error?}               → 200 {runId, status, phase}
+ * POST /api/runs/<runId>/reopen        {assess?}: an interrupted run goes on                      → 200 {reopened, clientSeq, lastStep, ...}
  * GET  /api/runs/<runId>               meta.json of the run and the snapshots still being assessed
  * ```
+ *
+ * A client numbers its events and snapshots (`clientSeq`, increasing): what it sends again
+ * after a failure is stored once. After the server was killed, its runs are `interrupted` (a
+ * 409 with `x-phasewatch-interrupted: 1`) until a client re-opens them.
  *
  * @example
  * const ingest = createIngest({ runsDir: 'runs', token });
@@ -167,7 +174,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (!match) {
       throw new HttpError(
         404,
-        `no endpoint ${pathname} (POST /api/runs, POST /api/runs/<runId>/events|snapshots|finish, GET /api/runs/<runId>)`,
+        `no endpoint ${pathname} (POST /api/runs, POST /api/runs/<runId>/events|snapshots|reopen|finish, GET /api/runs/<runId>)`,
       );
     }
     if (!match.methods.includes(method)) {

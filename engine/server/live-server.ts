@@ -23,6 +23,7 @@ import {
 import { MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from '../../streams/protocol.js';
 import { hostsAllowed, httpHandler, requestTarget } from './http-handler.js';
 import { createIngest } from './ingest.js';
+import { ReplayCache } from './replay-cache.js';
 import { ReplayIndex } from './replay-index.js';
 import { RunCatalog } from './run-catalog.js';
 
@@ -51,6 +52,25 @@ export interface LiveServerOptions {
    * `PHASEWATCH_REQUEST_TIMEOUT_MS`); docs/reliability.md gives the figures.
    */
   limits?: Partial<ConnectionLimits>;
+  /**
+   * Bytes of replay frames held for all clients (`ReplayCache`): a run's log is read once for
+   * every dashboard that replays it. 0 turns it off (each replay reads the file itself).
+   * Default `PHASEWATCH_REPLAY_CACHE_MB` MiB, else 64 MiB.
+   */
+  replayCacheBytes?: number;
+}
+
+/** `PHASEWATCH_REPLAY_CACHE_MB` in bytes, if set; a bad value is a one-line error. */
+function replayCacheFromEnv(): number | undefined {
+  const raw = process.env.PHASEWATCH_REPLAY_CACHE_MB;
+  if (raw === undefined || raw === '') return undefined;
+  const mb = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(mb) || mb > 1 << 20) {
+    throw new Error(
+      `PHASEWATCH_REPLAY_CACHE_MB must be a number of MiB from 0 to 1048576 (got ${JSON.stringify(raw.slice(0, 60))})`,
+    );
+  }
+  return Math.round(mb * (1 << 20));
 }
 
 export interface LiveServer {
@@ -100,6 +120,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
     throw new Error(`--port must be an integer in 0..65535 (got ${port})`);
   }
   const limits = connectionLimits({ ...limitsFromEnv(), ...opts.limits });
+  const cacheBytes = opts.replayCacheBytes ?? replayCacheFromEnv() ?? 64 << 20;
   try {
     await ensureBundle();
   } catch (err) {
@@ -137,6 +158,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   rescan.unref();
   const maxClients = opts.maxClients ?? 100;
   const index = new ReplayIndex();
+  const cache = cacheBytes > 0 ? new ReplayCache(cacheBytes) : undefined;
 
   const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
   const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
@@ -155,6 +177,7 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
       markDirty,
       maxPendingSteps: opts.maxPendingSteps,
       index,
+      cache,
     });
     sessions.add(session);
     ws.on('message', (data, isBinary) => session.receive(data, isBinary));

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { connect as netConnect, type Socket } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,6 +8,7 @@ import { Subject } from 'rxjs';
 import { startServer, type LiveServer } from '../../engine/server/live-server.js';
 import type { RunEvent } from '../../streams/events.js';
 import { readRunEvents } from '../../streams/replay.js';
+import { freePort, startServe } from '../engine/server/serve-process.js';
 
 const CLIENT_DIR = resolve('clients/python');
 const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -295,5 +297,147 @@ describe('clients/python (phasewatch_client.py against a live server)', function
       20, 40,
     ]);
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
+  });
+});
+
+describe('clients/python against a server killed and restarted mid-run', function () {
+  this.timeout(240_000);
+  let runsDir: string;
+  const token = 'kill-tok';
+
+  before(function () {
+    if (!existsSync(SYSTEM_PYTHON)) this.skip();
+    runsDir = mkdtempSync(join(tmpdir(), 'pw-python-kill-'));
+  });
+  after(() => {
+    if (runsDir) rmSync(runsDir, { recursive: true, force: true });
+  });
+
+  /** Runs a client script, calling `on(line, child)` for each line it prints. */
+  function client(
+    args: string[],
+    on: (line: string, child: ChildProcess) => void,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(SYSTEM_PYTHON, args, {
+      env: { ...process.env, PYTHONPATH: CLIENT_DIR, PYTHONDONTWRITEBYTECODE: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let carry = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      carry += chunk.toString();
+      const lines = carry.split('\n');
+      carry = lines.pop() as string;
+      for (const line of lines) on(line, child);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((done) => child.once('exit', (code) => done({ code, stdout, stderr })));
+  }
+
+  it('loses nothing and stores nothing twice when the server is SIGKILLed while the client streams', async () => {
+    const port = await freePort();
+    let server = await startServe(runsDir, port, token);
+    const steps = 600;
+    let restarted: Promise<void> | undefined;
+    const r = await client(
+      [resolve('spec/clients/python-restart.py'), server.url, String(steps), '50'],
+      (line) => {
+        // Mid-run, between the snapshots of steps 250 and 300: kill, then start it again.
+        if (line === 'step 260' && !restarted) {
+          restarted = (async () => {
+            await server.kill('SIGKILL');
+            await new Promise((done) => setTimeout(done, 300));
+            server = await startServe(runsDir, port, token);
+          })();
+        }
+      },
+    );
+    await restarted;
+    await server.kill();
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      runId: string;
+      errors: string[];
+      finish: { status: string };
+    };
+    expect(out.errors, 'errors the loop saw').to.deep.equal([]);
+    expect(out.finish).to.include({ status: 'completed' });
+    const events = readRunEvents(join(runsDir, out.runId));
+    const every = Array.from({ length: steps }, (_, i) => i + 1);
+    const stepsOf = (pick: (e: RunEvent) => boolean) => events.filter(pick).map((e) => e.step);
+    expect(stepsOf((e) => e.type === 'step')).to.deep.equal(every);
+    expect(stepsOf((e) => e.type === 'metric' && e.name === 'loss')).to.deep.equal(every);
+    expect(stepsOf((e) => e.type === 'metric' && e.name === 'lr')).to.deep.equal(every);
+    const snaps = every.filter((s) => s % 50 === 0);
+    expect(stepsOf((e) => e.type === 'snapshot')).to.deep.equal(snaps);
+    expect(stepsOf((e) => e.type === 'assessment')).to.deep.equal(snaps);
+    // The server restarted once: the run went on in the same log, its seq increasing.
+    expect(events.filter((e) => e.type === 'run-start')).to.have.length(2);
+    const seqs = events.map((e) => e.seq);
+    expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).to.equal(seqs.length);
+    expect(events.filter((e) => e.type === 'run-end')).to.have.length(1);
+    expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
+    const meta = JSON.parse(readFileSync(join(runsDir, out.runId, 'meta.json'), 'utf8'));
+    expect(meta.status).to.equal('completed');
+  });
+
+  it('waits as a 503 retry-after says (a server at its connection cap), then goes on', async () => {
+    const port = await freePort();
+    const server = await startServe(runsDir, port, token, {
+      PHASEWATCH_MAX_CONNECTIONS_PER_ADDRESS: '2',
+    });
+    // Two idle connections take the cap; they go 1.5 s after the client's first try.
+    const held = await Promise.all(
+      [0, 1].map(
+        () =>
+          new Promise<Socket>((done) => {
+            const s = netConnect(port, '127.0.0.1', () => done(s));
+            s.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      const r = await client([resolve('spec/clients/python-busy.py'), server.url], (line) => {
+        if (line === 'start') setTimeout(() => held.forEach((s) => s.destroy()), 1500);
+      });
+      expect(r.code, r.stderr).to.equal(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+        waited: number;
+        finish: { status: string };
+      };
+      expect(out.finish).to.include({ status: 'completed' });
+      // Refused with 503 until the connections went: it waited (1 s a try, as told).
+      expect(out.waited).to.be.at.least(1);
+    } finally {
+      held.forEach((s) => s.destroy());
+      await server.kill();
+    }
+  });
+
+  it('raises PhasewatchError when the server is gone for good, and the exit handler stays quiet', async () => {
+    const port = await freePort();
+    const server = await startServe(runsDir, port, token);
+    const r = await client(
+      [resolve('spec/clients/python-unreachable.py'), server.url],
+      (line, child) => {
+        if (line === 'created') void server.kill('SIGKILL').then(() => child.stdin?.end('go\n'));
+      },
+    );
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      finish: [string, number | null, string];
+      pending: number;
+    };
+    expect(out.finish[0]).to.equal('PhasewatchError');
+    expect(out.finish[1]).to.equal(null);
+    expect(out.finish[2]).to.match(
+      /^POST \/api\/runs\/.*\/events: no answer|^cannot reach phasewatch/,
+    );
+    expect(out.pending, 'the event is still queued').to.equal(1);
+    expect(r.stderr).to.not.match(/could not finish/);
+    expect(r.stderr).to.not.match(/Traceback/);
   });
 });

@@ -10,6 +10,7 @@ import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
 import type { EventInput } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot } from './ingest-helpers.js';
+import { freePort, startServe } from './serve-process.js';
 
 describe('engine/server/connect', () => {
   let runsDir: string;
@@ -140,5 +141,39 @@ describe('engine/server/connect', () => {
   it('names a bad url', () => {
     expect(() => connect('localhost:4321')).to.throw(/url must be http/);
     expect(() => connect('not a url')).to.throw(/url must be an http\(s\) URL .*"not a url"/);
+  });
+});
+
+describe('engine/server/connect against a server killed and restarted mid-run', function () {
+  this.timeout(120_000);
+
+  it('sends again what was in flight, re-opens the run, and stores every event once', async () => {
+    const runsDir = mkdtempSync(join(tmpdir(), 'pw-connect-kill-'));
+    const port = await freePort();
+    let server = await startServe(runsDir, port, 'tok');
+    try {
+      const run = connect(server.url, { retryForMs: 60_000 }).run({ name: 'killed' });
+      const steps = 400;
+      for (let step = 1; step <= steps; step++) {
+        run.next({ type: 'metric', name: 'loss', value: 1 / step, step });
+        if (step === 150) {
+          await server.kill('SIGKILL');
+          server = await startServe(runsDir, port, 'tok');
+        }
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      run.complete();
+      const end = await run.done;
+      expect(end).to.include({ status: 'completed' });
+      const stored = readRunEvents(join(runsDir, await run.runId));
+      expect(stored.filter((e) => e.type === 'metric').map((e) => e.step)).to.deep.equal(
+        Array.from({ length: steps }, (_, i) => i + 1),
+      );
+      expect(stored.filter((e) => e.type === 'run-start')).to.have.length(2);
+      expect(stored[stored.length - 1]).to.include({ type: 'run-end', status: 'completed' });
+    } finally {
+      await server.kill();
+      rmSync(runsDir, { recursive: true, force: true });
+    }
   });
 });

@@ -114,14 +114,14 @@ describe('engine/server/ingest', () => {
     ];
     const r1 = await post(`/api/runs/${runId}/events`, batch);
     expect(r1.status, r1.text).to.equal(200);
-    expect(r1.json()).to.deep.equal({ appended: 7, lastSeq: 8 });
+    expect(r1.json()).to.include({ appended: 7, lastSeq: 8 });
     const r2 = await post(`/api/runs/${runId}/events`, {
       type: 'metric',
       name: 'acc',
       value: 1,
       step: 3,
     });
-    expect(r2.json()).to.deep.equal({ appended: 1, lastSeq: 9 });
+    expect(r2.json()).to.include({ appended: 1, lastSeq: 9 });
     const r3 = await post(`/api/runs/${runId}/events`, {
       events: [{ type: 'metric', name: 'acc', value: 2, step: 4, time: 5 }],
     });

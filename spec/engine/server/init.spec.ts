@@ -266,12 +266,11 @@ describe('engine/server/init', () => {
       }
     });
 
-    it('keeps a batch of events sent twice once (its ordinal)', async () => {
+    it('keeps a batch of events sent twice once (its clientSeq)', async () => {
       const id = (await post('/api/runs', { runId: 'twice' })) as { runId: string };
-      const batch = [{ type: 'metric', name: 'loss', value: 1, step: 1 }];
-      const first = { 'x-phasewatch-batch': '1' };
-      expect(await post(`/api/runs/${id.runId}/events`, batch, first)).to.include({ appended: 1 });
-      expect(await post(`/api/runs/${id.runId}/events`, batch, first)).to.include({ appended: 0 });
+      const batch = [{ type: 'metric', name: 'loss', value: 1, step: 1, clientSeq: 1 }];
+      expect(await post(`/api/runs/${id.runId}/events`, batch)).to.include({ appended: 1 });
+      expect(await post(`/api/runs/${id.runId}/events`, batch)).to.include({ appended: 0 });
       await post(`/api/runs/${id.runId}/finish`, {});
       expect(metrics(readRunEvents(join(runsDir, 'twice')))).to.deep.equal([['loss', 1, 1]]);
     });
