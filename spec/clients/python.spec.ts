@@ -272,4 +272,40 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     ]);
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
   });
+
+  it('streams representation snapshots of any model: run.snapshot(step, activations=, factors=, samples_ok=)', async () => {
+    const r = await python(SYSTEM_PYTHON, [resolve('spec/clients/python-representation.py'), url]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      runId: string;
+      snap300: { count: number; size: number; dim: number };
+      finish: { phase: string };
+      errors: Record<string, string>;
+    };
+    expect(out.snap300).to.include({ count: 120, size: 0, dim: 16 });
+    expect(out.finish).to.include({ status: 'completed', phase: 'C' });
+    const events = readRunEvents(join(runsDir, out.runId));
+    const assessments = events.filter((e) => e.type === 'assessment');
+    expect(assessments.map((a) => [a.step, a.phase, a.rule])).to.deep.equal([
+      [100, 'A', 'representation'],
+      [200, 'B', 'representation'],
+      [300, 'C', 'representation'],
+    ]);
+    expect(assessments[0].evidence.samplesOk).to.be.closeTo(1 / 3, 1e-9);
+    expect(assessments[2].factors?.shape.slice(0, 5)).to.satisfy((v: number[]) =>
+      v.every((c) => c >= 0 && c <= 2),
+    );
+    expect(events.find((e) => e.type === 'images')).to.include({
+      step: 300,
+      name: 'samples',
+      size: 4,
+    });
+    expect(out.errors.short).to.equal(
+      "factors['x'] must hold N = 120 values, one per activation row (got 5 values)",
+    );
+    expect(out.errors.nan).to.equal('activations[2][3] must be a finite number (got nan)');
+    expect(out.errors.server).to.match(
+      /^POST \/api\/runs\/.*\/snapshots\?step=400: 400 categorical names y, which is not among the factors$/,
+    );
+  });
 });
