@@ -10,6 +10,7 @@ import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
 import type { EventInput } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot } from './ingest-helpers.js';
+import { syntheticRepresentation } from '../../operators/synthetic-representation.js';
 
 describe('engine/server/connect', () => {
   let runsDir: string;
@@ -123,5 +124,32 @@ describe('engine/server/connect', () => {
   it('names a bad url', () => {
     expect(() => connect('localhost:4321')).to.throw(/url must be http/);
     expect(() => connect('not a url')).to.throw(/url must be an http\(s\) URL .*"not a url"/);
+  });
+
+  it('uploads representation snapshots of any model; the server assesses them by the generic rule', async () => {
+    const run = connect(url).run({ name: 'ts any model', assess: { embed: 'pca', confirm: 1 } });
+    const specs = [{ name: 'x' }, { name: 'class', classes: 3 }];
+    const kinds = ['noise', 'scrambled', 'ordered'] as const;
+    for (const [i, kind] of kinds.entries()) {
+      const s = syntheticRepresentation(kind, specs, { seed: i + 1 });
+      run.next({ type: 'metric', name: 'loss', value: 1 / (i + 1), step: i + 1 });
+      await run.representation(i + 1, {
+        activations: s.activations,
+        dim: s.dim,
+        factors: { x: s.factors!.x.values, class: s.factors!.class },
+        samplesOk: new Float32Array(200).fill(1),
+      });
+    }
+    run.complete();
+    expect(await run.done).to.include({ status: 'completed', phase: 'C' });
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    const assessed = stored.flatMap((e) => (e.type === 'assessment' ? [[e.phase, e.rule]] : []));
+    expect(assessed).to.deep.equal([
+      ['A', 'representation'],
+      ['B', 'representation'],
+      ['C', 'representation'],
+    ]);
+    const last = stored.filter((e) => e.type === 'assessment').pop();
+    expect(last?.evidence['probe/class']).to.be.greaterThan(0.9);
   });
 });
