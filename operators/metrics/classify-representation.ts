@@ -20,7 +20,7 @@ export interface RepresentationThresholds {
   maxDimRatio: number;
   /** ...and neighbourhoods are within this of chance (structure below it). */
   maxChanceStructure: number;
-  /** A too when fewer than this fraction of the samples are ok. */
+  /** A too when fewer than this fraction of the samples are ok and neighbourhoods are not kept. */
   minSamplesOk: number;
   /** C needs every factor read out at least this well... */
   minOrdering: number;
@@ -48,7 +48,8 @@ export const defaultRepresentationThresholds: Readonly<RepresentationThresholds>
 
 /**
  * Seed 004's phases on the representation alone. A: no structure — the dimension far above the
- * factors' with neighbourhoods at chance, or most generated samples invalid. C: an ordered
+ * factors' with neighbourhoods at chance, or most generated samples invalid while neighbourhoods
+ * are not kept (an ordered representation whose samples are still wrong is B). C: an ordered
  * manifold — every factor read out, neighbourhoods kept and (when sent) the samples mostly ok.
  * Anything else is B: a manifold that does not order the factors.
  *
@@ -60,7 +61,7 @@ export function classifyRepresentation(
 ): Phase {
   const t = { ...defaultRepresentationThresholds, ...thresholds };
   const judged = Number.isFinite(e.samplesOk);
-  if (judged && e.samplesOk < t.minSamplesOk) return 'A';
+  if (judged && e.samplesOk < t.minSamplesOk && !(e.structure >= t.minStructure)) return 'A';
   if (e.dimRatio > t.maxDimRatio && !(e.structure >= t.maxChanceStructure)) return 'A';
   if (
     e.ordering >= t.minOrdering &&

@@ -83,15 +83,17 @@ describe('assessRepresentation', () => {
     expect(a.evidence.minStructure).to.equal(1);
   });
 
-  it('reads the trainer\u2019s sample verdicts: mostly invalid is A, mostly valid allows C', async () => {
-    const snap = syntheticRepresentation('ordered', [{ name: 'x' }, { name: 'y' }]);
-    const bad = await assessRepresentation(
-      { ...snap, samplesOk: Float32Array.from({ length: 200 }, (_, i) => (i % 5 === 0 ? 1 : 0)) },
-      fast,
-    );
-    expect(bad.phase).to.equal('A');
+  it('reads the trainer\u2019s sample verdicts: mostly invalid without order is A, mostly valid allows C', async () => {
+    const specs = [{ name: 'x' }, { name: 'y' }];
+    const fifth = Float32Array.from({ length: 200 }, (_, i) => (i % 5 === 0 ? 1 : 0));
+    const scrambled = syntheticRepresentation('scrambled', specs);
+    const bad = await assessRepresentation({ ...scrambled, samplesOk: fifth }, fast);
+    expect(bad.phase, 'a disordered manifold whose samples are mostly invalid').to.equal('A');
     expect(bad.evidence.samplesOk).to.be.closeTo(0.2, 1e-9);
     expect(bad.accuracy).to.be.closeTo(0.2, 1e-9);
+    const snap = syntheticRepresentation('ordered', specs);
+    const wrong = await assessRepresentation({ ...snap, samplesOk: fifth }, fast);
+    expect(wrong.phase, 'ordered, but the samples are still wrong').to.equal('B');
     const some = await assessRepresentation(
       { ...snap, samplesOk: Float32Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 0 : 1)) },
       fast,

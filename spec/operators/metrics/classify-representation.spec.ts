@@ -27,7 +27,11 @@ describe('classifyRepresentation', () => {
   });
 
   it('reads sample verdicts when sent', () => {
-    expect(classifyRepresentation({ ...ordered, samplesOk: 0.3 })).to.equal('A');
+    expect(
+      classifyRepresentation({ ...ordered, samplesOk: 0.3 }),
+      'ordered, samples wrong',
+    ).to.equal('B');
+    expect(classifyRepresentation({ ...ordered, structure: 0.1, samplesOk: 0.3 })).to.equal('A');
     expect(classifyRepresentation({ ...ordered, samplesOk: 0.7 })).to.equal('B');
     expect(classifyRepresentation({ ...ordered, samplesOk: 0.9 })).to.equal('C');
     expect(classifyRepresentation({ ...ordered, samplesOk: 0.7 }, { minSamplesOkC: 0.6 })).to.equal(
