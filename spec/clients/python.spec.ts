@@ -308,4 +308,39 @@ describe('clients/python (phasewatch_client.py against a live server)', function
       /^POST \/api\/runs\/.*\/snapshots\?step=400: 400 categorical names y, which is not among the factors$/,
     );
   });
+
+  it('trains a diffusion model on two moons and streams representation snapshots (example_moons.py, when torch is installed)', async function () {
+    if (!(await has(SYSTEM_PYTHON, 'torch'))) {
+      console.log(
+        '      (skipped: no /usr/bin/python3 with torch here; apt-get install -y python3-torch)',
+      );
+      this.skip();
+    }
+    const r = await python(SYSTEM_PYTHON, [
+      resolve('clients/python/example_moons.py'),
+      '--url',
+      url,
+      '--steps',
+      '1500',
+      '--snapshot-every',
+      '250',
+      '--embed',
+      'pca',
+      '--threads',
+      '1',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const runId = /run (\S+)/.exec(r.stdout)?.[1] as string;
+    const events = readRunEvents(join(runsDir, runId));
+    const assessments = events.filter((e) => e.type === 'assessment');
+    expect(assessments.map((a) => a.step)).to.deep.equal([250, 500, 750, 1000, 1250, 1500]);
+    expect(assessments.every((a) => a.rule === 'representation' && !a.warning)).to.equal(true);
+    expect(
+      assessments[0].rawPhase,
+      'untrained: samples invalid, neighbourhoods near chance',
+    ).to.equal('A');
+    expect(assessments[5].rawPhase, 'trained: an ordered manifold').to.equal('C');
+    expect(events.filter((e) => e.type === 'embedding')).to.have.length(6);
+    expect(events.filter((e) => e.type === 'step')).to.have.length(1500);
+  });
 });
