@@ -26,6 +26,9 @@ if (runs.length === 0) {
 const f = (v: number) => v.toFixed(2);
 let total = 0;
 const agree = { alone: 0, checked: 0, confirmedAlone: 0, confirmedChecked: 0 };
+/** Raw phases, bump rule (row) against the generic rule (column), alone and with the check. */
+const confusion = { alone: new Map<string, number>(), checked: new Map<string, number>() };
+const count = (m: Map<string, number>, key: string) => m.set(key, (m.get(key) ?? 0) + 1);
 for (const dir of runs) {
   const events = readRunEvents(dir);
   const start = events.find((e) => e.type === 'run-start');
@@ -77,6 +80,8 @@ for (const dir of runs) {
     ha = nextHysteresis(ha, alone.phase, confirm);
     hc = nextHysteresis(hc, checked.phase, confirm);
     total++;
+    count(confusion.alone, `${a.rawPhase}${alone.phase}`);
+    count(confusion.checked, `${a.rawPhase}${checked.phase}`);
     if (alone.phase === a.rawPhase) agree.alone++;
     if (checked.phase === a.rawPhase) agree.checked++;
     if (ha.phase === hb.phase) agree.confirmedAlone++;
@@ -95,3 +100,10 @@ console.log(
 console.log(
   `confirmed phase agreement: alone ${pct(agree.confirmedAlone)}, with the image check ${pct(agree.confirmedChecked)}`,
 );
+for (const [label, m] of Object.entries(confusion)) {
+  console.log(`\nbump rule (rows) against the generic rule ${label} (columns), raw phases:`);
+  console.log('|   | A | B | C |\n| - | - | - | - |');
+  for (const r of ['A', 'B', 'C']) {
+    console.log(`| ${r} | ${['A', 'B', 'C'].map((c) => m.get(r + c) ?? 0).join(' | ')} |`);
+  }
+}
