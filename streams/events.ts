@@ -392,6 +392,18 @@ export interface Snapshot {
   factors?: Record<string, Factor>;
   /** N per-sample verdicts on the generated samples, 1 ok and 0 not (or a score in [0, 1]). */
   samplesOk?: Float32Array;
+  /**
+   * Activations of the same N samples at several diffusion timesteps (or noise levels), for
+   * seed 002's noise-level probes: each factor is probed at each `t` (a representation snapshot).
+   */
+  noiseLevels?: NoiseLevel[];
+}
+
+/** The N samples' activations at one diffusion timestep `t` (N*dim, row-major). */
+export interface NoiseLevel {
+  t: number;
+  activations: Float32Array;
+  dim: number;
 }
 
 /**

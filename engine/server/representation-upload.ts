@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Factor, Snapshot } from '../../streams/events.js';
+import type { Factor, NoiseLevel, Snapshot } from '../../streams/events.js';
 import type { SnapshotArrays } from '../store/snapshot-arrays.js';
 import { HttpError } from './ingest-http.js';
 import { readNpy, type NdArray } from './npy.js';
@@ -145,12 +145,12 @@ function fromJson(body: Buffer): Omit<Snapshot, 'runId' | 'step'> {
   }
   const o = json as Record<string, unknown>;
   const unknownKey = Object.keys(o).find(
-    (k) => !['activations', 'factors', 'categorical', 'samplesOk'].includes(k),
+    (k) => !['activations', 'factors', 'categorical', 'samplesOk', 'noiseLevels'].includes(k),
   );
   if (unknownKey !== undefined) {
     throw new HttpError(
       400,
-      `body.${unknownKey.slice(0, 100)} is not a field (accepted: activations, factors, categorical, samplesOk)`,
+      `body.${unknownKey.slice(0, 100)} is not a field (accepted: activations, factors, categorical, samplesOk, noiseLevels)`,
     );
   }
   const { data, n, dim } = activationsOf(o.activations);
@@ -197,7 +197,46 @@ function fromJson(body: Buffer): Omit<Snapshot, 'runId' | 'step'> {
   }
   const samplesOk =
     o.samplesOk === undefined ? undefined : numbers(o.samplesOk, 'samplesOk', n, true);
-  return repr(data, dim, factors, samplesOk);
+  const noiseLevels = o.noiseLevels === undefined ? undefined : noiseLevelsOf(o.noiseLevels, n);
+  return { ...repr(data, dim, factors, samplesOk), ...(noiseLevels ? { noiseLevels } : {}) };
+}
+
+/** `noiseLevels`: up to 64 of `{t, activations}`, each N rows of the sample's activations at t. */
+function noiseLevelsOf(v: unknown, n: number): NoiseLevel[] {
+  const accepted = 'noiseLevels must be an array of at most 64 {t: number, activations: N rows}';
+  if (!Array.isArray(v) || v.length > 64) throw new HttpError(400, accepted);
+  return v.map((level: unknown, i) => {
+    if (level === null || typeof level !== 'object' || Array.isArray(level)) {
+      throw new HttpError(400, `noiseLevels[${i}]: ${accepted}`);
+    }
+    const { t, activations, ...rest } = level as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) {
+      throw new HttpError(
+        400,
+        `noiseLevels[${i}].${extra.slice(0, 100)} is not a field (accepted: t, activations)`,
+      );
+    }
+    if (typeof t !== 'number' || !Number.isFinite(t)) {
+      throw new HttpError(
+        400,
+        `noiseLevels[${i}].t must be a finite number (got ${JSON.stringify(t)})`,
+      );
+    }
+    let a: ReturnType<typeof activationsOf>;
+    try {
+      a = activationsOf(activations);
+    } catch (err) {
+      throw new HttpError(400, `noiseLevels[${i}].${(err as Error).message}`);
+    }
+    if (a.n !== n) {
+      throw new HttpError(
+        400,
+        `noiseLevels[${i}].activations must hold N = ${n} rows, one per sample (got ${a.n})`,
+      );
+    }
+    return { t, activations: a.data, dim: a.dim };
+  });
 }
 
 function repr(

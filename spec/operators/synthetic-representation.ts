@@ -1,4 +1,4 @@
-import type { Factor, Snapshot } from '../../streams/events.js';
+import type { Factor, NoiseLevel, Snapshot } from '../../streams/events.js';
 import { mulberry32 } from '../../streams/mulberry32.js';
 
 /** A factor to draw: continuous in [0, 1), or `classes` categories. */
@@ -83,5 +83,45 @@ export function syntheticRepresentation(
     activations,
     dim,
     factors,
+  };
+}
+
+/** The timesteps of `noisySnapshot`. */
+export const NOISE_TIMESTEPS = [0, 10, 20, 40, 60, 80];
+
+/**
+ * 200 samples of 3 classes and a continuous x; at timestep t the activations hold the class
+ * centre and x scaled by a signal that peaks at t = 40, plus unit Gaussian noise in 32 dims.
+ */
+export function noisySnapshot(seed = 1): Snapshot {
+  const rand = mulberry32(seed);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const n = 200;
+  const dim = 32;
+  const cls = Float32Array.from({ length: n }, () => Math.floor(rand() * 3));
+  const x = Float32Array.from({ length: n }, () => rand());
+  const centres = Array.from({ length: 3 }, () => Array.from({ length: dim }, gauss));
+  const wx = Array.from({ length: dim }, gauss);
+  const noiseLevels: NoiseLevel[] = NOISE_TIMESTEPS.map((t) => {
+    const signal = 1.2 * Math.exp(-(((t - 40) / 20) ** 2));
+    const activations = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < dim; d++) {
+        activations[i * dim + d] =
+          signal * (centres[cls[i]][d] + 3 * (x[i] - 0.5) * wx[d]) + gauss();
+      }
+    }
+    return { t, activations, dim };
+  });
+  return {
+    runId: 'r',
+    step: 1,
+    size: 0,
+    labels: new Float32Array(0),
+    images: new Float32Array(0),
+    activations: noiseLevels[3].activations,
+    dim,
+    factors: { class: { values: cls, categorical: true }, x: { values: x } },
+    noiseLevels: [...noiseLevels].reverse(),
   };
 }

@@ -10,7 +10,7 @@ import {
   type Snapshot,
 } from '../../streams/events.js';
 import { fakeAssessment } from './fake-assessment.js';
-import { syntheticRepresentation } from './synthetic-representation.js';
+import { noisySnapshot, syntheticRepresentation } from './synthetic-representation.js';
 
 /** One 4×4 sample with its label: enough for an assessment event's thumbnail. */
 const snap = (step: number): Snapshot => ({
@@ -182,5 +182,23 @@ describe('watchPhases', () => {
     expect(
       events.some((e) => e.type === 'alert' && /step 4: phase not judged/.test(e.message)),
     ).to.equal(true);
+  });
+
+  it('emits the noise-level probes of a representation snapshot with its assessment', async () => {
+    const events = await firstValueFrom(
+      from([noisySnapshot()]).pipe(watchPhases({ embed: 'pca', seed: 1 }), toArray()),
+    );
+    const curves = events.filter((e) => e.type === 'curve');
+    expect(curves.map((c) => [c.name, c.x])).to.deep.equal([
+      ['noise-probe/class', [0, 10, 20, 40, 60, 80]],
+      ['noise-probe/x', [0, 10, 20, 40, 60, 80]],
+    ]);
+    const names = events.flatMap((e) => (e.type === 'metric' ? [e.name] : []));
+    expect(names).to.include.members([
+      'noise-probe/class/peak',
+      'noise-probe/class/peak-t',
+      'noise-probe/class/ensemble',
+      'noise-probe/x/peak',
+    ]);
   });
 });

@@ -7,7 +7,10 @@ import { startServer, type LiveServer } from '../../../engine/server/live-server
 import { readSnapshotArrays } from '../../../engine/store/run-store.js';
 import type { AssessmentEvent, RunEvent, Snapshot } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
-import { syntheticRepresentation } from '../../operators/synthetic-representation.js';
+import {
+  noisySnapshot,
+  syntheticRepresentation,
+} from '../../operators/synthetic-representation.js';
 import { npyBytes } from './ingest-helpers.js';
 
 const TOKEN = 'repr-tok';
@@ -147,6 +150,29 @@ describe('engine/server/representation-upload (representation snapshots over HTT
     ]);
   });
 
+  it('takes activations at several noise levels and stores the noise-level probe curves live', async () => {
+    const runId = await createRun();
+    const s = noisySnapshot();
+    const rows = (a: Float32Array) =>
+      Array.from({ length: 200 }, (_, i) => Array.from(a.subarray(i * s.dim, (i + 1) * s.dim)));
+    const body = {
+      activations: rows(s.activations),
+      factors: {
+        class: Array.from(s.factors!.class.values, (c) => CLASS_NAMES[c]),
+        x: Array.from(s.factors!.x.values),
+      },
+      noiseLevels: s.noiseLevels!.map((l) => ({ t: l.t, activations: rows(l.activations) })),
+    };
+    const r = await call(`/api/runs/${runId}/snapshots?step=10`, body);
+    expect(r.status, r.text).to.equal(202);
+    await call(`/api/runs/${runId}/finish`);
+    const events = readRunEvents(join(runsDir, runId));
+    const curve = events.find((e) => e.type === 'curve' && e.name === 'noise-probe/class');
+    expect(curve).to.deep.include({ step: 10, x: [0, 10, 20, 40, 60, 80] });
+    const peak = events.find((e) => e.type === 'metric' && e.name === 'noise-probe/class/peak-t');
+    expect(peak && 'value' in peak ? peak.value : -1).to.be.oneOf([20, 40, 60]);
+  });
+
   it('refuses bad representation snapshots with 400 and one line naming the field', async () => {
     const runId = await createRun();
     const good = jsonBody(syntheticRepresentation('ordered', SPECS, { n: 30 })) as {
@@ -171,9 +197,19 @@ describe('engine/server/representation-upload (representation snapshots over HTT
       [
         { ...good, labels: [] },
         '',
-        'body.labels is not a field (accepted: activations, factors, categorical, samplesOk)',
+        'body.labels is not a field (accepted: activations, factors, categorical, samplesOk, noiseLevels)',
       ],
       [{ ...good, categorical: ['y'] }, '', 'categorical names y, which is not among the factors'],
+      [
+        { ...good, noiseLevels: [{ t: 5, activations: [[1, 2]] }] },
+        '',
+        'noiseLevels[0].activations must hold N = 30 rows, one per sample (got 1)',
+      ],
+      [
+        { ...good, noiseLevels: [{ t: 'late', activations: [[1]] }] },
+        '',
+        'noiseLevels[0].t must be a finite number (got "late")',
+      ],
       [
         { ...good, samplesOk: ['yes'] },
         '',
