@@ -5,7 +5,9 @@ the moon (upper or lower) and the position along it (0..1). Every --snapshot-eve
 samples --samples points with DDIM for a fixed draw of conditions, and uploads a
 representation snapshot: the denoiser's hidden layer at the last sampling step (--layer-at), the factors
 of each sample (moon: categorical, position: continuous), and a verdict per sample (ok when the
-generated point lands within --ok-radius of the point asked for). The server judges the phase on
+generated point lands within --ok-radius of the point asked for), with the hidden layer at every
+--probe-every-th sampling step as noise levels (the server probes moon and position at each
+timestep: seed 002's curves). The server judges the phase on
 the representation (A no structure, B a manifold that does not order the factors, C an ordered
 one) and the dashboard shows it live, with the generated points as an embedding.
 
@@ -82,6 +84,8 @@ def main():
     p.add_argument("--ok-radius", type=float, default=0.15, help="a sample is ok this close to its target")
     p.add_argument("--layer-at", choices=["first", "last"], default="last",
                    help="sampling step whose hidden layer is sent (first: pure-noise input, as the bump experiment)")
+    p.add_argument("--probe-every", type=int, default=4,
+                   help="send the hidden layer at every this many sampling steps as noise levels (0: none)")
     p.add_argument("--embed", choices=["umap", "pca"], default="umap")
     p.add_argument("--confirm", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
@@ -125,9 +129,12 @@ def main():
                     times = torch.linspace(T - 1, 0, a.ddim_steps).round().long()
                     x = snap_noise.clone()
                     hidden = None
+                    levels = {}  # the hidden layer along the sampling trajectory, for the noise-level probes
                     for i, ti in enumerate(times):
                         tt = torch.full((a.samples,), int(ti))
                         e = model(x, tt, snap_moon, snap_pos)
+                        if a.probe_every > 0 and (i % a.probe_every == 0 or i == len(times) - 1):
+                            levels[int(ti)] = model.hidden.clone()
                         if (a.layer_at == "first" and i == 0) or (a.layer_at == "last" and i == len(times) - 1):
                             hidden = model.hidden.clone()
                         x0_hat = ((x - (1 - abar[ti]).sqrt() * e) / abar[ti].sqrt()).clamp(-3, 3)
@@ -139,7 +146,8 @@ def main():
                 run.event("embedding", step, name="samples/points", points=pts.tolist(),
                           colourBy={"moon": snap_moon.tolist(), "position": snap_pos.tolist()})
                 run.snapshot(step, activations=hidden, factors={"moon": moon_names, "position": snap_pos},
-                             samples_ok=ok, sample_ms=sample_ms)
+                             samples_ok=ok, sample_ms=sample_ms,
+                             noise_levels=levels if a.probe_every > 0 else None)
                 print(f"step {step}: loss {loss.item():.4f}, samples ok {sum(ok) / len(ok):.2f}", flush=True)
     end = run.finish()
     print(f"run {end['runId']} ended {end['status']}, phase {end['phase']}", flush=True)

@@ -83,6 +83,26 @@ def _shape_and_flat(name, a):
     return shape, flat
 
 
+def _rows(name, a):
+    """N rows of finite floats (each sample flattened) of an N x D (or N x ...) array."""
+    a = _to_plain(a)
+    if _np is not None and isinstance(a, _np.ndarray):
+        if a.ndim < 2 or a.shape[0] < 1:
+            raise ValueError(f"{name} must be N x D with N, D >= 1 (got shape {list(a.shape)})")
+        rows = a.reshape(a.shape[0], -1).astype(_np.float64).tolist()
+    else:
+        shape, flat = _shape_and_flat(name, a)
+        if len(shape) < 2 or shape[0] < 1:
+            raise ValueError(f"{name} must be N x D with N, D >= 1 (got shape {shape})")
+        d = len(flat) // shape[0]
+        rows = [flat[i * d:(i + 1) * d] for i in range(shape[0])]
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if not math.isfinite(v):
+                raise ValueError(f"{name}[{i}][{j}] must be a finite number (got {v})")
+    return rows
+
+
 _KINDS = ("metric", "curve", "matrix", "embedding", "images", "alert", "step")
 _FIELDS = {
     "metric": ({"name", "value"}, {"tags"}),
@@ -444,7 +464,7 @@ class Run:
 
     # -- snapshots -------------------------------------------------------------------
     def snapshot(self, step, labels=None, images=None, activations=None, sample_ms=None, *,
-                 factors=None, categorical=None, samples_ok=None, thumbnails=None):
+                 factors=None, categorical=None, samples_ok=None, thumbnails=None, noise_levels=None):
         """Uploads one snapshot; the server stores it and assesses its phase.
 
         Any model: ``run.snapshot(step, activations=acts, factors={"angle": a}, samples_ok=ok)``
@@ -459,7 +479,8 @@ class Run:
         """
         if factors is not None:
             return self.representation(step, activations, factors, categorical=categorical,
-                                       samples_ok=samples_ok, thumbnails=thumbnails, sample_ms=sample_ms)
+                                       samples_ok=samples_ok, thumbnails=thumbnails, sample_ms=sample_ms,
+                                       noise_levels=noise_levels)
         if labels is None or images is None or activations is None:
             raise ValueError("snapshot needs labels, images and activations (bump images), "
                              "or activations and factors={name: values} (any model)")
@@ -484,7 +505,7 @@ class Run:
                                         "application/octet-stream", {"x-phasewatch-shapes": "; ".join(shapes)}))
 
     def representation(self, step, activations, factors, *, categorical=None, samples_ok=None,
-                       thumbnails=None, sample_ms=None):
+                       thumbnails=None, sample_ms=None, noise_levels=None):
         """Uploads a representation snapshot of any model; the server assesses its phase by the
         generic rule (no structure A, a disordered manifold B, a manifold ordered by the factors C).
 
@@ -493,26 +514,15 @@ class Run:
         for a continuous factor, strings (or integers named in ``categorical``) for classes.
         ``samples_ok``: optional N verdicts on the generated samples (True/False or 0..1).
         ``thumbnails``: optional K x S x S generated samples in [-1, 1], shown as an ``images`` event.
+        ``noise_levels``: optional ``{t: N x D activations}`` of the same samples at several
+        diffusion timesteps; the server probes each factor at each t (seed 002) and shows the
+        accuracy-vs-t curve, its peak and the soft-vote ensemble.
         numpy arrays, torch tensors or nested lists. Returns what the server stored.
         """
         self._check_open()
         step = self._step(step)
-        a = _to_plain(activations)
-        if _np is not None and isinstance(a, _np.ndarray):
-            if a.ndim < 2 or a.shape[0] < 1:
-                raise ValueError(f"activations must be N x D with N, D >= 1 (got shape {list(a.shape)})")
-            rows = a.reshape(a.shape[0], -1).astype(_np.float64).tolist()
-        else:
-            shape, flat = _shape_and_flat("activations", a)
-            if len(shape) < 2 or shape[0] < 1:
-                raise ValueError(f"activations must be N x D with N, D >= 1 (got shape {shape})")
-            d = len(flat) // shape[0]
-            rows = [flat[i * d:(i + 1) * d] for i in range(shape[0])]
+        rows = _rows("activations", activations)
         n = len(rows)
-        for i, row in enumerate(rows):
-            for j, v in enumerate(row):
-                if not math.isfinite(v):
-                    raise ValueError(f"activations[{i}][{j}] must be a finite number (got {v})")
         if not isinstance(factors, dict) or not factors:
             raise ValueError("factors must be a dict of N values per factor name, e.g. {'angle': angles}")
         body = {"activations": rows, "factors": {}}
@@ -529,6 +539,15 @@ class Run:
             if not isinstance(ok, (list, tuple)) or len(ok) != n:
                 raise ValueError(f"samples_ok must hold N = {n} verdicts (True/False or 0..1)")
             body["samplesOk"] = [bool(x) if isinstance(x, bool) else float(x) for x in ok]
+        if noise_levels is not None:
+            if not isinstance(noise_levels, dict):
+                raise ValueError("noise_levels must be a dict {t: N x D activations at timestep t}")
+            body["noiseLevels"] = []
+            for t, acts in sorted(noise_levels.items()):
+                level = _rows(f"noise_levels[{t}]", acts)
+                if len(level) != n:
+                    raise ValueError(f"noise_levels[{t}] must hold N = {n} rows, one per sample (got {len(level)})")
+                body["noiseLevels"].append({"t": _number(f"noise_levels key {t!r}", t), "activations": level})
         self.flush()
         query = f"?step={step}" + (f"&sampleMs={float(sample_ms)}" if sample_ms is not None else "")
         answer = self._said(self._json(self._path("snapshots") + query, body))

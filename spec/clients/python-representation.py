@@ -41,12 +41,18 @@ for step, kind in ((100, "noise"), (200, "scrambled"), (300, "ordered")):
     acts, factors = snapshot(kind)
     ok = [kind != "noise" or i % 3 == 0 for i in range(N)]
     thumbs = [[[-1.0] * 4 for _ in range(4)] for _ in range(2)] if step == 300 else None
-    out[f"snap{step}"] = run.snapshot(step, activations=acts, factors=factors, samples_ok=ok, thumbnails=thumbs)
+    levels = {0: acts, 90: [[rng.gauss(0, 1) for _ in range(D)] for _ in range(N)]} if step == 300 else None
+    out[f"snap{step}"] = run.snapshot(step, activations=acts, factors=factors, samples_ok=ok, thumbnails=thumbs,
+                                      noise_levels=levels)
 acts, factors = snapshot("ordered")
 try:
     run.snapshot(400, activations=acts, factors={"x": factors["x"][:5]})
 except ValueError as e:
     out["errors"]["short"] = str(e)
+try:
+    run.snapshot(400, activations=acts, factors=factors, noise_levels={5: acts[:3]})
+except ValueError as e:
+    out["errors"]["levels"] = str(e)
 acts[2][3] = float("nan")
 try:
     run.snapshot(400, activations=acts, factors=factors)

@@ -304,6 +304,15 @@ describe('clients/python (phasewatch_client.py against a live server)', function
       "factors['x'] must hold N = 120 values, one per activation row (got 5 values)",
     );
     expect(out.errors.nan).to.equal('activations[2][3] must be a finite number (got nan)');
+    expect(out.errors.levels).to.equal(
+      'noise_levels[5] must hold N = 120 rows, one per sample (got 3)',
+    );
+    const curve = events.find((e) => e.type === 'curve' && e.name === 'noise-probe/shape');
+    expect(curve).to.deep.include({ step: 300, x: [0, 90] });
+    expect(
+      curve && 'y' in curve ? curve.y[0] - curve.y[1] : 0,
+      'ordered at t=0, noise at 90',
+    ).to.be.greaterThan(0.4);
     expect(out.errors.server).to.match(
       /^POST \/api\/runs\/.*\/snapshots\?step=400: 400 categorical names y, which is not among the factors$/,
     );
@@ -341,6 +350,8 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     ).to.equal('A');
     expect(assessments[5].rawPhase, 'trained: an ordered manifold').to.equal('C');
     expect(events.filter((e) => e.type === 'embedding')).to.have.length(6);
+    const curves = events.filter((e) => e.type === 'curve' && e.name === 'noise-probe/moon');
+    expect(curves).to.have.length(6);
     expect(events.filter((e) => e.type === 'step')).to.have.length(1500);
   });
 });
