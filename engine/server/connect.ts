@@ -1,5 +1,5 @@
 import type { Observer } from 'rxjs';
-import type { EventInput, Factor } from '../../streams/events.js';
+import type { EventInput, Factor, NoiseLevel } from '../../streams/events.js';
 import type { RepresentationThresholds } from '../../operators/metrics/classify-representation.js';
 
 export interface ConnectOptions {
@@ -40,6 +40,8 @@ export interface RemoteRepresentation {
   factors: Record<string, ArrayLike<number> | Factor | string[]>;
   /** N verdicts on the generated samples, 1 ok and 0 not (or a score in [0, 1]). */
   samplesOk?: ArrayLike<number>;
+  /** The same samples' activations at several timesteps: noise-level probes (seed 002). */
+  noiseLevels?: NoiseLevel[];
   /** Milliseconds the sampling took (shown with the snapshot). */
   sampleMs?: number;
 }
@@ -232,10 +234,11 @@ export function connect(
 
 /** The JSON body of a representation snapshot (`representation-upload.ts` reads it). */
 function representationBody(s: RemoteRepresentation): unknown {
-  const n = s.dim > 0 ? Math.floor(s.activations.length / s.dim) : 0;
-  const activations = Array.from({ length: n }, (_, i) =>
-    Array.from(s.activations.subarray(i * s.dim, (i + 1) * s.dim)),
-  );
+  const rows = (data: Float32Array, dim: number) =>
+    Array.from({ length: dim > 0 ? Math.floor(data.length / dim) : 0 }, (_, i) =>
+      Array.from(data.subarray(i * dim, (i + 1) * dim)),
+    );
+  const activations = rows(s.activations, s.dim);
   const factors: Record<string, unknown[]> = {};
   const categorical: string[] = [];
   for (const [name, f] of Object.entries(s.factors)) {
@@ -252,5 +255,13 @@ function representationBody(s: RemoteRepresentation): unknown {
     factors,
     ...(categorical.length ? { categorical } : {}),
     ...(s.samplesOk ? { samplesOk: Array.from(s.samplesOk) } : {}),
+    ...(s.noiseLevels
+      ? {
+          noiseLevels: s.noiseLevels.map((l) => ({
+            t: l.t,
+            activations: rows(l.activations, l.dim),
+          })),
+        }
+      : {}),
   };
 }

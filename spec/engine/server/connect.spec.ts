@@ -10,7 +10,10 @@ import { createIngest, type Ingest } from '../../../engine/server/ingest.js';
 import type { EventInput } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot } from './ingest-helpers.js';
-import { syntheticRepresentation } from '../../operators/synthetic-representation.js';
+import {
+  noisySnapshot,
+  syntheticRepresentation,
+} from '../../operators/synthetic-representation.js';
 
 describe('engine/server/connect', () => {
   let runsDir: string;
@@ -151,5 +154,21 @@ describe('engine/server/connect', () => {
     ]);
     const last = stored.filter((e) => e.type === 'assessment').pop();
     expect(last?.evidence['probe/class']).to.be.greaterThan(0.9);
+  });
+
+  it('sends noise levels with a representation snapshot: the server emits the probe curves', async () => {
+    const run = connect(url).run({ assess: { embed: 'pca' } });
+    const s = noisySnapshot();
+    await run.representation(5, {
+      activations: s.activations,
+      dim: s.dim,
+      factors: { class: s.factors!.class, x: s.factors!.x.values },
+      noiseLevels: s.noiseLevels,
+    });
+    run.complete();
+    await run.done;
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    const curves = stored.flatMap((e) => (e.type === 'curve' ? [e.name] : []));
+    expect(curves).to.deep.equal(['noise-probe/class', 'noise-probe/x']);
   });
 });
