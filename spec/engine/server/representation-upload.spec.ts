@@ -240,6 +240,11 @@ describe('engine/server/representation-upload (representation snapshots over HTT
       );
       expect([r.status, r.text], message).to.deep.equal([400, `${message}\n`]);
     }
+    const text = await call(`/api/runs/${runId}/snapshots?step=1`, Buffer.from('x'), 'text/plain');
+    expect([text.status, text.text]).to.deep.equal([
+      415,
+      'content-type must be application/x-npy or application/octet-stream with x-phasewatch-shapes (bump images), or application/json (a representation snapshot) (got "text/plain")\n',
+    ]);
     await call(`/api/runs/${runId}/finish`);
     expect(readRunEvents(join(runsDir, runId)).filter((e) => e.type === 'snapshot')).to.deep.equal(
       [],
