@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
+import { representationProblems } from '../../operators/metrics/assess-representation.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import {
   snapshotSamples,
@@ -380,8 +381,9 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     });
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
     // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
+    const problems = snap.factors ? representationProblems(snap) : [];
     const input = snap.factors
-      ? { warning: undefined }
+      ? { warning: problems.length > 0 ? problems.join('; ') : undefined }
       : checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
     run.pending.add(step);
     run.snaps.next(snap);

@@ -126,6 +126,31 @@ function factorSpace(s: Snapshot, n: number): { data: Float32Array; dim: number 
 }
 
 /**
+ * What keeps a representation snapshot (sizes already checked) from being judged, one phrase
+ * each: non-finite activations, fewer than 20 samples, a factor without variance or with a
+ * non-finite value. Empty when it can be judged. The ingest API says so at upload.
+ *
+ * @example representationProblems(snap); // ['factor y has no variance']
+ */
+export function representationProblems(s: Snapshot): string[] {
+  const n = s.dim > 0 ? Math.floor(s.activations.length / s.dim) : 0;
+  const problems: string[] = [];
+  const bad = s.activations.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) problems.push(`activations hold a non-finite value at flat index ${bad}`);
+  if (n < MIN_REPRESENTATION_SAMPLES) {
+    problems.push(`only ${n} samples (at least ${MIN_REPRESENTATION_SAMPLES} are needed)`);
+  }
+  for (const [name, f] of Object.entries(s.factors ?? {})) {
+    const first = f.values[0];
+    if (f.values.every((v) => v === first)) problems.push(`factor ${name} has no variance`);
+    if (f.values.some((v) => !Number.isFinite(v))) {
+      problems.push(`factor ${name} holds a non-finite value`);
+    }
+  }
+  return problems;
+}
+
+/**
  * Seed 004's phases for any model: assesses a representation snapshot (activations of any layer
  * with the generative factors of each sample) without images. Figures: the activations'
  * intrinsic dimension (TWO-NN) against the factors' (one per factor);
@@ -160,18 +185,8 @@ export async function assessRepresentation(
       n;
   }
   evidence.samplesOk = Number.isFinite(okShare) ? okShare : -1;
-  const problems: string[] = [];
+  const problems = representationProblems(s);
   const bad = s.activations.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) problems.push(`activations hold a non-finite value at flat index ${bad}`);
-  if (n < MIN_REPRESENTATION_SAMPLES) {
-    problems.push(`only ${n} samples (at least ${MIN_REPRESENTATION_SAMPLES} are needed)`);
-  }
-  for (const [name, f] of factors) {
-    const first = f.values[0];
-    if (f.values.every((v) => v === first)) problems.push(`factor ${name} has no variance`);
-    if (f.values.some((v) => !Number.isFinite(v)))
-      problems.push(`factor ${name} holds a non-finite value`);
-  }
   const base = {
     step: s.step,
     bumps: { none: 0, one: 0, many: 0 },

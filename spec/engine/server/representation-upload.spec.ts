@@ -131,9 +131,11 @@ describe('engine/server/representation-upload (representation snapshots over HTT
   it('withholds the phase of too few samples or a constant factor, and says so', async () => {
     const runId = await createRun();
     const small = syntheticRepresentation('ordered', SPECS, { n: 10 });
-    expect((await call(`/api/runs/${runId}/snapshots?step=1`, jsonBody(small))).status).to.equal(
-      202,
-    );
+    const said = await call(`/api/runs/${runId}/snapshots?step=1`, jsonBody(small));
+    expect(said.status).to.equal(202);
+    expect(JSON.parse(said.text)).to.include({
+      warning: 'phase will not be judged: only 10 samples (at least 20 are needed)',
+    });
     const flat = jsonBody(syntheticRepresentation('ordered', SPECS)) as {
       factors: { x: number[] };
     };
