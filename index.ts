@@ -10,7 +10,12 @@
  */
 
 // The contract: events, datasets, models, snapshots
-export { assessmentFigures, EVENTS_VERSION, GENERIC_KINDS } from './streams/events.js';
+export {
+  assessmentFigures,
+  EVENTS_VERSION,
+  GENERIC_KINDS,
+  snapshotSamples,
+} from './streams/events.js';
 export type {
   Activation,
   AlertEvent,
@@ -22,6 +27,7 @@ export type {
   EmbeddingEvent,
   EventBase,
   EventInput,
+  Factor,
   FeatureOptions,
   ImageMark,
   ImagesEvent,
@@ -119,6 +125,16 @@ export type { TrajectoryProbeOptions } from './operators/trajectory-probe.js';
 export { assessSnapshot } from './operators/metrics/assess-snapshot.js';
 export type { AssessOptions } from './operators/metrics/assess-snapshot.js';
 export { classifyPhase, defaultPhaseThresholds } from './operators/metrics/classify-phase.js';
+export { assessAny } from './operators/metrics/assess-any.js';
+export { assessRepresentation } from './operators/metrics/assess-representation.js';
+export {
+  classifyRepresentation,
+  defaultRepresentationThresholds,
+} from './operators/metrics/classify-representation.js';
+export type {
+  RepresentationEvidence,
+  RepresentationThresholds,
+} from './operators/metrics/classify-representation.js';
 export type { PhaseEvidence, PhaseThresholds } from './operators/metrics/classify-phase.js';
 export {
   classBases,
@@ -305,6 +321,7 @@ export type {
   ConnectOptions,
   RemoteRun,
   RemoteRunEnd,
+  RemoteRepresentation,
   RemoteRunOptions,
   RemoteSnapshot,
 } from './engine/server/connect.js';

@@ -189,27 +189,28 @@ function applyAssessment(s: RunSeries, e: AssessmentEvent): void {
     name: ASSESSMENT_NAMES.embedding,
     step: e.step,
     points: e.embedding,
-    colourBy: { x, y },
+    colourBy: e.factors ?? { x, y },
     phase: e.phase,
     r2: e.r2.mean,
   });
-  pushTo(s.images, ASSESSMENT_NAMES.samples, {
-    runId: e.runId,
-    seq: e.seq,
-    name: ASSESSMENT_NAMES.samples,
-    step: e.step,
-    size: e.size,
-    thumbs: e.samples.map((t) => ({
-      pixels: t.pixels,
-      caption:
-        `${t.label[0].toFixed(1)}, ${t.label[1].toFixed(1)}` +
-        (t.located.count === 1 ? '' : ` · ${t.located.count} bumps`),
-      marks: [
-        { x: t.label[0], y: t.label[1], kind: 'label' },
-        { x: t.located.x, y: t.located.y, kind: t.located.count === 1 ? 'found' : 'found?' },
-      ],
-    })),
-  });
+  if (e.samples.length > 0)
+    pushTo(s.images, ASSESSMENT_NAMES.samples, {
+      runId: e.runId,
+      seq: e.seq,
+      name: ASSESSMENT_NAMES.samples,
+      step: e.step,
+      size: e.size,
+      thumbs: e.samples.map((t) => ({
+        pixels: t.pixels,
+        caption:
+          `${t.label[0].toFixed(1)}, ${t.label[1].toFixed(1)}` +
+          (t.located.count === 1 ? '' : ` · ${t.located.count} bumps`),
+        marks: [
+          { x: t.label[0], y: t.label[1], kind: 'label' },
+          { x: t.located.x, y: t.located.y, kind: t.located.count === 1 ? 'found' : 'found?' },
+        ],
+      })),
+    });
   // v2 runs log these figures as metric events themselves.
   if ((s.eventsVersion ?? 1) < 2) {
     addMetric(s, ASSESSMENT_NAMES.accuracy, e.step, e.accuracy, true);

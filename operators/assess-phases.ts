@@ -1,11 +1,8 @@
 import { concatMap, from, pipe } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { Assessment, Snapshot } from '../streams/events.js';
-import {
-  assessSnapshot,
-  checkAssessOptions,
-  type AssessOptions,
-} from './metrics/assess-snapshot.js';
+import { assessAny } from './metrics/assess-any.js';
+import { checkAssessOptions, type AssessOptions } from './metrics/assess-snapshot.js';
 import {
   phaseHysteresis,
   type HysteresisState,
@@ -15,14 +12,15 @@ import {
 export interface AssessPhasesOptions extends AssessOptions {
   /** Consecutive snapshots a new raw phase must hold before it is reported (2). */
   confirm?: number;
-  /** Replaces `assessSnapshot` (tests inject a fake so marbles need no UMAP). */
+  /** Replaces `assessAny` (tests inject a fake so marbles need no UMAP). */
   assess?: (s: Snapshot, opts: AssessOptions) => Promise<Assessment> | Observable<Assessment>;
   /** Hysteresis state to start from (a resumed run restores its own). */
   initial?: HysteresisState;
 }
 
 /**
- * Assesses each snapshot in order (one at a time, concatMap) and smooths the phase with
+ * Assesses each snapshot in order (one at a time, concatMap; `assessAny`: the bump rule, or the
+ * generic representation rule for a snapshot with `factors`) and smooths the phase with
  * hysteresis: the first snapshot's phase is its raw phase, later changes need `confirm`
  * consecutive snapshots. Each output keeps the snapshot's own verdict in `rawPhase`.
  *
@@ -36,7 +34,7 @@ export interface AssessPhasesOptions extends AssessOptions {
 export function assessPhases(
   opts: AssessPhasesOptions = {},
 ): OperatorFunction<Snapshot, PhasedAssessment> {
-  const { confirm = 2, assess = assessSnapshot, initial, ...assessOpts } = opts;
+  const { confirm = 2, assess = assessAny, initial, ...assessOpts } = opts;
   checkAssessOptions(assessOpts);
   if (typeof assess !== 'function')
     throw new Error(`assess must be a function (got ${typeof assess})`);

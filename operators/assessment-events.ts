@@ -32,8 +32,28 @@ export function assessmentMetrics(a: PhasedAssessment): EventInput[] {
   return metrics;
 }
 
-/** What the wire carries of an assessment: figures, the embedding, a few thumbnails. */
+/**
+ * What the wire carries of an assessment: figures, the embedding, a few thumbnails (bumps), or
+ * the factors to colour the embedding by (a representation snapshot: no labels, no samples).
+ */
 export function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput {
+  const common = {
+    type: 'assessment' as const,
+    step: a.step,
+    accuracy: a.accuracy,
+    bumps: a.bumps,
+    r2: a.r2,
+    phase: a.phase,
+    rawPhase: a.rawPhase,
+    evidence: a.evidence,
+    ...(a.warning ? { warning: a.warning } : {}),
+    embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
+  };
+  if (snap.factors) {
+    const factors: Record<string, number[]> = {};
+    for (const [name, f] of Object.entries(snap.factors)) factors[name] = Array.from(f.values);
+    return { ...common, rule: 'representation', factors, labels: [], size: 0, samples: [] };
+  }
   const n = snap.labels.length / 2;
   const px = snap.size * snap.size;
   const samples: SampleThumb[] = [];
@@ -46,16 +66,7 @@ export function assessmentEvent(a: PhasedAssessment, snap: Snapshot): EventInput
     });
   }
   return {
-    type: 'assessment',
-    step: a.step,
-    accuracy: a.accuracy,
-    bumps: a.bumps,
-    r2: a.r2,
-    phase: a.phase,
-    rawPhase: a.rawPhase,
-    evidence: a.evidence,
-    ...(a.warning ? { warning: a.warning } : {}),
-    embedding: Array.from(a.embedding, (v) => Math.round(v * 1000) / 1000),
+    ...common,
     labels: Array.from(snap.labels),
     size: snap.size,
     samples,

@@ -3,6 +3,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { EventInput, Phase, Snapshot } from '../streams/events.js';
 import { assessPhases, type AssessPhasesOptions } from './assess-phases.js';
 import { assessmentEvent, assessmentMetrics } from './assessment-events.js';
+import { noiseLevelEvents } from './noise-level-events.js';
 import { phaseEvents } from './phase-events.js';
 import type { HysteresisState } from './phase-hysteresis.js';
 
@@ -25,7 +26,8 @@ export interface WatchPhasesOptions extends Omit<AssessPhasesOptions, 'initial'>
  * The bump experiment's phase watch as one operator: each snapshot is assessed
  * (`assessPhases`, one at a time, with hysteresis), and every assessment becomes an
  * `assessment` event (figures, embedding, thumbnails), its figures as `metric` events
- * (`phase/accuracy`, `phase/r2x`, …) and, when the confirmed phase changes, a `phase` event.
+ * (`phase/accuracy`, `phase/r2x`, …), a representation snapshot's noise-level probes
+ * (`noiseLevelEvents`) and, when the confirmed phase changes, a `phase` event.
  * All of it is ready for `record()`.
  *
  * ```
@@ -57,7 +59,11 @@ export function watchPhases(opts: WatchPhasesOptions = {}): OperatorFunction<Sna
                   const snap = bySteps.get(a.step);
                   bySteps.delete(a.step);
                   return snap
-                    ? [assessmentEvent(a, snap), ...assessmentMetrics(a)]
+                    ? [
+                        assessmentEvent(a, snap),
+                        ...assessmentMetrics(a),
+                        ...noiseLevelEvents(snap, assessOpts.seed),
+                      ]
                     : assessmentMetrics(a);
                 }),
               ),

@@ -85,6 +85,15 @@ export interface AssessmentEvent extends EventBase {
    * withheld — it moves no confirmed phase and is drawn in no phase band — and this says why.
    */
   warning?: string;
+  /**
+   * 'representation' for the generic rule (`assessRepresentation`) on a representation
+   * snapshot: then `labels` and `samples` are empty, `size` 0, `accuracy` the fraction of
+   * samples the trainer judged ok (0 when it sent none), `r2.mean` the ordering figure and
+   * `factors` the values to colour the embedding by. Absent: the bump rule.
+   */
+  rule?: 'representation';
+  /** N values per generative factor (a representation assessment). */
+  factors?: Record<string, number[]>;
   /** N*3 embedding coordinates, rounded for the wire. */
   embedding: number[];
   /** N*2 conditioning labels in pixel units. */
@@ -197,17 +206,20 @@ export type RunEventType = RunEvent['type'];
  * of a v1 run (which has no metric events) derives from its assessment events.
  */
 export function assessmentFigures(
-  a: Pick<AssessmentEvent, 'accuracy' | 'r2' | 'bumps' | 'evidence'>,
+  a: Pick<AssessmentEvent, 'accuracy' | 'r2' | 'bumps' | 'evidence' | 'rule'>,
 ): Record<string, number> {
-  const figures: Record<string, number> = {
-    'phase/accuracy': a.accuracy,
-    'phase/r2x': a.r2.x,
-    'phase/r2y': a.r2.y,
-    'phase/r2': a.r2.mean,
-    'phase/one-bump': a.bumps.one,
-    'phase/no-bump': a.bumps.none,
-    'phase/many-bumps': a.bumps.many,
-  };
+  const figures: Record<string, number> =
+    a.rule === 'representation'
+      ? { 'phase/ordering': a.r2.mean }
+      : {
+          'phase/accuracy': a.accuracy,
+          'phase/r2x': a.r2.x,
+          'phase/r2y': a.r2.y,
+          'phase/r2': a.r2.mean,
+          'phase/one-bump': a.bumps.one,
+          'phase/no-bump': a.bumps.none,
+          'phase/many-bumps': a.bumps.many,
+        };
   for (const [k, v] of Object.entries(a.evidence)) figures[`evidence/${k}`] = v;
   for (const [k, v] of Object.entries(figures)) if (!Number.isFinite(v)) delete figures[k];
   return figures;
@@ -351,7 +363,20 @@ export interface Model extends Sampler {
   load(dir: string): Promise<void>;
 }
 
-/** The snapshot record operators work on. */
+/** One named generative factor of a representation snapshot: a value per sample. */
+export interface Factor {
+  /** N values; class indices 0..K-1 when `categorical`. */
+  values: Float32Array;
+  /** A label (class) rather than a continuous quantity (default false). */
+  categorical?: boolean;
+}
+
+/**
+ * The snapshot record operators work on. A bump snapshot has images and (x, y) labels; a
+ * representation snapshot (any model, any data) has `factors` instead: then `size` is 0,
+ * `labels` and `images` are empty (or hold thumbnails) and `activations` are N*dim of whichever
+ * layer the trainer chose. `snapshotSamples` gives N for either.
+ */
 export interface Snapshot {
   runId: string;
   step: number;
@@ -368,6 +393,35 @@ export interface Snapshot {
   layers?: Record<string, Activation>;
   /** Milliseconds spent sampling. */
   sampleMs?: number;
+  /** Named generative factors of the N samples: makes this a representation snapshot. */
+  factors?: Record<string, Factor>;
+  /** N per-sample verdicts on the generated samples, 1 ok and 0 not (or a score in [0, 1]). */
+  samplesOk?: Float32Array;
+  /**
+   * Activations of the same N samples at several diffusion timesteps (or noise levels), for
+   * seed 002's noise-level probes: each factor is probed at each `t` (a representation snapshot).
+   */
+  noiseLevels?: NoiseLevel[];
+}
+
+/** The N samples' activations at one diffusion timestep `t` (N*dim, row-major). */
+export interface NoiseLevel {
+  t: number;
+  activations: Float32Array;
+  dim: number;
+}
+
+/**
+ * Samples (N) of a snapshot: rows of the activations for a representation snapshot, label
+ * pairs for a bump one.
+ * @example snapshotSamples({ ...snap, factors: { angle } }); // activations.length / dim
+ */
+export function snapshotSamples(s: Snapshot): number {
+  return s.factors
+    ? s.dim > 0
+      ? Math.floor(s.activations.length / s.dim)
+      : 0
+    : s.labels.length / 2;
 }
 
 export interface Assessment {
@@ -384,4 +438,6 @@ export interface Assessment {
    * from the confirmed phase (`phaseHysteresis`, `phaseTransitions` pass over it).
    */
   warning?: string;
+  /** 'representation' for `assessRepresentation` (see `AssessmentEvent.rule`). */
+  rule?: 'representation';
 }

@@ -104,6 +104,26 @@ def _shape_and_flat(name, a):
     return shape, flat
 
 
+def _rows(name, a):
+    """N rows of finite floats (each sample flattened) of an N x D (or N x ...) array."""
+    a = _to_plain(a)
+    if _np is not None and isinstance(a, _np.ndarray):
+        if a.ndim < 2 or a.shape[0] < 1:
+            raise ValueError(f"{name} must be N x D with N, D >= 1 (got shape {list(a.shape)})")
+        rows = a.reshape(a.shape[0], -1).astype(_np.float64).tolist()
+    else:
+        shape, flat = _shape_and_flat(name, a)
+        if len(shape) < 2 or shape[0] < 1:
+            raise ValueError(f"{name} must be N x D with N, D >= 1 (got shape {shape})")
+        d = len(flat) // shape[0]
+        rows = [flat[i * d:(i + 1) * d] for i in range(shape[0])]
+    for i, row in enumerate(rows):
+        for j, v in enumerate(row):
+            if not math.isfinite(v):
+                raise ValueError(f"{name}[{i}][{j}] must be a finite number (got {v})")
+    return rows
+
+
 _KINDS = ("metric", "curve", "matrix", "embedding", "images", "alert", "step")
 _FIELDS = {
     "metric": ({"name", "value"}, {"tags"}),
@@ -545,8 +565,12 @@ class Run:
         return int(step)
 
     # -- snapshots -------------------------------------------------------------------
-    def snapshot(self, step, labels, images, activations, sample_ms=None):
+    def snapshot(self, step, labels=None, images=None, activations=None, sample_ms=None, *,
+                 factors=None, categorical=None, samples_ok=None, thumbnails=None, noise_levels=None):
         """Uploads one snapshot; the server stores it and assesses its phase.
+
+        Any model: ``run.snapshot(step, activations=acts, factors={"angle": a}, samples_ok=ok)``
+        sends a representation snapshot (see ``representation``). A bump model sends:
 
         ``labels``: N x 2, the (x, y) bump centre each sample was conditioned on, in pixels.
         ``images``: N x S x S (or N x 1 x S x S) generated images in [-1, 1].
@@ -555,6 +579,13 @@ class Run:
         arrays are not what the phase rule assumes (labels outside the image, blobs that are
         not bumps) its ``warning`` is printed on stderr and the snapshot's phase is not judged.
         """
+        if factors is not None:
+            return self.representation(step, activations, factors, categorical=categorical,
+                                       samples_ok=samples_ok, thumbnails=thumbnails, sample_ms=sample_ms,
+                                       noise_levels=noise_levels)
+        if labels is None or images is None or activations is None:
+            raise ValueError("snapshot needs labels, images and activations (bump images), "
+                             "or activations and factors={name: values} (any model)")
         self._check_open()
         step = self._step(step)
         self.flush()
@@ -575,6 +606,65 @@ class Run:
             chunks.append(struct.pack(f"<{len(flat)}f", *flat))
         return self._said(self._request(self._path("snapshots") + query, b"".join(chunks),
                                         "application/octet-stream", {"x-phasewatch-shapes": "; ".join(shapes)}))
+
+    def representation(self, step, activations, factors, *, categorical=None, samples_ok=None,
+                       thumbnails=None, sample_ms=None, noise_levels=None):
+        """Uploads a representation snapshot of any model; the server assesses its phase by the
+        generic rule (no structure A, a disordered manifold B, a manifold ordered by the factors C).
+
+        ``activations``: N x D (or N x ...) of any layer, one row per sample.
+        ``factors``: ``{name: N values}``, the generative factors or labels of each sample: numbers
+        for a continuous factor, strings (or integers named in ``categorical``) for classes.
+        ``samples_ok``: optional N verdicts on the generated samples (True/False or 0..1).
+        ``thumbnails``: optional K x S x S generated samples in [-1, 1], shown as an ``images`` event.
+        ``noise_levels``: optional ``{t: N x D activations}`` of the same samples at several
+        diffusion timesteps; the server probes each factor at each t (seed 002) and shows the
+        accuracy-vs-t curve, its peak and the soft-vote ensemble.
+        numpy arrays, torch tensors or nested lists. Returns what the server stored.
+        """
+        self._check_open()
+        step = self._step(step)
+        rows = _rows("activations", activations)
+        n = len(rows)
+        if not isinstance(factors, dict) or not factors:
+            raise ValueError("factors must be a dict of N values per factor name, e.g. {'angle': angles}")
+        body = {"activations": rows, "factors": {}}
+        for name, values in factors.items():
+            v = _plain_list(values)
+            if not isinstance(v, (list, tuple)) or len(v) != n:
+                got = f"{len(v)} values" if isinstance(v, (list, tuple)) else type(v).__name__
+                raise ValueError(f"factors[{name!r}] must hold N = {n} values, one per activation row (got {got})")
+            body["factors"][str(name)] = list(v)
+        if categorical is not None:
+            body["categorical"] = [str(c) for c in categorical]
+        if samples_ok is not None:
+            ok = _plain_list(samples_ok)
+            if not isinstance(ok, (list, tuple)) or len(ok) != n:
+                raise ValueError(f"samples_ok must hold N = {n} verdicts (True/False or 0..1)")
+            body["samplesOk"] = [bool(x) if isinstance(x, bool) else float(x) for x in ok]
+        if noise_levels is not None:
+            if not isinstance(noise_levels, dict):
+                raise ValueError("noise_levels must be a dict {t: N x D activations at timestep t}")
+            body["noiseLevels"] = []
+            for t, acts in sorted(noise_levels.items()):
+                level = _rows(f"noise_levels[{t}]", acts)
+                if len(level) != n:
+                    raise ValueError(f"noise_levels[{t}] must hold N = {n} rows, one per sample (got {len(level)})")
+                body["noiseLevels"].append({"t": _number(f"noise_levels key {t!r}", t), "activations": level})
+        self.flush()
+        query = f"?step={step}" + (f"&sampleMs={float(sample_ms)}" if sample_ms is not None else "")
+        answer = self._said(self._json(self._path("snapshots") + query, body))
+        if thumbnails is not None:
+            t = _to_plain(thumbnails)
+            shape, flat = (list(t.shape), t.astype(_np.float64).ravel().tolist()) \
+                if _np is not None and isinstance(t, _np.ndarray) else _shape_and_flat("thumbnails", t)
+            if len(shape) != 3 or shape[1] != shape[2]:
+                raise ValueError(f"thumbnails must be K x S x S images in [-1, 1] (got shape {shape})")
+            px = shape[1] * shape[2]
+            thumbs = [{"pixels": [round(min(1.0, max(0.0, (x + 1) / 2)) * 255) for x in flat[k * px:(k + 1) * px]]}
+                      for k in range(min(shape[0], 16))]
+            self.event("images", step, name="samples", size=shape[1], thumbs=thumbs)
+        return answer
 
     @staticmethod
     def _said(answer):

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { moduleWorker } from '../../operators/metrics/module-worker.js';
-import { assessSnapshot, type AssessOptions } from '../../operators/metrics/assess-snapshot.js';
+import { assessAny } from '../../operators/metrics/assess-any.js';
+import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { Assessment, Snapshot } from '../../streams/events.js';
 import type { AssessJob, AssessReply } from './assess-worker.js';
 
@@ -10,7 +11,8 @@ import type { AssessJob, AssessReply } from './assess-worker.js';
  * N²) never holds the server's event loop: the page, the sockets and a training run in the same
  * process go on. `size` workers (default: the cores but one, at least one), started when first
  * needed, idle ones not keeping the process alive; jobs beyond them wait in order. Same result
- * as `assessSnapshot`. Where no worker can start (or one dies), the job runs on this thread.
+ * as `assessAny` (the bump rule, or the generic one for a representation snapshot). Where no
+ * worker can start (or one dies), the job runs on this thread.
  *
  * @example const pool = new AssessPool(); const a = await pool.assess(snap, { embed: 'pca' });
  */
@@ -38,7 +40,7 @@ export class AssessPool {
     return this.running.size + this.queue.length;
   }
 
-  /** `assessSnapshot(s, opts)` on a worker thread. */
+  /** `assessAny(s, opts)` on a worker thread. */
   assess = (s: Snapshot, opts: AssessOptions): Promise<Assessment> =>
     new Promise<Assessment>((resolve, reject) => {
       const job: AssessJob = { id: this.nextId++, snapshot: s, opts };
@@ -72,7 +74,7 @@ export class AssessPool {
   private runHere(): void {
     const next = this.queue.shift();
     if (!next) return;
-    assessSnapshot(next.job.snapshot, next.job.opts)
+    assessAny(next.job.snapshot, next.job.opts)
       .then(
         (a) => {
           this.lastThreadId = 0;

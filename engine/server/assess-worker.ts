@@ -1,5 +1,6 @@
 import { parentPort, threadId } from 'node:worker_threads';
-import { assessSnapshot, type AssessOptions } from '../../operators/metrics/assess-snapshot.js';
+import { assessAny } from '../../operators/metrics/assess-any.js';
+import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
 import type { Assessment, Snapshot } from '../../streams/events.js';
 
 /** One snapshot asked of an assessment worker (see assess-pool.ts). */
@@ -14,7 +15,7 @@ export type AssessReply =
   { id: number; assessment: Assessment; threadId: number } | { id: number; error: string };
 
 parentPort?.on('message', (job: AssessJob) => {
-  assessSnapshot(job.snapshot, job.opts).then(
+  assessAny(job.snapshot, job.opts).then(
     (assessment) => parentPort?.postMessage({ id: job.id, assessment, threadId }),
     (err: unknown) =>
       parentPort?.postMessage({

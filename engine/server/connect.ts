@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Observer } from 'rxjs';
-import type { EventInput } from '../../streams/events.js';
+import type { EventInput, Factor, NoiseLevel } from '../../streams/events.js';
+import type { RepresentationThresholds } from '../../operators/metrics/classify-representation.js';
 import { newRunId } from '../store/run-store.js';
 
 export interface ConnectOptions {
@@ -46,7 +47,31 @@ export interface RemoteRunOptions {
   /** What trains the model, shown as the run's backend (default `external`). */
   backend?: string;
   /** How uploaded snapshots are assessed. */
-  assess?: { confirm?: number; embed?: 'umap' | 'pca'; seed?: number; tol?: number };
+  assess?: {
+    confirm?: number;
+    embed?: 'umap' | 'pca';
+    seed?: number;
+    tol?: number;
+    representation?: Partial<RepresentationThresholds>;
+  };
+}
+
+/**
+ * A representation snapshot of any model: activations of any layer with the generative
+ * factors of each sample; the server assesses it by the generic rule (`assessRepresentation`).
+ */
+export interface RemoteRepresentation {
+  /** N*dim, row-major. */
+  activations: Float32Array;
+  dim: number;
+  /** N values per factor: numbers (continuous), or a `Factor` (`categorical`) or class names. */
+  factors: Record<string, ArrayLike<number> | Factor | string[]>;
+  /** N verdicts on the generated samples, 1 ok and 0 not (or a score in [0, 1]). */
+  samplesOk?: ArrayLike<number>;
+  /** The same samples' activations at several timesteps: noise-level probes (seed 002). */
+  noiseLevels?: NoiseLevel[];
+  /** Milliseconds the sampling took (shown with the snapshot). */
+  sampleMs?: number;
 }
 
 /** One snapshot: N samples with their conditioning labels and a representation of each. */
@@ -79,6 +104,8 @@ export interface RemoteRun extends Observer<EventInput> {
   readonly runId: Promise<string>;
   /** Uploads a snapshot in order with the events; the server assesses its phase. */
   snapshot(step: number, s: RemoteSnapshot): Promise<void>;
+  /** Uploads a representation snapshot (any model) in order with the events. */
+  representation(step: number, s: RemoteRepresentation): Promise<void>;
   /** Settles when the run has ended on the server; rejects with the first failure. */
   readonly done: Promise<RemoteRunEnd>;
   /** Ends the run `stopped`, the reason (if any) in an alert before its end. */
@@ -118,6 +145,7 @@ try {
  * const run = connect('http://127.0.0.1:4321/?token=…').run({ name: 'my loop' });
  * losses$.pipe(map((loss, step) => ({ type: 'metric', name: 'loss', value: loss, step }))).subscribe(run);
  * await run.snapshot(500, { labels, images, activations, dim: 64 });
+ * await run.representation(500, { activations, dim: 64, factors: { angle } }); // any model
  */
 export function connect(
   url: string,
@@ -352,8 +380,58 @@ export function connect(
             );
           });
         },
+        representation(step: number, s: RemoteRepresentation): Promise<void> {
+          if (ended) return Promise.reject(new Error('the run has ended'));
+          const body = JSON.stringify(representationBody(s));
+          if (batch.length) void flush().catch(() => undefined);
+          const query =
+            `step=${step}&clientSeq=${++clientSeq}` +
+            (s.sampleMs === undefined ? '' : `&sampleMs=${s.sampleMs}`);
+          return enqueue(async (id) => {
+            await call(
+              `/api/runs/${encodeURIComponent(id)}/snapshots?${query}`,
+              body,
+              { 'content-type': 'application/json' },
+              { reopen: reopenRun },
+            );
+          });
+        },
       };
     },
+  };
+}
+
+/** The JSON body of a representation snapshot (`representation-upload.ts` reads it). */
+function representationBody(s: RemoteRepresentation): unknown {
+  const rows = (data: Float32Array, dim: number) =>
+    Array.from({ length: dim > 0 ? Math.floor(data.length / dim) : 0 }, (_, i) =>
+      Array.from(data.subarray(i * dim, (i + 1) * dim)),
+    );
+  const activations = rows(s.activations, s.dim);
+  const factors: Record<string, unknown[]> = {};
+  const categorical: string[] = [];
+  for (const [name, f] of Object.entries(s.factors)) {
+    if (Array.isArray(f)) factors[name] = f;
+    else if ('length' in f) factors[name] = Array.from(f);
+    else {
+      // A Factor (a typed array has a values() method too, so it is told apart by length).
+      factors[name] = Array.from(f.values);
+      if (f.categorical) categorical.push(name);
+    }
+  }
+  return {
+    activations,
+    factors,
+    ...(categorical.length ? { categorical } : {}),
+    ...(s.samplesOk ? { samplesOk: Array.from(s.samplesOk) } : {}),
+    ...(s.noiseLevels
+      ? {
+          noiseLevels: s.noiseLevels.map((l) => ({
+            t: l.t,
+            activations: rows(l.activations, l.dim),
+          })),
+        }
+      : {}),
   };
 }
 

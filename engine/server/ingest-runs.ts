@@ -4,13 +4,20 @@ import { join } from 'node:path';
 import { catchError, defer, EMPTY, Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
+import { representationProblems } from '../../operators/metrics/assess-representation.js';
 import {
   watchPhases,
   type PhaseWatchState,
   type WatchPhasesOptions,
 } from '../../operators/watch-phases.js';
 import type { AssessOptions } from '../../operators/metrics/assess-snapshot.js';
-import type { EventInput, Phase, RunEvent, Snapshot } from '../../streams/events.js';
+import {
+  snapshotSamples,
+  type EventInput,
+  type Phase,
+  type RunEvent,
+  type Snapshot,
+} from '../../streams/events.js';
 import { isValidRunId } from '../../streams/protocol.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
@@ -28,6 +35,11 @@ import {
   zodError,
 } from './ingest-schema.js';
 import { decodeUpload, uploadFormat, uploadStep } from './snapshot-upload.js';
+import {
+  decodeRepresentation,
+  representationArrays,
+  representationFormat,
+} from './representation-upload.js';
 
 export interface IngestOptions {
   /** Where ingested runs are stored (the live server's runs dir). */
@@ -421,7 +433,9 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     }
     stepAfterLast(run, step);
     const sampleMs = Number(query.get('sampleMs') ?? 0);
-    const format = uploadFormat(req);
+    // A representation snapshot (any model: activations and factors) or a bump one.
+    const reprFormat = representationFormat(req, query);
+    const format = reprFormat ? null : uploadFormat(req);
     const waiting = pendingAll() + reading;
     if (waiting >= maxPending) {
       throw new HttpError(
@@ -438,8 +452,10 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     } finally {
       reading--;
     }
-    const snap = decodeUpload(body, format, run.store.runId, step);
-    const samples = snap.labels.length / 2;
+    const snap = format
+      ? decodeUpload(body, format, run.store.runId, step)
+      : decodeRepresentation(body, reprFormat!, run.store.runId, step);
+    const samples = snapshotSamples(snap);
     if (samples > maxSamples) {
       throw new HttpError(413, `snapshot of ${samples} samples is over the limit of ${maxSamples}`);
     }
@@ -458,7 +474,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     run.lastStep = Math.max(run.lastStep, step);
     let file: string;
     try {
-      file = run.store.writeSnapshot(step, snap);
+      file = run.store.writeSnapshot(step, snap.factors ? representationArrays(snap) : snap);
     } catch (err) {
       // The store ended the run failed with the reason (and left no file).
       const message = (err as Error).message;
@@ -469,7 +485,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
         `cannot store the snapshot: ${message} (the run ended failed)`,
       );
     }
-    const count = snap.labels.length / 2;
+    const count = samples;
     run.input.next({
       type: 'snapshot',
       step,
@@ -483,7 +499,10 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     if (run.failure) throw new HttpError(500, `run ${run.store.runId} failed: ${run.failure}`);
     if (cseq !== undefined) run.clientSeq = cseq;
     // Said at once (the assessment follows later): a snapshot the bump rule cannot judge.
-    const input = checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
+    const problems = snap.factors ? representationProblems(snap) : [];
+    const input = snap.factors
+      ? { warning: problems.length > 0 ? problems.join('; ') : undefined }
+      : checkBumpInput(snap, run.assessOpts.thresholds?.minOneBump);
     run.pending.add(step);
     run.snaps.next(snap);
     const reply = {

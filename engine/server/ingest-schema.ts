@@ -262,6 +262,18 @@ export const createRunSchema = z
         embed: z.enum(['umap', 'pca']).optional(),
         seed: finite.optional(),
         tol: z.number().positive().finite().optional(),
+        representation: z
+          .object({
+            maxDimRatio: z.number().min(1).finite(),
+            maxChanceStructure: z.number().min(0).max(1),
+            minSamplesOk: z.number().min(0).max(1),
+            minOrdering: z.number().min(0).max(1),
+            minStructure: z.number().min(0).max(1),
+            minSamplesOkC: z.number().min(0).max(1),
+          })
+          .partial()
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),

@@ -29,7 +29,7 @@ export function uploadFormat(req: IncomingMessage): UploadFormat {
   if (type !== 'application/x-npy' && type !== 'application/octet-stream') {
     throw new HttpError(
       415,
-      `content-type must be application/x-npy or application/octet-stream with x-phasewatch-shapes (got ${JSON.stringify(type)})`,
+      `content-type must be application/x-npy or application/octet-stream with x-phasewatch-shapes (bump images), or application/json (a representation snapshot) (got ${JSON.stringify(type)})`,
     );
   }
   let shapes: { name: string; shape: number[] }[] = [];

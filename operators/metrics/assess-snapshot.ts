@@ -1,5 +1,9 @@
 import type { Assessment, Snapshot } from '../../streams/events.js';
 import { checkPhaseThresholds, classifyPhase, type PhaseThresholds } from './classify-phase.js';
+import {
+  checkRepresentationThresholds,
+  type RepresentationThresholds,
+} from './classify-representation.js';
 import { kNearest } from './k-nearest.js';
 import { linearR2 } from './linear-r2.js';
 import { checkBumpInput } from './bump-input.js';
@@ -18,6 +22,8 @@ export interface AssessOptions {
   embed?: 'umap' | 'pca';
   /** Overrides of `defaultPhaseThresholds`. */
   thresholds?: Partial<PhaseThresholds>;
+  /** Overrides of `defaultRepresentationThresholds` (representation snapshots). */
+  representation?: Partial<RepresentationThresholds>;
   /** Neighbours for the neighbourhood-preservation figure (10). */
   k?: number;
   /** UMAP neighbourhood size (15). */
@@ -27,9 +33,12 @@ export interface AssessOptions {
 }
 
 /** `AssessOptions` with every default filled in. */
-export type ResolvedAssessOptions = Required<Omit<AssessOptions, 'nEpochs' | 'thresholds'>> & {
+export type ResolvedAssessOptions = Required<
+  Omit<AssessOptions, 'nEpochs' | 'thresholds' | 'representation'>
+> & {
   nEpochs: number | undefined;
   thresholds: PhaseThresholds;
+  representation: RepresentationThresholds;
 };
 
 /**
@@ -55,7 +64,8 @@ export function checkAssessOptions(opts: AssessOptions = {}): ResolvedAssessOpti
     throw new Error(`nEpochs must be a positive integer (got ${String(nEpochs)})`);
   }
   const thresholds = checkPhaseThresholds(opts.thresholds);
-  return { seed, tol, embed, k, nNeighbors, nEpochs, thresholds };
+  const representation = checkRepresentationThresholds(opts.representation);
+  return { seed, tol, embed, k, nNeighbors, nEpochs, thresholds, representation };
 }
 
 /** Lets other work on the event loop (a training loop) run between the heavy stages. */

@@ -298,6 +298,88 @@ describe('clients/python (phasewatch_client.py against a live server)', function
     ]);
     expect(events[events.length - 1]).to.include({ type: 'run-end', status: 'completed' });
   });
+
+  it('streams representation snapshots of any model: run.snapshot(step, activations=, factors=, samples_ok=)', async () => {
+    const r = await python(SYSTEM_PYTHON, [resolve('spec/clients/python-representation.py'), url]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() as string) as {
+      runId: string;
+      snap300: { count: number; size: number; dim: number };
+      finish: { phase: string };
+      errors: Record<string, string>;
+    };
+    expect(out.snap300).to.include({ count: 120, size: 0, dim: 16 });
+    expect(out.finish).to.include({ status: 'completed', phase: 'C' });
+    const events = readRunEvents(join(runsDir, out.runId));
+    const assessments = events.filter((e) => e.type === 'assessment');
+    expect(assessments.map((a) => [a.step, a.phase, a.rule])).to.deep.equal([
+      [100, 'A', 'representation'],
+      [200, 'B', 'representation'],
+      [300, 'C', 'representation'],
+    ]);
+    expect(assessments[0].evidence.samplesOk).to.be.closeTo(1 / 3, 1e-9);
+    expect(assessments[2].factors?.shape.slice(0, 5)).to.satisfy((v: number[]) =>
+      v.every((c) => c >= 0 && c <= 2),
+    );
+    expect(events.find((e) => e.type === 'images')).to.include({
+      step: 300,
+      name: 'samples',
+      size: 4,
+    });
+    expect(out.errors.short).to.equal(
+      "factors['x'] must hold N = 120 values, one per activation row (got 5 values)",
+    );
+    expect(out.errors.nan).to.equal('activations[2][3] must be a finite number (got nan)');
+    expect(out.errors.levels).to.equal(
+      'noise_levels[5] must hold N = 120 rows, one per sample (got 3)',
+    );
+    const curve = events.find((e) => e.type === 'curve' && e.name === 'noise-probe/shape');
+    expect(curve).to.deep.include({ step: 300, x: [0, 90] });
+    expect(
+      curve && 'y' in curve ? curve.y[0] - curve.y[1] : 0,
+      'ordered at t=0, noise at 90',
+    ).to.be.greaterThan(0.4);
+    expect(out.errors.server).to.match(
+      /^POST \/api\/runs\/.*\/snapshots\?step=400: 400 categorical names y, which is not among the factors$/,
+    );
+  });
+
+  it('trains a diffusion model on two moons and streams representation snapshots (example_moons.py, when torch is installed)', async function () {
+    if (!(await has(SYSTEM_PYTHON, 'torch'))) {
+      console.log(
+        '      (skipped: no /usr/bin/python3 with torch here; apt-get install -y python3-torch)',
+      );
+      this.skip();
+    }
+    const r = await python(SYSTEM_PYTHON, [
+      resolve('clients/python/example_moons.py'),
+      '--url',
+      url,
+      '--steps',
+      '1500',
+      '--snapshot-every',
+      '250',
+      '--embed',
+      'pca',
+      '--threads',
+      '1',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const runId = /run (\S+)/.exec(r.stdout)?.[1] as string;
+    const events = readRunEvents(join(runsDir, runId));
+    const assessments = events.filter((e) => e.type === 'assessment');
+    expect(assessments.map((a) => a.step)).to.deep.equal([250, 500, 750, 1000, 1250, 1500]);
+    expect(assessments.every((a) => a.rule === 'representation' && !a.warning)).to.equal(true);
+    expect(
+      assessments[0].rawPhase,
+      'untrained: samples invalid, neighbourhoods near chance',
+    ).to.equal('A');
+    expect(assessments[5].rawPhase, 'trained: an ordered manifold').to.equal('C');
+    expect(events.filter((e) => e.type === 'embedding')).to.have.length(6);
+    const curves = events.filter((e) => e.type === 'curve' && e.name === 'noise-probe/moon');
+    expect(curves).to.have.length(6);
+    expect(events.filter((e) => e.type === 'step')).to.have.length(1500);
+  });
 });
 
 describe('clients/python against a server killed and restarted mid-run', function () {

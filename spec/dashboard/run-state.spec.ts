@@ -191,6 +191,24 @@ describe('dashboard run state', () => {
     expect(g.metrics.get(ASSESSMENT_NAMES.accuracy)).to.deep.equal({ steps: [60], values: [0.9] });
   });
 
+  it('shows a representation assessment (any model) as an embedding coloured by its factors, with no sample grid', () => {
+    const st = createState();
+    applyEvent(st, runStart(2));
+    applyEvent(st, {
+      ...assessment(2, 50),
+      rule: 'representation',
+      factors: { angle: [0.1, 0.9], moon: [0, 1] },
+      labels: [],
+      size: 0,
+      samples: [],
+    } as RunEvent);
+    const g = st.series.get('g')!;
+    const emb = g.embeddings.get(ASSESSMENT_NAMES.embedding)![0];
+    expect(emb.colourBy).to.deep.equal({ angle: [0.1, 0.9], moon: [0, 1] });
+    expect(g.images.get(ASSESSMENT_NAMES.samples)).to.equal(undefined);
+    expect(g.assessments).to.have.length(1);
+  });
+
   it('derives no metrics from the assessments of a v2 run (it logs them itself)', () => {
     const st = createState();
     applyEvent(st, runStart(2));

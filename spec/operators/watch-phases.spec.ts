@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { filter, map, type Observable } from 'rxjs';
+import { filter, firstValueFrom, from, map, toArray, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
 import {
@@ -10,6 +10,7 @@ import {
   type Snapshot,
 } from '../../streams/events.js';
 import { fakeAssessment } from './fake-assessment.js';
+import { noisySnapshot, syntheticRepresentation } from './synthetic-representation.js';
 
 /** One 4×4 sample with its label: enough for an assessment event's thumbnail. */
 const snap = (step: number): Snapshot => ({
@@ -134,5 +135,70 @@ describe('watchPhases', () => {
 
   it('checks its options when called, in one line', () => {
     expect(() => watchPhases({ confirm: 0 })).to.throw(/^confirm must be an integer >= 1/);
+  });
+
+  it('watches representation snapshots of any model by the generic rule, with real assessments', async () => {
+    const specs = [{ name: 'x' }, { name: 'class', classes: 3 }];
+    const at = (step: number, kind: 'noise' | 'scrambled' | 'ordered'): Snapshot => ({
+      ...syntheticRepresentation(kind, specs, { seed: step }),
+      step,
+    });
+    const nan = at(4, 'ordered');
+    nan.activations[0] = NaN;
+    const events = await firstValueFrom(
+      from([
+        at(1, 'noise'),
+        at(2, 'scrambled'),
+        at(3, 'scrambled'),
+        nan,
+        at(5, 'ordered'),
+        at(6, 'ordered'),
+      ]).pipe(watchPhases({ confirm: 2, embed: 'pca', seed: 1 }), toArray()),
+    );
+    const assessments = events.filter((e) => e.type === 'assessment');
+    expect(assessments.map((e) => [e.step, e.rawPhase, e.phase])).to.deep.equal([
+      [1, 'A', 'A'],
+      [2, 'B', 'A'],
+      [3, 'B', 'B'],
+      [4, 'A', 'B'],
+      [5, 'C', 'B'],
+      [6, 'C', 'C'],
+    ]);
+    const first = assessments[0];
+    expect(first.rule).to.equal('representation');
+    expect(first.factors?.class).to.have.length(200);
+    expect(first.labels).to.deep.equal([]);
+    expect(first.embedding).to.have.length(600);
+    expect(assessments[3].warning).to.match(/^phase not judged: activations hold a non-finite/);
+    const phases = events.filter((e) => e.type === 'phase').map((e) => `${e.from ?? '-'}>${e.to}`);
+    expect(phases).to.deep.equal(['->A', 'A>B', 'B>C']);
+    const names = new Set(events.flatMap((e) => (e.type === 'metric' ? [e.name] : [])));
+    expect([...names]).to.include.members([
+      'phase/ordering',
+      'evidence/structure',
+      'evidence/r2/x',
+    ]);
+    expect([...names]).not.to.include('phase/one-bump');
+    expect(
+      events.some((e) => e.type === 'alert' && /step 4: phase not judged/.test(e.message)),
+    ).to.equal(true);
+  });
+
+  it('emits the noise-level probes of a representation snapshot with its assessment', async () => {
+    const events = await firstValueFrom(
+      from([noisySnapshot()]).pipe(watchPhases({ embed: 'pca', seed: 1 }), toArray()),
+    );
+    const curves = events.filter((e) => e.type === 'curve');
+    expect(curves.map((c) => [c.name, c.x])).to.deep.equal([
+      ['noise-probe/class', [0, 10, 20, 40, 60, 80]],
+      ['noise-probe/x', [0, 10, 20, 40, 60, 80]],
+    ]);
+    const names = events.flatMap((e) => (e.type === 'metric' ? [e.name] : []));
+    expect(names).to.include.members([
+      'noise-probe/class/peak',
+      'noise-probe/class/peak-t',
+      'noise-probe/class/ensemble',
+      'noise-probe/x/peak',
+    ]);
   });
 });

@@ -11,6 +11,10 @@ import type { EventInput } from '../../../streams/events.js';
 import { readRunEvents } from '../../../streams/replay.js';
 import { bumpSnapshot } from './ingest-helpers.js';
 import { freePort, startServe } from './serve-process.js';
+import {
+  noisySnapshot,
+  syntheticRepresentation,
+} from '../../operators/synthetic-representation.js';
 
 describe('engine/server/connect', () => {
   let runsDir: string;
@@ -141,6 +145,49 @@ describe('engine/server/connect', () => {
   it('names a bad url', () => {
     expect(() => connect('localhost:4321')).to.throw(/url must be http/);
     expect(() => connect('not a url')).to.throw(/url must be an http\(s\) URL .*"not a url"/);
+  });
+
+  it('uploads representation snapshots of any model; the server assesses them by the generic rule', async () => {
+    const run = connect(url).run({ name: 'ts any model', assess: { embed: 'pca', confirm: 1 } });
+    const specs = [{ name: 'x' }, { name: 'class', classes: 3 }];
+    const kinds = ['noise', 'scrambled', 'ordered'] as const;
+    for (const [i, kind] of kinds.entries()) {
+      const s = syntheticRepresentation(kind, specs, { seed: i + 1 });
+      run.next({ type: 'metric', name: 'loss', value: 1 / (i + 1), step: i + 1 });
+      await run.representation(i + 1, {
+        activations: s.activations,
+        dim: s.dim,
+        factors: { x: s.factors!.x.values, class: s.factors!.class },
+        samplesOk: new Float32Array(200).fill(1),
+      });
+    }
+    run.complete();
+    expect(await run.done).to.include({ status: 'completed', phase: 'C' });
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    const assessed = stored.flatMap((e) => (e.type === 'assessment' ? [[e.phase, e.rule]] : []));
+    expect(assessed).to.deep.equal([
+      ['A', 'representation'],
+      ['B', 'representation'],
+      ['C', 'representation'],
+    ]);
+    const last = stored.filter((e) => e.type === 'assessment').pop();
+    expect(last?.evidence['probe/class']).to.be.greaterThan(0.9);
+  });
+
+  it('sends noise levels with a representation snapshot: the server emits the probe curves', async () => {
+    const run = connect(url).run({ assess: { embed: 'pca' } });
+    const s = noisySnapshot();
+    await run.representation(5, {
+      activations: s.activations,
+      dim: s.dim,
+      factors: { class: s.factors!.class, x: s.factors!.x.values },
+      noiseLevels: s.noiseLevels,
+    });
+    run.complete();
+    await run.done;
+    const stored = readRunEvents(join(runsDir, await run.runId));
+    const curves = stored.flatMap((e) => (e.type === 'curve' ? [e.name] : []));
+    expect(curves).to.deep.equal(['noise-probe/class', 'noise-probe/x']);
   });
 });
 
