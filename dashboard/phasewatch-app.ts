@@ -6,6 +6,7 @@ import './embedding-view.js';
 import { LiveController } from './live-controller.js';
 import './loss-chart.js';
 import './metric-panels.js';
+import './phase-panel.js';
 import './phase-timeline.js';
 import {
   atStep,
@@ -194,6 +195,18 @@ export class PhasewatchApp extends LitElement {
                 @sweep-change=${(e: CustomEvent<string | null>) => this.pickSweep(e.detail)}
                 @range-change=${this.onRange}
               ></sweep-view>`
+            : ''
+        }
+        ${
+          series[0]?.assessments.length
+            ? html`<phase-panel
+                class="wide"
+                .series=${series[0]}
+                .range=${this.range}
+                ?titled=${series.length > 1}
+                revision=${st.revision}
+                @range-change=${this.onRange}
+              ></phase-panel>`
             : ''
         }
         <phase-timeline
