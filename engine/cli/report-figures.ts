@@ -1,4 +1,6 @@
 import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
+import { PHASE_COLORS, colormap } from '../../common/colours.js';
+import { phaseSegments } from '../../common/phase-bands.js';
 import { sweptKeys } from '../../common/sweep-keys.js';
 
 /**
@@ -33,7 +35,8 @@ export type FigureSpec =
   | {
       kind: 'embeddings';
       title: string;
-      panels: { title: string; points: [number, number][]; colour: number[] }[];
+      /** Each point's colour: label x on the dashboard's continuous scale. */
+      panels: { title: string; points: [number, number][]; colours: string[] }[];
     }
   | {
       kind: 'samples';
@@ -74,18 +77,21 @@ function metricSeries(events: RunEvent[], name: string): [number, number][] {
   );
 }
 
-/** Confirmed phase over steps as bands: each assessment's phase holds from the previous assessment's step. */
+/**
+ * Confirmed phase over steps as bands, the dashboard's timeline's own (`phaseSegments`): each
+ * assessment's phase holds from its step to the next one's, the last to the run's last step.
+ */
 export function phaseBands(events: RunEvent[]): { from: number; to: number; phase: Phase }[] {
-  const bands: { from: number; to: number; phase: Phase }[] = [];
-  let prev = 0;
-  for (const e of events) {
-    if (e.type !== 'assessment' || e.warning) continue; // a withheld phase holds no band
-    const last = bands[bands.length - 1];
-    if (last && last.phase === e.phase) last.to = e.step;
-    else bands.push({ from: prev, to: e.step, phase: e.phase });
-    prev = e.step;
-  }
-  return bands;
+  const assessments = events.filter((e): e is AssessmentEvent => e.type === 'assessment');
+  const lastStep = events.reduce((m, e) => Math.max(m, e.step), 0);
+  return phaseSegments(assessments, lastStep).map(({ phase, from, to }) => ({ phase, from, to }));
+}
+
+/** Values on the dashboard's continuous colour scale, stretched over their range. */
+function continuousColours(values: number[]): string[] {
+  const lo = Math.min(...values);
+  const span = Math.max(...values) - lo || 1;
+  return values.map((v) => colormap((v - lo) / span));
 }
 
 /** The last assessment of each confirmed phase. */
@@ -139,7 +145,6 @@ export function runFigures(run: LoadedRun): Figure[] {
   }
   const assessments = events.filter((e): e is AssessmentEvent => e.type === 'assessment');
   if (assessments.length > 0) {
-    const PHASE_COLOUR: Record<Phase, string> = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
     figs.push({
       file: `${id}/r2x-r2y.png`,
       spec: {
@@ -152,7 +157,7 @@ export function runFigures(run: LoadedRun): Figure[] {
         series: (['A', 'B', 'C'] as Phase[])
           .map((p) => ({
             label: `phase ${p}`,
-            colour: PHASE_COLOUR[p],
+            colour: PHASE_COLORS[p],
             points: assessments
               .filter((a) => a.phase === p)
               .map((a) => [a.r2.x, a.r2.y] as [number, number]),
@@ -174,7 +179,7 @@ export function runFigures(run: LoadedRun): Figure[] {
               { length: n },
               (_, i) => [a.embedding[3 * i], a.embedding[3 * i + 1]] as [number, number],
             ),
-            colour: Array.from({ length: n }, (_, i) => a.labels[2 * i] ?? 0),
+            colours: continuousColours(Array.from({ length: n }, (_, i) => a.labels[2 * i] ?? 0)),
           };
         }),
       },
@@ -183,7 +188,7 @@ export function runFigures(run: LoadedRun): Figure[] {
       file: `${id}/samples.png`,
       spec: {
         kind: 'samples',
-        title: `${name}: samples per phase (green +: label, red o: bump found)`,
+        title: `${name}: samples per phase (cyan +: label, red o: bump found)`,
         rows: per.map((a) => ({
           title: `phase ${a.phase}, step ${a.step}: accuracy ${a.accuracy.toFixed(2)}, one bump ${a.bumps.one.toFixed(2)}`,
           phase: a.phase,
