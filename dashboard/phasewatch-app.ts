@@ -21,6 +21,7 @@ import './sample-grid.js';
 import { sweepIdOf, sweepsOf } from './sweep-model.js';
 import './sweep-view.js';
 import { cssColor, runColor, textStyle } from './theme.js';
+import type { RunMeta } from '../streams/events.js';
 import type { StepRange } from './view-range.js';
 
 /** The socket URL for the page we are on, carrying the page's token along. */
@@ -189,6 +190,7 @@ export class PhasewatchApp extends LitElement {
                 .series=${series}
                 .sweeps=${sweeps}
                 .sweep=${this.sweep}
+                ?ask=${!this.isSweep(metas.length === this.selected.length ? metas : [])}
                 .range=${this.range}
                 .smoothing=${this.smoothing}
                 revision=${st.revision}
@@ -249,6 +251,9 @@ export class PhasewatchApp extends LitElement {
     const imagesNames = namesAcross(shown, (s) => s.images);
     const embeddingName = pickName(this.embeddingName, embeddingNames);
     const imagesName = pickName(this.imagesName, imagesNames);
+    const snaps = shown.map((s) =>
+      atStep(s.embeddings.get(embeddingName) ?? [], this.snapshotStep),
+    );
     const embeddings = (shown.length ? shown : [undefined]).map(
       (s, i) =>
         html`<embedding-view
@@ -258,6 +263,7 @@ export class PhasewatchApp extends LitElement {
           .name=${embeddingName}
           .step=${this.snapshotStep}
           .colourBy=${this.colourBy}
+          .peers=${snaps}
           .heading=${compare && s ? seriesTitle(s) : ''}
           .headingColour=${runColor(i)}
           revision=${revision}
@@ -294,6 +300,13 @@ export class PhasewatchApp extends LitElement {
   private onRange = (e: CustomEvent<StepRange>) => {
     this.range = e.detail;
   };
+
+  /** The selection is a sweep: one picked from the selector, or runs all tagged with one. */
+  private isSweep(metas: readonly RunMeta[]): boolean {
+    if (this.sweep !== null) return true;
+    const ids = new Set(metas.map((m) => sweepIdOf(m)));
+    return metas.length > 1 && ids.size === 1 && !ids.has(undefined);
+  }
 
   private pickSweep(id: string | null): void {
     this.userSelected = true;
