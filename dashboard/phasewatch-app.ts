@@ -16,7 +16,9 @@ import {
   seriesTitle,
   type RunSeries,
 } from './run-state.js';
+import { patchLabels } from './labels-api.js';
 import './runs-table.js';
+import type { LabelsEdit } from './runs-table.js';
 import './sample-grid.js';
 import { sweepIdOf, sweepsOf } from './sweep-model.js';
 import './sweep-view.js';
@@ -180,6 +182,7 @@ export class PhasewatchApp extends LitElement {
           .runs=${this.withProgress()}
           .selected=${this.selected}
           @selection-change=${(e: CustomEvent<string[]>) => this.select(e.detail)}
+          @labels-edit=${(e: CustomEvent<LabelsEdit>) => this.editLabels(e.detail)}
         ></runs-table>
         ${metas.length > 1 ? html`<config-diff class="wide" .runs=${metas}></config-diff>` : ''}
         ${
@@ -306,6 +309,14 @@ export class PhasewatchApp extends LitElement {
     if (this.sweep !== null) return true;
     const ids = new Set(metas.map((m) => sweepIdOf(m)));
     return metas.length > 1 && ids.size === 1 && !ids.has(undefined);
+  }
+
+  /** Sends a label edit to the server; the table hears back, the catalogue brings the change. */
+  private editLabels({ runId, patch, reply }: LabelsEdit): void {
+    patchLabels(window.location, runId, patch).then(
+      () => reply(),
+      (err: unknown) => reply(err instanceof Error ? err.message : String(err)),
+    );
   }
 
   private pickSweep(id: string | null): void {

@@ -10,7 +10,15 @@ import {
   runTitle,
   sortRuns,
 } from './runs-query.js';
+import { parseTags, type LabelsPatch } from './labels-api.js';
 import { PHASE_COLORS, cssColor, panelStyles, runColor } from './theme.js';
+
+/** `labels-edit`'s detail: the change, and where to say how it went (an error, or none). */
+export interface LabelsEdit {
+  runId: string;
+  patch: LabelsPatch;
+  reply(error?: string): void;
+}
 
 /** Where the user's choice of config columns is kept between visits. */
 export const COLUMNS_STORAGE_KEY = 'phasewatch.runs-table.columns';
@@ -49,7 +57,8 @@ const BUILT_IN: ReadonlyArray<{ key: string; label: string }> = [
  * ones the user picked under "columns", kept in localStorage).
  * Search (`tag:x`, `status:failed`, `steps:400`, `-term`), sort by any column (click its
  * header). A click on a row shows that run; the checkbox, or a click with Ctrl/Cmd/Shift,
- * adds runs to compare. Emits `selection-change` with the new list of run ids.
+ * adds runs to compare. Emits `selection-change` with the new list of run ids. ✎ edits a run's
+ * name, tags and notes in place; emits `labels-edit` (the app sends it to the server).
  */
 @customElement('runs-table')
 export class RunsTable extends LitElement {
@@ -197,6 +206,29 @@ export class RunsTable extends LitElement {
         display: block;
         white-space: nowrap;
       }
+      button.edit {
+        border: none;
+        background: none;
+        cursor: pointer;
+        color: ${cssColor('muted')};
+        padding: 0 4px;
+      }
+      tr.editor form {
+        display: flex;
+        gap: 8px;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+      tr.editor input[type='text'] {
+        font: inherit;
+        border: 1px solid ${cssColor('borderStrong')};
+        border-radius: 4px;
+        padding: 2px 6px;
+      }
+      tr.editor .error {
+        color: ${cssColor('errorInk')};
+        white-space: normal;
+      }
       .pick-list button {
         font: inherit;
         margin-bottom: 4px;
@@ -211,6 +243,10 @@ export class RunsTable extends LitElement {
   @state() private sort: { key: string; dir: 1 | -1 } = { key: 'created', dir: -1 };
   /** The config columns the user picked, or null for the default ones. */
   @state() private picked: string[] | null = loadColumns();
+  /** The run whose labels are being edited, and the server's answer to the last save. */
+  @state() private editing: string | null = null;
+  @state() private editError = '';
+  @state() private saving = false;
 
   override render() {
     const rows = sortRuns(filterRuns(this.runs, this.query), this.sort.key, this.sort.dir);
@@ -269,7 +305,14 @@ export class RunsTable extends LitElement {
                   </tr>
                 </thead>
                 <tbody>
-                  ${rows.map((r) => this.row(r, configKeyList))}
+                  ${rows.map((r) =>
+                    r.runId === this.editing
+                      ? [
+                          this.row(r, configKeyList),
+                          this.editor(r, BUILT_IN.length + 1 + configKeyList.length),
+                        ]
+                      : this.row(r, configKeyList),
+                  )}
                 </tbody>
               </table>
             </div>`
@@ -304,7 +347,20 @@ export class RunsTable extends LitElement {
         />
       </td>
       <td title=${[title, r.runId, r.notes].filter(Boolean).join('\n')}>
-        <span class="name">${title}</span>
+        <span class="name">${title}</span
+        ><button
+          class="edit"
+          title="edit name, tags and notes"
+          aria-label="edit labels of ${r.runId}"
+          @keydown=${(ev: Event) => ev.stopPropagation()}
+          @click=${(ev: Event) => {
+            ev.stopPropagation();
+            this.editing = this.editing === r.runId ? null : r.runId;
+            this.editError = '';
+          }}
+        >
+          ✎
+        </button>
         ${title !== r.runId ? html`<span class="id">${r.runId}</span>` : ''}
         ${r.notes ? html`<span class="notes">${r.notes}</span>` : ''}
       </td>
@@ -326,6 +382,54 @@ export class RunsTable extends LitElement {
       <td>${r.lastStep ?? ''}</td>
       <td>${r.backend}</td>
       ${columns.map((k) => html`<td>${formatValue(runField(r, k))}</td>`)}
+    </tr>`;
+  }
+
+  private editor(r: RunMeta, columns: number) {
+    const submit = (ev: Event) => {
+      ev.preventDefault();
+      const form = new FormData(ev.target as HTMLFormElement);
+      const text = (k: string) => String(form.get(k) ?? '');
+      // only what changed, as `phasewatch edit` takes it: absent fields are kept
+      const patch: LabelsPatch = {};
+      if (text('name') !== (r.name ?? '')) patch.name = text('name');
+      if (text('notes') !== (r.notes ?? '')) patch.notes = text('notes');
+      const tags = parseTags(text('tags'));
+      if (tags.join() !== (r.tags ?? []).join()) patch.tags = tags;
+      if (Object.keys(patch).length === 0) {
+        this.editing = null;
+        return;
+      }
+      this.saving = true;
+      const detail: LabelsEdit = {
+        runId: r.runId,
+        patch,
+        reply: (error) => {
+          this.saving = false;
+          this.editError = error ?? '';
+          if (!error) this.editing = null;
+        },
+      };
+      this.dispatchEvent(new CustomEvent('labels-edit', { detail, bubbles: true, composed: true }));
+    };
+    return html`<tr class="editor" data-run=${r.runId}>
+      <td colspan=${columns}>
+        <form @submit=${submit}>
+          <label>name <input type="text" name="name" .value=${r.name ?? ''} /></label>
+          <label
+            >tags
+            <input
+              type="text"
+              name="tags"
+              placeholder="a, b, c"
+              .value=${(r.tags ?? []).join(', ')}
+          /></label>
+          <label>notes <input type="text" name="notes" size="40" .value=${r.notes ?? ''} /></label>
+          <button type="submit" ?disabled=${this.saving}>save</button>
+          <button type="button" @click=${() => (this.editing = null)}>cancel</button>
+          ${this.editError ? html`<span class="error" role="alert">${this.editError}</span>` : ''}
+        </form>
+      </td>
     </tr>`;
   }
 

@@ -5,9 +5,10 @@ import { Subject, Subscription, type Observable } from 'rxjs';
 import type { AssessPhasesOptions } from '../../operators/assess-phases.js';
 import { checkBumpInput } from '../../operators/metrics/bump-input.js';
 import { watchPhases, type WatchPhasesOptions } from '../../operators/watch-phases.js';
-import type { EventInput, RunEvent, Snapshot } from '../../streams/events.js';
+import type { EventInput, RunEvent, RunMeta, Snapshot } from '../../streams/events.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
+import { checkLabels, editRunLabels, type RunLabels } from '../store/labels.js';
 import { readRunMeta, RunStore } from '../store/run-store.js';
 import { AssessPool } from './assess-pool.js';
 import { HttpError, readBody } from './ingest-http.js';
@@ -19,6 +20,8 @@ export interface IngestOptions {
   runsDir: string;
   /** The server's token (already resolved); required on every request when set. */
   token?: string;
+  /** Called with a run's meta once its labels were changed over the API. */
+  onLabels?: (meta: RunMeta) => void;
   /** Largest JSON body accepted (default 8 MiB). */
   maxJsonBytes?: number;
   /** Largest snapshot body accepted (default 64 MiB). */
@@ -75,6 +78,8 @@ export interface IngestRuns {
   open(runId: string): OpenRun;
   /** `GET /api/runs/<runId>`: the run's meta, open or not, and the snapshots being assessed. */
   status(runId: string): unknown;
+  /** `PATCH /api/runs/<runId>/labels`: name, tags, notes, written as `phasewatch edit` does. */
+  labels(runId: string, body: unknown): RunMeta;
   /** `POST /api/runs/<runId>/events`. */
   append(run: OpenRun, body: unknown): { appended: number; lastSeq: number };
   /** `POST /api/runs/<runId>/snapshots?step=N`. */
@@ -255,9 +260,8 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     );
   }
 
-  function runStatus(runId: string): unknown {
-    const run = runs.get(runId);
-    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
+  /** The dir of a run stored in the runs dir; 404 for any other id. */
+  function storedDir(runId: string): string {
     const dir = join(opts.runsDir, runId);
     if (
       !/^[\w.-]+$/.test(runId) ||
@@ -267,7 +271,26 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     ) {
       throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
     }
-    return { ...readRunMeta(dir), open: false, assessing: 0 };
+    return dir;
+  }
+
+  function runStatus(runId: string): unknown {
+    const run = runs.get(runId);
+    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
+    return { ...readRunMeta(storedDir(runId)), open: false, assessing: 0 };
+  }
+
+  function editLabels(runId: string, body: unknown): RunMeta {
+    const dir = storedDir(runId);
+    let patch: RunLabels;
+    try {
+      patch = checkLabels(body);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const meta = editRunLabels(dir, patch);
+    opts.onLabels?.(meta);
+    return meta;
   }
 
   function appendEvents(run: OpenRun, body: unknown): { appended: number; lastSeq: number } {
@@ -431,6 +454,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     create: createRun,
     open: openRun,
     status: runStatus,
+    labels: editLabels,
     append: appendEvents,
     upload: uploadSnapshot,
     finish,

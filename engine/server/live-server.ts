@@ -138,7 +138,17 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   const maxClients = opts.maxClients ?? 100;
   const index = new ReplayIndex();
 
-  const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
+  const ingest =
+    opts.ingest === false
+      ? undefined
+      : createIngest({
+          runsDir: opts.runsDir,
+          token,
+          // a label edited from a dashboard shows on every dashboard at once
+          onLabels: (meta) => {
+            if (catalog.relabel(meta)) broadcastRuns();
+          },
+        });
   const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
     next: (event) => {
       if (catalog.observe(event)) broadcastRuns();

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { from, Subject } from 'rxjs';
@@ -120,5 +120,46 @@ describe('runs table in a browser', function () {
     await page.reload();
     await waitForAttr(page, 'runs-table', 'data-picked', (v) => v === 'false');
     expect(errors).to.deep.equal([]);
+  });
+
+  it('edits a run’s name and tags in the table: written to labels.json, shown at once; bad ones say why', async () => {
+    // A server with a token: the page's token goes with the edit, as ingest requires.
+    const hub = new Subject<RunEvent>();
+    const guarded = await startServer({ runsDir, live$: hub, port: 0, token: 'tok-9' });
+    const { page, errors } = browser!;
+    try {
+      await page.goto(guarded.url);
+      const row = 'runs-table tr.run[data-run=dx-two]';
+      await page.locator(`${row} button.edit`).click();
+      const form = page.locator('runs-table tr.editor[data-run=dx-two] form');
+      await form.locator('input[name=name]').fill('two');
+      await form.locator('input[name=tags]').fill('baseline, dx2');
+      await form.locator('button[type=submit]').click();
+      const text = async () => (await page.locator(row).textContent()) ?? '';
+      for (let i = 0; i < 100 && !(await text()).includes('baseline'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await text())
+        .to.contain('two')
+        .and.contain('baseline')
+        .and.contain('dx2');
+      expect(await page.locator('runs-table tr.editor').count()).to.equal(0);
+      const onDisk = () =>
+        JSON.parse(readFileSync(join(runsDir, 'dx-two', 'labels.json'), 'utf8')) as Record<
+          string,
+          unknown
+        >;
+      expect(onDisk()).to.deep.include({ name: 'two', tags: ['baseline', 'dx2'] });
+      // A tag with a space inside cannot be written: the editor says why, the disk keeps its tags.
+      await page.locator(`${row} button.edit`).click();
+      await form.locator('input[name=tags]').fill('baseline, two words');
+      await form.locator('button[type=submit]').click();
+      const error = page.locator('runs-table tr.editor .error');
+      await error.waitFor();
+      expect(await error.textContent()).to.match(/^tags must be a list of at most 50 words/);
+      expect(onDisk()).to.deep.include({ tags: ['baseline', 'dx2'] });
+      expect(errors).to.deep.equal([]);
+    } finally {
+      await guarded.close();
+    }
   });
 });
