@@ -229,9 +229,9 @@ export class SweepView extends LitElement {
               ${keys.map((k) => html`<option value=${k}>${k}</option>`)}
             </select></label
           >
-        </div>
-        <div class="empty ask">
-          These runs are not one sweep: pick the config key to compare them against
+          <span class="ask note"
+            >These runs are not one sweep: pick the config key to compare them against</span
+          >
         </div>
       </div>`;
     }
