@@ -200,7 +200,7 @@ export class RunsTable extends LitElement {
         max-height: 240px;
         overflow: auto;
         min-width: 180px;
-        box-shadow: 0 4px 12px rgba(0, 0, 0, 0.12);
+        box-shadow: 0 4px 12px ${cssColor('borderStrong')};
       }
       .pick-list label {
         display: block;
