@@ -1,4 +1,11 @@
-import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
+import type {
+  AlertEvent,
+  AssessmentEvent,
+  Phase,
+  PhaseEvent,
+  RunEvent,
+  RunMeta,
+} from '../../streams/events.js';
 import { PHASE_COLORS, colormap } from '../../common/colours.js';
 import { phaseSegments } from '../../common/phase-bands.js';
 import { sweptKeys } from '../../common/sweep-keys.js';
@@ -33,6 +40,12 @@ export type FigureSpec =
       runs: SweepFigureRun[];
     }
   | {
+      /** The dashboard's phase timeline itself (from its bundle); as tall as its rows need. */
+      kind: 'phase-timeline';
+      title: string;
+      runs: TimelineFigureRun[];
+    }
+  | {
       kind: 'embeddings';
       title: string;
       /** Each point's colour: label x on the dashboard's continuous scale. */
@@ -55,6 +68,16 @@ export interface SweepFigureRun {
   ended: boolean;
   phases: { to: Phase; step: number }[];
   metrics: Record<string, { steps: number[]; values: number[] }>;
+}
+
+/** What the phase timeline needs of a stored run: plain JSON, to hand to the page. */
+export interface TimelineFigureRun {
+  runId: string;
+  name?: string;
+  lastStep: number;
+  assessments: Pick<AssessmentEvent, 'step' | 'phase' | 'evidence' | 'warning'>[];
+  phases: Pick<PhaseEvent, 'step' | 'from' | 'to' | 'evidence'>[];
+  alerts: Pick<AlertEvent, 'step' | 'level' | 'message'>[];
 }
 
 /** A figure to write: its file, relative to the output dir, and what it shows. */
@@ -112,6 +135,13 @@ export function runFigures(run: LoadedRun): Figure[] {
   // a long name would not fit a chart title
   const name = meta.name && meta.name.length + id.length <= 48 ? `${meta.name} (${id})` : id;
   const bands = phaseBands(events);
+  const timeline = timelineRun(run);
+  if (timeline.assessments.length > 0) {
+    figs.push({
+      file: `${id}/timeline.png`,
+      spec: { kind: 'phase-timeline', title: `${name}: phase timeline`, runs: [timeline] },
+    });
+  }
   const phaseMetrics = ['phase/accuracy', 'phase/one-bump', 'phase/r2x', 'phase/r2y'];
   let metricNames = phaseMetrics.filter((m) => metricSeries(events, m).length > 0);
   const others = [...new Set(events.flatMap((e) => (e.type === 'metric' ? [e.name] : [])))].filter(
@@ -226,6 +256,29 @@ export function runFigures(run: LoadedRun): Figure[] {
     });
   }
   return figs;
+}
+
+/** A stored run as the dashboard's phase timeline reads it. */
+function timelineRun({ meta, events }: LoadedRun): TimelineFigureRun {
+  const out: TimelineFigureRun = {
+    runId: meta.runId,
+    name: meta.name,
+    lastStep: events.reduce((m, e) => Math.max(m, e.step), 0),
+    assessments: [],
+    phases: [],
+    alerts: [],
+  };
+  for (const e of events) {
+    if (e.type === 'assessment') {
+      const { step, phase, evidence, warning } = e;
+      out.assessments.push({ step, phase, evidence, ...(warning ? { warning } : {}) });
+    } else if (e.type === 'phase') {
+      out.phases.push({ step: e.step, from: e.from, to: e.to, evidence: e.evidence });
+    } else if (e.type === 'alert') {
+      out.alerts.push({ step: e.step, level: e.level, message: e.message });
+    }
+  }
+  return out;
 }
 
 /** A stored run as the dashboard's sweep view reads it: its phases, metrics and last step. */

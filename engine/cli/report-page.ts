@@ -226,3 +226,25 @@ window.mountSweepView = async (spec) => {
   return view.dataset.points;
 };
 `;
+
+/**
+ * Page script: `window.mountTimeline(spec)` mounts the dashboard's `<phase-timeline>` (defined
+ * by its bundle) at the figure's width and its own height, and resolves with the bands it drew
+ * (its `data-bands`).
+ */
+export const MOUNT_TIMELINE_JS = String.raw`
+window.mountTimeline = async (spec) => {
+  const el = document.getElementById('figure');
+  el.innerHTML = '';
+  Object.assign(el.style, { width: spec.width + 'px', height: 'auto', overflow: 'hidden', display: 'block' });
+  await customElements.whenDefined('phase-timeline');
+  const view = document.createElement('phase-timeline');
+  view.series = spec.runs;
+  el.appendChild(view);
+  await view.updateComplete;
+  // drawn at its measured width once the resize observer has reported it
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  await view.updateComplete;
+  return view.dataset.bands;
+};
+`;

@@ -6,6 +6,7 @@ import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import {
   parseReportArgs,
   phaseBands,
+  renderFigures,
   reportCommand,
   stepsToPhaseFigure,
   type FigureSpec,
@@ -232,8 +233,14 @@ describe('phasewatch report', function () {
       await browser.close();
       await server.close();
     }
+    // The report's timeline.png is the dashboard's own timeline, mounted from its bundle.
     const out = join(dir, 'report');
-    expect(await reportCommand([runDir, '--out', out])).to.equal(0);
-    expect(existsSync(join(out, 'late-c/metrics.png'))).to.equal(true);
+    const drawn = new Map<string, string>();
+    await renderFigures(figures, { out, width: 800, height: 400, drawn });
+    expect(drawn.get('late-c/timeline.png')).to.equal('A:200-800 C:800-800');
+    expect(inkStats(readPng(join(out, 'late-c/timeline.png'))).colours).to.be.greaterThan(3);
+    expect(await reportCommand([runDir, '--out', join(dir, 'cli')])).to.equal(0);
+    for (const f of ['timeline.png', 'metrics.png'])
+      expect(existsSync(join(dir, 'cli', 'late-c', f)), f).to.equal(true);
   });
 });
