@@ -1,4 +1,10 @@
 /**
+ * Keys the default experiment adds to a stored config that are not settings but follow from
+ * them (the dataset's size from dx and dy, the parameter count from the widths) or name it.
+ */
+export const DERIVED_CONFIG_KEYS: readonly string[] = ['datasetSize', 'params', 'runId', 'model'];
+
+/**
  * Nested config objects flattened to dotted keys (`unet.widths`); arrays and scalars are
  * leaves.
  *

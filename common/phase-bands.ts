@@ -51,10 +51,3 @@ export function phaseSegments(
   }
   return out;
 }
-
-/** A one-line description of evidence for a tooltip: `accuracy 0.82 · r2Mean 0.91`. */
-export function describeEvidence(evidence: Record<string, number>): string {
-  return Object.entries(evidence)
-    .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(3)}`)
-    .join(' · ');
-}

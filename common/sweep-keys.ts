@@ -1,5 +1,5 @@
 import type { RunMeta } from '../streams/events.js';
-import { flattenConfig, formatValue } from './config-values.js';
+import { DERIVED_CONFIG_KEYS, flattenConfig, formatValue } from './config-values.js';
 
 /**
  * Which stored runs form a sweep and which config keys it swept: what the dashboard's sweep
@@ -79,8 +79,8 @@ function pointKeysOf(name: string | undefined): string[] {
 /**
  * The config keys (flattened, dotted) whose values differ between the runs: the parameters
  * the sweep swept. The keys of the sweep's points come first, as a sweep names its runs
- * (`dx=0.5,seed=2`), then the others that differ (values derived from them, such as a
- * dataset's size), replicate keys (`seed`) last. Identity keys (`runId`, `name`) are never
+ * (`dx=0.5,seed=2`), then the other settings that differ, then values derived from them
+ * (a dataset's size), replicate keys (`seed`) last. Identity keys (`runId`, `name`) are never
  * listed.
  *
  * @example
@@ -101,7 +101,10 @@ export function sweptKeys(
   const swept = (named[0] ?? []).filter(
     (k) => differing.includes(k) && named.every((n) => n.includes(k)),
   );
-  const rest = differing.filter((k) => !swept.includes(k));
+  // settings before the values derived from them (dx before the dataset's size)
+  const derived = (k: string) => DERIVED_CONFIG_KEYS.includes(k);
+  const others = differing.filter((k) => !swept.includes(k));
+  const rest = [...others.filter((k) => !derived(k)), ...others.filter(derived)];
   return [
     ...swept.filter((k) => !REPLICATE.test(k)),
     ...rest.filter((k) => !REPLICATE.test(k)),

@@ -11,9 +11,10 @@ export interface ColourScale {
 }
 
 /**
- * A colour scale for one field's values: categorical (one distinct colour each) when they
- * are at most `maxCategories` distinct integers, such as class labels; otherwise the
- * continuous scale stretched over [min, max] of the finite values.
+ * A colour scale for one field's values: categorical (one distinct colour each) when they are
+ * class indices — the integers 0, 1, …, k-1 with k at most `maxCategories`; any other numbers
+ * (positions such as 2, 4, 6, however few) get the continuous scale stretched over [min, max]
+ * of the finite values.
  *
  * @example
  * colourScale([0, 1, 2, 1]).kind      // → 'categorical'
@@ -33,8 +34,9 @@ export function colourScale(values: ArrayLike<number>, maxCategories = 10): Colo
     else if (distinct.size <= maxCategories) distinct.add(v);
   }
   if (min > max) [min, max] = [0, 1];
-  if (integers && distinct.size > 0 && distinct.size <= maxCategories) {
-    const categories = [...distinct].sort((a, b) => a - b);
+  const categories = [...distinct].sort((a, b) => a - b);
+  const indices = categories.every((v, i) => v === i);
+  if (integers && indices && distinct.size > 0 && distinct.size <= maxCategories) {
     const index = new Map(categories.map((v, i) => [v, i]));
     return {
       kind: 'categorical',

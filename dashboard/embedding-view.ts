@@ -1,6 +1,6 @@
 import { LitElement, css, html, unsafeCSS, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { colourScale } from './colour-scale.js';
+import { colourScale, type ColourScale } from './colour-scale.js';
 import { colormap, dragView, normalizeCloud, projectCloud, type View } from './projection.js';
 import { atStep, type EmbeddingSnap } from './run-state.js';
 import { COLORS, PHASE_COLORS, cssColor, panelStyles } from './theme.js';
@@ -91,6 +91,11 @@ export class EmbeddingView extends LitElement {
   /** The step shown, or null for the newest. */
   @property({ attribute: false }) step: number | null = null;
   @property() colourBy = '';
+  /**
+   * The snapshots drawn beside this one (other runs compared): each field gets one colour scale
+   * across them all, so a colour means the same value in every panel.
+   */
+  @property({ attribute: false }) peers: readonly (EmbeddingSnap | undefined)[] = [];
   /** The run's title and colour, when views of several runs stand side by side. */
   @property() heading = '';
   @property() headingColour = '';
@@ -117,7 +122,7 @@ export class EmbeddingView extends LitElement {
     const i = a ? this.snaps.indexOf(a) : -1;
     const fields = Object.keys(a?.colourBy ?? {});
     const field = this.field;
-    const scale = a && field ? colourScale(a.colourBy[field]) : null;
+    const scale = a && field ? this.scaleOf(a, field) : null;
     return html`<div class="panel">
       <h2>
         Embedding
@@ -186,7 +191,13 @@ export class EmbeddingView extends LitElement {
     </div>`;
   }
 
-  private legend(scale: ReturnType<typeof colourScale>) {
+  /** One scale for `field` across this snapshot and its peers'. */
+  private scaleOf(a: EmbeddingSnap, field: string): ColourScale {
+    const all = [a, ...this.peers.filter((p) => p && p !== a)];
+    return colourScale(all.flatMap((s) => s?.colourBy[field] ?? []));
+  }
+
+  private legend(scale: ColourScale) {
     if (scale.kind === 'categorical') {
       return html`<span class="legend">
         ${scale.categories
@@ -270,7 +281,10 @@ export class EmbeddingView extends LitElement {
     if (this.cloud?.source !== a) this.cloud = { source: a, points: normalizeCloud(a.points) };
     const p = projectCloud(this.cloud.points, this.view, w, h);
     const values = a.colourBy[this.field];
-    const scale = values ? colourScale(values) : null;
+    const scale = values ? this.scaleOf(a, this.field) : null;
+    this.dataset.scale = scale
+      ? `${scale.kind}:${scale.kind === 'categorical' ? scale.categories.join('|') : `${scale.min}-${scale.max}`}`
+      : '';
     for (const i of p.order) {
       ctx.fillStyle = scale && values ? scale.colour(values[i]) : COLORS.accent;
       ctx.globalAlpha = 0.55 + 0.45 * ((p.depth[i] + 1) / 2);

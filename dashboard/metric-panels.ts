@@ -4,6 +4,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import './curve-view.js';
 import './matrix-view.js';
 import './metric-plot.js';
+import { chartedMetric } from '../common/phase-rule.js';
 import { groupByPrefix, matchesQuery } from './metric-groups.js';
 import { namesAcross, type RunSeries } from './run-state.js';
 import { cssColor, panelStyles } from './theme.js';
@@ -75,7 +76,10 @@ export class MetricPanels extends LitElement {
     const kinds = new Map<string, Kind>();
     for (const n of namesAcross(this.series, (s) => s.matrices)) kinds.set(n, 'matrix');
     for (const n of namesAcross(this.series, (s) => s.curves)) kinds.set(n, 'curve');
-    for (const n of namesAcross(this.series, (s) => s.metrics)) kinds.set(n, 'metric');
+    // Rule settings (thresholds, n, tol) and evidence figures with a `phase/` twin are no
+    // charts: the phase panel shows the rule, and each figure is charted once.
+    const metrics = new Set(namesAcross(this.series, (s) => s.metrics));
+    for (const n of metrics) if (chartedMetric(n, metrics)) kinds.set(n, 'metric');
     const shown = [...kinds.keys()].filter((n) => matchesQuery(n, this.query));
     const groups = groupByPrefix(shown);
     this.dataset.names = groups.flatMap((g) => g.names).join(',');

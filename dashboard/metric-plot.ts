@@ -42,6 +42,8 @@ export class MetricPlot extends StepChart {
    * confirmed the phase it plots).
    */
   @property({ attribute: false }) marks: readonly (number | undefined)[] | null = null;
+  /** Horizontal lines across the steps, dashed (the phase panel's thresholds). */
+  @property({ attribute: false }) rules: readonly number[] = [];
   private drawn = '';
   private drawnStep = 0;
   private drawnAt = 0;
@@ -83,6 +85,7 @@ export class MetricPlot extends StepChart {
       this.range?.join() ?? '',
       this.colours?.join() ?? '',
       this.marks?.join() ?? '',
+      this.rules.join(),
       ...this.series.map((s) => `${s.runId}:${s.metrics.get(this.name)?.steps.length ?? 0}`),
     ].join('|');
     const lastStep = this.lastStep;
@@ -144,6 +147,22 @@ export class MetricPlot extends StepChart {
       });
       marked++;
     });
+    const [x0, x1] = this.range ?? [0, Math.max(1, lastStep)];
+    for (const y of this.rules) {
+      raw.add(datasets.length);
+      datasets.push({
+        label: `threshold ${y}`,
+        data: [
+          { x: x0, y },
+          { x: x1, y },
+        ],
+        borderColor: COLORS.inkStrong,
+        backgroundColor: COLORS.inkStrong,
+        borderDash: [6, 4],
+        borderWidth: 1.5,
+        pointRadius: 0,
+      });
+    }
     const legend = this.chart.options.plugins?.legend;
     if (legend) {
       legend.display = this.legend && this.series.length > 1;
@@ -152,8 +171,9 @@ export class MetricPlot extends StepChart {
     redraw(this.chart, datasets, this.range, lastStep);
     this.dataset.points = String(points);
     this.dataset.runs = String(runs);
-    this.dataset.smoothed = String(raw.size > marked);
+    this.dataset.smoothed = String(raw.size > marked + this.rules.length);
     this.dataset.marks = String(marked);
+    this.dataset.rules = this.rules.join(',');
   }
 
   override disconnectedCallback(): void {

@@ -1,6 +1,7 @@
 import { LitElement, css, html, svg } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
-import { describeEvidence, phaseSegments } from '../common/phase-bands.js';
+import { phaseSegments, type PhaseSegment } from '../common/phase-bands.js';
+import { decidingCondition, describeCondition } from '../common/phase-rule.js';
 import { seriesTitle, type RunSeries } from './run-state.js';
 import { ALERT_COLORS, COLORS, PHASE_COLORS, PHASE_NAMES, cssColor, panelStyles } from './theme.js';
 import { niceTicks, type StepRange } from './view-range.js';
@@ -9,6 +10,17 @@ const ROW = 26;
 
 const label = (t: string) => (t.length > 20 ? '…' + t.slice(-19) : t);
 const LABEL = 130;
+/** A phase entered at a run's last step still gets a band this wide, ending at that step. */
+const MIN_BAND = 6;
+
+/** A band's tooltip: the phase, its steps, and the condition that moved the run into it. */
+function bandTitle(g: PhaseSegment, before: PhaseSegment | undefined): string {
+  const decided = decidingCondition(before?.phase ?? null, g.phase, g.evidence);
+  const why = decided
+    ? `${before ? `${before.phase} → ${g.phase}` : `first assessed ${g.phase}`}: ${describeCondition(decided)}`
+    : '';
+  return `Phase ${PHASE_NAMES[g.phase]}\nsteps ${g.from}–${g.to} (${g.count} assessments)${why ? `\n${why}` : ''}`;
+}
 
 /** One band per run, coloured by phase along the steps, with a marker at each transition. */
 @customElement('phase-timeline')
@@ -63,6 +75,9 @@ export class PhaseTimeline extends LitElement {
     const height = Math.max(1, this.series.length) * ROW + 18;
     const all = this.series.map((s) => phaseSegments(s.assessments, s.lastStep));
     this.dataset.phases = all.map((segs) => segs.map((g) => g.phase).join('')).join(',');
+    this.dataset.bands = all
+      .map((segs) => segs.map((g) => `${g.phase}:${g.from}-${g.to}`).join(' '))
+      .join(',');
     this.dataset.markers = String(this.series.reduce((n, s) => n + s.phases.length, 0));
     this.dataset.alerts = String(this.series.reduce((n, s) => n + s.alerts.length, 0));
     const ticks = niceTicks(from, to, 6);
@@ -87,12 +102,14 @@ export class PhaseTimeline extends LitElement {
           return svg`
             <text x="0" y=${y + 16} font-size="12" fill=${COLORS.text}>${label(seriesTitle(s))}</text>
             <rect x=${LABEL} y=${y} width=${W - LABEL} height=${ROW - 6} fill=${COLORS.wash} rx="3"></rect>
-            ${all[row].map((g) => {
-              const x0 = clampX(g.from);
+            ${all[row].map((g, k) => {
               const x1 = clampX(g.to);
+              // a phase reached at the last step has no steps yet: drawn narrow, up to that step
+              const x0 =
+                g.from === g.to && sx(g.to) <= W ? Math.max(LABEL, x1 - MIN_BAND) : clampX(g.from);
               if (x1 - x0 <= 0) return null;
-              return svg`<rect class="seg" x=${x0} y=${y} width=${Math.max(1, x1 - x0)} height=${ROW - 6}
-                fill=${PHASE_COLORS[g.phase]}><title>${`Phase ${PHASE_NAMES[g.phase]}\nsteps ${g.from}–${g.to} (${g.count} assessments)\n${describeEvidence(g.evidence)}`}</title></rect>
+              return svg`<rect class="seg" data-phase=${g.phase} x=${x0} y=${y} width=${Math.max(1, x1 - x0)} height=${ROW - 6}
+                fill=${PHASE_COLORS[g.phase]}><title>${bandTitle(g, all[row][k - 1])}</title></rect>
                 ${x1 - x0 > 18 ? svg`<text x=${(x0 + x1) / 2} y=${y + 14} font-size="11" font-weight="600" fill=${COLORS.card} text-anchor="middle" pointer-events="none">${g.phase}</text>` : null}`;
             })}
             ${s.phases.map((p) => {
@@ -100,7 +117,7 @@ export class PhaseTimeline extends LitElement {
               if (x < LABEL || x > W) return null;
               return svg`<g class="marker"><line x1=${x} x2=${x} y1=${y - 2} y2=${y + ROW - 4} stroke=${COLORS.inkStrong} stroke-width="2"></line>
                 <path d="M ${x - 4} ${y - 2} L ${x + 4} ${y - 2} L ${x} ${y + 3} Z" fill=${COLORS.inkStrong}></path>
-                <rect x=${x - 5} y=${y - 2} width="10" height=${ROW - 2} fill="transparent"><title>${`${p.from ?? '–'} → ${p.to} at step ${p.step}\n${describeEvidence(p.evidence)}`}</title></rect></g>`;
+                <rect x=${x - 5} y=${y - 2} width="10" height=${ROW - 2} fill="transparent"><title>${markerTitle(p, s.assessments.find((a) => a.step === p.step)?.evidence ?? p.evidence)}</title></rect></g>`;
             })}
             ${s.alerts.map((a) => {
               const x = sx(a.step);
@@ -117,6 +134,11 @@ export class PhaseTimeline extends LitElement {
       }
     </div>`;
   }
+}
+
+function markerTitle(p: RunSeries['phases'][number], evidence: Record<string, number>): string {
+  const decided = decidingCondition(p.from, p.to, evidence);
+  return `${p.from ?? '–'} → ${p.to} at step ${p.step}${decided ? `\ndecided by ${describeCondition(decided)}` : ''}`;
 }
 
 declare global {

@@ -6,6 +6,7 @@ import './embedding-view.js';
 import { LiveController } from './live-controller.js';
 import './loss-chart.js';
 import './metric-panels.js';
+import './phase-panel.js';
 import './phase-timeline.js';
 import {
   atStep,
@@ -15,11 +16,14 @@ import {
   seriesTitle,
   type RunSeries,
 } from './run-state.js';
+import { patchLabels } from './labels-api.js';
 import './runs-table.js';
+import type { LabelsEdit } from './runs-table.js';
 import './sample-grid.js';
 import { sweepIdOf, sweepsOf } from './sweep-model.js';
 import './sweep-view.js';
 import { cssColor, runColor, textStyle } from './theme.js';
+import type { RunMeta } from '../streams/events.js';
 import type { StepRange } from './view-range.js';
 
 /** The socket URL for the page we are on, carrying the page's token along. */
@@ -178,6 +182,7 @@ export class PhasewatchApp extends LitElement {
           .runs=${this.withProgress()}
           .selected=${this.selected}
           @selection-change=${(e: CustomEvent<string[]>) => this.select(e.detail)}
+          @labels-edit=${(e: CustomEvent<LabelsEdit>) => this.editLabels(e.detail)}
         ></runs-table>
         ${metas.length > 1 ? html`<config-diff class="wide" .runs=${metas}></config-diff>` : ''}
         ${
@@ -188,12 +193,25 @@ export class PhasewatchApp extends LitElement {
                 .series=${series}
                 .sweeps=${sweeps}
                 .sweep=${this.sweep}
+                ?ask=${!this.isSweep(metas.length === this.selected.length ? metas : [])}
                 .range=${this.range}
                 .smoothing=${this.smoothing}
                 revision=${st.revision}
                 @sweep-change=${(e: CustomEvent<string | null>) => this.pickSweep(e.detail)}
                 @range-change=${this.onRange}
               ></sweep-view>`
+            : ''
+        }
+        ${
+          series[0]?.assessments.length
+            ? html`<phase-panel
+                class="wide"
+                .series=${series[0]}
+                .range=${this.range}
+                ?titled=${series.length > 1}
+                revision=${st.revision}
+                @range-change=${this.onRange}
+              ></phase-panel>`
             : ''
         }
         <phase-timeline
@@ -236,6 +254,9 @@ export class PhasewatchApp extends LitElement {
     const imagesNames = namesAcross(shown, (s) => s.images);
     const embeddingName = pickName(this.embeddingName, embeddingNames);
     const imagesName = pickName(this.imagesName, imagesNames);
+    const snaps = shown.map((s) =>
+      atStep(s.embeddings.get(embeddingName) ?? [], this.snapshotStep),
+    );
     const embeddings = (shown.length ? shown : [undefined]).map(
       (s, i) =>
         html`<embedding-view
@@ -245,6 +266,7 @@ export class PhasewatchApp extends LitElement {
           .name=${embeddingName}
           .step=${this.snapshotStep}
           .colourBy=${this.colourBy}
+          .peers=${snaps}
           .heading=${compare && s ? seriesTitle(s) : ''}
           .headingColour=${runColor(i)}
           revision=${revision}
@@ -281,6 +303,21 @@ export class PhasewatchApp extends LitElement {
   private onRange = (e: CustomEvent<StepRange>) => {
     this.range = e.detail;
   };
+
+  /** The selection is a sweep: one picked from the selector, or runs all tagged with one. */
+  private isSweep(metas: readonly RunMeta[]): boolean {
+    if (this.sweep !== null) return true;
+    const ids = new Set(metas.map((m) => sweepIdOf(m)));
+    return metas.length > 1 && ids.size === 1 && !ids.has(undefined);
+  }
+
+  /** Sends a label edit to the server; the table hears back, the catalogue brings the change. */
+  private editLabels({ runId, patch, reply }: LabelsEdit): void {
+    patchLabels(window.location, runId, patch).then(
+      () => reply(),
+      (err: unknown) => reply(err instanceof Error ? err.message : String(err)),
+    );
+  }
 
   private pickSweep(id: string | null): void {
     this.userSelected = true;

@@ -1,4 +1,4 @@
-import { COLORMAP_STOPS } from './theme.js';
+export { colormap } from '../common/colours.js';
 
 export interface View {
   /** Rotation about the vertical axis, radians. */
@@ -80,14 +80,4 @@ export function dragView(view: View, dx: number, dy: number): View {
     yaw: view.yaw + dx * 0.01,
     pitch: Math.max(-limit, Math.min(limit, view.pitch + dy * 0.01)),
   };
-}
-
-/** Colour for t in [0, 1] (clamped) on the continuous scale, as `rgb(r,g,b)`. */
-export function colormap(t: number): string {
-  const stops = COLORMAP_STOPS;
-  const u = Math.max(0, Math.min(1, Number.isFinite(t) ? t : 0)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(u));
-  const f = u - i;
-  const c = stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v)));
-  return `rgb(${c[0]},${c[1]},${c[2]})`;
 }

@@ -31,14 +31,55 @@ export function configDiff(runs: ReadonlyArray<Pick<RunMeta, 'config'>>, all = f
 }
 
 /**
- * Config keys worth a column in the runs table: those whose value differs between runs (what
- * tells runs apart), then constant ones, up to `max`. One run alone shows its first keys.
+ * Config keys the table never shows as config columns: the run's labels (name, tags, notes,
+ * id), which have columns or places of their own, and keys a built-in column already shows.
  */
-export function configColumns(runs: ReadonlyArray<Pick<RunMeta, 'config'>>, max = 8): string[] {
-  const rows = configDiff(runs, true);
-  const varying = rows.filter((r) => r.differs).map((r) => r.key);
-  const constant = rows.filter((r) => !r.differs).map((r) => r.key);
-  return [...varying, ...constant].slice(0, Math.max(0, max));
+const NOT_CONFIG_COLUMNS = new Set([
+  'runId',
+  'id',
+  'name',
+  'tags',
+  'notes',
+  'status',
+  'phase',
+  'created',
+  'step',
+  'backend',
+  'error',
+]);
+
+/**
+ * Every config key the runs set that may be a column, in the runs' own order: the first key of
+ * each run's config (newest first), then the second of each, and so on, so a run whose config
+ * differs in shape from the others (a PyTorch run among default ones) gets its keys in early.
+ */
+export function configKeys(runs: ReadonlyArray<Pick<RunMeta, 'config'>>): string[] {
+  const own = runs.map((r) =>
+    Object.keys(flattenConfig(r.config)).filter((k) => !NOT_CONFIG_COLUMNS.has(k)),
+  );
+  const keys = new Set<string>();
+  for (let i = 0; own.some((k) => i < k.length); i++) {
+    for (const k of own) if (i < k.length) keys.add(k[i]);
+  }
+  return [...keys];
+}
+
+/**
+ * Config keys worth a column in the runs table by default: those whose value differs between
+ * the runs that set them (what tells runs apart), then the keys the runs' own configs set, in
+ * their own order (`configKeys`), up to `max`. Name, tags, notes and built-in fields never.
+ *
+ * @example
+ * configColumns([{ config: { steps: 10, lr: 1 } }, { config: { steps: 20, lr: 1 } }], 2)
+ * // → ['steps', 'lr']
+ */
+export function configColumns(runs: ReadonlyArray<Pick<RunMeta, 'config'>>, max = 6): string[] {
+  const flat = runs.map((r) => flattenConfig(r.config));
+  const ordered = configKeys(runs);
+  const differs = (k: string) =>
+    new Set(flat.filter((f) => k in f).map((f) => formatValue(f[k]))).size > 1;
+  const varying = ordered.filter(differs);
+  return [...varying, ...ordered.filter((k) => !differs(k))].slice(0, Math.max(0, max));
 }
 
 /** The name a run is shown by: its name, else its id. */

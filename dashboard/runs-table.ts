@@ -3,13 +3,43 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { RunMeta } from '../streams/events.js';
 import {
   configColumns,
+  configKeys,
   filterRuns,
   formatValue,
   runField,
   runTitle,
   sortRuns,
 } from './runs-query.js';
+import { parseTags, type LabelsPatch } from './labels-api.js';
 import { PHASE_COLORS, cssColor, panelStyles, runColor } from './theme.js';
+
+/** `labels-edit`'s detail: the change, and where to say how it went (an error, or none). */
+export interface LabelsEdit {
+  runId: string;
+  patch: LabelsPatch;
+  reply(error?: string): void;
+}
+
+/** Where the user's choice of config columns is kept between visits. */
+export const COLUMNS_STORAGE_KEY = 'phasewatch.runs-table.columns';
+
+function loadColumns(): string[] | null {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(COLUMNS_STORAGE_KEY) ?? 'null');
+    return Array.isArray(v) && v.every((k) => typeof k === 'string') ? v : null;
+  } catch {
+    return null; // storage off or unreadable: the default columns
+  }
+}
+
+function saveColumns(keys: string[] | null): void {
+  try {
+    if (keys) localStorage.setItem(COLUMNS_STORAGE_KEY, JSON.stringify(keys));
+    else localStorage.removeItem(COLUMNS_STORAGE_KEY);
+  } catch {
+    // storage off: the choice holds for this page only
+  }
+}
 
 const BUILT_IN: ReadonlyArray<{ key: string; label: string }> = [
   { key: 'name', label: 'name' },
@@ -23,10 +53,12 @@ const BUILT_IN: ReadonlyArray<{ key: string; label: string }> = [
 
 /**
  * Every run the server knows, live and stored, as a table: name, status (with the error of a
- * failed run), phase, tags, created, step and the config keys that tell the runs apart.
+ * failed run), phase, tags, created, step and the config keys that tell the runs apart (or the
+ * ones the user picked under "columns", kept in localStorage).
  * Search (`tag:x`, `status:failed`, `steps:400`, `-term`), sort by any column (click its
  * header). A click on a row shows that run; the checkbox, or a click with Ctrl/Cmd/Shift,
- * adds runs to compare. Emits `selection-change` with the new list of run ids.
+ * adds runs to compare. Emits `selection-change` with the new list of run ids. ✎ edits a run's
+ * name, tags and notes in place; emits `labels-edit` (the app sends it to the server).
  */
 @customElement('runs-table')
 export class RunsTable extends LitElement {
@@ -144,9 +176,62 @@ export class RunsTable extends LitElement {
         align-items: center;
         margin-bottom: 6px;
       }
-      .bar input {
+      .bar input[type='search'] {
         flex: 1;
         max-width: 420px;
+      }
+      details.columns {
+        position: relative;
+        font-size: 12px;
+        color: ${cssColor('textSoft')};
+      }
+      details.columns summary {
+        cursor: pointer;
+      }
+      details.columns .pick-list {
+        position: absolute;
+        z-index: 2;
+        top: 20px;
+        left: 0;
+        background: ${cssColor('card')};
+        border: 1px solid ${cssColor('borderStrong')};
+        border-radius: 6px;
+        padding: 6px 10px;
+        max-height: 240px;
+        overflow: auto;
+        min-width: 180px;
+        box-shadow: 0 4px 12px ${cssColor('borderStrong')};
+      }
+      .pick-list label {
+        display: block;
+        white-space: nowrap;
+      }
+      button.edit {
+        border: none;
+        background: none;
+        cursor: pointer;
+        color: ${cssColor('muted')};
+        padding: 0 4px;
+      }
+      tr.editor form {
+        display: flex;
+        gap: 8px;
+        align-items: center;
+        flex-wrap: wrap;
+      }
+      tr.editor input[type='text'] {
+        font: inherit;
+        border: 1px solid ${cssColor('borderStrong')};
+        border-radius: 4px;
+        padding: 2px 6px;
+      }
+      tr.editor .error {
+        color: ${cssColor('errorInk')};
+        white-space: normal;
+      }
+      .pick-list button {
+        font: inherit;
+        margin-bottom: 4px;
       }
     `,
   ];
@@ -156,10 +241,21 @@ export class RunsTable extends LitElement {
   @state() private query = '';
   /** Newest first until a header is clicked. */
   @state() private sort: { key: string; dir: 1 | -1 } = { key: 'created', dir: -1 };
+  /** The config columns the user picked, or null for the default ones. */
+  @state() private picked: string[] | null = loadColumns();
+  /** The run whose labels are being edited, and the server's answer to the last save. */
+  @state() private editing: string | null = null;
+  @state() private editError = '';
+  @state() private saving = false;
 
   override render() {
-    const configKeys = configColumns(this.runs, 6);
     const rows = sortRuns(filterRuns(this.runs, this.query), this.sort.key, this.sort.dir);
+    const offered = configKeys(this.runs);
+    const configKeyList = this.picked
+      ? this.picked.filter((k) => offered.includes(k))
+      : configColumns(rows.length ? rows : this.runs, 6);
+    this.dataset.columns = configKeyList.join(',');
+    this.dataset.picked = String(this.picked !== null);
     this.dataset.shown = String(rows.length);
     this.dataset.order = rows.map((r) => r.runId).join(',');
     const arrow = (key: string) =>
@@ -179,6 +275,7 @@ export class RunsTable extends LitElement {
           .value=${this.query}
           @input=${(ev: Event) => (this.query = (ev.target as HTMLInputElement).value)}
         />
+        ${offered.length ? this.columnPicker(offered, configKeyList) : ''}
       </div>
       ${
         this.runs.length === 0
@@ -194,7 +291,7 @@ export class RunsTable extends LitElement {
                           ${c.label}${arrow(c.key)}
                         </th>`,
                     )}
-                    ${configKeys.map(
+                    ${configKeyList.map(
                       (k) =>
                         html`<th
                           class="config"
@@ -208,7 +305,14 @@ export class RunsTable extends LitElement {
                   </tr>
                 </thead>
                 <tbody>
-                  ${rows.map((r) => this.row(r, configKeys))}
+                  ${rows.map((r) =>
+                    r.runId === this.editing
+                      ? [
+                          this.row(r, configKeyList),
+                          this.editor(r, BUILT_IN.length + 1 + configKeyList.length),
+                        ]
+                      : this.row(r, configKeyList),
+                  )}
                 </tbody>
               </table>
             </div>`
@@ -216,7 +320,7 @@ export class RunsTable extends LitElement {
     </div>`;
   }
 
-  private row(r: RunMeta, configKeys: string[]) {
+  private row(r: RunMeta, columns: string[]) {
     const at = this.selected.indexOf(r.runId);
     const title = runTitle(r);
     return html`<tr
@@ -243,7 +347,20 @@ export class RunsTable extends LitElement {
         />
       </td>
       <td title=${[title, r.runId, r.notes].filter(Boolean).join('\n')}>
-        <span class="name">${title}</span>
+        <span class="name">${title}</span
+        ><button
+          class="edit"
+          title="edit name, tags and notes"
+          aria-label="edit labels of ${r.runId}"
+          @keydown=${(ev: Event) => ev.stopPropagation()}
+          @click=${(ev: Event) => {
+            ev.stopPropagation();
+            this.editing = this.editing === r.runId ? null : r.runId;
+            this.editError = '';
+          }}
+        >
+          ✎
+        </button>
         ${title !== r.runId ? html`<span class="id">${r.runId}</span>` : ''}
         ${r.notes ? html`<span class="notes">${r.notes}</span>` : ''}
       </td>
@@ -264,8 +381,91 @@ export class RunsTable extends LitElement {
       <td title=${r.createdAt}>${r.createdAt.slice(0, 16).replace('T', ' ')}</td>
       <td>${r.lastStep ?? ''}</td>
       <td>${r.backend}</td>
-      ${configKeys.map((k) => html`<td>${formatValue(runField(r, k))}</td>`)}
+      ${columns.map((k) => html`<td>${formatValue(runField(r, k))}</td>`)}
     </tr>`;
+  }
+
+  private editor(r: RunMeta, columns: number) {
+    const submit = (ev: Event) => {
+      ev.preventDefault();
+      const form = new FormData(ev.target as HTMLFormElement);
+      const text = (k: string) => String(form.get(k) ?? '');
+      // only what changed, as `phasewatch edit` takes it: absent fields are kept
+      const patch: LabelsPatch = {};
+      if (text('name') !== (r.name ?? '')) patch.name = text('name');
+      if (text('notes') !== (r.notes ?? '')) patch.notes = text('notes');
+      const tags = parseTags(text('tags'));
+      if (tags.join() !== (r.tags ?? []).join()) patch.tags = tags;
+      if (Object.keys(patch).length === 0) {
+        this.editing = null;
+        return;
+      }
+      this.saving = true;
+      const detail: LabelsEdit = {
+        runId: r.runId,
+        patch,
+        reply: (error) => {
+          this.saving = false;
+          this.editError = error ?? '';
+          if (!error) this.editing = null;
+        },
+      };
+      this.dispatchEvent(new CustomEvent('labels-edit', { detail, bubbles: true, composed: true }));
+    };
+    return html`<tr class="editor" data-run=${r.runId}>
+      <td colspan=${columns}>
+        <form @submit=${submit}>
+          <label>name <input type="text" name="name" .value=${r.name ?? ''} /></label>
+          <label
+            >tags
+            <input
+              type="text"
+              name="tags"
+              placeholder="a, b, c"
+              .value=${(r.tags ?? []).join(', ')}
+          /></label>
+          <label>notes <input type="text" name="notes" size="40" .value=${r.notes ?? ''} /></label>
+          <button type="submit" ?disabled=${this.saving}>save</button>
+          <button type="button" @click=${() => (this.editing = null)}>cancel</button>
+          ${this.editError ? html`<span class="error" role="alert">${this.editError}</span>` : ''}
+        </form>
+      </td>
+    </tr>`;
+  }
+
+  private columnPicker(offered: string[], shown: string[]) {
+    const toggle = (key: string, on: boolean) => {
+      const next = on ? [...shown, key] : shown.filter((k) => k !== key);
+      this.picked = next;
+      saveColumns(next);
+    };
+    return html`<details class="columns">
+      <summary>columns</summary>
+      <div class="pick-list">
+        <button
+          type="button"
+          ?disabled=${this.picked === null}
+          @click=${() => {
+            this.picked = null;
+            saveColumns(null);
+          }}
+        >
+          default columns
+        </button>
+        ${offered.map(
+          (k) =>
+            html`<label
+              ><input
+                type="checkbox"
+                data-key=${k}
+                .checked=${shown.includes(k)}
+                @change=${(ev: Event) => toggle(k, (ev.target as HTMLInputElement).checked)}
+              />
+              ${k}</label
+            >`,
+        )}
+      </div>
+    </details>`;
   }
 
   private sortBy(key: string): void {

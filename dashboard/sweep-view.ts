@@ -143,6 +143,11 @@ export class SweepView extends LitElement {
    * the curves, the plot as tall as `--sweep-plot-height`.
    */
   @property({ type: Boolean }) figure = false;
+  /**
+   * The runs were picked by hand, not a sweep: nothing says what they swept, so the view asks
+   * for the key to plot them against rather than guessing one.
+   */
+  @property({ type: Boolean }) ask = false;
   @state() private stat: MetricStat = 'last';
   @state() private curveMetric = '';
   /** null: a log x axis when the values suit one. */
@@ -205,6 +210,29 @@ export class SweepView extends LitElement {
       return html`<div class="panel">
         ${head}
         <div class="empty">The runs compared have the same config: nothing was swept</div>
+      </div>`;
+    }
+    if (this.ask && !keys.includes(this.xKey)) {
+      this.plot = undefined;
+      this.dataset.x = '';
+      this.shown = { 'swept parameter': '' };
+      return html`<div class="panel">
+        ${head}
+        <div class="bar">
+          <label
+            >x
+            <select
+              aria-label="swept parameter"
+              @change=${(ev: Event) => (this.xKey = (ev.target as HTMLSelectElement).value)}
+            >
+              <option value="">pick a config key</option>
+              ${keys.map((k) => html`<option value=${k}>${k}</option>`)}
+            </select></label
+          >
+          <span class="ask note"
+            >These runs are not one sweep: pick the config key to compare them against</span
+          >
+        </div>
       </div>`;
     }
     const xKey = keys.includes(this.xKey) ? this.xKey : keys[0];

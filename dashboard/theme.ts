@@ -1,6 +1,8 @@
 import { css, unsafeCSS, type CSSResult } from 'lit';
 
-export { PHASE_COLORS, PHASE_NAMES, withAlpha } from '../common/colours.js';
+import { MARK_COLORS } from '../common/colours.js';
+
+export { COLORMAP_STOPS, PHASE_COLORS, PHASE_NAMES, withAlpha } from '../common/colours.js';
 
 /**
  * Every colour the dashboard uses, by role. Views read them from here (canvas drawing uses
@@ -39,8 +41,8 @@ export const COLORS = {
   infoInk: '#1e40af',
   infoBorder: '#bfdbfe',
   /** Sample marks: where the label says the bump should be, and where one was found. */
-  markLabel: '#22d3ee',
-  markFound: '#f43f5e',
+  markLabel: MARK_COLORS.label,
+  markFound: MARK_COLORS.found,
   markOther: '#facc15',
   markLabelText: '#0891b2',
   markFoundText: '#e11d48',
@@ -85,15 +87,6 @@ export function categoryColor(index: number): string {
     ((index % CATEGORY_COLORS.length) + CATEGORY_COLORS.length) % CATEGORY_COLORS.length
   ];
 }
-
-/** Perceptually ordered stops of the continuous colour scale (viridis), as RGB. */
-export const COLORMAP_STOPS: ReadonlyArray<readonly [number, number, number]> = [
-  [68, 1, 84],
-  [59, 82, 139],
-  [33, 145, 140],
-  [94, 201, 98],
-  [253, 231, 37],
-];
 
 /** Type and ink of the whole dashboard. */
 export const textStyle = css`

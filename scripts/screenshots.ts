@@ -4,7 +4,7 @@
  *   npm run screenshots -- [--out docs/img]
  *
  * Serves a fresh runs dir holding a synthetic bump run compared with a second one
- * (`dashboard.png`), and a run logging generic kinds — a custom metric, a probe curve, a
+ * (`dashboard.png`), the phase panel of one (`dashboard-phase.png`), and a run logging generic kinds — a custom metric, a probe curve, a
  * matrix, an embedding coloured by class, images and an alert (`dashboard-generic.png`), and
  * a sweep over dx × seeds with two runs still going (`dashboard-sweep.png`, the sweep view) —
  * then photographs each page in headless chromium.
@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
 import { from, Subject, type Observable } from 'rxjs';
 import { startServer } from '../engine/server/live-server.js';
 import { syntheticRun$ } from '../engine/server/synthetic-run.js';
@@ -61,9 +62,17 @@ try {
   await page.locator('runs-table tr[data-run=bumps-seed-7]').click();
   await page.locator('runs-table tr[data-run=bumps-seed-3] input[type=checkbox]').click();
   await waitForAttr(page, 'phase-timeline', 'data-phases', (v) => v === 'ABC,ABC');
-  await page.waitForTimeout(300);
+  await seeAll(page);
   await page.screenshot({ path: join(out, 'dashboard.png'), fullPage: true });
   console.log(`wrote ${join(out, 'dashboard.png')}`);
+
+  // One run: the phase panel, the rule with its thresholds and the figure that decided C.
+  await page.locator('runs-table tr[data-run=bumps-seed-7] .name').click();
+  await waitForAttr(page, 'phase-panel', 'data-decided', (v) => !!v);
+  await page.locator('phase-panel').scrollIntoViewIfNeeded();
+  await page.waitForTimeout(400);
+  await page.locator('phase-panel').screenshot({ path: join(out, 'dashboard-phase.png') });
+  console.log(`wrote ${join(out, 'dashboard-phase.png')}`);
 
   await feed(
     from(
@@ -86,7 +95,7 @@ try {
   );
   await page.locator('runs-table tr[data-run=probe-run]').click();
   await waitForAttr(page, 'matrix-view', 'data-cells', (v) => v === '36');
-  await page.waitForTimeout(300);
+  await seeAll(page);
   await page.screenshot({ path: join(out, 'dashboard-generic.png'), fullPage: true });
   console.log(`wrote ${join(out, 'dashboard-generic.png')}`);
 
@@ -124,6 +133,20 @@ try {
   await browser.close();
   await server.close();
   rmSync(runsDir, { recursive: true, force: true });
+}
+
+/**
+ * Scrolls the page through, then back to the top: charts out of view skip their redraws, and
+ * a full-page photograph should show every one drawn.
+ */
+async function seeAll(page: Page): Promise<void> {
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  for (let y = 0; y < height; y += 800) {
+    await page.evaluate((top) => window.scrollTo(0, top), y);
+    await page.waitForTimeout(150);
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
 }
 
 /**

@@ -5,7 +5,7 @@ import { readRunEvents } from '../../streams/replay.js';
 import { bundleFile, ensureBundle } from '../server/bundle.js';
 import { readRunMeta } from '../store/run-store.js';
 import { runFigures, sweepFigures, type Figure } from './report-figures.js';
-import { MOUNT_SWEEP_VIEW_JS, REPORT_PAGE_JS } from './report-page.js';
+import { MOUNT_SWEEP_VIEW_JS, MOUNT_TIMELINE_JS, REPORT_PAGE_JS } from './report-page.js';
 
 export {
   phaseBands,
@@ -15,10 +15,12 @@ export {
   type Figure,
   type FigureSpec,
   type SweepFigureRun,
+  type TimelineFigureRun,
 } from './report-figures.js';
 
 export const REPORT_USAGE = `usage: phasewatch report <runDir…> --out DIR [--width N] [--height N] [--chromium PATH]
-  Renders each run's figures (metrics over steps with the phase band, R²x against R²y,
+  Renders each run's figures (the dashboard's phase timeline, metrics over steps with the
+  phase band, R²x against R²y,
   embeddings and sample grids per phase, its curves) to PNG in DIR/<runId>/; with two or
   more runs also DIR/sweep/ (steps to C against the swept parameter, drawn by the dashboard's
   sweep view; accuracy and R² of every run overlaid).`;
@@ -78,10 +80,20 @@ export function parseReportArgs(args: string[]): ReportArgs {
   return { runDirs, out, width, height, chromium };
 }
 
-/** Renders figures to PNG files in headless chromium; returns the files written. */
+/**
+ * Renders figures to PNG files in headless chromium; returns the files written. A figure drawn
+ * by a dashboard view reports what it drew (the sweep view its points, the timeline its bands)
+ * in `opts.drawn`, by file.
+ */
 export async function renderFigures(
   figures: Figure[],
-  opts: { out: string; width: number; height: number; chromium?: string },
+  opts: {
+    out: string;
+    width: number;
+    height: number;
+    chromium?: string;
+    drawn?: Map<string, string>;
+  },
 ): Promise<string[]> {
   const chromiumPath = opts.chromium ?? DEFAULT_CHROMIUM;
   if (!existsSync(chromiumPath)) {
@@ -113,20 +125,22 @@ export async function renderFigures(
     let dashboard = false;
     for (const f of figures) {
       const spec = { ...f.spec, width: opts.width, height: opts.height };
-      if (spec.kind === 'sweep-view') {
+      if (spec.kind === 'sweep-view' || spec.kind === 'phase-timeline') {
         if (!dashboard) {
           await ensureBundle();
           await page.addScriptTag({ path: bundleFile, type: 'module' });
           await page.addScriptTag({ content: MOUNT_SWEEP_VIEW_JS });
+          await page.addScriptTag({ content: MOUNT_TIMELINE_JS });
           dashboard = true;
         }
-        await page.evaluate(
-          (s) =>
-            (
-              globalThis as unknown as { mountSweepView(x: unknown): Promise<string> }
-            ).mountSweepView(s),
-          spec,
+        // the dashboard's own view, mounted from its bundle
+        const mount = spec.kind === 'sweep-view' ? 'mountSweepView' : 'mountTimeline';
+        const drawn = await page.evaluate(
+          ([name, s]) =>
+            (globalThis as unknown as Record<string, (x: unknown) => Promise<string>>)[name](s),
+          [mount, spec] as const,
         );
+        opts.drawn?.set(f.file, drawn);
       } else {
         await page.evaluate(
           (s) => (globalThis as unknown as { renderFigure(x: unknown): boolean }).renderFigure(s),

@@ -1,4 +1,13 @@
-import type { AssessmentEvent, Phase, RunEvent, RunMeta } from '../../streams/events.js';
+import type {
+  AlertEvent,
+  AssessmentEvent,
+  Phase,
+  PhaseEvent,
+  RunEvent,
+  RunMeta,
+} from '../../streams/events.js';
+import { PHASE_COLORS, colormap } from '../../common/colours.js';
+import { phaseSegments } from '../../common/phase-bands.js';
 import { sweptKeys } from '../../common/sweep-keys.js';
 
 /**
@@ -31,9 +40,16 @@ export type FigureSpec =
       runs: SweepFigureRun[];
     }
   | {
+      /** The dashboard's phase timeline itself (from its bundle); as tall as its rows need. */
+      kind: 'phase-timeline';
+      title: string;
+      runs: TimelineFigureRun[];
+    }
+  | {
       kind: 'embeddings';
       title: string;
-      panels: { title: string; points: [number, number][]; colour: number[] }[];
+      /** Each point's colour: label x on the dashboard's continuous scale. */
+      panels: { title: string; points: [number, number][]; colours: string[] }[];
     }
   | {
       kind: 'samples';
@@ -52,6 +68,16 @@ export interface SweepFigureRun {
   ended: boolean;
   phases: { to: Phase; step: number }[];
   metrics: Record<string, { steps: number[]; values: number[] }>;
+}
+
+/** What the phase timeline needs of a stored run: plain JSON, to hand to the page. */
+export interface TimelineFigureRun {
+  runId: string;
+  name?: string;
+  lastStep: number;
+  assessments: Pick<AssessmentEvent, 'step' | 'phase' | 'evidence' | 'warning'>[];
+  phases: Pick<PhaseEvent, 'step' | 'from' | 'to' | 'evidence'>[];
+  alerts: Pick<AlertEvent, 'step' | 'level' | 'message'>[];
 }
 
 /** A figure to write: its file, relative to the output dir, and what it shows. */
@@ -74,18 +100,21 @@ function metricSeries(events: RunEvent[], name: string): [number, number][] {
   );
 }
 
-/** Confirmed phase over steps as bands: each assessment's phase holds from the previous assessment's step. */
+/**
+ * Confirmed phase over steps as bands, the dashboard's timeline's own (`phaseSegments`): each
+ * assessment's phase holds from its step to the next one's, the last to the run's last step.
+ */
 export function phaseBands(events: RunEvent[]): { from: number; to: number; phase: Phase }[] {
-  const bands: { from: number; to: number; phase: Phase }[] = [];
-  let prev = 0;
-  for (const e of events) {
-    if (e.type !== 'assessment' || e.warning) continue; // a withheld phase holds no band
-    const last = bands[bands.length - 1];
-    if (last && last.phase === e.phase) last.to = e.step;
-    else bands.push({ from: prev, to: e.step, phase: e.phase });
-    prev = e.step;
-  }
-  return bands;
+  const assessments = events.filter((e): e is AssessmentEvent => e.type === 'assessment');
+  const lastStep = events.reduce((m, e) => Math.max(m, e.step), 0);
+  return phaseSegments(assessments, lastStep).map(({ phase, from, to }) => ({ phase, from, to }));
+}
+
+/** Values on the dashboard's continuous colour scale, stretched over their range. */
+function continuousColours(values: number[]): string[] {
+  const lo = Math.min(...values);
+  const span = Math.max(...values) - lo || 1;
+  return values.map((v) => colormap((v - lo) / span));
 }
 
 /** The last assessment of each confirmed phase. */
@@ -106,6 +135,13 @@ export function runFigures(run: LoadedRun): Figure[] {
   // a long name would not fit a chart title
   const name = meta.name && meta.name.length + id.length <= 48 ? `${meta.name} (${id})` : id;
   const bands = phaseBands(events);
+  const timeline = timelineRun(run);
+  if (timeline.assessments.length > 0) {
+    figs.push({
+      file: `${id}/timeline.png`,
+      spec: { kind: 'phase-timeline', title: `${name}: phase timeline`, runs: [timeline] },
+    });
+  }
   const phaseMetrics = ['phase/accuracy', 'phase/one-bump', 'phase/r2x', 'phase/r2y'];
   let metricNames = phaseMetrics.filter((m) => metricSeries(events, m).length > 0);
   const others = [...new Set(events.flatMap((e) => (e.type === 'metric' ? [e.name] : [])))].filter(
@@ -139,7 +175,6 @@ export function runFigures(run: LoadedRun): Figure[] {
   }
   const assessments = events.filter((e): e is AssessmentEvent => e.type === 'assessment');
   if (assessments.length > 0) {
-    const PHASE_COLOUR: Record<Phase, string> = { A: '#c0392b', B: '#d4a017', C: '#2e8b57' };
     figs.push({
       file: `${id}/r2x-r2y.png`,
       spec: {
@@ -152,7 +187,7 @@ export function runFigures(run: LoadedRun): Figure[] {
         series: (['A', 'B', 'C'] as Phase[])
           .map((p) => ({
             label: `phase ${p}`,
-            colour: PHASE_COLOUR[p],
+            colour: PHASE_COLORS[p],
             points: assessments
               .filter((a) => a.phase === p)
               .map((a) => [a.r2.x, a.r2.y] as [number, number]),
@@ -174,7 +209,7 @@ export function runFigures(run: LoadedRun): Figure[] {
               { length: n },
               (_, i) => [a.embedding[3 * i], a.embedding[3 * i + 1]] as [number, number],
             ),
-            colour: Array.from({ length: n }, (_, i) => a.labels[2 * i] ?? 0),
+            colours: continuousColours(Array.from({ length: n }, (_, i) => a.labels[2 * i] ?? 0)),
           };
         }),
       },
@@ -183,7 +218,7 @@ export function runFigures(run: LoadedRun): Figure[] {
       file: `${id}/samples.png`,
       spec: {
         kind: 'samples',
-        title: `${name}: samples per phase (green +: label, red o: bump found)`,
+        title: `${name}: samples per phase (cyan +: label, red o: bump found)`,
         rows: per.map((a) => ({
           title: `phase ${a.phase}, step ${a.step}: accuracy ${a.accuracy.toFixed(2)}, one bump ${a.bumps.one.toFixed(2)}`,
           phase: a.phase,
@@ -221,6 +256,29 @@ export function runFigures(run: LoadedRun): Figure[] {
     });
   }
   return figs;
+}
+
+/** A stored run as the dashboard's phase timeline reads it. */
+function timelineRun({ meta, events }: LoadedRun): TimelineFigureRun {
+  const out: TimelineFigureRun = {
+    runId: meta.runId,
+    name: meta.name,
+    lastStep: events.reduce((m, e) => Math.max(m, e.step), 0),
+    assessments: [],
+    phases: [],
+    alerts: [],
+  };
+  for (const e of events) {
+    if (e.type === 'assessment') {
+      const { step, phase, evidence, warning } = e;
+      out.assessments.push({ step, phase, evidence, ...(warning ? { warning } : {}) });
+    } else if (e.type === 'phase') {
+      out.phases.push({ step: e.step, from: e.from, to: e.to, evidence: e.evidence });
+    } else if (e.type === 'alert') {
+      out.alerts.push({ step: e.step, level: e.level, message: e.message });
+    }
+  }
+  return out;
 }
 
 /** A stored run as the dashboard's sweep view reads it: its phases, metrics and last step. */

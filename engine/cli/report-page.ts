@@ -1,4 +1,4 @@
-import { PHASE_COLORS, withAlpha } from '../../common/colours.js';
+import { MARK_COLORS, PHASE_COLORS, withAlpha } from '../../common/colours.js';
 
 /** The phase band's fill: the dashboard's phase colour, faint. */
 const PHASE_BAND = {
@@ -17,6 +17,8 @@ export const REPORT_PAGE_JS = String.raw`
 (() => {
   const PHASE_BAND = ${JSON.stringify(PHASE_BAND)};
   const PHASE_COLOUR = ${JSON.stringify(PHASE_COLORS)};
+  const MIN_BAND = 6;
+  const MARK = ${JSON.stringify(MARK_COLORS)};
   const LINE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   Chart.defaults.animation = false;
   Chart.defaults.responsive = false;
@@ -29,8 +31,9 @@ export const REPORT_PAGE_JS = String.raw`
       const { ctx, chartArea: a, scales } = chart;
       ctx.save();
       for (const b of bands) {
-        const x0 = Math.max(a.left, scales.x.getPixelForValue(b.from));
         const x1 = Math.min(a.right, scales.x.getPixelForValue(b.to));
+        // a phase reached at the last step is drawn narrow, up to that step, as the dashboard does
+        const x0 = b.from === b.to ? x1 - MIN_BAND : Math.max(a.left, scales.x.getPixelForValue(b.from));
         if (x1 <= x0) continue;
         ctx.fillStyle = PHASE_BAND[b.phase];
         ctx.fillRect(x0, a.top, x1 - x0, a.bottom - a.top);
@@ -90,23 +93,16 @@ export const REPORT_PAGE_JS = String.raw`
     });
   }
 
-  function hue(v, lo, hi) {
-    const t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
-    return 'hsl(' + Math.round(260 * (1 - t)) + ', 75%, 45%)';
-  }
-
   function embeddings(el, spec, w, h) {
     const n = spec.panels.length || 1;
     el.style.display = 'flex';
     for (const p of spec.panels) {
-      const lo = Math.min(...p.colour);
-      const hi = Math.max(...p.colour);
       new Chart(canvasIn(el, Math.floor(w / n), h), {
         type: 'scatter',
         data: {
           datasets: [{
             data: p.points.map(([x, y]) => ({ x, y })),
-            pointBackgroundColor: p.colour.map((v) => hue(v, lo, hi)),
+            pointBackgroundColor: p.colours,
             pointBorderWidth: 0,
             pointRadius: 3,
           }],
@@ -154,8 +150,8 @@ export const REPORT_PAGE_JS = String.raw`
         ctx.imageSmoothingEnabled = false;
         ctx.drawImage(tmp, x, y, side, side);
         const k = side / size;
-        // where the bump should be (green cross) and where it was found (red circle)
-        ctx.strokeStyle = '#2ecc71';
+        // where the bump should be (a cross) and where it was found (a circle), as the dashboard marks them
+        ctx.strokeStyle = MARK.label;
         ctx.lineWidth = 1.5;
         const lx = x + (t.label[0] + 0.5) * k;
         const ly = y + (t.label[1] + 0.5) * k;
@@ -166,7 +162,7 @@ export const REPORT_PAGE_JS = String.raw`
         ctx.lineTo(lx, ly + 4);
         ctx.stroke();
         if (t.found) {
-          ctx.strokeStyle = '#e74c3c';
+          ctx.strokeStyle = MARK.found;
           ctx.beginPath();
           ctx.arc(x + (t.found[0] + 0.5) * k, y + (t.found[1] + 0.5) * k, 4, 0, 2 * Math.PI);
           ctx.stroke();
@@ -228,5 +224,27 @@ window.mountSweepView = async (spec) => {
   }
   if (!view.dataset.drawn) throw new Error('the sweep view drew nothing');
   return view.dataset.points;
+};
+`;
+
+/**
+ * Page script: `window.mountTimeline(spec)` mounts the dashboard's `<phase-timeline>` (defined
+ * by its bundle) at the figure's width and its own height, and resolves with the bands it drew
+ * (its `data-bands`).
+ */
+export const MOUNT_TIMELINE_JS = String.raw`
+window.mountTimeline = async (spec) => {
+  const el = document.getElementById('figure');
+  el.innerHTML = '';
+  Object.assign(el.style, { width: spec.width + 'px', height: 'auto', overflow: 'hidden', display: 'block' });
+  await customElements.whenDefined('phase-timeline');
+  const view = document.createElement('phase-timeline');
+  view.series = spec.runs;
+  el.appendChild(view);
+  await view.updateComplete;
+  // drawn at its measured width once the resize observer has reported it
+  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  await view.updateComplete;
+  return view.dataset.bands;
 };
 `;

@@ -1,3 +1,4 @@
+import { DERIVED_CONFIG_KEYS } from '../../common/config-values.js';
 import { z } from 'zod';
 import type { Rect } from '../../streams/events.js';
 import type { BackendName } from '../backend/backend.js';
@@ -639,9 +640,6 @@ export function resolveConfig(partial: Partial<ExperimentConfig> = {}): Experime
   return checkConfig(partial);
 }
 
-/** Keys a run store adds to the stored config that are not settings. */
-const DERIVED_KEYS = ['datasetSize', 'params', 'runId', 'model'];
-
 /**
  * The config a stored run was started with, from its `meta.json`'s `config`, checked; throws
  * one line naming the run dir when it is missing or no longer valid.
@@ -653,7 +651,7 @@ export function configFromMeta(stored: unknown, runDir: string): ExperimentConfi
     );
   }
   const settings: Record<string, unknown> = { ...(stored as Record<string, unknown>) };
-  for (const k of DERIVED_KEYS) delete settings[k];
+  for (const k of DERIVED_CONFIG_KEYS) delete settings[k];
   // Made before these settings existed: the model had their classic values.
   for (const [k, v] of Object.entries(CLASSIC_SETTINGS)) if (!(k in settings)) settings[k] = v;
   try {

@@ -16,11 +16,14 @@ const root = packageRoot();
 export const dashboardDir = join(root, 'dashboard');
 export const bundleFile = join(dashboardDir, 'dist', 'app.js');
 const entry = join(dashboardDir, 'main.ts');
+/** The browser-safe code the dashboard shares with Node (phase bands, colours, swept keys). */
+const commonDir = join(root, 'common');
 // The bundle also compiles in the wire types and the event union.
 const inputs = [join(root, 'streams', 'protocol.ts'), join(root, 'streams', 'events.ts')];
 
 function newestSource(dir: string): number {
   let newest = 0;
+  if (!existsSync(dir)) return newest;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'dist' || entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
@@ -36,7 +39,11 @@ export function bundleIsStale(): boolean {
   // An installed package ships the built bundle and not the sources it is built from.
   if (!existsSync(entry)) return false;
   const built = statSync(bundleFile).mtimeMs;
-  const newest = Math.max(newestSource(dashboardDir), ...inputs.map((f) => statSync(f).mtimeMs));
+  const newest = Math.max(
+    newestSource(dashboardDir),
+    newestSource(commonDir),
+    ...inputs.map((f) => statSync(f).mtimeMs),
+  );
   return newest > built;
 }
 

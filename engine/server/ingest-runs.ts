@@ -16,11 +16,13 @@ import {
   type EventInput,
   type Phase,
   type RunEvent,
+  type RunMeta,
   type Snapshot,
 } from '../../streams/events.js';
 import { isValidRunId } from '../../streams/protocol.js';
 import { record } from '../store/record.js';
 import { ioReason } from '../store/io-error.js';
+import { checkLabels, editRunLabels, type RunLabels } from '../store/labels.js';
 import { readRunMeta, readSnapshotArrays, RunStore } from '../store/run-store.js';
 import { planResume, type ResumePlan } from '../store/resume.js';
 import { readRunLog } from '../../streams/replay.js';
@@ -46,6 +48,8 @@ export interface IngestOptions {
   runsDir: string;
   /** The server's token (already resolved); required on every request when set. */
   token?: string;
+  /** Called with a run's meta once its labels were changed over the API. */
+  onLabels?: (meta: RunMeta) => void;
   /** Largest JSON body accepted (default 8 MiB). */
   maxJsonBytes?: number;
   /** Largest snapshot body accepted (default 64 MiB). */
@@ -120,6 +124,8 @@ export interface IngestRuns {
   open(runId: string): OpenRun;
   /** `GET /api/runs/<runId>`: the run's meta, open or not, and the snapshots being assessed. */
   status(runId: string): unknown;
+  /** `PATCH /api/runs/<runId>/labels`: name, tags, notes, written as `phasewatch edit` does. */
+  labels(runId: string, body: unknown): RunMeta;
   /** `POST /api/runs/<runId>/events`. */
   append(
     run: OpenRun,
@@ -352,14 +358,32 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     );
   }
 
-  function runStatus(runId: string): unknown {
-    const run = runs.get(runId);
-    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
+  /** The dir of a run stored in the runs dir; 404 for any other id. */
+  function storedDir(runId: string): string {
     const dir = join(opts.runsDir, runId);
     if (!isValidRunId(runId) || !existsSync(join(dir, 'meta.json'))) {
       throw new HttpError(404, `no run ${JSON.stringify(runId.slice(0, 200))}`);
     }
-    return { ...readRunMeta(dir), open: false, assessing: 0 };
+    return dir;
+  }
+
+  function runStatus(runId: string): unknown {
+    const run = runs.get(runId);
+    if (run) return { ...run.store.info, open: true, assessing: run.pending.size };
+    return { ...readRunMeta(storedDir(runId)), open: false, assessing: 0 };
+  }
+
+  function editLabels(runId: string, body: unknown): RunMeta {
+    const dir = storedDir(runId);
+    let patch: RunLabels;
+    try {
+      patch = checkLabels(body);
+    } catch (err) {
+      throw new HttpError(400, (err as Error).message);
+    }
+    const meta = editRunLabels(dir, patch);
+    opts.onLabels?.(meta);
+    return meta;
   }
 
   function appendEvents(
@@ -688,6 +712,7 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     create: createRun,
     open: openRun,
     status: runStatus,
+    labels: editLabels,
     append: appendEvents,
     upload: uploadSnapshot,
     finish,

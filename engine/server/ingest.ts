@@ -47,6 +47,14 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
       handle: (_req, runId) => Promise.resolve({ status: 200, body: runs.status(runId) }),
     },
     {
+      path: ['runs', ':runId', 'labels'],
+      methods: ['PATCH'],
+      handle: async (req, runId) => ({
+        status: 200,
+        body: runs.labels(runId, await readJson(req, maxJson)),
+      }),
+    },
+    {
       path: ['runs', ':runId', 'events'],
       methods: ['POST'],
       handle: async (req, runId) => {
@@ -98,6 +106,7 @@ function ingestRoutes(runs: IngestRuns, maxJson: number): Route[] {
  * POST /api/runs/<runId>/finish        {status?: completed|failed|stopped, error?}               → 200 {runId, status, phase}
  * POST /api/runs/<runId>/reopen        {assess?}: an interrupted run goes on                      → 200 {reopened, clientSeq, lastStep, ...}
  * GET  /api/runs/<runId>               meta.json of the run and the snapshots still being assessed
+ * PATCH /api/runs/<runId>/labels       {name?, tags?, notes?} of any stored run, as `phasewatch edit` → 200 meta
  * ```
  *
  * A client numbers its events and snapshots (`clientSeq`, increasing): what it sends again
@@ -174,7 +183,7 @@ export function createIngest(opts: IngestOptions): Ingest {
     if (!match) {
       throw new HttpError(
         404,
-        `no endpoint ${pathname} (POST /api/runs, POST /api/runs/<runId>/events|snapshots|reopen|finish, GET /api/runs/<runId>)`,
+        `no endpoint ${pathname} (POST /api/runs, POST /api/runs/<runId>/events|snapshots|reopen|finish, PATCH /api/runs/<runId>/labels, GET /api/runs/<runId>)`,
       );
     }
     if (!match.methods.includes(method)) {

@@ -160,7 +160,17 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
   const index = new ReplayIndex();
   const cache = cacheBytes > 0 ? new ReplayCache(cacheBytes) : undefined;
 
-  const ingest = opts.ingest === false ? undefined : createIngest({ runsDir: opts.runsDir, token });
+  const ingest =
+    opts.ingest === false
+      ? undefined
+      : createIngest({
+          runsDir: opts.runsDir,
+          token,
+          // a label edited from a dashboard shows on every dashboard at once
+          onLabels: (meta) => {
+            if (catalog.relabel(meta)) broadcastRuns();
+          },
+        });
   const live = merge(opts.live$, ingest?.events$ ?? EMPTY).subscribe({
     next: (event) => {
       if (catalog.observe(event)) broadcastRuns();

@@ -97,6 +97,20 @@ export class RunCatalog {
     return Date.now() - this.lastScan >= MIN_SCAN_MS ? this.refresh() : false;
   }
 
+  /**
+   * Takes in a run's new labels (name, tags, notes), the rest of what is known of it kept (a
+   * live run's status and step come from its events); true if the catalogue changed.
+   */
+  relabel(meta: Pick<RunMeta, 'runId' | 'name' | 'tags' | 'notes'>): boolean {
+    const known = this.metas.get(meta.runId);
+    if (!known) return this.refresh();
+    const { name, tags, notes } = meta;
+    const next: RunMeta = { ...known, name, tags, notes };
+    for (const k of ['name', 'tags', 'notes'] as const) if (next[k] === undefined) delete next[k];
+    this.metas.set(meta.runId, next);
+    return JSON.stringify(known) !== JSON.stringify(next);
+  }
+
   has(runId: string): boolean {
     return this.metas.has(runId);
   }

@@ -1,5 +1,6 @@
 import { Observable, type SchedulerLike, type Subscription, asyncScheduler } from 'rxjs';
 import type { Phase, SampleThumb, UnsequencedEvent } from '../../streams/events.js';
+import { defaultPhaseThresholds } from '../../operators/metrics/classify-phase.js';
 import { mulberry32 } from '../../streams/mulberry32.js';
 
 export interface SyntheticRunOptions {
@@ -77,7 +78,17 @@ export function* syntheticRun(opts: SyntheticRunOptions): Generator<UnsequencedE
     const none = raw === 'A' ? 0.55 : (1 - one) / 2;
     const r2x = raw === 'A' ? 0.04 : raw === 'B' ? 0.25 : 0.7 + 0.25 * progress;
     const r2y = raw === 'A' ? 0.03 : raw === 'B' ? 0.22 : 0.68 + 0.25 * progress;
-    const evidence = { oneBump: one, accuracy, r2Mean: (r2x + r2y) / 2 };
+    // the figures and thresholds the real rule records (assessSnapshot), so views read alike
+    const evidence = {
+      n: points,
+      oneBump: one,
+      accuracy,
+      accuracyOneBump: Math.min(1, accuracy / one),
+      r2mean: (r2x + r2y) / 2,
+      neighbourhood: raw === 'A' ? 0.05 : raw === 'B' ? 0.12 : 0.35 + 0.3 * progress,
+      tol: 1.5,
+      ...defaultPhaseThresholds,
+    };
     const samples: SampleThumb[] = [];
     for (let k = 0; k < thumbs; k++) {
       const label: [number, number] = [labels[2 * k], labels[2 * k + 1]];

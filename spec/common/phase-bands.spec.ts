@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { describeEvidence, phaseSegments } from '../../common/phase-bands.js';
+import { phaseSegments } from '../../common/phase-bands.js';
 import type { Phase } from '../../streams/events.js';
 
 describe('phaseSegments', () => {
@@ -35,9 +35,5 @@ describe('phaseSegments', () => {
       { phase: 'B', from: 150, to: 200 },
     ]);
     expect(phaseSegments([withheld], 200)).to.deep.equal([]);
-  });
-
-  it('describes evidence on one line', () => {
-    expect(describeEvidence({ accuracy: 0.8234, count: 3 })).to.equal('accuracy 0.823 · count 3');
   });
 });

@@ -20,5 +20,9 @@ describe('dashboard colour scale', () => {
     expect(s.colour(4.5)).to.equal(colormap(1));
     expect(colourScale([0, 1, 2], 0).kind).to.equal('continuous');
     expect(colourScale(Array.from({ length: 20 }, (_, i) => i)).kind).to.equal('continuous');
+    // Positions are ordered numbers however few there are (bump x at dx 2): not categories.
+    const positions = colourScale([2, 4, 6, 4]);
+    expect(positions.kind).to.equal('continuous');
+    expect(positions.colour(4)).to.equal(colormap(0.5));
   });
 });

@@ -60,7 +60,54 @@ describe('dashboard runs table queries', () => {
       ['unet.widths', true],
     ]);
     expect(configDiff([runs[0], runs[0]])).to.deep.equal([]);
-    expect(configColumns(runs, 2)).to.deep.equal(['lr', 'steps']);
+    expect(configColumns(runs, 2)).to.deep.equal(['steps', 'lr']);
+  });
+
+  it('picks config columns: what differs, then what each run sets, labels and built-ins never', () => {
+    // The default experiment stores its whole config, name, tags and backend included.
+    const defaults = {
+      steps: 400,
+      snapshotEvery: 50,
+      samples: 200,
+      size: 16,
+      dx: 1,
+      dy: 1,
+      seed: 1,
+      backend: 'cpu',
+      attention: false,
+      attentionAt: [],
+      name: 'r',
+      tags: [],
+      notes: '',
+    };
+    // One run: its own first keys, in its own order (not attention, attentionAt, …).
+    expect(configColumns([run('one', { config: defaults })])).to.deep.equal([
+      'steps',
+      'snapshotEvery',
+      'samples',
+      'size',
+      'dx',
+      'dy',
+    ]);
+    // Two runs at dx 0.5 and 2: dx first; backend never, name and tags never.
+    const cols = configColumns([
+      run('a', { config: { ...defaults, dx: 0.5, name: 'a', tags: ['x'] } }),
+      run('b', { config: { ...defaults, dx: 2 } }),
+    ]);
+    expect(cols[0]).to.equal('dx');
+    expect(cols).not.to.include.members(['backend', 'name', 'tags', 'notes']);
+    expect(new Set(cols).size).to.equal(cols.length);
+    // A PyTorch run among default ones: its own keys make it in.
+    const mixed = configColumns(
+      [
+        run('torch', { config: { lr: 0.01, T: 100, hidden: 64 } }),
+        run('a', { config: defaults }),
+        run('b', { config: { ...defaults, seed: 2 } }),
+      ],
+      8,
+    );
+    expect(mixed[0]).to.equal('seed');
+    expect(mixed).to.include.members(['lr', 'T', 'hidden']);
   });
 
   it('searches name, tags, status, error and config, by field, with negation', () => {

@@ -94,6 +94,13 @@ describe('sweep model', () => {
       { name: 'seed=2,dx=2', config: { datasetSize: 16, dx: 2, seed: 2 } },
     ]);
     expect(named).to.deep.equal(['dx', 'datasetSize', 'seed']);
+    // Runs not named by a point (two CLI runs at dx 0.5 and 2): the setting before what
+    // follows from it, though 'datasetSize' sorts first.
+    const unnamed = sweptKeys([
+      { config: { datasetSize: 256, dx: 0.5, dy: 0.5, params: 900 } },
+      { config: { datasetSize: 16, dx: 2, dy: 2, params: 900 } },
+    ]);
+    expect(unnamed).to.deep.equal(['dx', 'dy', 'datasetSize']);
   });
 
   it('reads steps to a phase: reached, not yet (at its step), ended without, skipped', () => {

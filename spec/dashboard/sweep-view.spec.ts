@@ -100,6 +100,49 @@ function sweepRun(
   };
 }
 
+/**
+ * A stored run of the bump kind, as a user makes them by hand (`phasewatch run --dx 2 …`):
+ * config as the default experiment stores it, a phase, an embedding coloured by the labels.
+ */
+function plainRun(
+  runsDir: string,
+  hub: Subject<RunEvent>,
+  runId: string,
+  config: Record<string, number>,
+  labelX: number[],
+  tags: string[] = [],
+) {
+  const t = Date.now;
+  const events: UnsequencedEvent[] = [
+    {
+      type: 'run-start',
+      runId,
+      step: 0,
+      time: t(),
+      meta: {
+        runId,
+        eventsVersion: EVENTS_VERSION,
+        createdAt: new Date().toISOString(),
+        backend: 'synthetic',
+        config,
+        status: 'running',
+      },
+    },
+    { type: 'step', runId, step: 50, time: t(), loss: 0.1, examplesPerSec: 1 },
+    { type: 'phase', runId, step: 50, time: t(), from: null, to: 'A', evidence: {} },
+    {
+      type: 'embedding',
+      runId,
+      step: 50,
+      time: t(),
+      name: 'probe/labels',
+      points: labelX.flatMap((x, i) => [x, i % 3, 0]),
+      colourBy: { x: labelX },
+    },
+  ];
+  return feedRun(from(events), { runsDir, hub, runId, config, tags }).done;
+}
+
 describe('dashboard sweep view', function () {
   let runsDir: string;
   let hub: Subject<RunEvent>;
@@ -330,8 +373,9 @@ describe('dashboard sweep view', function () {
       })
       .join(';');
     await waitForAttr(page, 'sweep-view', 'data-points', (v) => v === expected, 20_000);
-    // dx first (a point key), then what follows from it (the dataset's size, dy = dx), seed last.
-    expect(await attr('data-keys')).to.equal('dx,datasetSize,dy,seed');
+    // dx first (a point key), then the other setting (dy = dx), then what follows from them
+    // (the dataset's size), seed last.
+    expect(await attr('data-keys')).to.equal('dx,dy,datasetSize,seed');
     // Steps to A: each run at the step its first assessment confirmed A.
     await page.locator('sweep-view select[aria-label="y value"]').selectOption('phase:A');
     const toA = ids
@@ -354,6 +398,47 @@ describe('dashboard sweep view', function () {
       'data-points',
       (v) => v === String(accuracy.length),
     );
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('opens a tagged sweep at its swept key, asks for runs picked by hand, one colour scale across embeddings', async () => {
+    server = await startServer({ runsDir, live$: hub, port: 0 });
+    const hand = { steps: 100, size: 8, dx: 1 };
+    await plainRun(runsDir, hub, 'hand-1', { ...hand, snapshotEvery: 20 }, [1, 2, 3]);
+    await plainRun(runsDir, hub, 'hand-2', { ...hand, snapshotEvery: 40 }, [1, 2, 3]);
+    // Two runs at dx 0.5 and 2 tagged as one sweep, named by nothing: 'datasetSize' sorts
+    // before 'dx', but it only follows from dx.
+    const pair = (dx: number, datasetSize: number, xs: number[]) =>
+      plainRun(
+        runsDir,
+        hub,
+        `pair-dx${dx}`,
+        { ...hand, snapshotEvery: 50, dx, dy: dx, datasetSize },
+        xs,
+        ['sweep:pair'],
+      );
+    await pair(0.5, 256, [0.5, 1, 1.5, 2.5, 3.5, 4, 5.5, 6, 6.5, 7, 1.5, 3]);
+    await pair(2, 16, [2, 4, 6, 2, 4, 6]);
+    await page.goto(server.url);
+    // The newest run is in a sweep: the page follows the sweep, x on the swept key.
+    await waitForAttr(page, 'sweep-view', 'data-x', (v) => v === 'dx');
+    expect(await attr('data-keys')).to.equal('dx,dy,datasetSize');
+    // Its embeddings side by side share one scale per field: x continuous in both, over both.
+    const scale = (run: string) =>
+      waitForAttr(page, `embedding-view[data-run="${run}"]`, 'data-scale', (v) => !!v);
+    expect(await scale('pair-dx0.5')).to.equal('continuous:0.5-7');
+    expect(await scale('pair-dx2')).to.equal('continuous:0.5-7');
+    // Runs picked by hand are not a sweep: the view asks what to plot them against.
+    await page.locator('runs-table tr[data-run=hand-1] .name').click();
+    await page.locator('runs-table tr[data-run=hand-2] input[type=checkbox]').click();
+    await waitForAttr(page, 'sweep-view', 'data-keys', (v) => v === 'snapshotEvery');
+    expect(await attr('data-x')).to.equal('');
+    expect(await page.locator('sweep-view .ask').textContent()).to.contain('not one sweep');
+    await page
+      .locator('sweep-view select[aria-label="swept parameter"]')
+      .selectOption('snapshotEvery');
+    await waitForAttr(page, 'sweep-view', 'data-x', (v) => v === 'snapshotEvery');
+    expect(await page.locator('sweep-view .ask').count()).to.equal(0);
     expect(errors).to.deep.equal([]);
   });
 });

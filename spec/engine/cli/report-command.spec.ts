@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import {
   parseReportArgs,
   phaseBands,
+  renderFigures,
   reportCommand,
   stepsToPhaseFigure,
   type FigureSpec,
@@ -17,6 +18,11 @@ import { record } from '../../../engine/store/record.js';
 import { RunStore } from '../../../engine/store/run-store.js';
 import type { EventInput, Phase, RunEvent } from '../../../streams/events.js';
 import { inkStats, readPng } from './png.js';
+import { startServer } from '../../../engine/server/live-server.js';
+import { runFigures } from '../../../engine/cli/report-command.js';
+import { hasChromium, openBrowser, waitForAttr } from '../../dashboard/support/browser.js';
+import { bumpRun, LATE_C } from '../../dashboard/support/bump-run.js';
+import { feedRun } from '../../dashboard/support/feed-run.js';
 
 /** A stored run with six assessed snapshots (A, A, B, B, C, C unless told), metrics and a curve. */
 async function syntheticRun(
@@ -152,12 +158,18 @@ describe('phasewatch report', function () {
     expect(stepsToPhaseFigure(runs.slice(1, 3))).to.equal(undefined);
   });
 
-  it('draws the phase band from the assessments', () => {
+  it('draws the phase band from the assessments, each phase from the step that entered it', () => {
     const ev = (step: number, phase: Phase): RunEvent =>
-      ({ type: 'assessment', step, phase }) as unknown as RunEvent;
+      ({ type: 'assessment', step, phase, evidence: {} }) as unknown as RunEvent;
+    // C entered at the last step: a band from 300, not from the assessment before
     expect(phaseBands([ev(100, 'A'), ev(200, 'A'), ev(300, 'C')])).to.deep.equal([
-      { from: 0, to: 200, phase: 'A' },
-      { from: 200, to: 300, phase: 'C' },
+      { from: 100, to: 300, phase: 'A' },
+      { from: 300, to: 300, phase: 'C' },
+    ]);
+    const end = { type: 'step', step: 400 } as unknown as RunEvent;
+    expect(phaseBands([ev(100, 'A'), ev(300, 'C'), end])).to.deep.equal([
+      { from: 100, to: 300, phase: 'A' },
+      { from: 300, to: 400, phase: 'C' },
     ]);
   });
 
@@ -179,5 +191,56 @@ describe('phasewatch report', function () {
     } finally {
       process.stderr.write = err;
     }
+  });
+
+  it("shades the same phase bands, in the same colours, as the dashboard's timeline on a stored run", async function () {
+    if (!hasChromium) this.skip();
+    const hub = new Subject<RunEvent>();
+    // A → C at the last step, 800: the report once shaded C from 600, the assessment before.
+    await feedRun(from(bumpRun('late-c', 800, LATE_C)), { runsDir: dir, hub, runId: 'late-c' })
+      .done;
+    const runDir = join(dir, 'late-c');
+    const figures = runFigures({ meta: readRunMeta(runDir), events: readRunEvents(runDir) });
+    const lines = (file: string) =>
+      figures.find((f) => f.file === `late-c/${file}`)?.spec as Extract<
+        FigureSpec,
+        { kind: 'lines' }
+      >;
+    const reportBands = lines('metrics.png')
+      .bands?.map((b) => `${b.phase}:${b.from}-${b.to}`)
+      .join(' ');
+    const server = await startServer({ runsDir: dir, live$: hub, port: 0 });
+    const browser = await openBrowser();
+    try {
+      await browser.page.goto(server.url);
+      const dashboardBands = await waitForAttr(
+        browser.page,
+        'phase-timeline',
+        'data-bands',
+        (v) => !!v,
+      );
+      expect(reportBands).to.equal(dashboardBands);
+      expect(reportBands).to.equal('A:200-800 C:800-800');
+      const fill = (phase: Phase) =>
+        browser.page.locator(`phase-timeline rect.seg[data-phase=${phase}]`).getAttribute('fill');
+      const scatter = lines('r2x-r2y.png').series;
+      for (const phase of ['A', 'C'] as const) {
+        expect(scatter.find((s) => s.label === `phase ${phase}`)?.colour).to.equal(
+          await fill(phase),
+        );
+      }
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+    // The report's timeline.png is the dashboard's own timeline, mounted from its bundle.
+    const out = join(dir, 'report');
+    const drawn = new Map<string, string>();
+    await renderFigures(figures, { out, width: 800, height: 400, drawn });
+    expect(drawn.get('late-c/timeline.png')).to.equal('A:200-800 C:800-800');
+    expect(inkStats(readPng(join(out, 'late-c/timeline.png'))).colours).to.be.greaterThan(3);
+    expect(await reportCommand([runDir, '--out', join(dir, 'cli')])).to.equal(0);
+    for (const f of ['timeline.png', 'metrics.png'])
+      expect(existsSync(join(dir, 'cli', 'late-c', f)), f).to.equal(true);
   });
 });

@@ -325,6 +325,42 @@ describe('engine/server/ingest', () => {
     expect(cross.text).to.match(/^forbidden origin http:\/\/evil.example/);
   });
 
+  it('edits a stored run’s labels as `phasewatch edit` does, under the same token rules', async () => {
+    const edited: string[] = [];
+    await start({ token: 's3cret', onLabels: (m) => edited.push(m.runId) });
+    const auth = { authorization: 'Bearer s3cret' };
+    const runId = (
+      (await post('/api/runs', { name: 'first', notes: 'kept' }, auth)).json() as { runId: string }
+    ).runId;
+    const patch = (id: string, body: unknown, headers: Record<string, string> = auth) =>
+      request(port, 'PATCH', `/api/runs/${id}/labels`, { body: body as object, headers });
+    expect((await patch(runId, { tags: ['a'] }, {})).status).to.equal(401);
+    const ok = await patch(runId, { tags: ['baseline', 'dx2'], name: 'second' });
+    expect(ok.status, ok.text).to.equal(200);
+    expect(edited).to.deep.equal([runId]);
+    // labels.json, as the CLI writes it; what was not sent is kept
+    const labels = JSON.parse(readFileSync(join(runsDir, runId, 'labels.json'), 'utf8'));
+    expect(labels).to.deep.include({ name: 'second', tags: ['baseline', 'dx2'] });
+    expect(ok.json()).to.deep.include({ name: 'second', notes: 'kept', tags: ['baseline', 'dx2'] });
+    for (const [id, body, status, message] of [
+      [runId, { tags: ['has space'] }, 400, /^tags must be a list of at most 50 words/],
+      [runId, { colour: 'red' }, 400, /^unknown label "colour" \(accepted: name, tags, notes\)/],
+      [runId, ['x'], 400, /^labels must be an object/],
+      ['nope', { tags: [] }, 404, /^no run "nope"/],
+      ['..', { tags: [] }, 404, /^no run/],
+    ] as const) {
+      const r = await patch(id, body);
+      expect([r.status, id], r.text).to.deep.equal([status, id]);
+      expect(r.text).to.match(message);
+      expect(r.text.trimEnd().includes('\n')).to.equal(false);
+    }
+    // a refused edit changes nothing
+    expect(JSON.parse(readFileSync(join(runsDir, runId, 'labels.json'), 'utf8'))).to.deep.equal(
+      labels,
+    );
+    expect(edited).to.have.length(1);
+  });
+
   it('without a token, refuses a Host that is not loopback (DNS rebinding)', async () => {
     await start();
     const r = await post('/api/runs', { name: 'x' }, { host: 'evil.example:4321' });
