@@ -53,6 +53,18 @@ export const RULE_SETTINGS: readonly string[] = [
   ...PHASE_CONDITIONS.map((c) => c.threshold),
   'n',
   'tol',
+  // the representation rule's (operators/metrics/classify-representation.ts) and its sizes
+  'maxDimRatio',
+  'maxChanceStructure',
+  'minSamplesOk',
+  'minOrdering',
+  'minStructure',
+  'minSamplesOkC',
+  'dim',
+  'factors',
+  'factorDim',
+  'readoutDims',
+  'k',
 ];
 
 /** Evidence figures that are also emitted under a `phase/` name: charted once, there. */

@@ -41,6 +41,14 @@ describe('phase rule', () => {
       'evidence/neighbourhood',
       'evidence/accuracyOneBump',
     ]);
+    // the representation rule's thresholds and sizes are settings too; its figures are charted
+    const repr = [
+      'evidence/maxDimRatio',
+      'evidence/minStructure',
+      'evidence/k',
+      'evidence/structure',
+    ];
+    expect(repr.filter((n) => chartedMetric(n, repr))).to.deep.equal(['evidence/structure']);
     // without its twin an evidence figure is still charted
     expect(chartedMetric('evidence/r2mean', ['evidence/r2mean'])).to.equal(true);
   });
