@@ -15,6 +15,7 @@ typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 
 constexpr int kRows = 4;   // queries per tile
 constexpr int kCols = 32;  // keys per tile (four v8)
+constexpr int kBlock = 128;  // keys per online-softmax update (four tiles)
 constexpr int kMaxD = 1024;
 
 inline v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }
@@ -55,9 +56,9 @@ struct Head {
   }
 };
 
-// s[r][·] = a[r] · bt[:, j … j+31] for the tile's 4 rows of a (stride dp) and bt [dp × np].
-inline void tile_products(const float* a, const float* bt, int np, int dp, int j,
-                          float s[kRows][kCols]) {
+// s[r·ld + ·] = a[r] · bt[:, j … j+31] for the tile's 4 rows of a (stride dp), bt [dp × np].
+inline void tile_products(const float* a, const float* bt, int np, int dp, int j, float* s,
+                          int ld) {
   v8 acc[kRows][4] = {};
   for (int k = 0; k < dp; ++k) {
     const float* brow = bt + (int64_t)k * np + j;
@@ -71,7 +72,7 @@ inline void tile_products(const float* a, const float* bt, int np, int dp, int j
     }
   }
   for (int r = 0; r < kRows; ++r)
-    for (int q = 0; q < 4; ++q) store(&s[r][8 * q], acc[r][q]);
+    for (int q = 0; q < 4; ++q) store(s + r * ld + 8 * q, acc[r][q]);
 }
 
 // Per-thread scratch, grown on demand.
@@ -95,28 +96,33 @@ void forward_head(const float* q, const float* k, const float* v, float* o, floa
   h.rows(q, scale, Q);
   h.cols(k, Kt);
   h.rows(v, 1.0f, V);
-  alignas(32) float s[kRows][kCols];
+  alignas(32) float s[kRows][kBlock];
   for (int i0 = 0; i0 < h.n; i0 += kRows) {
     float m[kRows], l[kRows];
     v8 acc[kRows][DV] = {};
     for (int r = 0; r < kRows; ++r) m[r] = -INFINITY, l[r] = 0.0f;
-    for (int j = 0; j < h.n; j += kCols) {
-      tile_products(Q + (int64_t)i0 * dp, Kt, np, dp, j, s);
-      const int valid = std::min(kCols, h.n - j);
-      // Online softmax: rescale what the earlier tiles gave to the new running maximum.
+    for (int j0 = 0; j0 < h.n; j0 += kBlock) {
+      const int valid = std::min(kBlock, h.n - j0);
+      for (int j = 0; j < valid; j += kCols) {
+        tile_products(Q + (int64_t)i0 * dp, Kt, np, dp, j0 + j, s[0] + j, kBlock);
+      }
+      // Online softmax over blocks of keys: rescale what the earlier blocks gave to the new
+      // running maximum.
       for (int r = 0; r < kRows; ++r) {
-        for (int c = valid; c < kCols; ++c) s[r][c] = -INFINITY;
-        const v8 mx = vmax(vmax(load(s[r]), load(s[r] + 8)), vmax(load(s[r] + 16), load(s[r] + 24)));
+        for (int c = valid; c < kBlock; ++c) s[r][c] = -INFINITY;
+        v8 mx = load(s[r]);
+        for (int c = 8; c < kBlock; c += 8) mx = vmax(mx, load(s[r] + c));
         const float mnew = std::max(m[r], hmax(mx));
         const float alpha = exp_f(m[r] - mnew);
-        for (int c = 0; c < kCols; ++c) s[r][c] = exp_f(s[r][c] - mnew);
-        const v8 sum = (load(s[r]) + load(s[r] + 8)) + (load(s[r] + 16) + load(s[r] + 24));
+        for (int c = 0; c < kBlock; ++c) s[r][c] = exp_f(s[r][c] - mnew);
+        v8 sum = load(s[r]);
+        for (int c = 8; c < kBlock; c += 8) sum += load(s[r] + c);
         l[r] = l[r] * alpha + hsum(sum);
         m[r] = mnew;
         for (int x = 0; x < DV; ++x) acc[r][x] *= alpha;
       }
       for (int c = 0; c < valid; ++c) {
-        const float* vr = V + (int64_t)(j + c) * dp;
+        const float* vr = V + (int64_t)(j0 + c) * dp;
         for (int x = 0; x < DV; ++x) {
           const v8 vv = load(vr + 8 * x);
           for (int r = 0; r < kRows; ++r) acc[r][x] += splat(s[r][c]) * vv;
@@ -173,8 +179,8 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
     const float* Qi = Q + (int64_t)i0 * dp;
     const float* dOi = dO + (int64_t)i0 * dp;
     for (int j = 0; j < n; j += kCols) {
-      tile_products(Qi, Kt, np, dp, j, p);
-      tile_products(dOi, Vt, np, dp, j, ds);
+      tile_products(Qi, Kt, np, dp, j, p[0], kCols);
+      tile_products(dOi, Vt, np, dp, j, ds[0], kCols);
       const int valid = std::min(kCols, n - j);
       for (int r = 0; r < kRows; ++r) {
         const float lr = L[i0 + r], dr = D[i0 + r];
@@ -184,19 +190,28 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
           ds[r][c] = e * (ds[r][c] - dr);
         }
       }
-      for (int c = 0; c < valid; ++c) {
-        const int64_t row = (int64_t)(j + c) * dp;
-        for (int x = 0; x < DV; ++x) {
-          v8 a = load(dV + row + 8 * x), b = load(dK + row + 8 * x);
-          const v8 kv = load(K + row + 8 * x);
-          for (int r = 0; r < kRows; ++r) {
-            a += splat(p[r][c]) * load(dOi + r * dp + 8 * x);
-            b += splat(ds[r][c]) * load(Qi + r * dp + 8 * x);
-            g[r][x] += splat(ds[r][c]) * kv;
-          }
-          store(dV + row + 8 * x, a);
-          store(dK + row + 8 * x, b);
+      // dV_c += Σ_r p_rc dO_r, dK_c += Σ_r ds_rc Q_r, dQ_r += Σ_c ds_rc K_c, a column of 8
+      // channels at a time with the tile's rows of dO and Q held in registers.
+      for (int x = 0; x < DV; ++x) {
+        v8 dor[kRows], qr[kRows], gx[kRows];
+        for (int r = 0; r < kRows; ++r) {
+          dor[r] = load(dOi + r * dp + 8 * x);
+          qr[r] = load(Qi + r * dp + 8 * x);
+          gx[r] = g[r][x];
         }
+        for (int c = 0; c < valid; ++c) {
+          const int64_t at = (int64_t)(j + c) * dp + 8 * x;
+          v8 a = load(dV + at), b = load(dK + at);
+          const v8 kv = load(K + at);
+          for (int r = 0; r < kRows; ++r) {
+            a += splat(p[r][c]) * dor[r];
+            b += splat(ds[r][c]) * qr[r];
+            gx[r] += splat(ds[r][c]) * kv;
+          }
+          store(dV + at, a);
+          store(dK + at, b);
+        }
+        for (int r = 0; r < kRows; ++r) g[r][x] = gx[r];
       }
     }
     for (int r = 0; r < kRows && i0 + r < n; ++r) {
