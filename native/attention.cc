@@ -121,12 +121,15 @@ void forward_head(const float* q, const float* k, const float* v, float* o, floa
         m[r] = mnew;
         for (int x = 0; x < DV; ++x) acc[r][x] *= alpha;
       }
-      for (int c = 0; c < valid; ++c) {
-        const float* vr = V + (int64_t)(j0 + c) * dp;
-        for (int x = 0; x < DV; ++x) {
-          const v8 vv = load(vr + 8 * x);
-          for (int r = 0; r < kRows; ++r) acc[r][x] += splat(s[r][c]) * vv;
+      // acc_r += Σ_c p_rc V_c, 8 channels at a time, the 4 rows' sums in registers.
+      for (int x = 0; x < DV; ++x) {
+        v8 ax[kRows];
+        for (int r = 0; r < kRows; ++r) ax[r] = acc[r][x];
+        for (int c = 0; c < valid; ++c) {
+          const v8 vv = load(V + (int64_t)(j0 + c) * dp + 8 * x);
+          for (int r = 0; r < kRows; ++r) ax[r] += splat(s[r][c]) * vv;
         }
+        for (int r = 0; r < kRows; ++r) acc[r][x] = ax[r];
       }
     }
     for (int r = 0; r < kRows && i0 + r < h.n; ++r) {
