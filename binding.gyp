@@ -4,6 +4,7 @@
       "target_name": "phasewatch_native",
       "sources": [
         "native/addon.cc",
+        "native/attention.cc",
         "native/gemm.cc",
         "native/pool.cc",
         "native/ops.cc"

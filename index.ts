@@ -241,6 +241,7 @@ export type { NamedTensor } from './engine/backend/adam-ema.js';
 export { BACKENDS, nativeBackendUnavailable, selectBackend } from './engine/backend/backend.js';
 export type { BackendName } from './engine/backend/backend.js';
 export { conv2d } from './engine/backend/conv.js';
+export { attention } from './engine/backend/fused/attention.js';
 export { gelu } from './engine/backend/fused/gelu.js';
 export { groupNorm, groupNormGelu } from './engine/backend/fused/group-norm.js';
 

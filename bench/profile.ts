@@ -4,7 +4,8 @@
  * of the step outside the kernels is tfjs's own JavaScript (tape, dispatch) and the optimizer.
  *
  * Usage: npm run bench:profile -- [--size 16] [--widths 16,32,64] [--batch 64] [--steps 20]
- *        [--shapes] [--sample 200]
+ *        [--shapes] [--sample 200] [--preset seed]
+ *   --preset P  the model of `phasewatch run --preset P` instead (its size and widths)
  *   --shapes    time convolutions per input/filter shape
  *   --sample N  also profile one sampling pass over N images (DDIM, 20 steps)
  */
@@ -12,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../engine/backend/backend.js';
 import { Ddpm } from '../engine/models/ddpm.js';
+import { PRESET_NAMES, resolveConfig, type ConfigPreset } from '../engine/experiment/config.js';
+import { unetFromConfig } from '../engine/experiment/unet-from-config.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,10 +24,17 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '20' },
     shapes: { type: 'boolean', default: false },
     sample: { type: 'string', default: '0' },
+    preset: { type: 'string' },
   },
 });
-const size = Number(values.size);
-const widths = values.widths.split(',').map(Number) as [number, number, number];
+const preset = values.preset as ConfigPreset | undefined;
+if (preset !== undefined && !PRESET_NAMES.includes(preset)) {
+  throw new Error(`--preset takes ${PRESET_NAMES.join(', ')} (got "${preset}")`);
+}
+const modelConfig = preset ? unetFromConfig(resolveConfig({ preset })).config : undefined;
+const size = modelConfig?.size ?? Number(values.size);
+const widths =
+  modelConfig?.widths ?? (values.widths.split(',').map(Number) as [number, number, number]);
 const batch = Number(values.batch);
 const steps = Math.max(1, Number(values.steps));
 
@@ -69,7 +79,7 @@ function report(per: number, prefix = ''): number {
   return sum;
 }
 
-const model = new Ddpm({ size, widths });
+const model = new Ddpm(modelConfig ?? { size, widths });
 const images = Float32Array.from({ length: batch * size * size }, () => Math.random() * 2 - 1);
 const labels = Float32Array.from({ length: batch * 2 }, () => Math.random());
 for (let i = 0; i < 3; i++) model.trainStep(images, labels, batch);
@@ -80,7 +90,9 @@ for (let i = 0; i < steps; i++) {
   model.trainStep(images, labels, batch);
   stepMs.push(performance.now() - t0);
 }
-console.log(`training step: size ${size}, widths [${widths.join(',')}], batch ${batch}`);
+console.log(
+  `training step: ${preset ? `--preset ${preset}, ` : ''}size ${size}, widths [${widths.join(',')}], batch ${batch}`,
+);
 const kernels = report(steps, '  ');
 const median = [...stepMs].sort((a, b) => a - b)[Math.floor(steps / 2)];
 console.log(

@@ -2,7 +2,7 @@
  * Training-step and sampling-pass speed of the DDPM on each tfjs backend, side by side with the
  * same model in PyTorch (bench/reference/unet.py), measured in one run on this machine.
  *
- * Usage: npm run bench:train -- [--backends native,wasm,cpu] [--models default,wide]
+ * Usage: npm run bench:train -- [--backends native,wasm,cpu] [--models default,wide,seed]
  *        [--steps 10] [--samples 500] [--no-torch] [--runs 2] [--full] [--no-watch]
  *
  * Models (batch 64): default = size 16, widths [16,32,64]; wide = size 32, widths [32,64,128].
@@ -12,11 +12,17 @@
  * Each side is measured `--runs` times (phasewatch: that many batches of timed steps and
  * sampling passes; PyTorch: that many processes) and keeps its best, so one busy spell on a
  * shared machine does not decide the ratio.
+ * Model seed is `--preset seed` (size 32, widths [16,32,64], self-attention after all six
+ * blocks, the full 32×32 one included; batch 64), training only, on the native backend: its
+ * steps are interleaved with those of the same model without attention, in one process, so the
+ * attention/no-attention ratio sees one machine; PyTorch does the same (reference/unet.py
+ * --attention interlaced --plain). It reports min and median of `--steps` × `--runs` steps.
  * With the native backend, the cost of watching (bench/watch-cost.ts: the default experiment,
  * 1,000 steps with a snapshot every 200 against none) follows the table, unless --no-watch.
  * The last line is JSON for the default model:
  * {"model":…, "fast_ms":…, "torch_ms":…, "ratio":…, "sample_fast_ms":…, "sample_torch_ms":…,
- *  "watch_overhead":…, …}
+ *  "watch_overhead":…, "seed_ms":…, "seed_plain_ms":…, "seed_attention_ratio":…,
+ *  "seed_torch_ms":…, "seed_torch_plain_ms":…, "seed_ratio":…, "load":…}
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,6 +32,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { selectBackend } from '../engine/backend/backend.js';
 import { Ddpm } from '../engine/models/ddpm.js';
+import { resolveConfig } from '../engine/experiment/config.js';
+import { unetFromConfig } from '../engine/experiment/unet-from-config.js';
 import { loadNativeAddon } from '../engine/backend/native/addon.js';
 import { measureWatchCost, watchCostLines } from './watch-cost.js';
 
@@ -44,7 +52,7 @@ const MODELS: Record<string, ModelSpec> = {
 const { values } = parseArgs({
   options: {
     backends: { type: 'string', default: 'native,wasm,cpu' },
-    models: { type: 'string', default: 'default,wide' },
+    models: { type: 'string', default: 'default,wide,seed' },
     steps: { type: 'string', default: '10' },
     samples: { type: 'string', default: '500' },
     'no-torch': { type: 'boolean', default: false },
@@ -337,11 +345,17 @@ const lib = loadNativeAddon();
 if (lib) console.log(`native addon: ${lib.threads()} threads`);
 
 const backends = values.backends.split(',').filter((b) => b.length > 0);
-const models = values.models.split(',').map((k) => {
-  const m = MODELS[k];
-  if (!m) throw new Error(`--models takes ${Object.keys(MODELS).join(', ')} (got "${k}")`);
-  return m;
-});
+const modelKeys = values.models.split(',').filter((k) => k.length > 0);
+const withSeed = modelKeys.includes('seed');
+const models = modelKeys
+  .filter((k) => k !== 'seed')
+  .map((k) => {
+    const m = MODELS[k];
+    if (!m) {
+      throw new Error(`--models takes ${[...Object.keys(MODELS), 'seed'].join(', ')} (got "${k}")`);
+    }
+    return m;
+  });
 const withTorch = !values['no-torch'] && torchAvailable();
 if (!values['no-torch'] && !withTorch) {
   console.log(
@@ -400,7 +414,127 @@ if (backends.includes('native') && !values['no-watch']) {
   watchOverhead = r.overhead;
 }
 
-const main = models[0];
+/** Min and median of a list of step times. */
+interface Times {
+  min: number;
+  median: number;
+}
+
+function stats(xs: number[]): Times | null {
+  return xs.length > 0 ? { min: Math.min(...xs), median: median(xs) } : null;
+}
+
+const SEED: ModelSpec = { key: 'seed', size: 32, widths: [16, 32, 64], batch: 64 };
+
+/**
+ * `--preset seed` on the native backend and the same model without attention, their training
+ * steps interleaved (full, plain, full, …) after one warm-up step each.
+ */
+async function timeSeedNative(): Promise<{
+  full: Times | null;
+  plain: Times | null;
+  note: string;
+}> {
+  try {
+    await selectBackend('native');
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    return { full: null, plain: null, note: `unavailable: ${why}` };
+  }
+  const make = (attention: boolean) => unetFromConfig(resolveConfig({ preset: 'seed', attention }));
+  const full = make(true);
+  const plain = make(false);
+  const batch = { ...trainData(SEED), batch: SEED.batch };
+  const times: Record<'full' | 'plain', number[]> = { full: [], plain: [] };
+  try {
+    full.trainStep(batch);
+    plain.trainStep(batch);
+    for (let i = 0; i < STEPS * RUNS; i++) {
+      for (const [key, m] of [
+        ['full', full],
+        ['plain', plain],
+      ] as const) {
+        const t0 = performance.now();
+        m.trainStep(batch);
+        times[key].push(performance.now() - t0);
+      }
+    }
+  } finally {
+    full.dispose();
+    plain.dispose();
+  }
+  return {
+    full: stats(times.full),
+    plain: stats(times.plain),
+    note: `${times.full.length} interleaved steps each`,
+  };
+}
+
+/** The same pair in PyTorch (reference/unet.py --attention interlaced --plain), best of RUNS. */
+function timeSeedTorch(): { full: Times | null; plain: Times | null; note: string } {
+  const script = path.join(here, 'reference', 'unet.py');
+  const args = [
+    script,
+    ...['--size', '32', '--widths', SEED.widths.join(','), '--batch', String(SEED.batch)],
+    ...['--steps', String(STEPS), '--warmup', '1', '--sample', '0', '--cond-hidden', '0'],
+    ...['--attention', 'interlaced', '--plain', '--threads', String(os.cpus().length)],
+  ];
+  let full: Times | null = null;
+  let plain: Times | null = null;
+  let note = '';
+  const best = (a: Times | null, b: Times): Times =>
+    a === null ? b : { min: Math.min(a.min, b.min), median: Math.min(a.median, b.median) };
+  for (let i = 0; i < RUNS; i++) {
+    try {
+      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
+      full = best(full, { min: Number(r.train_min_ms), median: Number(r.train_ms) });
+      plain = best(plain, { min: Number(r.plain_train_min_ms), median: Number(r.plain_train_ms) });
+      note = `torch ${String(r.torch)}, ${os.cpus().length} threads, best of ${i + 1} processes`;
+    } catch (err) {
+      note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    }
+  }
+  return { full, plain, note };
+}
+
+const seed: {
+  native: Awaited<ReturnType<typeof timeSeedNative>> | null;
+  torch: ReturnType<typeof timeSeedTorch> | null;
+} = { native: null, torch: null };
+if (withSeed) {
+  console.log(
+    `\nmodel seed: --preset seed, ${modelName(SEED)}, self-attention after all six blocks ` +
+      `(32×32: 1,024 positions); training steps interleaved with the same model without attention`,
+  );
+  const loadBefore = os.loadavg()[0];
+  seed.native = await timeSeedNative();
+  if (withTorch) seed.torch = timeSeedTorch();
+  const line = (name: string, r: { full: Times | null; plain: Times | null; note: string }) => {
+    const f = (t: Times | null) => (t ? `${fmt(t.min)} min, ${fmt(t.median)} median` : '—');
+    const ratio =
+      r.full && r.plain
+        ? `${(r.full.min / r.plain.min).toFixed(2)}× (min) ${(r.full.median / r.plain.median).toFixed(2)}× (median)`
+        : '—';
+    console.log(
+      `  ${name.padEnd(8)} attention ${f(r.full)} | none ${f(r.plain)} | attention/none ${ratio}  ${r.note}`,
+    );
+  };
+  if (seed.native) line('native', seed.native);
+  if (seed.torch) line('torch', seed.torch);
+  const n = seed.native?.full;
+  const t = seed.torch?.full;
+  if (n && t) {
+    console.log(
+      `  native/torch with attention: ${(n.min / t.min).toFixed(2)}× (min) ${(n.median / t.median).toFixed(2)}× (median)`,
+    );
+  }
+  console.log(
+    `  load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after`,
+  );
+}
+
+const main = models[0] ?? MODELS.default;
 const fast =
   rows.find((r) => r.model === main.key && r.backend === 'native') ??
   rows.find((r) => r.model === main.key && r.backend !== 'torch' && r.trainMs !== null);
@@ -415,5 +549,14 @@ const summary = {
   sample_torch_ms: torch?.sampleMs ?? null,
   sample_ratio: fast?.sampleMs && torch?.sampleMs ? fast.sampleMs / torch.sampleMs : null,
   watch_overhead: watchOverhead,
+  seed_ms: seed.native?.full?.min ?? null,
+  seed_plain_ms: seed.native?.plain?.min ?? null,
+  seed_attention_ratio:
+    seed.native?.full && seed.native.plain ? seed.native.full.min / seed.native.plain.min : null,
+  seed_torch_ms: seed.torch?.full?.min ?? null,
+  seed_torch_plain_ms: seed.torch?.plain?.min ?? null,
+  seed_ratio:
+    seed.native?.full && seed.torch?.full ? seed.native.full.min / seed.torch.full.min : null,
+  load: os.loadavg()[0],
 };
 console.log(JSON.stringify(summary));

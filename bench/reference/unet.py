@@ -1,7 +1,14 @@
 """PyTorch reference for bench/train-step.ts: the same conditional UNet as engine/models/unet.ts
 (seed 004, scaled down), trained and sampled the same way as engine/models/ddpm.ts.
 
-Prints one JSON line: {"train_ms": ..., "sample_ms": ..., "threads": ..., "torch": ...}.
+With --attention interlaced, a self-attention layer follows each of the six blocks as in
+`--preset seed` (GroupNorm, 1x1 projections q, k, v, softmax(QK^T/sqrt(d))V per head, output
+projection, residual); --cond-hidden 0 projects the encodings per block as that preset does.
+With --plain too, the same model without attention trains in the same process, its steps
+interleaved with the first's, so both see the same machine (bench/train-step.ts's seed row).
+
+Prints one JSON line: {"train_ms": ..., "sample_ms": ..., "threads": ..., "torch": ...}
+(and "train_min_ms", with --plain "plain_train_ms" and "plain_train_min_ms").
 Run with the system interpreter: /usr/bin/python3 bench/reference/unet.py --size 16 ...
 """
 import argparse
@@ -40,8 +47,36 @@ class DoubleConv(nn.Module):
         return gelu(self.gn2(self.conv2(h)))
 
 
+class SelfAttention(nn.Module):
+    """GroupNorm, q/k/v projections, per head softmax(QK^T/sqrt(d))V, output projection, + x."""
+
+    def __init__(self, c, groups, heads=1):
+        super().__init__()
+        self.gn = nn.GroupNorm(largest_divisor_up_to(c, groups), c, eps=1e-5)
+        self.q = nn.Linear(c, c, bias=False)
+        self.k = nn.Linear(c, c, bias=False)
+        self.v = nn.Linear(c, c, bias=False)
+        self.o = nn.Linear(c, c, bias=False)
+        self.heads = heads
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        n = self.gn(x).flatten(2).transpose(1, 2)  # [b, hw, c]
+        d = c // self.heads
+
+        def split(t):
+            return t.reshape(b, h * w, self.heads, d).transpose(1, 2)  # [b, heads, hw, d]
+
+        q, k, v = split(self.q(n)), split(self.k(n)), split(self.v(n))
+        a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d), dim=-1)
+        mix = (a @ v).transpose(1, 2).reshape(b, h * w, c)
+        return x + self.o(mix).transpose(1, 2).reshape(b, c, h, w)
+
+
 class Unet(nn.Module):
-    def __init__(self, size=16, widths=(16, 32, 64), groups=8, enc_dim=32, cond_hidden=64):
+    def __init__(
+        self, size=16, widths=(16, 32, 64), groups=8, enc_dim=32, cond_hidden=64, attention=False
+    ):
         super().__init__()
         w0, w1, w2 = widths
         self.size = size
@@ -59,6 +94,9 @@ class Unet(nn.Module):
         ]
         self.blocks = nn.ModuleDict({n: DoubleConv(ci, co, groups) for n, ci, co in plan})
         self.emb = nn.ModuleDict({n: nn.Linear(cond, co) for n, _, co in plan})
+        self.attn = (
+            nn.ModuleDict({n: SelfAttention(co, groups) for n, _, co in plan}) if attention else None
+        )
         self.out = nn.Conv2d(w0, 1, 1)
         half = enc_dim // 2
         self.register_buffer(
@@ -92,7 +130,8 @@ class Unet(nn.Module):
             return self.emb[name](cond)[:, :, None, None]
 
         def block(name, h):
-            return self.blocks[name](h) + bias(name)
+            h = self.blocks[name](h) + bias(name)
+            return self.attn[name](h) if self.attn is not None else h
 
         def up(h):
             return F.interpolate(h, scale_factor=2, mode="nearest")
@@ -141,20 +180,27 @@ def main():
     p.add_argument("--chunk", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--T", type=int, default=100)
+    p.add_argument("--cond-hidden", type=int, default=64)
+    p.add_argument("--attention", choices=["none", "interlaced"], default="none")
+    p.add_argument("--plain", action="store_true", help="also time the model without attention")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     widths = tuple(int(w) for w in a.widths.split(","))
     S, B, T = a.size, a.batch, a.T
-    model = Unet(S, widths)
-    ema = Unet(S, widths)
-    ema.load_state_dict(model.state_dict())
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    def make(attention):
+        model = Unet(S, widths, cond_hidden=a.cond_hidden, attention=attention)
+        ema = Unet(S, widths, cond_hidden=a.cond_hidden, attention=attention)
+        ema.load_state_dict(model.state_dict())
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return model, ema, opt
+
+    model, ema, opt = make(a.attention == "interlaced")
     ab = cosine_alpha_bars(T)
     images = torch.sin(torch.arange(B * S * S, dtype=torch.float32)).reshape(B, 1, S, S)
     labels = torch.rand(B, 2) * S
 
-    def train_step():
+    def train_step(model=model, ema=ema, opt=opt):
         t = torch.randint(0, T, (B,))
         a_ = ab[t].sqrt().reshape(B, 1, 1, 1)
         b_ = (1 - ab[t]).sqrt().reshape(B, 1, 1, 1)
@@ -169,13 +215,20 @@ def main():
                 pe.mul_(0.99).add_(pm, alpha=0.01)
         return loss.item()
 
+    plain = make(False) if a.plain else None
     for _ in range(a.warmup):
         train_step()
-    times = []
+        if plain:
+            train_step(*plain)
+    times, plain_times = [], []
     for _ in range(a.steps):
         t0 = time.perf_counter()
         train_step()
         times.append((time.perf_counter() - t0) * 1000)
+        if plain:
+            t0 = time.perf_counter()
+            train_step(*plain)
+            plain_times.append((time.perf_counter() - t0) * 1000)
     # The median is robust to the preemptions of a shared machine (bench/train-step.ts does the same).
     train_ms = statistics.median(times)
 
@@ -201,6 +254,15 @@ def main():
         json.dumps(
             {
                 "train_ms": train_ms,
+                "train_min_ms": min(times),
+                **(
+                    {
+                        "plain_train_ms": statistics.median(plain_times),
+                        "plain_train_min_ms": min(plain_times),
+                    }
+                    if plain
+                    else {}
+                ),
                 "sample_ms": sample_ms,
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,

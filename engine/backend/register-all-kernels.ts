@@ -1,5 +1,7 @@
 import { absConfig } from './kernels/Abs.js';
 import { addConfig } from './kernels/Add.js';
+import { attentionConfig } from './kernels/Attention.js';
+import { attentionGradConfig } from './kernels/AttentionGrad.js';
 import { avgPoolConfig } from './kernels/AvgPool.js';
 import { avgPoolGradConfig } from './kernels/AvgPoolGrad.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';
@@ -34,6 +36,7 @@ import { resizeNearestNeighborGradConfig } from './kernels/ResizeNearestNeighbor
 import { rsqrtConfig } from './kernels/Rsqrt.js';
 import { sigmoidConfig } from './kernels/Sigmoid.js';
 import { sliceConfig } from './kernels/Slice.js';
+import { softmaxConfig } from './kernels/Softmax.js';
 import { splitVConfig } from './kernels/SplitV.js';
 import { sqrtConfig } from './kernels/Sqrt.js';
 import { squareConfig } from './kernels/Square.js';
@@ -51,6 +54,8 @@ import type { NativeKernelConfig } from './kernels/shared.js';
 export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   absConfig,
   addConfig,
+  attentionConfig,
+  attentionGradConfig,
   avgPoolConfig,
   avgPoolGradConfig,
   batchMatMulConfig,
@@ -85,6 +90,7 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   rsqrtConfig,
   sigmoidConfig,
   sliceConfig,
+  softmaxConfig,
   splitVConfig,
   sqrtConfig,
   squareConfig,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../backend/conv.js';
+import { attention } from '../backend/fused/attention.js';
 // One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
 import { gelu } from '../backend/fused/gelu.js';
 import {
@@ -461,28 +462,14 @@ function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D 
   return p.reshape<tf.Tensor4D>([cond.shape[0], 1, 1, -1]);
 }
 
-/**
- * Softmax over the last axis from max, sub, exp, sum and div (each a native kernel on the
- * 'native' backend, where tf.softmax falls back to the cpu kernel: measured ~140× slower on
- * [64, 256, 256]), with the exact gradient y ⊙ (dy − Σ dy ⊙ y).
- */
-const softmaxLast = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-  const e = tf.exp(tf.sub(x, tf.max(x, -1, true)));
-  const y = tf.div(e, tf.sum(e, -1, true));
-  save([y]);
-  return {
-    value: y,
-    gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) =>
-      tf.mul(saved, tf.sub(dy, tf.sum(tf.mul(dy, saved), -1, true))),
-  };
-}) as (x: tf.Tensor3D) => tf.Tensor3D;
-
 /** What one self-attention layer returns: its output and each head's attention weights. */
 export interface AttentionResult {
   /** x + the projected attention mix, [B, H, W, C]. */
   out: tf.Tensor4D;
-  /** Per head, softmax(QKᵀ/√d) over the H·W positions, [B, H·W, H·W]; each row sums to 1. */
+  /**
+   * Per head, softmax(QKᵀ/√d) over the H·W positions, [B, H·W, H·W]; each row sums to 1.
+   * Empty with `weights: false` (the fused kernel never forms them).
+   */
   weights: tf.Tensor3D[];
 }
 
@@ -490,15 +477,17 @@ export interface AttentionResult {
  * Self-attention over the H·W positions of x [B, H, W, C]: GroupNorm, then Q, K, V as 1×1
  * projections (`<prefix>.q|k|v`, [C, C]), per head (d = C / heads channels each)
  * softmax(Q Kᵀ / √d) V, the heads concatenated, projected by `<prefix>.o` and added to x.
- * Heads use column slices of the projections, so no transpose is needed. Intermediates are
- * disposed; the caller owns `out` and `weights`.
- * @example const { out } = selfAttention(x, W, 'attn', { groups: 8, heads: 4 });
+ * With `weights: false` the heads run as one fused kernel (engine/backend/fused/attention.ts:
+ * no [H·W, H·W] score matrix is stored, forward or backward); otherwise they are composed from
+ * matMul and softmax, heads on column slices of the projections, and their weights returned.
+ * Intermediates are disposed; the caller owns `out` and `weights`.
+ * @example const { out } = selfAttention(x, W, 'attn', { groups: 8, heads: 4, weights: false });
  */
 export function selfAttention(
   x: tf.Tensor4D,
   W: UnetWeights,
   prefix: string,
-  opts: { groups: number; heads?: number },
+  opts: { groups: number; heads?: number; weights?: boolean },
 ): AttentionResult {
   const [b, h, w, c] = x.shape;
   const heads = opts.heads ?? 1;
@@ -520,6 +509,14 @@ export function selfAttention(
       const wt = heads === 1 ? full : tf.slice(full, [0, head * d], [c, d]);
       return tf.matMul(n, wt).reshape<tf.Tensor3D>([b, h * w, d]);
     };
+    if (opts.weights === false) {
+      const [q, k, v] = ['q', 'k', 'v'].map((p) =>
+        tf.matMul(n, W[`${prefix}.${p}`] as tf.Tensor2D).reshape<tf.Tensor3D>([b, h * w, c]),
+      );
+      const mixed = attention(q, k, v, heads).reshape<tf.Tensor2D>([b * h * w, c]);
+      const out = tf.matMul(mixed, W[`${prefix}.o`]).reshape<tf.Tensor4D>([b, h, w, c]);
+      return { out: tf.add<tf.Tensor4D>(x, out), weights: [] };
+    }
     const weights: tf.Tensor3D[] = [];
     const mixes: tf.Tensor3D[] = [];
     for (let k = 0; k < heads; k++) {
@@ -527,7 +524,7 @@ export function selfAttention(
         tf.matMul(proj('q', k), proj('k', k), false, true),
         Math.sqrt(d),
       );
-      const a = softmaxLast(scores);
+      const a = tf.softmax(scores);
       weights.push(a);
       mixes.push(tf.matMul(a, proj('v', k)));
     }
@@ -589,7 +586,9 @@ export function unetApply(
     // A block's attention (when it has one) follows its output, conditioning included.
     const attended = (name: string, v: tf.Tensor4D): tf.Tensor4D => {
       const prefix = attend.get(name);
-      return prefix === undefined ? v : selfAttention(v, W, prefix, { groups: g, heads }).out;
+      return prefix === undefined
+        ? v
+        : selfAttention(v, W, prefix, { groups: g, heads, weights: false }).out;
     };
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
       attended(name, tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name)));

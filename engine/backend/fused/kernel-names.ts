@@ -37,3 +37,19 @@ export type GeluInputs = Pick<tf.NamedTensorInfoMap, 'x'>;
 /** GELU's gradient: dy·(Φ(x) + x·φ(x)). */
 export const GeluGrad = 'PhasewatchGeluGrad';
 export type GeluGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'x'>;
+
+/**
+ * Multi-head attention softmax(q kᵀ / √d) v of q, k, v [b, n, heads·d] (head h on channels
+ * h·d … h·d+d-1); outputs [o, lse]: o in q's layout and lse [b, heads, n], the log of each
+ * softmax row's normaliser, which the gradient reuses instead of a stored score matrix.
+ */
+export const Attention = 'PhasewatchAttention';
+export type AttentionInputs = Pick<tf.NamedTensorInfoMap, 'q' | 'k' | 'v'>;
+export interface AttentionAttrs {
+  heads: number;
+}
+
+/** Attention's gradient; outputs [dq, dk, dv]. */
+export const AttentionGrad = 'PhasewatchAttentionGrad';
+export type AttentionGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'q' | 'k' | 'v' | 'o' | 'lse'>;
+export type AttentionGradAttrs = AttentionAttrs;

@@ -1,9 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
+import { attentionGradValues, attentionValues, type AttentionDims } from './attention-values.js';
 import {
+  Attention,
+  AttentionGrad,
   Gelu,
   GeluGrad,
   GroupNorm,
   GroupNormGrad,
+  type AttentionAttrs,
+  type AttentionGradAttrs,
+  type AttentionGradInputs,
+  type AttentionInputs,
   type GeluGradInputs,
   type GeluInputs,
   type GroupNormAttrs,
@@ -150,12 +157,78 @@ export const geluGradConfig: tf.GradConfig = {
   },
 };
 
+/** [b, n, heads, d] of a [b, n, heads·d] attention operand. */
+export function attentionDims(shape: readonly number[], heads: number): AttentionDims {
+  const [b, n, c] = shape;
+  return { b, n, heads, d: c / heads };
+}
+
+/** The portable attention kernel (any backend). */
+export function attentionPortable({
+  inputs: { q, k, v },
+  attrs: { heads },
+  backend,
+}: {
+  inputs: AttentionInputs;
+  attrs: AttentionAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  if (!q || !k || !v) throw new Error(`${Attention}: expected inputs q, k, v`);
+  const dims = attentionDims(q.shape, heads);
+  const r = attentionValues(read(backend, q), read(backend, k), read(backend, v), dims);
+  return [output(backend, r.o, q.shape), output(backend, r.lse, [dims.b, heads, dims.n])];
+}
+
+/** The portable attention gradient kernel (any backend). */
+export function attentionGradPortable({
+  inputs: { dy, q, k, v, o, lse },
+  attrs: { heads },
+  backend,
+}: {
+  inputs: AttentionGradInputs;
+  attrs: AttentionGradAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  if (!dy || !q || !k || !v || !o || !lse) {
+    throw new Error(`${AttentionGrad}: expected inputs dy, q, k, v, o, lse`);
+  }
+  const [dyv, qv, kv, vv, ov, lv] = [dy, q, k, v, o, lse].map((t) => read(backend, t));
+  const r = attentionGradValues(dyv, qv, kv, vv, ov, lv, attentionDims(q.shape, heads));
+  return [
+    output(backend, r.dq, q.shape),
+    output(backend, r.dk, q.shape),
+    output(backend, r.dv, q.shape),
+  ];
+}
+
+/** Attention's gradient: one AttentionGrad kernel for q, k and v (lse gets none). */
+export const attentionGradConfig: tf.GradConfig = {
+  kernelName: Attention,
+  inputsToSave: ['q', 'k', 'v'],
+  outputsToSave: [true, true],
+  gradFunc: (dy, saved, attrs) => {
+    const [q, k, v, o, lse] = saved;
+    const inputs: AttentionGradInputs = { dy: Array.isArray(dy) ? dy[0] : dy, q, k, v, o, lse };
+    const gradAttrs: AttentionGradAttrs = { heads: (attrs as unknown as AttentionAttrs).heads };
+    const [dq, dk, dv] = tf
+      .engine()
+      .runKernel<tf.Tensor[]>(
+        AttentionGrad,
+        inputs as unknown as tf.NamedTensorMap,
+        gradAttrs as unknown as tf.NamedAttrMap,
+      );
+    return { q: () => dq, k: () => dk, v: () => dv };
+  },
+};
+
 /** The fused kernels' portable implementations, which any backend can run. */
 export const portableFusedKernels: { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
   { kernelName: GroupNorm, kernelFunc: groupNormPortable as unknown as tf.KernelFunc },
   { kernelName: GroupNormGrad, kernelFunc: groupNormGradPortable as unknown as tf.KernelFunc },
   { kernelName: Gelu, kernelFunc: geluPortable as unknown as tf.KernelFunc },
   { kernelName: GeluGrad, kernelFunc: geluGradPortable as unknown as tf.KernelFunc },
+  { kernelName: Attention, kernelFunc: attentionPortable as unknown as tf.KernelFunc },
+  { kernelName: AttentionGrad, kernelFunc: attentionGradPortable as unknown as tf.KernelFunc },
 ];
 
 let gradients = false;
@@ -170,6 +243,7 @@ export function ensureFusedKernels(backendName: string): void {
     gradients = true;
     tf.registerGradient(groupNormGradConfig);
     tf.registerGradient(geluGradConfig);
+    tf.registerGradient(attentionGradConfig);
   }
   for (const { kernelName, kernelFunc } of portableFusedKernels) {
     if (!tf.getKernel(kernelName, backendName)) {

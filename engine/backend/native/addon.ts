@@ -92,6 +92,33 @@ export interface NativeAddon {
   ): void;
   gelu(x: Float32Array, y: Float32Array): void;
   geluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
+  /** dims: rows, columns; softmax over each row. */
+  softmax(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  /**
+   * dims: batch, positions n, heads, head size d; q, k, v, o are [batch, n, heads·d], lse is
+   * [batch, heads, n] (the log of each softmax row's normaliser).
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    lse: Float32Array,
+    dims: Int32Array,
+  ): void;
+  /** The gradient of `attention` from dy, as dq, dk, dv (dims as for attention). */
+  attentionGrad(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    o: Float32Array,
+    lse: Float32Array,
+    dy: Float32Array,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dims: Int32Array,
+  ): void;
   /**
    * One Adam step then the EMA update, in place, for every tensor i (all five arrays of a
    * tensor equally long); coef = b1, 1−b1, b2, 1−b2, 1−b1ᵗ, 1−b2ᵗ, eps, −lr, decay, 1−decay.

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { FusedAdamEma } from '../../../engine/backend/adam-ema.js';
+import { attention } from '../../../engine/backend/fused/attention.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
 import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 import {
@@ -9,6 +10,8 @@ import {
   registerNativeBackend,
   resetNativeKernelHits,
 } from '../../../engine/backend/native/backend.js';
+import { loadNativeAddon } from '../../../engine/backend/native/addon.js';
+import { Ddpm } from '../../../engine/models/ddpm.js';
 import { createUnet, unetApply } from '../../../engine/models/unet.js';
 
 /** Deterministic values in [lo, hi). */
@@ -653,6 +656,133 @@ describe('native backend', function () {
           /gelu: x must be float32 \(got int32\)/,
         );
       });
+    });
+  });
+
+  describe('softmax and fused attention', () => {
+    for (const [shape, lo, hi] of [
+      [[3, 7, 300], -5, 5],
+      [[5, 1], -1, 1],
+      [[700, 200], -80, 80], // over the threading threshold; exp would overflow without the max
+    ] as [number[], number, number][]) {
+      it(`softmax ${JSON.stringify(shape)} in [${lo}, ${hi}) matches cpu, with gradient`, async () => {
+        await expectMatch(() => {
+          const x = rand(shape, 50, lo, hi);
+          return [
+            tf.softmax(x),
+            ...tf.grads((a: tf.Tensor) => tf.softmax(a))([x], rand(shape, 51)),
+          ];
+        });
+        expectNative('Softmax');
+      });
+    }
+
+    /** Per head softmax(q kᵀ/√d) v composed of matMul, softmax and concat: the reference. */
+    const attentionOps = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number): tf.Tensor => {
+      const [b, n, c] = q.shape;
+      const d = c / heads;
+      const head = (t: tf.Tensor, h: number): tf.Tensor3D =>
+        tf.slice(t, [0, 0, h * d], [b, n, d]) as tf.Tensor3D;
+      const mixes = Array.from({ length: heads }, (_, h) => {
+        const scores = tf.div(tf.matMul(head(q, h), head(k, h), false, true), Math.sqrt(d));
+        return tf.matMul(tf.softmax(scores) as tf.Tensor3D, head(v, h));
+      });
+      return tf.concat(mixes, 2);
+    };
+
+    // Odd sizes: key counts off the 32-key tile, query counts off the 4-query tile, head sizes
+    // off the 8-float vector (and one of 80, the 16-vector instantiation).
+    for (const [shape, heads] of [
+      [[2, 37, 12], 2],
+      [[3, 70, 16], 1],
+      [[1, 5, 80], 1],
+      [[2, 64, 64], 4],
+      [[1, 1, 3], 1],
+    ] as [number[], number][]) {
+      it(`attention ${JSON.stringify(shape)} with ${heads} head(s) matches the composed ops, with gradients`, async () => {
+        const run = (fused: boolean) => () => {
+          const [q, k, v] = [60, 61, 62].map((seed) => rand(shape, seed, -2, 2));
+          const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor =>
+            fused
+              ? attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, heads)
+              : attentionOps(a, b, c, heads);
+          return [f(q, k, v), ...tf.grads(f)([q, k, v], rand(shape, 63))];
+        };
+        // native's C++ kernel and cpu's portable one, each against the composed ops on cpu.
+        await expectMatchRef(run(true), run(false));
+        expectNative('PhasewatchAttention');
+        expectNative('PhasewatchAttentionGrad');
+      });
+    }
+
+    it('never holds an [n, n] score matrix, forward or backward', async () => {
+      await tf.setBackend('native');
+      const [b, n, c] = [2, 1024, 8];
+      const scores = b * n * n * 4;
+      const peak = async (f: typeof attention): Promise<number> =>
+        (
+          await tf.profile(() =>
+            tf.tidy(() => {
+              const [q, k, v] = [1, 2, 3].map((s) => rand([b, n, c], s) as tf.Tensor3D);
+              return tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+                tf.sum(f(x as tf.Tensor3D, y as tf.Tensor3D, z as tf.Tensor3D)),
+              )([q, k, v]);
+            }),
+          )
+        ).peakBytes;
+      expect(await peak(attention)).to.be.below(scores / 8);
+      // The composed version, for contrast, holds several.
+      const composed = (x: tf.Tensor3D, y: tf.Tensor3D, z: tf.Tensor3D): tf.Tensor3D =>
+        attentionOps(x, y, z, 1) as tf.Tensor3D;
+      expect(await peak(composed)).to.be.above(scores);
+    });
+
+    it('rejects mismatched shapes, a head count that does not divide the channels, non-float input', () => {
+      tf.tidy(() => {
+        const q = tf.zeros([1, 4, 6]) as tf.Tensor3D;
+        expect(() => attention(q, q, q, 4)).to.throw(
+          /^attention: heads must be a positive integer dividing 6 channels \(got 4\)$/,
+        );
+        expect(() => attention(q, tf.zeros([1, 5, 6]) as tf.Tensor3D, q)).to.throw(
+          /^attention: k must have q's shape \[1, 4, 6\] \(got \[1, 5, 6\]\)$/,
+        );
+        expect(() => attention(q, q, tf.zeros([1, 4, 6], 'int32') as tf.Tensor3D)).to.throw(
+          /^attention: v must be float32 \(got int32\)$/,
+        );
+      });
+    });
+
+    it('seeded training of a UNet with attention after every block repeats bit for bit with 1 or 2 threads', async () => {
+      await tf.setBackend('native');
+      const addon = loadNativeAddon()!;
+      const threads = addon.threads();
+      const run = (count: number): number[] => {
+        addon.threads(count);
+        // 16 images at 16 px: the full-size layer attends over 256 positions, enough work for
+        // the kernels to split over threads.
+        const m = new Ddpm({
+          size: 16,
+          widths: [8, 16, 16],
+          groups: 4,
+          attention: true,
+          attentionAt: 'interlaced',
+          heads: 2,
+          seed: 5,
+        });
+        const images = Float32Array.from({ length: 16 * 256 }, (_, i) => Math.sin(i * 0.37));
+        const labels = Float32Array.from({ length: 16 * 2 }, (_, i) => (i % 7) / 7);
+        const losses = Array.from({ length: 3 }, () => m.trainStep(images, labels, 16));
+        m.dispose();
+        return losses;
+      };
+      try {
+        const first = run(2);
+        expect(run(2)).to.deep.equal(first);
+        expect(run(1)).to.deep.equal(first);
+        expectNative('PhasewatchAttentionGrad');
+      } finally {
+        addon.threads(threads);
+      }
     });
   });
 

@@ -132,6 +132,51 @@ describe('self-attention', () => {
     });
   }
 
+  for (const heads of [1, 2]) {
+    it(`with weights: false runs the fused kernel and matches the written-out layer, ${heads} head(s), with the composed gradients`, async () => {
+      const shape: [number, number, number, number] = [2, 3, 5, 8];
+      const W = layerWeights(8, 20 * heads);
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 8) as tf.Tensor4D;
+      const before = tf.memory().numTensors;
+      const { kernelNames } = await tf.profile(() => {
+        const { out, weights } = selfAttention(x, W, 'a', { groups: 2, heads, weights: false });
+        expect(weights).to.deep.equal([]);
+        const got = out.dataSync();
+        out.dispose();
+        const plain = Object.fromEntries(
+          Object.entries(W).map(([k, t]) => [k, t.dataSync() as Float32Array]),
+        );
+        const want = reference(x.dataSync() as Float32Array, shape, plain, 2, heads);
+        for (let i = 0; i < want.length; i++) expect(got[i]).to.be.closeTo(want[i], 1e-3);
+      });
+      expect(kernelNames).to.include('PhasewatchAttention');
+      expect(kernelNames).not.to.include('Softmax');
+      const gradsOf = (fused: boolean): Float32Array[] =>
+        tf.tidy(() => {
+          const f = (a: tf.Tensor, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
+            const w = { ...W, 'a.q': q, 'a.k': k, 'a.v': v };
+            return tf.sum(
+              tf.square(
+                selfAttention(a as tf.Tensor4D, w, 'a', { groups: 2, heads, weights: !fused }).out,
+              ),
+            );
+          };
+          return tf
+            .grads(f)([x, W['a.q'], W['a.k'], W['a.v']])
+            .map((g) => g.dataSync() as Float32Array);
+        });
+      const [fused, composed] = [gradsOf(true), gradsOf(false)];
+      fused.forEach((g, i) => {
+        const scale = Math.max(...composed[i].map(Math.abs));
+        for (let j = 0; j < g.length; j++) {
+          expect(g[j], `gradient ${i}[${j}]`).to.be.closeTo(composed[i][j], 1e-4 * scale);
+        }
+      });
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([x, ...Object.values(W)]);
+    });
+  }
+
   it('mixes positions: changing one position changes the output at every other', () => {
     const W = layerWeights(4, 3);
     const x = tf.randomNormal([1, 2, 2, 4], 0, 1, 'float32', 5) as tf.Tensor4D;
