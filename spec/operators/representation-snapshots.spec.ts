@@ -23,7 +23,9 @@ const byClass = (s: Snapshot) => ({ class: { values: s.labels, categorical: true
 
 describe('representationSnapshots', () => {
   it('emits one representation snapshot per snapshot, at the same frames', () => {
-    new TestScheduler((a, e) => expect(a).to.deep.equal(e)).run(({ cold, expectObservable }) => {
+    new TestScheduler((a, e) => {
+      expect(a).to.deep.equal(e);
+    }).run(({ cold, expectObservable }) => {
       const src = cold('-a---b---|', { a: snap(1), b: snap(2) });
       expectObservable(src.pipe(representationSnapshots({ factors: byClass }))).toBe('-a---b---|', {
         a: rep(snap(1)),
