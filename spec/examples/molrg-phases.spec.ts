@@ -75,6 +75,11 @@ describe('examples/molrg-phases', function () {
       'evidence/samplesOk',
     ]);
     expect(events.filter((e) => e.type === 'phase')).to.have.length.above(0);
+    // the progress lines give the representation rule's figures, not the bump rule's
+    expect(r.stderr).to.match(
+      /at step 10: structure \d\.\d\d ordering \d\.\d\d samples ok \d\.\d\d/,
+    );
+    expect(r.stderr).not.to.contain('one-bump');
   });
 
   it('a layer the model does not have: one line, no stack trace, exit 1', async () => {
