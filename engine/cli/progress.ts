@@ -97,7 +97,8 @@ export function progressLine(state: ProgressState, width = 20): string {
 
 /**
  * The figures of one assessment, for the line printed after it: the bump rule's accuracy,
- * one-bump share and R², or the representation rule's structure, ordering and samples ok.
+ * one-bump share and R², or the representation rule's structure, ordering, samples ok (`-` when
+ * no verdicts were sent: evidence −1) and intrinsic dimension.
  *
  * @example
  * assessmentFiguresLine(e) // 'acc 0.81 one-bump 0.92 R² 0.88'
@@ -111,5 +112,5 @@ export function assessmentFiguresLine(
   const v = e.evidence;
   const fig = (x: number | undefined): string =>
     x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '-';
-  return `structure ${fig(v.structure)} ordering ${fig(v.ordering)} samples ok ${fig(v.samplesOk)} dim ${fig(v.intrinsicDim)}`;
+  return `structure ${fig(v.structure)} ordering ${fig(v.ordering)} samples ok ${fig(v.samplesOk >= 0 ? v.samplesOk : NaN)} dim ${fig(v.intrinsicDim)}`;
 }

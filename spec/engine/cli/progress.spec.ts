@@ -97,7 +97,7 @@ describe('progress', () => {
       assessmentFiguresLine({
         ...common,
         rule: 'representation',
-        evidence: { ...evidence, samplesOk: NaN },
+        evidence: { ...evidence, samplesOk: -1 },
       }),
     ).to.equal('structure 0.40 ordering 1.00 samples ok - dim 3.14');
   });
