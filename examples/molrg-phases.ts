@@ -2,10 +2,10 @@
  * Phase detection for a model that draws no bumps: phasewatch's MLP denoiser, class-conditional,
  * trained on a mixture of low-rank Gaussians (MoLRG, seed 002). Every --snapshot-every steps it
  * samples --samples vectors (DDIM) for a fixed set of asked classes, and `watchPhases` judges the
- * representation — a hidden layer of your choice at the first sampling step — by the generic
- * rule (A no structure, B a manifold that does not order the classes, C an ordered one): the
- * factor is the class each sample was asked for, the verdict whether the generated vector lies
- * near that class's subspace. The dashboard shows the phases live (docs/interop.md).
+ * representation — a hidden layer of your choice, at the first or the last sampling step — by
+ * the generic rule (A no structure, B a manifold that does not order the classes, C an ordered
+ * one): the factor is the class each sample was asked for, the verdict whether the generated
+ * vector lies near that class's subspace. The dashboard shows the phases live (docs/interop.md).
  *
  *   npx phasewatch run examples/molrg-phases.ts --steps 3000 --snapshot-every 250 --serve
  *
@@ -44,8 +44,12 @@ export interface MolrgPhasesOptions {
   /** DDIM steps of each snapshot's samples. */
   sampleSteps: number;
   seed: number;
-  /** The hidden layer whose activations are judged: `layer1` or `layer2`. */
-  layer: 'layer1' | 'layer2';
+  /**
+   * The hidden layer whose activations are judged: `layer1` or `layer2` at the first sampling
+   * step (pure-noise input, as the bump experiment reads its UNet), or `layer1-last` /
+   * `layer2-last` at the last (the input nearly clean).
+   */
+  layer: Layer;
   /** MLP hidden width. */
   hidden: number;
   /** Training examples of the MoLRG. */
@@ -57,6 +61,9 @@ export interface MolrgPhasesOptions {
   confirm: number;
   backend: string;
 }
+
+const LAYERS = ['layer1', 'layer2', 'layer1-last', 'layer2-last'] as const;
+type Layer = (typeof LAYERS)[number];
 
 type Preset = Pick<MolrgPhasesOptions, 'layer' | 'hidden' | 'trainCount' | 'molrg' | 'okSpread'>;
 
@@ -106,8 +113,10 @@ export function optionsFrom(ctx: ScriptContext): MolrgPhasesOptions {
     backend: c.backend,
     ...extra,
   };
-  if (o.layer !== 'layer1' && o.layer !== 'layer2') {
-    throw new Error(`MOLRG_PHASES layer must be one of layer1, layer2 (got ${String(o.layer)})`);
+  if (!LAYERS.includes(o.layer)) {
+    throw new Error(
+      `MOLRG_PHASES layer must be one of ${LAYERS.join(', ')} (got ${String(o.layer)})`,
+    );
   }
   if (!(typeof o.okSpread === 'number' && o.okSpread > 0)) {
     throw new Error(`MOLRG_PHASES okSpread must be a number > 0 (got ${String(o.okSpread)})`);

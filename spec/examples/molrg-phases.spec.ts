@@ -86,7 +86,7 @@ describe('examples/molrg-phases', function () {
     const r = await phasewatch(out, { MOLRG_PHASES: '{"layer": "layer4"}' });
     expect(r.code).to.equal(1);
     expect(r.stderr).to.contain(
-      'phasewatch: MOLRG_PHASES layer must be one of layer1, layer2 (got layer4)\n',
+      'phasewatch: MOLRG_PHASES layer must be one of layer1, layer2, layer1-last, layer2-last (got layer4)\n',
     );
     expect(r.stderr).not.to.match(/^\s+at /m);
   });
@@ -94,9 +94,9 @@ describe('examples/molrg-phases', function () {
   it('picks the tiny preset under 200 steps; MOLRG_PHASES overrides it', () => {
     const ctx = tinyContext(out);
     expect(optionsFrom(ctx)).to.include({ hidden: TINY.hidden, layer: 'layer2' });
-    process.env.MOLRG_PHASES = '{"layer": "layer1"}';
+    process.env.MOLRG_PHASES = '{"layer": "layer2-last"}';
     try {
-      expect(optionsFrom(ctx).layer).to.equal('layer1');
+      expect(optionsFrom(ctx).layer).to.equal('layer2-last');
       process.env.MOLRG_PHASES = '{oops';
       expect(() => optionsFrom(ctx)).to.throw(/^MOLRG_PHASES must be a JSON object/);
     } finally {
