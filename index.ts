@@ -105,6 +105,8 @@ export { featuresAt, perSnapshot, resolveProbeSet } from './operators/probe-set.
 export type { ProbeSet, ProbeSetOptions } from './operators/probe-set.js';
 export { snapshotEvery } from './operators/snapshot-every.js';
 export type { SnapshotEveryOptions } from './operators/snapshot-every.js';
+export { representationSnapshots } from './operators/representation-snapshots.js';
+export type { RepresentationSnapshotsOptions } from './operators/representation-snapshots.js';
 export { conditionalMse } from './operators/conditional-mse.js';
 export type { ConditionalMseOptions, ConditionalSampler } from './operators/conditional-mse.js';
 export type { DivaProbeSampler, FreezableDiva } from './operators/frozen-probe.js';

@@ -20,7 +20,13 @@ import { startServer, type LiveServer } from '../server/live-server.js';
 import { DISTRIBUTED_USAGE, isDistributedCommand } from './distributed-usage.js';
 import { exportCommand } from './export-command.js';
 import { importScript } from '../experiment/load-script.js';
-import { advanceProgress, newProgress, progressLine, type ProgressState } from './progress.js';
+import {
+  advanceProgress,
+  assessmentFiguresLine,
+  newProgress,
+  progressLine,
+  type ProgressState,
+} from './progress.js';
 import { EDIT_USAGE, editCommand } from './edit-command.js';
 import { reportCommand } from './report-command.js';
 import { interrupts } from '../runtime/interrupts.js';
@@ -357,8 +363,7 @@ function progressSink(runsDir: string): (e: RunEvent) => void {
       process.stderr.write(`\r${prefix}${progressLine(state)}\x1b[K`);
     } else if (e.type === 'assessment') {
       process.stderr.write(
-        `${cr}${prefix}${progressLine(state)} | at step ${e.step}: acc ${e.accuracy.toFixed(2)} one-bump ` +
-          `${e.bumps.one.toFixed(2)} R² ${e.r2.mean.toFixed(2)}\n`,
+        `${cr}${prefix}${progressLine(state)} | at step ${e.step}: ${assessmentFiguresLine(e)}\n`,
       );
     } else if (e.type === 'phase') {
       process.stderr.write(`${cr}${prefix}phase ${e.from ?? '-'} → ${e.to} at step ${e.step}\n`);

@@ -1,4 +1,4 @@
-import type { Phase, RunEvent } from '../../streams/events.js';
+import type { AssessmentEvent, Phase, RunEvent } from '../../streams/events.js';
 
 /** What the progress bar shows; folded from the run's events. */
 export interface ProgressState {
@@ -93,4 +93,24 @@ export function progressLine(state: ProgressState, width = 20): string {
   const done = state.step - (state.startStep ?? 0);
   const eta = done > 0 ? (elapsed / done) * (state.total - state.step) : NaN;
   return `step ${state.step}/${state.total} [${bar}] ${tail} ETA ${formatDuration(eta)}`;
+}
+
+/**
+ * The figures of one assessment, for the line printed after it: the bump rule's accuracy,
+ * one-bump share and R², or the representation rule's structure, ordering, samples ok (`-` when
+ * no verdicts were sent: evidence −1) and intrinsic dimension.
+ *
+ * @example
+ * assessmentFiguresLine(e) // 'acc 0.81 one-bump 0.92 R² 0.88'
+ */
+export function assessmentFiguresLine(
+  e: Pick<AssessmentEvent, 'accuracy' | 'bumps' | 'r2' | 'evidence' | 'rule'>,
+): string {
+  if (e.rule !== 'representation') {
+    return `acc ${e.accuracy.toFixed(2)} one-bump ${e.bumps.one.toFixed(2)} R² ${e.r2.mean.toFixed(2)}`;
+  }
+  const v = e.evidence;
+  const fig = (x: number | undefined): string =>
+    x !== undefined && Number.isFinite(x) ? x.toFixed(2) : '-';
+  return `structure ${fig(v.structure)} ordering ${fig(v.ordering)} samples ok ${fig(v.samplesOk >= 0 ? v.samplesOk : NaN)} dim ${fig(v.intrinsicDim)}`;
 }

@@ -27,8 +27,10 @@ export class MlpDenoiserSampler implements Sampler {
   ) {}
 
   /**
-   * DDIM sampling of N = conditions.length / labelDim vectors; `layer2` at the first step. A
-   * DiER model has no clean example to encode here and samples with a zero code.
+   * DDIM sampling of N = conditions.length / labelDim vectors; the hidden layers `layer1` and
+   * `layer2` at the first step (pure-noise input) and `layer1-last`, `layer2-last` at the last
+   * (the input nearly clean). A DiER model has no clean example to encode here and samples with
+   * a zero code.
    */
   async sample(conditions: Float32Array, opts: ModelSampleOptions): Promise<ModelSample> {
     this.assertLive();
@@ -49,9 +51,20 @@ export class MlpDenoiserSampler implements Sampler {
         const tPrev = i + 1 < times.length ? times[i + 1] : -1;
         const next = tf.tidy(() => {
           const out = mlpDenoiserApply(c, this.weights, x, tf.fill<tf.Rank.R1>([N], t), lab);
-          if (i === 0) {
-            activations.layer1 = { data: out.layer1.dataSync() as Float32Array, dim: c.hidden };
-            activations.layer2 = { data: out.layer2.dataSync() as Float32Array, dim: c.hidden };
+          // the first step's hidden layers, then the last step's under `-last` names
+          for (const [at, suffix] of [
+            [0, ''],
+            [times.length - 1, '-last'],
+          ] as const) {
+            if (i !== at) continue;
+            activations[`layer1${suffix}`] = {
+              data: out.layer1.dataSync() as Float32Array,
+              dim: c.hidden,
+            };
+            activations[`layer2${suffix}`] = {
+              data: out.layer2.dataSync() as Float32Array,
+              dim: c.hidden,
+            };
           }
           return reverseStep(this.schedule, x, out.eps, t, tPrev, false, 'ddim', undefined);
         });

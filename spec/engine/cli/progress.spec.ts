@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import {
   advanceProgress,
+  assessmentFiguresLine,
   formatDuration,
   newProgress,
   progressLine,
@@ -78,5 +79,26 @@ describe('progress', () => {
   it('formats durations', () => {
     expect(formatDuration(3_725_000)).to.equal('1:02:05');
     expect(formatDuration(NaN)).to.equal('--:--');
+  });
+  it("an assessment's figures: the bump rule's, or the representation rule's evidence", () => {
+    const common = {
+      accuracy: 0,
+      bumps: { none: 0, one: 0, many: 0 },
+      r2: { x: 0, y: 0, mean: 0.5 },
+    };
+    expect(assessmentFiguresLine({ ...common, accuracy: 0.812, evidence: {} })).to.equal(
+      'acc 0.81 one-bump 0.00 R² 0.50',
+    );
+    const evidence = { structure: 0.4, ordering: 1, samplesOk: 0.254, intrinsicDim: 3.14 };
+    expect(assessmentFiguresLine({ ...common, rule: 'representation', evidence })).to.equal(
+      'structure 0.40 ordering 1.00 samples ok 0.25 dim 3.14',
+    );
+    expect(
+      assessmentFiguresLine({
+        ...common,
+        rule: 'representation',
+        evidence: { ...evidence, samplesOk: -1 },
+      }),
+    ).to.equal('structure 0.40 ordering 1.00 samples ok - dim 3.14');
   });
 });

@@ -79,6 +79,29 @@ describe('MlpDenoiser', () => {
     }
   });
 
+  it("also returns both hidden layers at the last sampling step, the first step's with one step", async () => {
+    const m = new MlpDenoiser({ ...tiny, seed: 4 });
+    try {
+      const out = await m.sample(new Float32Array(6), { seed: 1, steps: 5 });
+      expect(Object.keys(out.activations)).to.deep.equal([
+        'layer1',
+        'layer2',
+        'layer1-last',
+        'layer2-last',
+      ]);
+      expect(out.activations['layer2-last'].data).to.have.length(6 * 32);
+      expect([...out.activations['layer2-last'].data]).not.to.deep.equal([
+        ...out.activations.layer2.data,
+      ]);
+      const one = await m.sample(new Float32Array(6), { seed: 1, steps: 1 });
+      expect([...one.activations['layer2-last'].data]).to.deep.equal([
+        ...one.activations.layer2.data,
+      ]);
+    } finally {
+      m.dispose();
+    }
+  });
+
   it('gives features of clean inputs (timestep only) or inputs noised to t, reproducibly', async () => {
     const m = new MlpDenoiser({ ...tiny, seed: 5 });
     try {
