@@ -37,6 +37,7 @@ export type {
   Model,
   ModelSample,
   ModelSampleOptions,
+  NoiseLevel,
   Phase,
   PhaseEvent,
   Rect,
