@@ -1,10 +1,12 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunEvent } from '../../streams/events.js';
+import type { Phase, RunEvent } from '../../streams/events.js';
 import type { RunSummary } from '../../streams/protocol.js';
 
 /** Metrics kept per run; more names than this are left out of its summary. */
 export const MAX_SUMMARY_METRICS = 200;
+
+const PHASES: readonly Phase[] = ['A', 'B', 'C'];
 
 /** Bytes read from a log at a time. */
 const CHUNK = 1 << 20;
@@ -30,19 +32,26 @@ export function foldSummary(summary: RunSummary, e: RunEvent): void {
       summary.status = e.status;
       break;
     case 'phase': {
+      if (!PHASES.includes(e.to)) break;
       const seen = summary.phases[e.to];
       if (seen === undefined || e.step < seen) summary.phases[e.to] = e.step;
       break;
     }
     case 'metric': {
-      if (!Number.isFinite(e.value)) break;
-      const m = summary.metrics[e.name];
+      if (!Number.isFinite(e.value) || typeof e.name !== 'string') break;
+      // own properties only: a metric named `__proto__` or `toString` is a metric like any
+      const m = Object.hasOwn(summary.metrics, e.name) ? summary.metrics[e.name] : undefined;
       if (m) {
         m.last = e.value;
         m.min = Math.min(m.min, e.value);
         m.max = Math.max(m.max, e.value);
       } else if (Object.keys(summary.metrics).length < MAX_SUMMARY_METRICS) {
-        summary.metrics[e.name] = { last: e.value, min: e.value, max: e.value };
+        Object.defineProperty(summary.metrics, e.name, {
+          value: { last: e.value, min: e.value, max: e.value },
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       break;
     }
@@ -132,6 +141,9 @@ export class RunSummaries {
         rest = chunk.subarray(end + 1);
       }
       return at - rest.length;
+    } catch {
+      // unreadable (a directory where the log should be, an I/O error): what was folded stays
+      return offset;
     } finally {
       closeSync(fd);
     }

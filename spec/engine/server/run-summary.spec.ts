@@ -1,5 +1,13 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Subject } from 'rxjs';
@@ -105,6 +113,28 @@ describe('run summaries', () => {
     expect(s.phases).to.deep.equal({ B: 30 });
     foldSummary(s, phase(6, 20));
     expect(s.phases).to.deep.equal({ B: 20 });
+  });
+
+  it('keeps odd metric names as metrics of their own, and skips a log that cannot be read', () => {
+    const s = emptySummary('x');
+    const metric = (seq: number, name: string, value: number): RunEvent => ({
+      type: 'metric',
+      runId: 'x',
+      seq,
+      step: seq,
+      time: 0,
+      name,
+      value,
+    });
+    foldSummary(s, metric(1, '__proto__', 1));
+    foldSummary(s, metric(2, 'toString', 2));
+    foldSummary(s, metric(3, '__proto__', 3));
+    expect(Object.keys(s.metrics)).to.deep.equal(['__proto__', 'toString']);
+    expect(s.metrics['__proto__']).to.deep.equal({ last: 3, min: 1, max: 3 });
+    expect(({} as Record<string, unknown>).last).to.equal(undefined);
+    // events.jsonl a directory: an empty summary, no throw.
+    mkdirSync(join(runsDir, 'odd', 'events.jsonl'), { recursive: true });
+    expect(new RunSummaries(runsDir).get('odd').lastSeq).to.equal(0);
   });
 
   describe('sent with the catalogue', () => {
