@@ -1,14 +1,17 @@
 /**
- * Live dashboard bench: event → browser latency at a steady event rate, and server
- * throughput with many connected sockets, each against a reference measured in the same run.
+ * Live dashboard bench: event → browser latency at a steady event rate, server throughput
+ * with many connected sockets, each against a reference measured in the same run, and the
+ * time from page load to the sweep panel drawn for a stored sweep of `--sweep-runs` runs
+ * (drawn from the server's run summaries; the first load builds them from the logs).
  *
  *   npm run bench:live -- [--seconds 60] [--rate 200] [--clients 20] [--events 20000]
+ *                         [--sweep-runs 100] [--only latency|throughput|sweep]
  *
  * Latency is from an event's `time` (stamped just before the run store appends it) to the
  * first animation frame after the loss chart has drawn it, in headless chromium. The probes are
  * injected into the page by this bench (`injectProbes`); the dashboard carries no hooks.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,8 +19,9 @@ import { Worker } from 'node:worker_threads';
 import { Subject } from 'rxjs';
 import { WebSocket } from 'ws';
 import { startServer } from '../engine/server/live-server.js';
+import { RunSummaries } from '../engine/server/run-summary.js';
 import { RunStore } from '../engine/store/run-store.js';
-import { syntheticRun } from '../engine/server/synthetic-run.js';
+import { storeSyntheticSweep, syntheticRun } from '../engine/server/synthetic-run.js';
 import type { RunEvent } from '../streams/events.js';
 import { PROTOCOL_VERSION } from '../streams/protocol.js';
 import { hasChromium, openBrowser } from '../spec/dashboard/support/browser.js';
@@ -28,8 +32,16 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '200' },
     clients: { type: 'string', default: '20' },
     events: { type: 'string', default: '20000' },
+    'sweep-runs': { type: 'string', default: '100' },
+    only: { type: 'string' },
   },
 });
+const only = values.only;
+if (only !== undefined && !['latency', 'throughput', 'sweep'].includes(only)) {
+  console.error(`--only must be latency, throughput or sweep (got ${JSON.stringify(only)})`);
+  process.exit(2);
+}
+const sweepRuns = Number(values['sweep-runs']);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
 const clientCount = Number(values.clients);
@@ -39,6 +51,7 @@ for (const [name, v] of Object.entries({
   rate,
   clients: clientCount,
   events: eventCount,
+  'sweep-runs': sweepRuns,
 })) {
   if (!Number.isFinite(v) || v <= 0) {
     console.error(`--${name} must be a positive number (got ${String(v)})`);
@@ -271,20 +284,77 @@ async function throughput(runsDir: string, clients: number, runId: string) {
   };
 }
 
+/**
+ * Page load → the sweep panel drawn (every run's point in it, its chart updated) for a stored
+ * sweep of `runs` synthetic runs: the first load (the server reads each log once for its
+ * summary) and a second one (summaries cached).
+ */
+async function sweepOpen(runs: number) {
+  if (!hasChromium) {
+    console.log('sweep: skipped (/usr/bin/chromium is missing)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'pw-bench-sweep-'));
+  const browser = await openBrowser();
+  try {
+    const ids = storeSyntheticSweep({ runsDir: dir, sweepId: 'bench', runs, steps: 1000 });
+    // The server's share of a first load: every log read once (a separate cache; the server's own
+    // is still cold below).
+    const mb = ids.reduce((n, id) => n + statSync(join(dir, id, 'events.jsonl')).size, 0) / 2 ** 20;
+    const t = performance.now();
+    const summaries = new RunSummaries(dir);
+    for (const id of ids) summaries.get(id);
+    const buildMs = performance.now() - t;
+    const server = await startServer({ runsDir: dir, live$: new Subject<RunEvent>(), port: 0 });
+    try {
+      const times: number[] = [];
+      for (let load = 0; load < 2; load++) {
+        const t0 = performance.now();
+        await browser.page.goto(server.url);
+        await browser.page.waitForFunction(
+          (n) => {
+            const app = document.querySelector('phasewatch-app');
+            const view = app?.shadowRoot?.querySelector('sweep-view') as HTMLElement | null;
+            const points = view?.dataset.points?.split(';').length ?? 0;
+            return points === n && Number(view?.dataset.drawn ?? 0) > 0;
+          },
+          runs,
+          { polling: 'raf', timeout: 120_000 },
+        );
+        times.push(performance.now() - t0);
+      }
+      console.log(
+        `sweep  page load → sweep panel drawn, ${runs} stored runs of 1000 steps: ` +
+          `first load ${fmt(times[0], 0)} ms (summaries built from the logs), ` +
+          `second ${fmt(times[1], 0)} ms (goal < 1000 ms); the ${runs} summaries built from ` +
+          `${fmt(mb, 1)} MB of logs in ${fmt(buildMs, 0)} ms`,
+      );
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await browser.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const runsDir = mkdtempSync(join(tmpdir(), 'pw-bench-live-'));
 try {
-  await latency(runsDir);
-  const ref = await throughput(runsDir, 0, 'reference');
-  const many = await throughput(runsDir, clientCount, 'fanout');
-  console.log(
-    `throughput  ${eventCount} events, reference (no client): ${fmt(ref.producedPerSec, 0)} events/s produced`,
-  );
-  console.log(
-    `throughput  ${clientCount} clients: ${fmt(many.producedPerSec, 0)} events/s produced ` +
-      `(${fmt((100 * many.producedPerSec) / ref.producedPerSec, 0)}% of reference), ` +
-      `${fmt(many.deliveredPerSec, 0)} events/s delivered in all` +
-      `${many.complete ? '' : ' (INCOMPLETE: not every client got the last event within 60 s)'}`,
-  );
+  if (only === undefined || only === 'sweep') await sweepOpen(sweepRuns);
+  if (only === undefined || only === 'latency') await latency(runsDir);
+  if (only === undefined || only === 'throughput') {
+    const ref = await throughput(runsDir, 0, 'reference');
+    const many = await throughput(runsDir, clientCount, 'fanout');
+    console.log(
+      `throughput  ${eventCount} events, reference (no client): ${fmt(ref.producedPerSec, 0)} events/s produced`,
+    );
+    console.log(
+      `throughput  ${clientCount} clients: ${fmt(many.producedPerSec, 0)} events/s produced ` +
+        `(${fmt((100 * many.producedPerSec) / ref.producedPerSec, 0)}% of reference), ` +
+        `${fmt(many.deliveredPerSec, 0)} events/s delivered in all` +
+        `${many.complete ? '' : ' (INCOMPLETE: not every client got the last event within 60 s)'}`,
+    );
+  }
 } finally {
   rmSync(runsDir, { recursive: true, force: true });
 }

@@ -35,6 +35,13 @@ export function socketUrl(location: Location): string {
 
 const CONNECTION_TEXT = { connecting: 'connecting…', open: 'live', reconnecting: 'reconnecting…' };
 
+/**
+ * A sweep of more runs than this is drawn from the server's run summaries alone: its runs are
+ * not replayed (their curves show once runs are opened from the table); a smaller one is
+ * followed run by run, its curves live.
+ */
+export const SWEEP_REPLAY_MAX = 8;
+
 /** Runs whose embeddings and samples stand side by side. */
 const SIDE_BY_SIDE = 2;
 
@@ -149,7 +156,8 @@ export class PhasewatchApp extends LitElement {
       if (sweep !== undefined) want = sweepsOf(runs).find((s) => s.id === sweep)?.runIds ?? want;
     }
     if (want && want.join() !== this.selected.join()) this.selected = want;
-    this.live.follow(this.selected);
+    const summarised = this.showsSweep() && this.selected.length > SWEEP_REPLAY_MAX;
+    this.live.follow(summarised ? [] : this.selected);
   }
 
   override render() {
@@ -191,6 +199,7 @@ export class PhasewatchApp extends LitElement {
                 class="wide"
                 .metas=${selectedMetas}
                 .series=${series}
+                .summaries=${this.selected.map((id) => st.summaries.get(id))}
                 .sweeps=${sweeps}
                 .sweep=${this.sweep}
                 ?ask=${!this.isSweep(metas.length === this.selected.length ? metas : [])}
@@ -291,13 +300,23 @@ export class PhasewatchApp extends LitElement {
   }
 
   // The catalogue is re-sent only on start, end and phase changes; the step count of a
-  // followed run is fresher in its series.
+  // followed run is fresher in its series, that of another in its summary.
   private withProgress() {
-    const { runs, series } = this.live.state;
+    const { runs, series, summaries } = this.live.state;
     return runs.map((r) => {
-      const s = series.get(r.runId);
-      return s && s.lastStep > (r.lastStep ?? -1) ? { ...r, lastStep: s.lastStep } : r;
+      const last = Math.max(
+        series.get(r.runId)?.lastStep ?? -1,
+        summaries.get(r.runId)?.lastStep ?? -1,
+      );
+      return last > (r.lastStep ?? -1) ? { ...r, lastStep: last } : r;
     });
+  }
+
+  /** The selection is a whole sweep: picked, or followed on opening. */
+  private showsSweep(): boolean {
+    if (this.sweep !== null) return true;
+    const metas = this.selected.map((id) => this.live.state.runs.find((r) => r.runId === id));
+    return metas.every((m) => m !== undefined) && this.isSweep(metas as RunMeta[]);
   }
 
   private onRange = (e: CustomEvent<StepRange>) => {

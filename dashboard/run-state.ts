@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, type ServerMessage } from '../streams/protocol.js';
+import { PROTOCOL_VERSION, type RunSummary, type ServerMessage } from '../streams/protocol.js';
 import type {
   AlertEvent,
   AssessmentEvent,
@@ -77,6 +77,8 @@ export interface RunSeries {
 
 export interface DashboardState {
   runs: RunMeta[];
+  /** What each run came to, by run id, as the server last summarised it (see `RunSummary`). */
+  summaries: Map<string, RunSummary>;
   series: Map<string, RunSeries>;
   /** Events that arrived twice (seq not above lastSeq) and were ignored; should stay 0. */
   duplicates: number;
@@ -103,7 +105,14 @@ export const ASSESSMENT_NAMES = {
 } as const;
 
 export function createState(): DashboardState {
-  return { runs: [], series: new Map(), duplicates: 0, lastError: null, revision: 0 };
+  return {
+    runs: [],
+    summaries: new Map(),
+    series: new Map(),
+    duplicates: 0,
+    lastError: null,
+    revision: 0,
+  };
 }
 
 export function seriesOf(state: DashboardState, runId: string): RunSeries {
@@ -299,6 +308,7 @@ export function applyMessage(state: DashboardState, msg: ServerMessage): boolean
   switch (msg.type) {
     case 'runs':
       state.runs = msg.runs;
+      if (msg.summaries) state.summaries = new Map(msg.summaries.map((s) => [s.runId, s]));
       for (const r of msg.runs) {
         const s = state.series.get(r.runId);
         if (s && r.name) s.name = r.name;

@@ -1,5 +1,6 @@
 import type { Phase, RunMeta } from '../streams/events.js';
 import { flattenConfig, formatValue } from '../common/config-values.js';
+import type { RunSummary } from '../streams/protocol.js';
 import type { MetricSeries } from './run-state.js';
 
 export { sweepIdOf, sweepsOf, sweptKeys, type SweepInfo } from '../common/sweep-keys.js';
@@ -23,11 +24,24 @@ export interface SweepSeries {
   metrics: ReadonlyMap<string, MetricSeries>;
   /** Set once the run ended. */
   end?: unknown;
+  /** The last event's `seq` held (a `RunSeries` has it). */
+  lastSeq?: number;
 }
 
 export interface SweepRun {
   meta?: RunMeta;
   series: SweepSeries;
+  /**
+   * The server's summary of the run: what the point is drawn from when it is newer than the
+   * series (a run of the sweep not opened, so not replayed, holds no events at all).
+   */
+  summary?: RunSummary;
+}
+
+/** The run's summary when it knows more than its series, else undefined (draw the series). */
+function newerSummary(run: SweepRun): RunSummary | undefined {
+  const held = run.series.lastSeq ?? (run.series.lastStep > 0 ? Infinity : 0);
+  return run.summary && run.summary.lastSeq > held ? run.summary : undefined;
 }
 
 /** The y value: steps to a phase, or a statistic of a metric. */
@@ -101,20 +115,26 @@ function metricStat(m: MetricSeries | undefined, stat: MetricStat): number | und
 /** A run's y and how to read it; undefined when it has none (a metric it never logged). */
 export function runY(run: SweepRun, y: SweepY): { y: number; status: PointStatus } | undefined {
   const s = run.series;
+  const summary = newerSummary(run);
   if (y.kind === 'metric') {
-    const v = metricStat(s.metrics.get(y.name), y.stat);
+    const v = summary
+      ? summary.metrics[y.name]?.[y.stat]
+      : metricStat(s.metrics.get(y.name), y.stat);
     return v === undefined ? undefined : { y: v, status: 'reached' };
   }
-  const at = phaseSteps(s);
+  const at = summary ? summary.phases : phaseSteps(s);
   const reached = at[y.phase];
   if (reached !== undefined) return { y: reached, status: 'reached' };
   const later = PHASES.slice(PHASES.indexOf(y.phase) + 1)
     .map((p) => at[p])
     .filter((v): v is number => v !== undefined);
   if (later.length) return { y: Math.min(...later), status: 'skipped' };
-  const ended = s.end !== undefined || (run.meta !== undefined && run.meta.status !== 'running');
+  const ended =
+    s.end !== undefined ||
+    (summary !== undefined && summary.status !== 'running') ||
+    (run.meta !== undefined && run.meta.status !== 'running');
   return {
-    y: Math.max(0, s.lastStep, run.meta?.lastStep ?? 0),
+    y: Math.max(0, s.lastStep, summary?.lastStep ?? 0, run.meta?.lastStep ?? 0),
     status: ended ? 'ended' : 'pending',
   };
 }

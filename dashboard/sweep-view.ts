@@ -2,6 +2,7 @@ import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import type { Chart, PointStyle } from 'chart.js';
 import type { Phase, RunMeta } from '../streams/events.js';
+import type { RunSummary } from '../streams/protocol.js';
 import { valueColours } from './colour-scale.js';
 import type { Point } from './decimate.js';
 import { createLineChart, type LineDataset } from './line-chart.js';
@@ -127,6 +128,11 @@ export class SweepView extends LitElement {
   /** The runs compared: their catalogue entries and their series, in the same order. */
   @property({ attribute: false }) metas: (RunMeta | undefined)[] = [];
   @property({ attribute: false }) series: RunSeries[] = [];
+  /**
+   * The server's summaries of the runs, in the same order: a run whose series holds nothing
+   * (not opened, so not replayed) is drawn from its summary.
+   */
+  @property({ attribute: false }) summaries: (RunSummary | undefined)[] = [];
   @property({ attribute: false }) sweeps: SweepInfo[] = [];
   /** The sweep whose runs are compared, or null for the runs selected by hand. */
   @property({ attribute: false }) sweep: string | null = null;
@@ -236,7 +242,7 @@ export class SweepView extends LitElement {
       </div>`;
     }
     const xKey = keys.includes(this.xKey) ? this.xKey : keys[0];
-    const metricNames = namesAcross(this.series, (s) => s.metrics);
+    const metricNames = this.metricNames();
     const y = this.currentY(metricNames);
     const curveMetric = this.pickCurveMetric(metricNames, y);
     const plot = sweepPlot(this.sweepRuns(), xKey, y);
@@ -419,7 +425,7 @@ export class SweepView extends LitElement {
       this.chart.destroy();
       this.chart = undefined;
     }
-    const y = this.currentY(namesAcross(this.series, (s) => s.metrics));
+    const y = this.currentY(this.metricNames());
     this.chart ??= this.createChart();
     const datasets: LineDataset[] = [];
     this.tips = [];
@@ -563,7 +569,18 @@ export class SweepView extends LitElement {
   }
 
   private sweepRuns(): SweepRun[] {
-    return this.series.map((series, i) => ({ series, meta: this.metas[i] }));
+    return this.series.map((series, i) => ({
+      series,
+      meta: this.metas[i],
+      summary: this.summaries[i],
+    }));
+  }
+
+  /** Every metric the runs logged: in their series, or in the summaries of the others. */
+  private metricNames(): string[] {
+    const names = new Set(namesAcross(this.series, (s) => s.metrics));
+    for (const sum of this.summaries) for (const n of Object.keys(sum?.metrics ?? {})) names.add(n);
+    return [...names].sort((a, b) => a.localeCompare(b));
   }
 
   private currentY(metricNames: string[]): SweepY {
@@ -578,7 +595,9 @@ export class SweepView extends LitElement {
 
   /** Steps to C for runs that assess phases (or have not logged anything yet); else a metric. */
   private defaultY(metricNames: string[]): YChoice {
-    const phased = this.series.some((s) => s.phases.length > 0 || s.assessments.length > 0);
+    const phased =
+      this.series.some((s) => s.phases.length > 0 || s.assessments.length > 0) ||
+      this.summaries.some((s) => s !== undefined && Object.keys(s.phases).length > 0);
     return phased || metricNames.length === 0 ? 'phase:C' : `metric:${metricNames[0]}`;
   }
 

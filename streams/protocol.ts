@@ -15,6 +15,7 @@
  * Server → client
  * - `runs`: the catalogue, sent on connect and again whenever a run starts, ends, changes phase
  *   or is found `interrupted` (its writer died). A client that is behind gets only the newest.
+ *   `summaries` come with it: per run its status, phase steps and metrics' last values.
  * - `event` / `events`: one event, or a batch. Live events are batched per ~16 ms frame; within
  *   a run they always arrive in increasing `seq`.
  * - `replayed`: the replay for `runId` is complete up to `lastSeq`. Replays are read from disk
@@ -30,7 +31,13 @@
  *   stays open. A frame over `MAX_CLIENT_FRAME_BYTES` is not read at all: the connection is
  *   closed with code 1009 (message too big).
  */
-import { EVENTS_VERSION, type RunEvent, type RunMeta } from './events.js';
+import {
+  EVENTS_VERSION,
+  type Phase,
+  type RunEvent,
+  type RunMeta,
+  type RunStatus,
+} from './events.js';
 
 /** Version written in every server message; equal to the event format version. */
 export const PROTOCOL_VERSION = EVENTS_VERSION;
@@ -64,6 +71,29 @@ export interface RunsMessage {
   v: V;
   type: 'runs';
   runs: RunMeta[];
+  /** What each run came to, for the runs table and the sweep panel (absent from older servers). */
+  summaries?: RunSummary[];
+}
+
+/** A metric's last, lowest and highest finite value. */
+export interface MetricSummary {
+  last: number;
+  min: number;
+  max: number;
+}
+
+/**
+ * One run boiled down, so a sweep is drawn without replaying its runs: its status, the step at
+ * which each phase was first confirmed, its last step and each metric's last, lowest and
+ * highest value. `lastSeq` is the last event folded in.
+ */
+export interface RunSummary {
+  runId: string;
+  status: RunStatus;
+  lastSeq: number;
+  lastStep: number;
+  phases: Partial<Record<Phase, number>>;
+  metrics: Record<string, MetricSummary>;
 }
 
 export interface EventMessage {

@@ -103,7 +103,12 @@ export class ClientSession {
     if (this.ws.isPaused) this.ws.resume();
     if (this.runsDirty) {
       this.runsDirty = false;
-      this.send({ v: V, type: 'runs', runs: this.deps.catalog.list() });
+      this.send({
+        v: V,
+        type: 'runs',
+        runs: this.deps.catalog.list(),
+        summaries: this.deps.catalog.summaries(),
+      });
     }
     if (this.outbox.size === 0) return false;
     const { events, gaps } = this.outbox.drain();

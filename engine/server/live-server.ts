@@ -198,7 +198,12 @@ export async function startServer(opts: LiveServerOptions): Promise<LiveServer> 
       dirty.delete(session);
     });
     catalog.refreshSoon();
-    session.send({ v: PROTOCOL_VERSION, type: 'runs', runs: catalog.list() });
+    session.send({
+      v: PROTOCOL_VERSION,
+      type: 'runs',
+      runs: catalog.list(),
+      summaries: catalog.summaries(),
+    });
   });
 
   const handler = httpHandler(token, ingest ? (req, res) => ingest.handle(req, res) : undefined);

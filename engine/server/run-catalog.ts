@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { RunEvent, RunMeta } from '../../streams/events.js';
 import { lockHolder } from '../store/lock.js';
 import { listRuns, markInterrupted, readRunMeta } from '../store/run-store.js';
+import type { RunSummary } from '../../streams/protocol.js';
+import { RunSummaries } from './run-summary.js';
 
 /** Modification time of a run dir's meta.json; 0 when there is none. */
 function metaTime(dir: string): number {
@@ -27,8 +29,10 @@ export class RunCatalog {
   private lastScan = 0;
   /** meta.json modification time when last read, by run dir name (0: none). */
   private readonly mtimes = new Map<string, number>();
+  private readonly summarised: RunSummaries;
 
   constructor(private readonly runsDir: string) {
+    this.summarised = new RunSummaries(runsDir);
     this.refresh();
   }
 
@@ -117,6 +121,7 @@ export class RunCatalog {
 
   /** Folds one live event in; true when clients should get a fresh `runs` list. */
   observe(e: RunEvent): boolean {
+    this.summarised.observe(e);
     const meta = this.metas.get(e.runId);
     switch (e.type) {
       case 'run-start':
@@ -145,6 +150,17 @@ export class RunCatalog {
 
   list(): RunMeta[] {
     return [...this.metas.values()].sort((a, b) => (a.runId < b.runId ? -1 : 1));
+  }
+
+  /**
+   * What each run came to, in `list()`'s order (see `RunSummaries`); the status is the
+   * catalogue's, which knows a run whose writer died.
+   */
+  summaries(): RunSummary[] {
+    return this.list().map((meta) => ({
+      ...this.summarised.get(meta.runId),
+      status: meta.status,
+    }));
   }
 
   private stored(runId: string): RunMeta | undefined {

@@ -2,6 +2,7 @@ import { Observable, type SchedulerLike, type Subscription, asyncScheduler } fro
 import type { Phase, SampleThumb, UnsequencedEvent } from '../../streams/events.js';
 import { defaultPhaseThresholds } from '../../operators/metrics/classify-phase.js';
 import { mulberry32 } from '../../streams/mulberry32.js';
+import { RunStore } from '../store/run-store.js';
 
 export interface SyntheticRunOptions {
   runId?: string;
@@ -174,4 +175,56 @@ export function syntheticRun$(
     action = scheduler.schedule(tick, 0);
     return () => action?.unsubscribe();
   });
+}
+
+/**
+ * Writes a finished sweep of synthetic runs to `runsDir`: run `<sweepId>-<i>` at `lr` one of
+ * four values and `seed` i, tagged `sweep:<sweepId>` as `phasewatch sweep` tags its runs, with a
+ * `train/loss` metric every 10 steps. For
+ * the dashboard's tests and the live bench. Returns the run ids.
+ */
+export function storeSyntheticSweep(opts: {
+  runsDir: string;
+  sweepId: string;
+  runs: number;
+  steps: number;
+  snapshotEvery?: number;
+  points?: number;
+}): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < opts.runs; i++) {
+    const runId = `${opts.sweepId}-${i}`;
+    const config = { lr: [0.0001, 0.0003, 0.001, 0.003][i % 4], seed: i, steps: opts.steps };
+    const store = RunStore.create({
+      runsDir: opts.runsDir,
+      runId,
+      name: `lr=${config.lr},seed=${i}`,
+      tags: ['sweep', `sweep:${opts.sweepId}`],
+      backend: 'synthetic',
+      config,
+    });
+    const events = syntheticRun({
+      runId,
+      steps: opts.steps,
+      snapshotEvery: opts.snapshotEvery,
+      points: opts.points,
+      seed: i + 1,
+    });
+    for (const e of events) {
+      store.append(e.type === 'run-start' ? { ...e, meta: { ...e.meta, config } } : e);
+      if (e.type === 'step' && e.step % 10 === 0) {
+        store.append({
+          type: 'metric',
+          runId,
+          step: e.step,
+          time: e.time,
+          name: 'train/loss',
+          value: e.loss,
+        });
+      }
+    }
+    store.close('completed', opts.steps);
+    ids.push(runId);
+  }
+  return ids;
 }

@@ -103,6 +103,40 @@ describe('sweep model', () => {
     expect(unnamed).to.deep.equal(['dx', 'dy', 'datasetSize']);
   });
 
+  it('reads a run from its server summary when that is newer than its series', () => {
+    const summary = {
+      runId: 'r',
+      status: 'completed' as const,
+      lastSeq: 500,
+      lastStep: 300,
+      phases: { A: 20, B: 90 },
+      metrics: { 'phase/accuracy': { last: 0.7, min: 0.1, max: 0.9 } },
+    };
+    // A run not replayed: an empty series (lastSeq 0), all from the summary.
+    const empty: SweepRun = {
+      meta: meta('r', { dx: 1 }, { status: 'completed' }),
+      series: { runId: 'r', lastStep: -1, lastSeq: 0, phases: [], metrics: new Map() },
+      summary,
+    };
+    expect(runY(empty, { kind: 'phase', phase: 'B' })).to.deep.equal({ y: 90, status: 'reached' });
+    expect(runY(empty, { kind: 'phase', phase: 'C' })).to.deep.equal({ y: 300, status: 'ended' });
+    expect(runY(empty, { kind: 'metric', name: 'phase/accuracy', stat: 'max' })).to.deep.equal({
+      y: 0.9,
+      status: 'reached',
+    });
+    expect(runY(empty, { kind: 'metric', name: 'nope', stat: 'last' })).to.equal(undefined);
+    // A followed run whose series is ahead of its summary: the series.
+    const followed: SweepRun = {
+      ...run('r', { dx: 1 }, [['A', 10]], { lastStep: 600 }),
+      summary: { ...summary, status: 'running' as const },
+    };
+    followed.series.lastSeq = 900;
+    expect(runY(followed, { kind: 'phase', phase: 'B' })).to.deep.equal({
+      y: 600,
+      status: 'pending',
+    });
+  });
+
   it('reads steps to a phase: reached, not yet (at its step), ended without, skipped', () => {
     const c = { dx: 1 };
     expect(
