@@ -12,6 +12,9 @@ import type { ReplayCache } from './replay-cache.js';
 import type { LogMark, ReplayIndex } from './replay-index.js';
 import type { RunCatalog } from './run-catalog.js';
 
+/** The `runs` message's entry in a frame's cache (batch keys are lists of event ids). */
+const RUNS_KEY = 'runs';
+
 /** Above this many bytes waiting in the socket, a client is behind: hold and coalesce. */
 export const HIGH_WATER_BYTES = 1 << 20;
 /** A replay frame holds at most this many events… */
@@ -103,12 +106,16 @@ export class ClientSession {
     if (this.ws.isPaused) this.ws.resume();
     if (this.runsDirty) {
       this.runsDirty = false;
-      this.send({
-        v: V,
-        type: 'runs',
-        runs: this.deps.catalog.list(),
-        summaries: this.deps.catalog.summaries(),
-      });
+      // The same catalogue for every client of the frame: built and encoded once.
+      let runs = cache.get(RUNS_KEY);
+      if (runs === undefined) {
+        const { catalog } = this.deps;
+        runs = Buffer.from(
+          encode({ v: V, type: 'runs', runs: catalog.list(), summaries: catalog.summaries() }),
+        );
+        cache.set(RUNS_KEY, runs);
+      }
+      this.ws.send(runs, { binary: false });
     }
     if (this.outbox.size === 0) return false;
     const { events, gaps } = this.outbox.drain();

@@ -586,9 +586,10 @@ export function createIngestRuns(opts: IngestOptions): IngestRuns {
     let lastUpload: OpenRun['lastUpload'];
     let store: RunStore;
     try {
-      plan = planResume(dir, Number.MAX_SAFE_INTEGER);
+      const log = readRunLog(dir);
+      plan = planResume(dir, Number.MAX_SAFE_INTEGER, log);
       from = { lastStep: 0, lastSnapshotStep: -1, clientSeq: 0 };
-      for (const e of readRunLog(dir).events) {
+      for (const e of log.events) {
         from.lastStep = Math.max(from.lastStep, e.step);
         if (e.clientSeq !== undefined) from.clientSeq = Math.max(from.clientSeq, e.clientSeq);
         if (e.type === 'snapshot') {

@@ -110,6 +110,32 @@ export function readNpy(
   return { array: { shape, data }, end };
 }
 
+const ORDINALS = ['first', 'second', 'third', 'fourth'];
+
+/**
+ * The .npy arrays `names` stored back to back in `bytes`, which must hold nothing else; throws
+ * one line naming the array that is not one, or the bytes left over.
+ */
+export function readNpyArrays(
+  bytes: Uint8Array,
+  names: readonly string[],
+): Record<string, NdArray> {
+  const arrays: Record<string, NdArray> = {};
+  let offset = 0;
+  for (const name of names) {
+    const r = readNpy(bytes, offset, name);
+    arrays[name] = r.array;
+    offset = r.end;
+  }
+  if (offset !== bytes.length) {
+    const last = ORDINALS[names.length - 1] ?? 'last';
+    throw new Error(
+      `body has ${bytes.length - offset} bytes after the ${last} array (send ${names.join(', ')} only)`,
+    );
+  }
+  return arrays;
+}
+
 /**
  * Reads arrays sent as raw little-endian float32, back to back, with their shapes given apart
  * (e.g. from a header `labels=64x2; images=64x16x16; activations=64x128`).

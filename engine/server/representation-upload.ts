@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Factor, NoiseLevel, Snapshot } from '../../streams/events.js';
 import type { SnapshotArrays } from '../store/snapshot-arrays.js';
 import { HttpError } from './ingest-http.js';
-import { readNpy, type NdArray } from './npy.js';
+import { readNpyArrays, type NdArray } from './npy.js';
 
 /** How a representation snapshot is sent: JSON, or .npy arrays named by the query. */
 export type RepresentationFormat =
@@ -261,25 +261,17 @@ function fromNpy(
   body: Buffer,
   f: Extract<RepresentationFormat, { type: 'application/x-npy' }>,
 ): Omit<Snapshot, 'runId' | 'step'> {
-  const arrays: NdArray[] = [];
-  const names = ['activations', 'factors', ...(f.samplesOk ? ['samples_ok'] : [])];
-  let offset = 0;
+  let arrays: Record<string, NdArray>;
   try {
-    for (const name of names) {
-      const r = readNpy(body, offset, name);
-      arrays.push(r.array);
-      offset = r.end;
-    }
+    arrays = readNpyArrays(body, [
+      'activations',
+      'factors',
+      ...(f.samplesOk ? ['samples_ok'] : []),
+    ]);
   } catch (err) {
     throw new HttpError(400, (err as Error).message);
   }
-  if (offset !== body.length) {
-    throw new HttpError(
-      400,
-      `body has ${body.length - offset} bytes after the last array (send ${names.join(', ')} only)`,
-    );
-  }
-  const [act, fac, ok] = arrays;
+  const { activations: act, factors: fac, samples_ok: ok } = arrays;
   const n = act.shape[0];
   if (act.shape.length < 2 || !(n >= 1) || act.data.length === 0) {
     throw new HttpError(

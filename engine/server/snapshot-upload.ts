@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Snapshot } from '../../streams/events.js';
 import { HttpError } from './ingest-http.js';
-import { parseShapes, readNpy, readRawFloat32, type NdArray } from './npy.js';
+import { parseShapes, readNpyArrays, readRawFloat32, type NdArray } from './npy.js';
 
 /** How a snapshot upload is encoded: .npy arrays back to back, or raw float32 with shapes. */
 export interface UploadFormat {
@@ -71,18 +71,7 @@ export function decodeUpload(
   let arrays: Record<string, NdArray>;
   try {
     if (type === 'application/x-npy') {
-      arrays = {};
-      let offset = 0;
-      for (const name of ['labels', 'images', 'activations']) {
-        const r = readNpy(body, offset, name);
-        arrays[name] = r.array;
-        offset = r.end;
-      }
-      if (offset !== body.length) {
-        throw new Error(
-          `body has ${body.length - offset} bytes after the third array (send labels, images, activations only)`,
-        );
-      }
+      arrays = readNpyArrays(body, ['labels', 'images', 'activations']);
     } else {
       arrays = readRawFloat32(body, shapes);
     }

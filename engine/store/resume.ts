@@ -5,7 +5,7 @@ import type {
   RunEvent,
   SnapshotEvent,
 } from '../../streams/events.js';
-import { readRunLog, type BadLine } from '../../streams/replay.js';
+import { readRunLog, type BadLine, type RunLog } from '../../streams/replay.js';
 import type { HysteresisState } from '../../operators/phase-hysteresis.js';
 import { readRunMeta, metaLastSeq } from './run-store.js';
 
@@ -45,19 +45,20 @@ export interface ResumePlan {
 /**
  * Reads a stored run and says what resuming it from the checkpoint of `step` involves:
  * which events go (those of later steps), which snapshots still need an assessment, and the
- * phase state to restore. Read-only: call it before anything that could fail, then
+ * phase state to restore (`given`: the run's log, when the caller has read it already).
+ * Read-only: call it before anything that could fail, then
  * `RunStore.open(dir, { resumeAt: plan.step })` once the resume is sure to proceed.
  *
  * @example
  * const plan = planResume('runs/abc', 100);
  * const store = RunStore.open('runs/abc', { hub, resumeAt: plan.step });
  */
-export function planResume(dir: string, step: number): ResumePlan {
+export function planResume(dir: string, step: number, given?: RunLog): ResumePlan {
   if (!Number.isInteger(step) || step < 0) {
     throw new Error(`checkpoint step must be an integer >= 0 (got ${String(step)})`);
   }
   const meta = readRunMeta(dir);
-  const log = readRunLog(dir);
+  const log = given ?? readRunLog(dir);
   const kept: RunEvent[] = [];
   let dropped = 0;
   for (const e of log.events) {
