@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Phase, RunEvent } from '../../streams/events.js';
 import type { RunSummary } from '../../streams/protocol.js';
+import { parseEventLine } from '../../streams/replay.js';
 
 /** Metrics kept per run; more names than this are left out of its summary. */
 export const MAX_SUMMARY_METRICS = 200;
@@ -135,8 +136,9 @@ export class RunSummaries {
           continue;
         }
         for (const line of chunk.subarray(0, end).toString('utf8').split('\n')) {
-          const e = parseEvent(line);
-          if (e) foldSummary(summary, e);
+          // a blank, torn or foreign line is skipped
+          const e = line.trim() ? parseEventLine(line) : undefined;
+          if (typeof e === 'object') foldSummary(summary, e);
         }
         rest = chunk.subarray(end + 1);
       }
@@ -147,16 +149,5 @@ export class RunSummaries {
     } finally {
       closeSync(fd);
     }
-  }
-}
-
-/** An event line of a log, or undefined (a blank, torn or foreign line is skipped). */
-function parseEvent(line: string): RunEvent | undefined {
-  if (!line.trim()) return undefined;
-  try {
-    const e = JSON.parse(line) as RunEvent;
-    return typeof e === 'object' && e !== null && typeof e.seq === 'number' ? e : undefined;
-  } catch {
-    return undefined;
   }
 }

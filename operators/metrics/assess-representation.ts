@@ -1,5 +1,5 @@
 import type { Assessment, Snapshot } from '../../streams/events.js';
-import { checkAssessOptions, type AssessOptions } from './assess-snapshot.js';
+import { breathe, checkAssessOptions, embed3d, type AssessOptions } from './assess-snapshot.js';
 import { classifyRepresentation } from './classify-representation.js';
 import { kNearest, type Neighbours } from './k-nearest.js';
 import { linearR2 } from './linear-r2.js';
@@ -13,7 +13,6 @@ import {
 import { neighbourhoodPreservation } from './neighbourhood-preservation.js';
 import { pcaEmbed } from './pca-embed.js';
 import { twoNN } from './two-nn.js';
-import { umapEmbedOffThread } from './umap-off-thread.js';
 
 /** Fewer samples than this and the figures are too noisy to judge: the phase is withheld. */
 export const MIN_REPRESENTATION_SAMPLES = 20;
@@ -254,16 +253,7 @@ export async function assessRepresentation(
     ordering = Math.min(ordering, score);
   }
   await breathe();
-  const embedding =
-    o.embed === 'umap' && n > o.nNeighbors
-      ? await umapEmbedOffThread(s.activations, s.dim, {
-          nComponents: 3,
-          nNeighbors: o.nNeighbors,
-          seed: o.seed,
-          nEpochs: o.nEpochs,
-          neighbours,
-        })
-      : pcaEmbed(s.activations, s.dim, 3);
+  const embedding = await embed3d(s, o, neighbours, o.embed === 'umap' && n > o.nNeighbors);
   const dimRatio = intrinsicDim / factorDim;
   Object.assign(evidence, {
     intrinsicDim,
@@ -286,9 +276,4 @@ export async function assessRepresentation(
     evidence,
     ...(problems.length > 0 ? { warning: `phase not judged: ${problems.join('; ')}` } : {}),
   };
-}
-
-/** Lets other work on the event loop (a training loop) run between the heavy stages. */
-function breathe(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -4,7 +4,7 @@ import {
   checkRepresentationThresholds,
   type RepresentationThresholds,
 } from './classify-representation.js';
-import { kNearest } from './k-nearest.js';
+import { kNearest, type Neighbours } from './k-nearest.js';
 import { linearR2 } from './linear-r2.js';
 import { checkBumpInput } from './bump-input.js';
 import { locateBump } from './locate-bump.js';
@@ -69,8 +69,28 @@ export function checkAssessOptions(opts: AssessOptions = {}): ResolvedAssessOpti
 }
 
 /** Lets other work on the event loop (a training loop) run between the heavy stages. */
-function breathe(): Promise<void> {
+export function breathe(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * The 3-D embedding of the activations that the dashboard draws: UMAP on a worker thread (on
+ * the `neighbours` already found) when `umap`, else PCA.
+ */
+export async function embed3d(
+  s: Snapshot,
+  o: ResolvedAssessOptions,
+  neighbours: Neighbours,
+  umap = o.embed === 'umap',
+): Promise<Float32Array> {
+  if (!umap) return pcaEmbed(s.activations, s.dim, 3);
+  return umapEmbedOffThread(s.activations, s.dim, {
+    nComponents: 3,
+    nNeighbors: o.nNeighbors,
+    seed: o.seed,
+    nEpochs: o.nEpochs,
+    neighbours,
+  });
 }
 
 /** Throws a one-line error naming the first field of `s` whose size does not fit; returns N. */
@@ -142,16 +162,7 @@ export async function assessSnapshot(s: Snapshot, opts: AssessOptions = {}): Pro
   // One exact neighbour search on the activations serves UMAP, TWO-NN and the preservation.
   const neighbours = kNearest(s.activations, s.dim, Math.max(2, o.k, o.nNeighbors - 1));
   await breathe();
-  const embedding =
-    o.embed === 'umap'
-      ? await umapEmbedOffThread(s.activations, s.dim, {
-          nComponents: 3,
-          nNeighbors: o.nNeighbors,
-          seed: o.seed,
-          nEpochs: o.nEpochs,
-          neighbours,
-        })
-      : pcaEmbed(s.activations, s.dim, 3);
+  const embedding = await embed3d(s, o, neighbours);
   await breathe();
   const r2x = linearR2(embedding, 3, labelsX);
   const r2y = linearR2(embedding, 3, labelsY);
