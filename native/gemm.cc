@@ -1,5 +1,9 @@
 // Register-tiled GEMM written with GCC vector extensions so the compiler emits the widest FMA
-// the target has (-march=native): a 12x32 tile (24 accumulators) when N > 16, else 16x16.
+// the target has (-march=native). The vector is as wide as the target's registers (16 floats
+// with AVX-512, else 8) and the tile fits its register file: with AVX-512 (32 registers) 12x32
+// (24 accumulators) when N > 16, else 16x16; with AVX2 (16 registers) 6x16 (12 accumulators)
+// when N > 8, else 12x8. A tile of more accumulators than registers spills on every step
+// (a 12x32 tile on AVX2 ran at ~4 GFLOP/s).
 // All three convolution passes are "gather rows, then GEMM": rows of the A operand are built
 // on the fly in a per-thread tile buffer (im2col for the forward pass and the filter gradient,
 // a gather of dy for the input gradient), so no full im2col matrix is ever materialised.
@@ -15,8 +19,15 @@
 namespace pw {
 namespace {
 
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
+#if defined(__AVX512F__)
+constexpr int VL = 16;
+constexpr int WIDE_MR = 12, WIDE_NV = 2, NARROW_MR = 16;
+#else
+constexpr int VL = 8;
+constexpr int WIDE_MR = 6, WIDE_NV = 2, NARROW_MR = 12;
+#endif
+typedef float vf __attribute__((vector_size(VL * 4)));
+typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
 
 constexpr int KC = 256;  // reduction block: keeps a B panel (KC x 32 floats) in L1
 
@@ -53,37 +64,37 @@ AlignedBuf& shared_b() {
   return *b;
 }
 
-// C[MR x NV*16] (+)= A[MR x kc] · Bp[kc x NV*16]; A element (r, p) is a[r*rsa + p*csa];
-// Bp is a packed panel (row p at bp + p*NV*16). Only the top-left mr x nr of C is written.
+// C[MR x NV*VL] (+)= A[MR x kc] · Bp[kc x NV*VL]; A element (r, p) is a[r*rsa + p*csa];
+// Bp is a packed panel (row p at bp + p*NV*VL). Only the top-left mr x nr of C is written.
 template <int MR, int NV>
 inline void micro(int kc, const float* __restrict a, long rsa, long csa,
                   const float* __restrict bp, float* __restrict c, long ldc, int mr, int nr,
                   bool accumulate) {
-  v16 acc[MR][NV];
+  vf acc[MR][NV];
   for (int r = 0; r < MR; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = v16{};
+    for (int v = 0; v < NV; ++v) acc[r][v] = vf{};
   for (int p = 0; p < kc; ++p) {
-    v16 b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const v16*>(bp + (long)p * NV * 16 + v * 16);
+    vf b[NV];
+    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const vf*>(bp + (long)p * NV * VL + v * VL);
     const float* ap = a + p * csa;
     for (int r = 0; r < MR; ++r) {
       float av = ap[r * rsa];
       for (int v = 0; v < NV; ++v) acc[r][v] += av * b[v];
     }
   }
-  if (mr == MR && nr == NV * 16) {
+  if (mr == MR && nr == NV * VL) {
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < NV; ++v) {
-        v16u* cp = reinterpret_cast<v16u*>(c + r * ldc + v * 16);
+        vfu* cp = reinterpret_cast<vfu*>(c + r * ldc + v * VL);
         if (accumulate)
           *cp = *cp + acc[r][v];
         else
           *cp = acc[r][v];
       }
   } else {
-    alignas(64) float tmp[MR][NV * 16];
+    alignas(64) float tmp[MR][NV * VL];
     for (int r = 0; r < MR; ++r)
-      for (int v = 0; v < NV; ++v) *reinterpret_cast<v16*>(&tmp[r][v * 16]) = acc[r][v];
+      for (int v = 0; v < NV; ++v) *reinterpret_cast<vf*>(&tmp[r][v * VL]) = acc[r][v];
     for (int r = 0; r < mr; ++r)
       for (int j = 0; j < nr; ++j) {
         float* cp = c + r * ldc + j;
@@ -116,7 +127,7 @@ void pack_b(const float* b, long rsb, long csb, int K, int N, int NR, float* out
 // C[mc x N] = Atile[mc x K] (row-major, rows padded to a multiple of MR) · B (packed panels).
 template <int MR, int NV>
 void tile_gemm(int mc, int N, int K, const float* atile, const float* bp, float* c, long ldc) {
-  constexpr int NR = NV * 16;
+  constexpr int NR = NV * VL;
   int panels = (N + NR - 1) / NR;
   // Equal reduction blocks of at most KC (K = 288 is 144 + 144, not 256 + a 32 that reloads
   // and stores the whole C tile for a few steps).
@@ -138,14 +149,14 @@ void tile_gemm(int mc, int N, int K, const float* atile, const float* bp, float*
 // Small copies and fills (a few channels of one pixel) without a libc call each.
 inline void copy_floats(float* __restrict d, const float* __restrict s, int n) {
   int i = 0;
-  for (; i + 16 <= n; i += 16)
-    *reinterpret_cast<v16u*>(d + i) = *reinterpret_cast<const v16u*>(s + i);
+  for (; i + VL <= n; i += VL)
+    *reinterpret_cast<vfu*>(d + i) = *reinterpret_cast<const vfu*>(s + i);
   for (; i < n; ++i) d[i] = s[i];
 }
 
 inline void zero_floats(float* d, int n) {
   int i = 0;
-  for (; i + 16 <= n; i += 16) *reinterpret_cast<v16u*>(d + i) = v16{};
+  for (; i + VL <= n; i += VL) *reinterpret_cast<vfu*>(d + i) = vf{};
   for (; i < n; ++i) d[i] = 0.f;
 }
 
@@ -262,7 +273,7 @@ struct MatRows : Gather {
   }
 };
 
-// C[M x N] = rows(A)[M x K] · B, B given packed (NR = NV*16); threaded over row tiles.
+// C[M x N] = rows(A)[M x K] · B, B given packed (NR = NV*VL); threaded over row tiles.
 template <int MR, int NV>
 void gathered_gemm_t(int M, int N, int K, const Gather& a, const float* bp, float* c) {
   // Row tile: about 128 KiB of A, a multiple of MR.
@@ -321,21 +332,21 @@ void gathered_gemm(int M, int N, int K, const Gather& a, const float* b, long rs
     gathered_gemv(M, K, a, b, rsb, c);
     return;
   }
-  const int NR = N <= 16 ? 16 : 32;
+  const int NR = N <= VL ? VL : WIDE_NV * VL;
   int panels = (N + NR - 1) / NR;
   float* bp = shared_b().get((size_t)panels * K * NR);
   pack_b(b, rsb, csb, K, N, NR, bp);
-  if (NR == 16)
-    gathered_gemm_t<16, 1>(M, N, K, a, bp, c);
+  if (NR == VL)
+    gathered_gemm_t<NARROW_MR, 1>(M, N, K, a, bp, c);
   else
-    gathered_gemm_t<12, 2>(M, N, K, a, bp, c);
+    gathered_gemm_t<WIDE_MR, WIDE_NV>(M, N, K, a, bp, c);
 }
 
 // dF[K x N] = rows(A)^T · D, with rows(A) M x K gathered and D = dy [M x N] row-major.
 // Each thread accumulates its own partial over chunks of M, then the partials are summed.
 template <int MR, int NV>
 void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* out) {
-  constexpr int NR = NV * 16;
+  constexpr int NR = NV * VL;
   const int panels = (N + NR - 1) / NR;
   const int npad = panels * NR;
   const int kpad = (K + MR - 1) / MR * MR;
@@ -426,10 +437,10 @@ void gemv_at(int M, int K, const Gather& a, const float* d, float* out) {
 void gemm_at_b(int M, int N, int K, const Gather& a, const float* d, float* out) {
   if (N == 1)
     gemv_at(M, K, a, d, out);
-  else if (N <= 16)
-    gemm_at_b_t<16, 1>(M, N, K, a, d, out);
+  else if (N <= VL)
+    gemm_at_b_t<NARROW_MR, 1>(M, N, K, a, d, out);
   else
-    gemm_at_b_t<12, 2>(M, N, K, a, d, out);
+    gemm_at_b_t<WIDE_MR, WIDE_NV>(M, N, K, a, d, out);
 }
 
 }  // namespace
