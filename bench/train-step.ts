@@ -2,16 +2,21 @@
  * Training-step and sampling-pass speed of the DDPM on each tfjs backend, side by side with the
  * same model in PyTorch (bench/reference/unet.py), measured in one run on this machine.
  *
- * Usage: npm run bench:train -- [--backends native,wasm,cpu] [--models default,wide,seed]
- *        [--steps 10] [--samples 500] [--no-torch] [--runs 2] [--full] [--no-watch]
+ * Usage: npm run bench:train -- [--backends native,wasm,cpu]
+ *        [--models default,wide,phase-b,seed] [--steps 10] [--samples 500] [--no-torch]
+ *        [--runs 2] [--full] [--no-watch]
  *
- * Models (batch 64): default = size 16, widths [16,32,64]; wide = size 32, widths [32,64,128].
- * Training times are the median of the timed steps. The sampling pass is DDIM with 20 steps over `--samples` images in chunks of 100, as
- * `Ddpm.sample` does by default. Slow backends (over 2 s a step) sample 100 images and scale
- * the time by samples/100 (marked "est."); over 20 s a step they skip sampling unless --full.
- * Each side is measured `--runs` times (phasewatch: that many batches of timed steps and
- * sampling passes; PyTorch: that many processes) and keeps its best, so one busy spell on a
- * shared machine does not decide the ratio.
+ * Models (batch 64): default = size 16, widths [16,32,64]; wide = size 32, widths [32,64,128]
+ * (both `Ddpm`'s plain UNet, as reference/unet.py); phase-b = the default experiment's model
+ * (`--preset phase-b`, size 16, widths [16,32,64]; reference/phase_b.py).
+ * Training times are the median of a run's timed steps. The sampling pass is DDIM with 20
+ * steps over `--samples` images in chunks of 100, as `Ddpm.sample` does by default. Slow
+ * backends (over 2 s a step) sample 100 images and scale the time by samples/100 (marked
+ * "est.") and run once; over 20 s a step they skip sampling unless --full.
+ * Each side is measured `--runs` times — phasewatch: that many batches of timed steps and
+ * sampling passes; PyTorch: that many processes — the two sides alternating run by run, and
+ * keeps its best run, so one busy spell on a shared machine does not decide the ratio; the
+ * fastest single step and the load before and after are printed too.
  * Model seed is `--preset seed` (size 32, widths [16,32,64], self-attention after all six
  * blocks, the full 32×32 one included; batch 64), training only, on the native backend: its
  * steps are interleaved with those of the same model without attention, in one process, so the
@@ -22,10 +27,12 @@
  * The last line is JSON for the default model:
  * {"model":…, "fast_ms":…, "torch_ms":…, "ratio":…, "sample_fast_ms":…, "sample_torch_ms":…,
  *  "watch_overhead":…, "seed_ms":…, "seed_plain_ms":…, "seed_attention_ratio":…,
- *  "seed_torch_ms":…, "seed_torch_plain_ms":…, "seed_ratio":…, "load":…}
+ *  "seed_torch_ms":…, "seed_torch_plain_ms":…, "seed_ratio":…,
+ *  "ratios": {"<model>": {"train":…, "sample":…}, …} (native / PyTorch, every model), "load":…}
  */
 import * as tf from '@tensorflow/tfjs';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,11 +49,14 @@ interface ModelSpec {
   size: number;
   widths: [number, number, number];
   batch: number;
+  /** The model of this `--preset` (its UNet settings), instead of `Ddpm`'s plain UNet. */
+  preset?: 'phase-b';
 }
 
 const MODELS: Record<string, ModelSpec> = {
   default: { key: 'default', size: 16, widths: [16, 32, 64], batch: 64 },
   wide: { key: 'wide', size: 32, widths: [32, 64, 128], batch: 64 },
+  'phase-b': { key: 'phase-b', size: 16, widths: [16, 32, 64], batch: 64, preset: 'phase-b' },
 };
 
 const { values } = parseArgs({
@@ -72,22 +82,29 @@ function modelName(m: ModelSpec): string {
   return `size ${m.size} widths [${m.widths.join(',')}] batch ${m.batch}`;
 }
 
-/** Multiply-adds ×2 of every convolution in one forward pass over `batch` images. */
+/**
+ * Multiply-adds ×2 of every convolution in one forward pass over `batch` images; `stemDx`, those
+ * of the first convolution, whose input gradient a training step does not need. The phase-b
+ * model adds a double-conv stem and a bottleneck block, and its up blocks are as wide as their
+ * skip in the middle.
+ */
 function convFlops(m: ModelSpec, batch: number): { forward: number; stemDx: number } {
   const [w0, w1, w2] = m.widths;
   const s = m.size;
+  const pb = m.preset === 'phase-b';
   const conv = (side: number, k: number, ci: number, co: number): number =>
     2 * batch * side * side * k * k * ci * co;
-  const dbl = (side: number, ci: number, co: number): number =>
-    conv(side, 3, ci, co) + conv(side, 3, co, co);
+  const dbl = (side: number, ci: number, co: number, mid = co): number =>
+    conv(side, 3, ci, mid) + conv(side, 3, mid, co);
   const stem = conv(s, 3, 1, w0);
   const forward =
     stem +
+    (pb ? conv(s, 3, w0, w0) + dbl(s / 8, w2, w2) : 0) +
     dbl(s / 2, w0, w1) +
     dbl(s / 4, w1, w2) +
     dbl(s / 8, w2, w2) +
-    dbl(s / 4, 2 * w2, w1) +
-    dbl(s / 2, 2 * w1, w0) +
+    dbl(s / 4, 2 * w2, w1, pb ? w2 : w1) +
+    dbl(s / 2, 2 * w1, w0, pb ? w1 : w0) +
     dbl(s, 2 * w0, w0) +
     conv(s, 1, w0, 1);
   return { forward, stemDx: stem };
@@ -104,13 +121,28 @@ function sampleFlops(m: ModelSpec): number {
 }
 
 /**
- * The FP32 peak the issue measures against: AVX-512 FMA on two Xeon cores at 2.3 GHz
- * (2 × 2 FMA units × 16 lanes × 2 FLOP × 2.3 GHz ≈ 358 GFLOP/s, 181 on one core).
- * PHASEWATCH_PEAK_GFLOPS overrides it for another machine.
+ * The FP32 peak the % columns measure against: cores × 2 FMA units × lanes (16 with AVX-512,
+ * else 8) × 2 FLOP × the clock /proc/cpuinfo reports (2.3 GHz when it reports none). That is
+ * the base clock: a core boosting above it can run a kernel at more than 100 %.
+ * PHASEWATCH_PEAK_GFLOPS overrides it.
  */
-function peakGflops(): number {
+function peakGflops(): { gflops: number; basis: string } {
   const env = Number(process.env.PHASEWATCH_PEAK_GFLOPS);
-  return Number.isFinite(env) && env > 0 ? env : 358;
+  if (Number.isFinite(env) && env > 0) return { gflops: env, basis: 'PHASEWATCH_PEAK_GFLOPS' };
+  let info = '';
+  try {
+    info = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    // not Linux: the default clock and lanes below
+  }
+  const lanes = /^flags\s*:.*\bavx512f\b/m.test(info) ? 16 : 8;
+  const mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(info)?.[1] ?? 2300);
+  const cores = os.cpus().length;
+  const gflops = (cores * 2 * lanes * 2 * mhz) / 1000;
+  return {
+    gflops,
+    basis: `${cores} cores × 2 FMA × ${lanes} lanes × 2 × ${(mhz / 1000).toFixed(2)} GHz`,
+  };
 }
 
 function trainData(m: ModelSpec): { images: Float32Array; labels: Float32Array } {
@@ -139,82 +171,90 @@ interface Row {
   sampleMs: number | null;
   sampleNote: string;
   note: string;
+  /** Every timed step (ms), for min and median; PyTorch: each process's min and median. */
+  steps: number[];
 }
 
-async function timeBackend(m: ModelSpec, backend: string): Promise<Row> {
-  const row: Row = {
+/** One backend's model, kept across the interleaved runs; each run adds to `row`. */
+interface NativeSide {
+  row: Row;
+  /** One batch of `--steps` timed steps and one sampling pass (a slow backend: its first only). */
+  run(): Promise<void>;
+  close(): void;
+}
+
+async function openBackend(m: ModelSpec, backend: string): Promise<NativeSide> {
+  const row = emptyRow(m, backend);
+  const closed: NativeSide = { row, run: async () => undefined, close: () => undefined };
+  try {
+    row.backend = await selectBackend(backend);
+  } catch (err) {
+    row.note = `unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    return closed;
+  }
+  const model = m.preset
+    ? unetFromConfig(
+        resolveConfig({ preset: m.preset, size: m.size, widths: m.widths, batchSize: m.batch }),
+      ).ddpm
+    : new Ddpm({ size: m.size, widths: m.widths });
+  const { images, labels } = trainData(m);
+  const sampleLabels = new Float32Array(SAMPLES * 2);
+  for (let i = 0; i < SAMPLES; i++) {
+    sampleLabels[2 * i] = (i * 5) % m.size;
+    sampleLabels[2 * i + 1] = (i * 11) % m.size;
+  }
+  const t0 = performance.now();
+  model.trainStep(images, labels, m.batch);
+  const first = performance.now() - t0;
+  const slow = first > 2000 && !values.full;
+  let runs = 0;
+  let sampleMs = Infinity;
+  return {
+    row,
+    async run() {
+      if (runs > 0 && slow) return;
+      runs++;
+      await selectBackend(row.backend);
+      const times: number[] = [];
+      const start = performance.now();
+      const limit = first > 5000 ? 1 : STEPS;
+      while (times.length < limit && (times.length < 2 || performance.now() - start < 20000)) {
+        const s0 = performance.now();
+        model.trainStep(images, labels, m.batch);
+        times.push(performance.now() - s0);
+      }
+      row.steps.push(...times);
+      row.trainMs = Math.min(row.trainMs ?? Infinity, median(times));
+      row.note = `${row.steps.length} timed steps in ${runs} run${runs > 1 ? 's' : ''}`;
+      if (row.trainMs > 20000 && !values.full) {
+        row.sampleNote = 'skipped (slow; --full runs it)';
+        return;
+      }
+      const count = slow ? Math.min(CHUNK, SAMPLES) : SAMPLES;
+      // Warm the sampling path on a few images first (first-call compilation, allocation).
+      if (runs === 1)
+        await model.sample({ labels: sampleLabels.subarray(0, 8), steps: 2, seed: 1 });
+      const s0 = performance.now();
+      const opts = { steps: SAMPLE_STEPS, seed: 1, chunk: CHUNK };
+      await model.sample({ labels: sampleLabels.subarray(0, 2 * count), ...opts });
+      sampleMs = Math.min(sampleMs, performance.now() - s0);
+      row.sampleMs = (sampleMs * SAMPLES) / count;
+      if (count < SAMPLES) row.sampleNote = `est. from ${count}`;
+    },
+    close: () => model.dispose(),
+  };
+}
+
+function emptyRow(m: ModelSpec, backend: string): Row {
+  return {
     model: m.key,
     backend,
     trainMs: null,
     sampleMs: null,
     sampleNote: '',
     note: '',
+    steps: [],
   };
-  let name: string;
-  try {
-    name = await selectBackend(backend);
-  } catch (err) {
-    row.note = `unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
-    return row;
-  }
-  row.backend = name;
-  const model = new Ddpm({ size: m.size, widths: m.widths });
-  const { images, labels } = trainData(m);
-  try {
-    let t0 = performance.now();
-    model.trainStep(images, labels, m.batch);
-    const first = performance.now() - t0;
-    // Per-step times; the median is robust to the preemptions of a shared machine.
-    const times: number[] = [];
-    const timed = (): void => {
-      const s0 = performance.now();
-      model.trainStep(images, labels, m.batch);
-      times.push(performance.now() - s0);
-    };
-    let best = Infinity;
-    if (first > 5000) {
-      timed();
-      best = times[0];
-    } else {
-      model.trainStep(images, labels, m.batch);
-      for (let run = 0; run < RUNS; run++) {
-        times.length = 0;
-        t0 = performance.now();
-        while (times.length < STEPS && (times.length < 2 || performance.now() - t0 < 20000)) {
-          timed();
-        }
-        best = Math.min(best, median(times));
-      }
-    }
-    row.trainMs = best;
-    if (times.length < STEPS) row.note = `${times.length} timed step${times.length > 1 ? 's' : ''}`;
-    else if (RUNS > 1) row.note = `best of ${RUNS}`;
-
-    if (row.trainMs > 20000 && !values.full) {
-      row.sampleNote = 'skipped (slow; --full runs it)';
-      return row;
-    }
-    const slow = row.trainMs > 2000 && !values.full;
-    const count = slow ? Math.min(CHUNK, SAMPLES) : SAMPLES;
-    const sampleLabels = new Float32Array(count * 2);
-    for (let i = 0; i < count; i++) {
-      sampleLabels[2 * i] = (i * 5) % m.size;
-      sampleLabels[2 * i + 1] = (i * 11) % m.size;
-    }
-    // Warm the sampling path on a few images first (first-call compilation, allocation).
-    await model.sample({ labels: sampleLabels.subarray(0, 8), steps: 2, seed: 1 });
-    let ms = Infinity;
-    for (let run = 0; run < (slow ? 1 : RUNS); run++) {
-      t0 = performance.now();
-      await model.sample({ labels: sampleLabels, steps: SAMPLE_STEPS, seed: 1, chunk: CHUNK });
-      ms = Math.min(ms, performance.now() - t0);
-    }
-    row.sampleMs = (ms * SAMPLES) / count;
-    if (count < SAMPLES) row.sampleNote = `est. from ${count}`;
-  } finally {
-    model.dispose();
-  }
-  return row;
 }
 
 function median(xs: number[]): number {
@@ -228,52 +268,36 @@ function torchAvailable(): boolean {
   return r.status === 0;
 }
 
-function timeTorch(m: ModelSpec): Row {
-  const row: Row = {
-    model: m.key,
-    backend: 'torch',
-    trainMs: null,
-    sampleMs: null,
-    sampleNote: '',
-    note: '',
-  };
+/** The same model in PyTorch (reference/unet.py): one process, folded into `row`. */
+function runTorch(m: ModelSpec, row: Row): void {
   const script = path.join(here, 'reference', 'unet.py');
   const args = [
     script,
-    '--size',
-    String(m.size),
-    '--widths',
-    m.widths.join(','),
-    '--batch',
-    String(m.batch),
-    '--steps',
-    String(STEPS),
-    '--sample',
-    String(SAMPLES),
-    '--sample-steps',
-    String(SAMPLE_STEPS),
-    '--chunk',
-    String(CHUNK),
-    '--threads',
-    String(os.cpus().length),
+    ...['--size', String(m.size), '--widths', m.widths.join(','), '--batch', String(m.batch)],
+    ...['--steps', String(STEPS), '--sample', String(SAMPLES)],
+    ...['--sample-steps', String(SAMPLE_STEPS), '--chunk', String(CHUNK)],
+    ...['--threads', String(os.cpus().length)],
+    ...(m.preset === 'phase-b' ? ['--model', 'phase-b', '--cond-hidden', '128'] : []),
   ];
-  // PyTorch's OpenMP threads spin at every barrier, so on a shared machine one preempted thread
-  // can slow a run of this small model by 10-100×; keep the best of a few runs.
-  for (let i = 0; i < RUNS; i++) {
-    try {
-      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-      const last = out.trim().split('\n').pop() ?? '{}';
-      const parsed = JSON.parse(last) as { train_ms?: number; sample_ms?: number; torch?: string };
-      const better = (a: number | null, b: number | undefined): number | null =>
-        b === undefined || b === null ? a : a === null ? b : Math.min(a, b);
-      row.trainMs = better(row.trainMs, parsed.train_ms);
-      row.sampleMs = better(row.sampleMs, parsed.sample_ms);
-      row.note = `torch ${parsed.torch ?? '?'}, ${os.cpus().length} threads, best of ${i + 1}`;
-    } catch (err) {
-      row.note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
-    }
+  try {
+    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const last = out.trim().split('\n').pop() ?? '{}';
+    const r = JSON.parse(last) as {
+      train_ms?: number;
+      train_min_ms?: number;
+      sample_ms?: number;
+      torch?: string;
+    };
+    const better = (a: number | null, b: number | undefined): number | null =>
+      b === undefined || b === null ? a : a === null ? b : Math.min(a, b);
+    row.trainMs = better(row.trainMs, r.train_ms);
+    row.sampleMs = better(row.sampleMs, r.sample_ms);
+    if (r.train_min_ms !== undefined) row.steps.push(r.train_min_ms);
+    if (r.train_ms !== undefined) row.steps.push(r.train_ms);
+    row.note = `torch ${r.torch ?? '?'}, ${os.cpus().length} threads`;
+  } catch (err) {
+    row.note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
   }
-  return row;
 }
 
 function fmt(ms: number | null): string {
@@ -332,11 +356,11 @@ async function convKernels(peak: number): Promise<void> {
   }
 }
 
-const peak = { gflops: peakGflops() };
+const peak = peakGflops();
 const load = os.loadavg()[0];
 console.log(
   `phasewatch bench:train — ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}; ` +
-    `% of peak against ${peak.gflops.toFixed(0)} GFLOP/s`,
+    `% of peak against ${peak.gflops.toFixed(0)} GFLOP/s (${peak.basis})`,
 );
 console.log(
   `load average ${load.toFixed(2)} on ${os.cpus().length} cores${load > 1 ? ' (machine busy: timings are noisy)' : ''}`,
@@ -363,25 +387,36 @@ if (!values['no-torch'] && !withTorch) {
   );
 }
 
+// Each run: a batch of steps and a sampling pass on each backend, then one PyTorch process;
+// the runs alternate, so a busy spell of the machine falls on both sides.
 const rows: Row[] = [];
 for (const m of models) {
   console.log(
-    `\nmodel ${m.key}: ${modelName(m)}; sampling ${SAMPLES} images, DDIM ${SAMPLE_STEPS} steps`,
+    `\nmodel ${m.key}: ${modelName(m)}; sampling ${SAMPLES} images, DDIM ${SAMPLE_STEPS} steps; ` +
+      `${RUNS} alternating runs`,
   );
-  for (const b of backends) {
-    const row = await timeBackend(m, b);
+  const loadBefore = os.loadavg()[0];
+  const sides: NativeSide[] = [];
+  for (const b of backends) sides.push(await openBackend(m, b));
+  const torchRow = emptyRow(m, 'torch');
+  try {
+    for (let run = 0; run < RUNS; run++) {
+      for (const side of sides) await side.run();
+      if (withTorch) runTorch(m, torchRow);
+    }
+  } finally {
+    for (const side of sides) side.close();
+  }
+  for (const row of [...sides.map((s) => s.row), ...(withTorch ? [torchRow] : [])]) {
     rows.push(row);
+    const steps = row.steps.length > 0 ? `(min ${fmt(Math.min(...row.steps))})` : '';
     console.log(
-      `  ${row.backend.padEnd(8)} train ${fmt(row.trainMs).padStart(9)}/step  sample ${fmt(row.sampleMs).padStart(9)} ${row.sampleNote} ${row.note}`,
+      `  ${row.backend.padEnd(8)} train ${fmt(row.trainMs).padStart(9)}/step ${steps.padEnd(16)} sample ${fmt(row.sampleMs).padStart(9)} ${row.sampleNote} ${row.note}`,
     );
   }
-  if (withTorch) {
-    const row = timeTorch(m);
-    rows.push(row);
-    console.log(
-      `  ${'torch'.padEnd(8)} train ${fmt(row.trainMs).padStart(9)}/step  sample ${fmt(row.sampleMs).padStart(9)} ${row.note}`,
-    );
-  }
+  console.log(
+    `  (train: the best run's median step; load average ${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after)`,
+  );
 }
 
 console.log(
@@ -557,6 +592,14 @@ const summary = {
   seed_torch_plain_ms: seed.torch?.plain?.min ?? null,
   seed_ratio:
     seed.native?.full && seed.torch?.full ? seed.native.full.min / seed.torch.full.min : null,
+  ratios: Object.fromEntries(
+    models.map((m) => {
+      const r = rows.find((x) => x.model === m.key && x.backend === 'native');
+      const t = rows.find((x) => x.model === m.key && x.backend === 'torch');
+      const q = (a?: number | null, b?: number | null) => (a && b ? a / b : null);
+      return [m.key, { train: q(r?.trainMs, t?.trainMs), sample: q(r?.sampleMs, t?.sampleMs) }];
+    }),
+  ),
   load: os.loadavg()[0],
 };
 console.log(JSON.stringify(summary));

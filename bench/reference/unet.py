@@ -6,6 +6,8 @@ With --attention interlaced, a self-attention layer follows each of the six bloc
 projection, residual); --cond-hidden 0 projects the encodings per block as that preset does.
 With --plain too, the same model without attention trains in the same process, its steps
 interleaved with the first's, so both see the same machine (bench/train-step.ts's seed row).
+With --model phase-b, the model is the default experiment's (phase_b.py, `--preset phase-b`:
+no EMA copy, so sampling uses the trained weights, as that preset does).
 
 Prints one JSON line: {"train_ms": ..., "sample_ms": ..., "threads": ..., "torch": ...}
 (and "train_min_ms", with --plain "plain_train_ms" and "plain_train_min_ms").
@@ -183,12 +185,18 @@ def main():
     p.add_argument("--cond-hidden", type=int, default=64)
     p.add_argument("--attention", choices=["none", "interlaced"], default="none")
     p.add_argument("--plain", action="store_true", help="also time the model without attention")
+    p.add_argument("--model", choices=["unet", "phase-b"], default="unet")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     widths = tuple(int(w) for w in a.widths.split(","))
     S, B, T = a.size, a.batch, a.T
     def make(attention):
+        if a.model == "phase-b":
+            from phase_b import PhaseBUnet
+
+            model = PhaseBUnet(widths, hidden=a.cond_hidden)
+            return model, None, torch.optim.Adam(model.parameters(), lr=1e-3)
         model = Unet(S, widths, cond_hidden=a.cond_hidden, attention=attention)
         ema = Unet(S, widths, cond_hidden=a.cond_hidden, attention=attention)
         ema.load_state_dict(model.state_dict())
@@ -211,7 +219,7 @@ def main():
         loss.backward()
         opt.step()
         with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters()):
+            for pe, pm in zip([] if ema is None else ema.parameters(), model.parameters()):
                 pe.mul_(0.99).add_(pm, alpha=0.01)
         return loss.item()
 
@@ -234,16 +242,17 @@ def main():
 
     sample_ms = None
     if a.sample > 0:
-        times = ddim_times(T, a.sample_steps)
+        ts = ddim_times(T, a.sample_steps)
+        sampler = model if ema is None else ema
         lab = torch.rand(a.sample, 2) * S
         t0 = time.perf_counter()
         with torch.no_grad():
             for start in range(0, a.sample, a.chunk):
                 n = min(a.chunk, a.sample - start)
                 x = torch.randn(n, 1, S, S)
-                for i, t in enumerate(times):
-                    tp = times[i + 1] if i + 1 < len(times) else -1
-                    eps = ema(x, torch.full((n,), float(t)), lab[start : start + n])
+                for i, t in enumerate(ts):
+                    tp = ts[i + 1] if i + 1 < len(ts) else -1
+                    eps = sampler(x, torch.full((n,), float(t)), lab[start : start + n])
                     abt = float(ab[t])
                     abp = float(ab[tp]) if tp >= 0 else 1.0
                     x0 = ((x - eps * math.sqrt(1 - abt)) / math.sqrt(abt)).clamp(-1, 1)
