@@ -113,7 +113,7 @@ inline void micro(int kc, const float* __restrict a, long rsa, long csa,
     for (int v = 0; v < NV; ++v) acc[r][v] = vf{};
   for (int p = 0; p < kc; ++p) {
     vf b[NV];
-    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const vf*>(bp + (long)p * NV * VL + v * VL);
+    for (int v = 0; v < NV; ++v) b[v] = *reinterpret_cast<const vfu*>(bp + (long)p * NV * VL + v * VL);
     const float* ap = a + p * csa;
     for (int r = 0; r < MR; ++r) {
       float av = ap[r * rsa];
@@ -554,9 +554,14 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
         a.rows(m0, rows, abuf);
         std::memset(abuf + (long)rows * K, 0, (size_t)(kpad + 16) * sizeof(float));
       }
-      pack_b(BView{d + (long)m0 * N, N, 1, rows, 0}, rows, N, NR, bbuf);
+      // dy rows exactly one panel wide are that panel already.
+      const float* bpk = bbuf;
+      if (N == NR)
+        bpk = d + (long)m0 * N;
+      else
+        pack_b(BView{d + (long)m0 * N, N, 1, rows, 0}, rows, N, NR, bbuf);
       for (int q = 0; q < panels; ++q) {
-        const float* bpan = bbuf + (long)q * rows * NR;
+        const float* bpan = bpk + (long)q * rows * NR;
         for (int i = 0; i < K; i += MR) {
           // A element (r, p) = abuf[p*K + i + r]: row r of A^T is column i+r of the chunk.
           micro<MR, NV>(rows, at + i, 1, K, bpan, cpart + (long)i * npad + q * NR, npad, MR, NR,
