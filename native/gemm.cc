@@ -4,11 +4,12 @@
 // (24 accumulators) when N > 16, else 16x16; with AVX2 (16 registers) 6x16 (12 accumulators)
 // when N > 8, else 12x8. A tile of more accumulators than registers spills on every step
 // (a 12x32 tile on AVX2 ran at ~4 GFLOP/s).
-// The forward pass and the input gradient read the A operand in place: per row tile, a table
+// On AVX2 the forward pass and the input gradient read the A operand in place: per row tile, a table
 // of the address of each row's taps (a pixel's ci or co contiguous floats, or zeros for
 // padding) feeds a micro-kernel that walks tap by tap (micro_ind), so nothing is copied; on
-// small channel counts the copy cost as much as a quarter of the GEMM. The filter gradient
-// gathers rows (im2col) into a per-thread tile buffer. A 1x1 convolution with stride 1 and
+// small channel counts the copy cost as much as a quarter of the GEMM (AVX-512 builds, not
+// measured since, still gather rows into a tile buffer). The filter gradient gathers rows
+// (im2col) into a per-thread tile buffer. A 1x1 convolution with stride 1 and
 // no padding (and a plain matmul) reads its rows in place, gathering nothing.
 #include "gemm.h"
 
@@ -407,7 +408,8 @@ void gathered_gemm_t(int M, int N, int K, const Gather& a, const float* bp, floa
   int mc = std::max(MR, std::min(192, (32768 / std::max(K, 1)) / MR * MR));
   int tiles = (M + mc - 1) / mc;
   double flops = 2.0 * M * N * K;
-  if (!a.direct && a.seg > 0) {
+  // Measured on AVX2 only (AVX-512 builds keep the gathered tile, unmeasured here).
+  if (VL == 8 && !a.direct && a.seg > 0) {
     // Taps addressed in place (no copy): reduction blocks of whole taps, at most about KC.
     const int taps = K / a.seg;
     const int tblocks = (taps * a.seg + KC - 1) / KC;
@@ -556,7 +558,7 @@ void gemm_at_b_t(int M, int N, int K, const Gather& a, const float* d, float* ou
       }
       // dy rows exactly one panel wide are that panel already.
       const float* bpk = bbuf;
-      if (N == NR)
+      if (VL == 8 && N == NR)  // measured on AVX2 only
         bpk = d + (long)m0 * N;
       else
         pack_b(BView{d + (long)m0 * N, N, 1, rows, 0}, rows, N, NR, bbuf);
