@@ -177,6 +177,10 @@ describe('native backend', function () {
       [[2, 5, 13, 8], [3, 3, 8, 40], 1, 'same', 1],
       [[2, 9, 11, 12], [5, 5, 12, 17], 1, 'valid', 1],
       [[1, 4, 4, 300], [3, 3, 300, 20], 1, 'same', 1],
+      // 1×1, stride 1: rows read in place (no gather), threaded, with a row tail (M = 105)
+      // and a channel count that is not a multiple of the register tile.
+      [[64, 16, 16, 16], [1, 1, 16, 8], 1, 'same', 1],
+      [[3, 7, 5, 13], [1, 1, 13, 20], 1, 'valid', 1],
     ];
     for (const [xs, fs, stride, pad, dil] of cases) {
       it(`x ${JSON.stringify(xs)} f ${JSON.stringify(fs)} stride ${stride} pad ${pad}`, async () => {
