@@ -3,7 +3,7 @@ import { Attention, type AttentionAttrs, type AttentionInputs } from '../fused/k
 import { alloc, attentionDims, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
 
 /**
- * Fused multi-head attention (native/attention.cc): tiles of 4 queries × 32 keys with an
+ * Fused multi-head attention (native/attention.cc): blocks of 48 queries × 128 keys with an
  * online softmax, so no [n, n] score matrix is ever stored; outputs o and lse.
  */
 export function attention({

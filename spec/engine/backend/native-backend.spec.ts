@@ -690,10 +690,12 @@ describe('native backend', function () {
       return tf.concat(mixes, 2);
     };
 
-    // Odd sizes: key counts off the 32-key tile, query counts off the 4-query tile, head sizes
-    // off the 8-float vector (and one of 80, the 16-vector instantiation).
+    // Odd sizes: position counts off the 32-position padding, the 6-row register tile and the
+    // 48-query and 64/128-key blocks (200: several blocks and a short last one), head sizes off
+    // the 8-float vector and the 16-float register tile (24, 80).
     for (const [shape, heads] of [
       [[2, 37, 12], 2],
+      [[2, 200, 24], 1],
       [[3, 70, 16], 1],
       [[1, 5, 80], 1],
       [[2, 64, 64], 4],
