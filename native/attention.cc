@@ -96,27 +96,34 @@ void gemm(int m, int nc, int K, const float* a, int64_t ar, int64_t ak, const fl
   }
 }
 
+// Where one (image, head)'s rows lie in a [b, n, ·] tensor: position i at at + i·ld.
+struct Rows {
+  int64_t at, ld;
+  int64_t operator()(int i) const { return at + (int64_t)i * ld; }
+};
+
 // One (image, head)'s operands in padded scratch: rows [np × dp] and transposed [dp × lt],
 // zeros beyond n and d (zero channels add nothing to a dot product). The transposed rows are
 // lt = np + 16 apart: at a power-of-two stride (np = 1,024) a tile's rows would all fall in
-// the same L1 cache set.
+// the same L1 cache set. q, k, v (and their gradients) lie at `in`, o and its gradient at
+// `out`.
 struct Head {
-  int n, d, np, dp, lt, c;  // c: channels of a position in the [b, n, c] tensors
-  int64_t base, col;        // offset of the image, channel of the head
+  int n, d, np, dp, lt;
+  Rows in, out;
 
-  void rows(const float* x, float scale, float* out) const {
-    std::fill(out, out + (int64_t)np * dp, 0.0f);
+  void rows(const float* x, Rows at, float scale, float* dst) const {
+    std::fill(dst, dst + (int64_t)np * dp, 0.0f);
     for (int i = 0; i < n; ++i) {
-      const float* src = x + base + (int64_t)i * c + col;
-      for (int k = 0; k < d; ++k) out[(int64_t)i * dp + k] = src[k] * scale;
+      const float* src = x + at(i);
+      for (int k = 0; k < d; ++k) dst[(int64_t)i * dp + k] = src[k] * scale;
     }
   }
   int64_t size() const { return (int64_t)lt * dp; }  // scratch for either layout
-  void cols(const float* x, float* out) const {
-    std::fill(out, out + size(), 0.0f);
+  void cols(const float* x, Rows at, float* dst) const {
+    std::fill(dst, dst + size(), 0.0f);
     for (int i = 0; i < n; ++i) {
-      const float* src = x + base + (int64_t)i * c + col;
-      for (int k = 0; k < d; ++k) out[(int64_t)k * lt + i] = src[k];
+      const float* src = x + at(i);
+      for (int k = 0; k < d; ++k) dst[(int64_t)k * lt + i] = src[k];
     }
   }
 };
@@ -137,9 +144,9 @@ void forward_head(const float* q, const float* k, const float* v, float* o, floa
   float* V = Kt + size;
   float* S = V + size;       // [kRb × kCb] scores, then probabilities
   float* A = S + kRb * kCb;  // [kRb × dp] running Σ p·v
-  h.rows(q, scale, Q);
-  h.cols(k, Kt);
-  h.rows(v, 1.0f, V);
+  h.rows(q, h.in, scale, Q);
+  h.cols(k, h.in, Kt);
+  h.rows(v, h.in, 1.0f, V);
   float m[kRb], l[kRb];
   for (int i0 = 0; i0 < np && i0 < n; i0 += kRb) {
     const int rb = std::min(kRb, np - i0);
@@ -169,7 +176,7 @@ void forward_head(const float* q, const float* k, const float* v, float* o, floa
     }
     for (int r = 0; r < rb && i0 + r < n; ++r) {
       const int i = i0 + r;
-      float* dst = o + h.base + (int64_t)i * h.c + h.col;
+      float* dst = o + h.out(i);
       for (int x = 0; x < h.d; ++x) dst[x] = A[r * dp + x] / l[r];
       lse[i] = m[r] + std::log(l[r]);
     }
@@ -194,17 +201,17 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   float* P = L + np;                // [kRb × cb] probabilities
   float* dS = P + kRb * kCbGrad;    // [kRb × cb] score gradients
   float* G = dS + kRb * kCbGrad;    // [kRb × dp] Σ dS·K, dq's rows
-  h.rows(q, scale, Q);
-  h.cols(k, Kt);
-  h.rows(k, 1.0f, K);
-  h.cols(v, Vt);
-  h.rows(dout, 1.0f, dO);
+  h.rows(q, h.in, scale, Q);
+  h.cols(k, h.in, Kt);
+  h.rows(k, h.in, 1.0f, K);
+  h.cols(v, h.in, Vt);
+  h.rows(dout, h.out, 1.0f, dO);
   std::fill(dKt, dKt + 2 * size, 0.0f);
   // D_i = dO_i · O_i: the softmax gradient's row term. Padded rows get nothing (L = +inf).
   for (int i = 0; i < np; ++i) {
     float acc = 0.0f;
     if (i < n) {
-      const int64_t at = h.base + (int64_t)i * h.c + h.col;
+      const int64_t at = h.out(i);
       for (int x = 0; x < h.d; ++x) acc += dout[at + x] * o[at + x];
     }
     D[i] = acc;
@@ -224,10 +231,12 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
         float* pr = P + r * cb;
         float* sr = dS + r * cb;
         for (int c = 0; c < cb; ++c) {
-          const float e = c < valid ? exp_f(pr[c] - lr) : 0.0f;
+          const float e = exp_f(pr[c] - lr);
           pr[c] = e;
           sr[c] = e * (sr[c] - dr);
         }
+        std::fill(pr + valid, pr + cb, 0.0f);  // keys beyond n
+        std::fill(sr + valid, sr + cb, 0.0f);
       }
       // dq_r += Σ_c dS_rc K_c; dVᵀ += dOᵀ P and dKᵀ += Qᵀ dS over the block's rows.
       gemm<true>(rb, dp, cb, dS, cb, 1, K + (int64_t)j0 * dp, dp, G, dp);
@@ -235,12 +244,12 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
       gemm<true>(dp, cb, rb, Qi, 1, dp, dS, cb, dKt + j0, h.lt);
     }
     for (int r = 0; r < rb && i0 + r < n; ++r) {
-      float* dst = dq + h.base + (int64_t)(i0 + r) * h.c + h.col;
+      float* dst = dq + h.in(i0 + r);
       for (int x = 0; x < h.d; ++x) dst[x] = G[r * dp + x] * scale;
     }
   }
   for (int i = 0; i < n; ++i) {
-    const int64_t at = h.base + (int64_t)i * h.c + h.col;
+    const int64_t at = h.in(i);
     for (int x = 0; x < h.d; ++x) {
       dk[at + x] = dKt[(int64_t)x * h.lt + i];
       dv[at + x] = dVt[(int64_t)x * h.lt + i];
@@ -248,16 +257,19 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   }
 }
 
-// Runs fn(head, task, scale) for every (image, head), one task each.
+// Runs fn(head, task, scale) for every (image, head), one task each; q, k, v lie ld floats a
+// position apart, o heads·d.
 template <class F>
-bool each_head(int b, int n, int heads, int d, F fn) {
+bool each_head(int b, int n, int heads, int d, int64_t ld, F fn) {
   if (d < 1 || d > kMaxD || b < 0 || n < 0 || heads < 1) return false;
   const int tasks = b * heads;
+  const int64_t c = (int64_t)heads * d;
   const float scale = 1.0f / std::sqrt((float)d);
   auto run = [&](int, int t) {
     const int np = (int)round_up(n, kPad);
-    const Head h{n, d, np, (int)round_up(d, 8), np + 16, heads * d,
-                 (int64_t)(t / heads) * n * heads * d, (int64_t)(t % heads) * d};
+    const int64_t image = t / heads, col = (int64_t)(t % heads) * d;
+    const Head h{n, d, np, (int)round_up(d, 8), np + 16, Rows{image * n * ld + col, ld},
+                 Rows{image * n * c + col, c}};
     fn(h, t, scale);
   };
   if (tasks <= 1 || pool_threads() == 1 || (int64_t)tasks * n * n * d < (1 << 16)) {
@@ -270,18 +282,19 @@ bool each_head(int b, int n, int heads, int d, F fn) {
 
 }  // namespace
 
-bool attention_forward(const float* q, const float* k, const float* v, float* o, float* lse,
-                       int b, int n, int heads, int d) {
-  return each_head(b, n, heads, d, [&](const Head& h, int t, float scale) {
-    forward_head(q, k, v, o, lse + (int64_t)t * n, h, scale);
+bool attention_forward(const float* qkv, float* o, float* lse, int b, int n, int heads, int d) {
+  const int64_t c = (int64_t)heads * d;
+  return each_head(b, n, heads, d, 3 * c, [&](const Head& h, int t, float scale) {
+    forward_head(qkv, qkv + c, qkv + 2 * c, o, lse + (int64_t)t * n, h, scale);
   });
 }
 
-bool attention_backward(const float* q, const float* k, const float* v, const float* o,
-                        const float* lse, const float* do_, float* dq, float* dk, float* dv,
-                        int b, int n, int heads, int d) {
-  return each_head(b, n, heads, d, [&](const Head& h, int t, float scale) {
-    backward_head(q, k, v, o, lse + (int64_t)t * n, do_, dq, dk, dv, h, scale);
+bool attention_backward(const float* qkv, const float* o, const float* lse, const float* do_,
+                        float* dqkv, int b, int n, int heads, int d) {
+  const int64_t c = (int64_t)heads * d;
+  return each_head(b, n, heads, d, 3 * c, [&](const Head& h, int t, float scale) {
+    backward_head(qkv, qkv + c, qkv + 2 * c, o, lse + (int64_t)t * n, do_, dqkv, dqkv + c,
+                  dqkv + 2 * c, h, scale);
   });
 }
 
