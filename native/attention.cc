@@ -163,8 +163,8 @@ void forward_head(const float* q, const float* k, const float* v, float* o, floa
         v8 mx = load(sr);
         for (int c = 8; c < cb; c += 8) mx = vmax(mx, load(sr + c));
         const float mnew = std::max(m[r], hmax(mx));
-        const float alpha = exp_f(m[r] - mnew);
-        for (int c = 0; c < cb; ++c) sr[c] = exp_f(sr[c] - mnew);
+        const float alpha = exp_f_upto88(m[r] - mnew);
+        for (int c = 0; c < cb; ++c) sr[c] = exp_f_upto88(sr[c] - mnew);
         v8 sum = load(sr);
         for (int c = 8; c < cb; c += 8) sum += load(sr + c);
         l[r] = l[r] * alpha + hsum(sum);
@@ -231,7 +231,7 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
         float* pr = P + r * cb;
         float* sr = dS + r * cb;
         for (int c = 0; c < cb; ++c) {
-          const float e = exp_f(pr[c] - lr);
+          const float e = exp_f_upto88(pr[c] - lr);
           pr[c] = e;
           sr[c] = e * (sr[c] - dr);
         }
@@ -305,7 +305,7 @@ void softmax_rows(const float* x, float* y, int64_t rows, int cols) {
       float* yr = y + r * cols;
       float m = -INFINITY;
       for (int c = 0; c < cols; ++c) m = std::max(m, xr[c]);
-      for (int c = 0; c < cols; ++c) yr[c] = exp_f(xr[c] - m);
+      for (int c = 0; c < cols; ++c) yr[c] = exp_f_upto88(xr[c] - m);
       v8 acc = {};
       int c = 0;
       for (; c + 8 <= cols; c += 8) acc += load(yr + c);
