@@ -194,9 +194,9 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   float* K = Kt + size;
   float* Vt = K + size;
   float* dO = Vt + size;
-  float* dKt = dO + size;  // [dp × lt], transposed like Kt
-  float* dVt = dKt + size;
-  float* D = dVt + size;
+  float* dK = dO + size;  // [np × dp] like K
+  float* dV = dK + size;
+  float* D = dV + size;
   float* L = D + np;
   float* P = L + np;                // [kRb × cb] probabilities
   float* dS = P + kRb * kCbGrad;    // [kRb × cb] score gradients
@@ -206,7 +206,7 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   h.rows(k, h.in, 1.0f, K);
   h.cols(v, h.in, Vt);
   h.rows(dout, h.out, 1.0f, dO);
-  std::fill(dKt, dKt + 2 * size, 0.0f);
+  std::fill(dK, dK + 2 * size, 0.0f);
   // D_i = dO_i · O_i: the softmax gradient's row term. Padded rows get nothing (L = +inf).
   for (int i = 0; i < np; ++i) {
     float acc = 0.0f;
@@ -238,10 +238,10 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
         std::fill(pr + valid, pr + cb, 0.0f);  // keys beyond n
         std::fill(sr + valid, sr + cb, 0.0f);
       }
-      // dq_r += Σ_c dS_rc K_c; dVᵀ += dOᵀ P and dKᵀ += Qᵀ dS over the block's rows.
+      // dq_r += Σ_c dS_rc K_c; dV += Pᵀ dO and dK += dSᵀ Q over the block's rows.
       gemm<true>(rb, dp, cb, dS, cb, 1, K + (int64_t)j0 * dp, dp, G, dp);
-      gemm<true>(dp, cb, rb, dOi, 1, dp, P, cb, dVt + j0, h.lt);
-      gemm<true>(dp, cb, rb, Qi, 1, dp, dS, cb, dKt + j0, h.lt);
+      gemm<true>(cb, dp, rb, P, 1, cb, dOi, dp, dV + (int64_t)j0 * dp, dp);
+      gemm<true>(cb, dp, rb, dS, 1, cb, Qi, dp, dK + (int64_t)j0 * dp, dp);
     }
     for (int r = 0; r < rb && i0 + r < n; ++r) {
       float* dst = dq + h.in(i0 + r);
@@ -251,8 +251,8 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   for (int i = 0; i < n; ++i) {
     const int64_t at = h.in(i);
     for (int x = 0; x < h.d; ++x) {
-      dk[at + x] = dKt[(int64_t)x * h.lt + i];
-      dv[at + x] = dVt[(int64_t)x * h.lt + i];
+      dk[at + x] = dK[(int64_t)i * dp + x];
+      dv[at + x] = dV[(int64_t)i * dp + x];
     }
   }
 }
