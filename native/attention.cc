@@ -49,17 +49,24 @@ template <int M, int NV, bool Acc>
 inline void micro(const float* a, int64_t ar, int64_t ak, const float* b, int64_t ldb, int K,
                   float* c, int64_t ldc) {
   v8 acc[M][NV];
+#pragma GCC unroll 8
   for (int r = 0; r < M; ++r)
-    for (int v = 0; v < NV; ++v) acc[r][v] = Acc ? load(c + r * ldc + 8 * v) : v8{};
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = Acc ? load(c + r * ldc + 8 * v) : splat(0.0f);
   for (int k = 0; k < K; ++k) {
     v8 bv[NV];
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = load(b + k * ldb + 8 * v);
+#pragma GCC unroll 8
     for (int r = 0; r < M; ++r) {
       const v8 x = splat(a[r * ar + k * ak]);
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[r][v] += x * bv[v];
     }
   }
+#pragma GCC unroll 8
   for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) store(c + r * ldc + 8 * v, acc[r][v]);
 }
 
