@@ -81,7 +81,7 @@ export function attentionPacked(qkv: tf.Tensor3D, heads = 1): tf.Tensor3D {
 
 /**
  * The same attention composed of tf ops (matMul, softmax, slices and a concat), per head: it
- * holds [b, n, n] scores (and their softmax, for the gradient) per head.
+ * holds [b, n, n] scores and their softmax (kept for the gradient) per head.
  * @example const o = attentionComposed(qkv, 2);
  */
 export function attentionComposed(qkv: tf.Tensor3D, heads = 1): tf.Tensor3D {
@@ -91,10 +91,8 @@ export function attentionComposed(qkv: tf.Tensor3D, heads = 1): tf.Tensor3D {
   return tf.tidy(() => {
     const part = (at: number): tf.Tensor3D => tf.slice(qkv, [0, 0, at], [b, n, d]);
     const mixes = Array.from({ length: heads }, (_, h) => {
-      const scores = tf.mul<tf.Tensor3D>(
-        tf.matMul<tf.Tensor3D>(part(h * d), part(c + h * d), false, true),
-        1 / Math.sqrt(d),
-      );
+      const q = tf.mul<tf.Tensor3D>(part(h * d), 1 / Math.sqrt(d)); // scaled before the [n, n]
+      const scores = tf.matMul<tf.Tensor3D>(q, part(c + h * d), false, true);
       return tf.matMul<tf.Tensor3D>(tf.softmax(scores), part(2 * c + h * d));
     });
     return heads === 1 ? mixes[0] : tf.concat<tf.Tensor3D>(mixes, 2);
