@@ -53,6 +53,7 @@ inline void micro(const float* a, int64_t ar, int64_t ak, const float* b, int64_
   for (int r = 0; r < M; ++r)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[r][v] = Acc ? load(c + r * ldc + 8 * v) : splat(0.0f);
+#pragma GCC unroll 16
   for (int k = 0; k < K; ++k) {
     v8 bv[NV];
 #pragma GCC unroll 4

@@ -192,7 +192,8 @@ export function poolForward(
 
 /**
  * The addon's attention dimensions (batch, positions, heads, head size) of a packed
- * [b, n, 3·heads·d] input; null outside what it handles (another rank, a head over 1,024 channels).
+ * [b, n, 3·heads·d] input; null outside what it handles (another rank, a head over 1,024
+ * channels).
  */
 export function attentionDims(shape: readonly number[], heads: number): Int32Array | null {
   if (shape.length !== 3 || !Number.isInteger(heads) || heads < 1) return null;
