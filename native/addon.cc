@@ -424,32 +424,33 @@ void Softmax(Args& a) {
     pw::softmax_rows(x.p, y.p, p[0], p[1]);
 }
 
-// attention(q, k, v, o, lse, [b, n, heads, d]): q, k, v, o [b, n, heads·d], lse [b, heads, n].
+// attention(qkv, o, lse, [b, n, heads, d]): qkv [b, n, 3·heads·d] (q, k, v packed), o [b, n,
+// heads·d], lse [b, heads, n].
 void Attention(Args& a) {
+  Span<float> s[3];
+  for (auto& v : s) v = a.f32();
+  int p[4];
+  if (!a.ints(p)) return;
+  size_t n = sz(p[0], p[1], p[2], p[3]), rows = sz(p[0], p[1], p[2], 1);
+  if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && s[0].n / 3 >= n &&
+                  s[1].n >= n && s[2].n >= rows,
+              "bad shapes"))
+    a.check(pw::attention_forward(s[0].p, s[1].p, s[2].p, p[0], p[1], p[2], p[3]),
+            "head size over 1024");
+}
+
+// attentionGrad(qkv, o, lse, dy, dqkv, [b, n, heads, d])
+void AttentionGrad(Args& a) {
   Span<float> s[5];
   for (auto& v : s) v = a.f32();
   int p[4];
   if (!a.ints(p)) return;
   size_t n = sz(p[0], p[1], p[2], p[3]), rows = sz(p[0], p[1], p[2], 1);
-  if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && s[0].n >= n && s[1].n >= n &&
-                  s[2].n >= n && s[3].n >= n && s[4].n >= rows,
+  if (a.check(p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && s[0].n / 3 >= n &&
+                  s[1].n >= n && s[2].n >= rows && s[3].n >= n && s[4].n / 3 >= n,
               "bad shapes"))
-    a.check(pw::attention_forward(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, p[0], p[1], p[2], p[3]),
-            "head size over 1024");
-}
-
-// attentionGrad(q, k, v, o, lse, dy, dq, dk, dv, [b, n, heads, d])
-void AttentionGrad(Args& a) {
-  Span<float> s[9];
-  for (auto& v : s) v = a.f32();
-  int p[4];
-  if (!a.ints(p)) return;
-  size_t n = sz(p[0], p[1], p[2], p[3]), rows = sz(p[0], p[1], p[2], 1);
-  bool ok = p[0] >= 0 && p[1] >= 0 && p[2] > 0 && p[3] > 0 && s[4].n >= rows;
-  for (int i = 0; i < 9; ++i) ok = ok && (i == 4 || s[i].n >= n);
-  if (a.check(ok, "bad shapes"))
-    a.check(pw::attention_backward(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, s[5].p, s[6].p,
-                                   s[7].p, s[8].p, p[0], p[1], p[2], p[3]),
+    a.check(pw::attention_backward(s[0].p, s[1].p, s[2].p, s[3].p, s[4].p, p[0], p[1], p[2],
+                                   p[3]),
             "head size over 1024");
 }
 

@@ -13,14 +13,24 @@ namespace {
 // Eight floats: AVX registers where the CPU has them, the compiler's lowering elsewhere.
 typedef float v8 __attribute__((vector_size(32), aligned(4), may_alias));
 
-constexpr int kRows = 4;   // queries per tile
-constexpr int kCols = 32;  // keys per tile (four v8)
-constexpr int kBlock = 128;  // keys per online-softmax update (four tiles)
+// Every product below is a small GEMM through one register-tiled micro-kernel of kMr rows ×
+// kNv vectors of 8 columns, sized to the register file: its accumulators plus kNv loads and a
+// broadcast must fit (16 ymm registers with AVX2, 32 with AVX-512 — the bigger tile there).
+#if defined(__AVX512F__)
+constexpr int kMr = 4, kNv = 4;
+#else
+constexpr int kMr = 6, kNv = 2;
+#endif
+constexpr int kPad = 32;     // positions are padded to a multiple of this (zeros)
+constexpr int kRb = 48;      // queries per block
+constexpr int kCb = 128;     // keys per block: one online-softmax update forward
+constexpr int kCbGrad = 64;  // keys per block backward (two score tiles stay in L1)
 constexpr int kMaxD = 1024;
 
 inline v8 load(const float* p) { return *reinterpret_cast<const v8*>(p); }
 inline void store(float* p, v8 x) { *reinterpret_cast<v8*>(p) = x; }
 inline v8 splat(float x) { return v8{x, x, x, x, x, x, x, x}; }
+inline v8 vmax(v8 a, v8 b) { return a > b ? a : b; }
 
 // Lane sums and maxima in a fixed order (so a row's result never depends on anything else).
 inline float hsum(v8 x) {
@@ -34,46 +44,97 @@ inline float hmax(v8 x) {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// One (image, head)'s operands in padded scratch: rows [np × dp] and transposed [dp × np],
-// zeros beyond n and d (zero channels add nothing to a dot product).
-struct Head {
-  int n, d, np, dp, c;  // c: channels of a position in the [b, n, c] tensors
-  int64_t base, col;    // offset of the image, channel of the head
-
-  void rows(const float* x, float scale, float* out) const {
-    std::fill(out, out + (int64_t)np * dp, 0.0f);
-    for (int i = 0; i < n; ++i) {
-      const float* src = x + base + (int64_t)i * c + col;
-      for (int k = 0; k < d; ++k) out[(int64_t)i * dp + k] = src[k] * scale;
+// c[r, 8v …] (+)= Σ_k a[r·ar + k·ak] · b[k·ldb + 8v …] for M rows and NV vectors.
+template <int M, int NV, bool Acc>
+inline void micro(const float* a, int64_t ar, int64_t ak, const float* b, int64_t ldb, int K,
+                  float* c, int64_t ldc) {
+  v8 acc[M][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = Acc ? load(c + r * ldc + 8 * v) : splat(0.0f);
+#pragma GCC unroll 16
+  for (int k = 0; k < K; ++k) {
+    v8 bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + k * ldb + 8 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      const v8 x = splat(a[r * ar + k * ak]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[r][v] += x * bv[v];
     }
   }
-  void cols(const float* x, float* out) const {
-    std::fill(out, out + (int64_t)np * dp, 0.0f);
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store(c + r * ldc + 8 * v, acc[r][v]);
+}
+
+// M rows of C across its nc columns (see gemm).
+template <int M, bool Acc>
+void gemm_rows(const float* a, int64_t ar, int64_t ak, const float* b, int64_t ldb, int K,
+               float* c, int64_t ldc, int nc) {
+  int j = 0;
+  for (; j + 8 * kNv <= nc; j += 8 * kNv)
+    micro<M, kNv, Acc>(a, ar, ak, b + j, ldb, K, c + j, ldc);
+  if (kNv > 2)
+    for (; j + 16 <= nc; j += 16) micro<M, 2, Acc>(a, ar, ak, b + j, ldb, K, c + j, ldc);
+  for (; j < nc; j += 8) micro<M, 1, Acc>(a, ar, ak, b + j, ldb, K, c + j, ldc);
+}
+
+// C [m × nc] (+)= A [m × K] · B [K × nc]: A's element (r, k) at a[r·ar + k·ak], B row-major
+// (stride ldb), C row-major (stride ldc); nc a multiple of 8. Each element's sum runs over k
+// in order, so the result does not depend on the tiling.
+template <bool Acc>
+void gemm(int m, int nc, int K, const float* a, int64_t ar, int64_t ak, const float* b,
+          int64_t ldb, float* c, int64_t ldc) {
+  int i = 0;
+  for (; i + kMr <= m; i += kMr)
+    gemm_rows<kMr, Acc>(a + i * ar, ar, ak, b, ldb, K, c + i * ldc, ldc, nc);
+  a += i * ar;
+  c += i * ldc;
+  switch (m - i) {  // the last rows, fewer than kMr
+    case 5: gemm_rows<5, Acc>(a, ar, ak, b, ldb, K, c, ldc, nc); break;
+    case 4: gemm_rows<4, Acc>(a, ar, ak, b, ldb, K, c, ldc, nc); break;
+    case 3: gemm_rows<3, Acc>(a, ar, ak, b, ldb, K, c, ldc, nc); break;
+    case 2: gemm_rows<2, Acc>(a, ar, ak, b, ldb, K, c, ldc, nc); break;
+    case 1: gemm_rows<1, Acc>(a, ar, ak, b, ldb, K, c, ldc, nc); break;
+    default: break;
+  }
+}
+
+// Where one (image, head)'s rows lie in a [b, n, ·] tensor: position i at at + i·ld.
+struct Rows {
+  int64_t at, ld;
+  int64_t operator()(int i) const { return at + (int64_t)i * ld; }
+};
+
+// One (image, head)'s operands in padded scratch: rows [np × dp] and transposed [dp × lt],
+// zeros beyond n and d (zero channels add nothing to a dot product). The transposed rows are
+// lt = np + 16 apart: at a power-of-two stride (np = 1,024) a tile's rows would all fall in
+// the same L1 cache set. q, k, v (and their gradients) lie at `in`, o and its gradient at
+// `out`.
+struct Head {
+  int n, d, np, dp, lt;
+  Rows in, out;
+
+  void rows(const float* x, Rows at, float scale, float* dst) const {
+    std::fill(dst, dst + (int64_t)np * dp, 0.0f);
     for (int i = 0; i < n; ++i) {
-      const float* src = x + base + (int64_t)i * c + col;
-      for (int k = 0; k < d; ++k) out[(int64_t)k * np + i] = src[k];
+      const float* src = x + at(i);
+      for (int k = 0; k < d; ++k) dst[(int64_t)i * dp + k] = src[k] * scale;
+    }
+  }
+  int64_t size() const { return (int64_t)lt * dp; }  // scratch for either layout
+  void cols(const float* x, Rows at, float* dst) const {
+    std::fill(dst, dst + size(), 0.0f);
+    for (int i = 0; i < n; ++i) {
+      const float* src = x + at(i);
+      for (int k = 0; k < d; ++k) dst[(int64_t)k * lt + i] = src[k];
     }
   }
 };
-
-// s[r·ld + ·] = a[r] · bt[:, j … j+31] for the tile's 4 rows of a (stride dp), bt [dp × np].
-inline void tile_products(const float* a, const float* bt, int np, int dp, int j, float* s,
-                          int ld) {
-  v8 acc[kRows][4] = {};
-  for (int k = 0; k < dp; ++k) {
-    const float* brow = bt + (int64_t)k * np + j;
-    const v8 b0 = load(brow), b1 = load(brow + 8), b2 = load(brow + 16), b3 = load(brow + 24);
-    for (int r = 0; r < kRows; ++r) {
-      const v8 x = splat(a[(int64_t)r * dp + k]);
-      acc[r][0] += x * b0;
-      acc[r][1] += x * b1;
-      acc[r][2] += x * b2;
-      acc[r][3] += x * b3;
-    }
-  }
-  for (int r = 0; r < kRows; ++r)
-    for (int q = 0; q < 4; ++q) store(s + r * ld + 8 * q, acc[r][q]);
-}
 
 // Per-thread scratch, grown on demand.
 float* scratch(std::vector<float>& v, int64_t n) {
@@ -81,150 +142,122 @@ float* scratch(std::vector<float>& v, int64_t n) {
   return v.data();
 }
 
-inline v8 vmax(v8 a, v8 b) { return a > b ? a : b; }
-
-template <int DV>
 void forward_head(const float* q, const float* k, const float* v, float* o, float* lse,
                   const Head& h, float scale) {
-  constexpr int dp = 8 * DV;
-  const int np = h.np;
-  thread_local std::vector<float> bq, bkt, bv;
-  const int64_t size = (int64_t)np * dp;
-  float* Q = scratch(bq, size);
-  float* Kt = scratch(bkt, size);
-  float* V = scratch(bv, size);
-  h.rows(q, scale, Q);
-  h.cols(k, Kt);
-  h.rows(v, 1.0f, V);
-  alignas(32) float s[kRows][kBlock];
-  for (int i0 = 0; i0 < h.n; i0 += kRows) {
-    float m[kRows], l[kRows];
-    v8 acc[kRows][DV] = {};
-    for (int r = 0; r < kRows; ++r) m[r] = -INFINITY, l[r] = 0.0f;
-    for (int j0 = 0; j0 < h.n; j0 += kBlock) {
-      const int valid = std::min(kBlock, h.n - j0);
-      for (int j = 0; j < valid; j += kCols) {
-        tile_products(Q + (int64_t)i0 * dp, Kt, np, dp, j0 + j, s[0] + j, kBlock);
-      }
+  const int np = h.np, dp = h.dp, n = h.n;
+  thread_local std::vector<float> buf;
+  const int64_t size = h.size();
+  float* Q = scratch(buf, 3 * size + kRb * (kCb + dp));
+  float* Kt = Q + size;
+  float* V = Kt + size;
+  float* S = V + size;       // [kRb × kCb] scores, then probabilities
+  float* A = S + kRb * kCb;  // [kRb × dp] running Σ p·v
+  h.rows(q, h.in, scale, Q);
+  h.cols(k, h.in, Kt);
+  h.rows(v, h.in, 1.0f, V);
+  float m[kRb], l[kRb];
+  for (int i0 = 0; i0 < np && i0 < n; i0 += kRb) {
+    const int rb = std::min(kRb, np - i0);
+    std::fill(A, A + (int64_t)rb * dp, 0.0f);
+    for (int r = 0; r < rb; ++r) m[r] = -INFINITY, l[r] = 0.0f;
+    for (int j0 = 0; j0 < n; j0 += kCb) {
+      const int cb = std::min(kCb, np - j0), valid = std::min(cb, n - j0);
+      gemm<false>(rb, cb, dp, Q + (int64_t)i0 * dp, dp, 1, Kt + j0, h.lt, S, cb);
       // Online softmax over blocks of keys: rescale what the earlier blocks gave to the new
       // running maximum.
-      for (int r = 0; r < kRows; ++r) {
-        for (int c = valid; c < kBlock; ++c) s[r][c] = -INFINITY;
-        v8 mx = load(s[r]);
-        for (int c = 8; c < kBlock; c += 8) mx = vmax(mx, load(s[r] + c));
+      for (int r = 0; r < rb; ++r) {
+        float* sr = S + r * cb;
+        for (int c = valid; c < cb; ++c) sr[c] = -INFINITY;
+        v8 mx = load(sr);
+        for (int c = 8; c < cb; c += 8) mx = vmax(mx, load(sr + c));
         const float mnew = std::max(m[r], hmax(mx));
-        const float alpha = exp_f(m[r] - mnew);
-        for (int c = 0; c < kBlock; ++c) s[r][c] = exp_f(s[r][c] - mnew);
-        v8 sum = load(s[r]);
-        for (int c = 8; c < kBlock; c += 8) sum += load(s[r] + c);
+        const float alpha = exp_f_upto88(m[r] - mnew);
+        for (int c = 0; c < cb; ++c) sr[c] = exp_f_upto88(sr[c] - mnew);
+        v8 sum = load(sr);
+        for (int c = 8; c < cb; c += 8) sum += load(sr + c);
         l[r] = l[r] * alpha + hsum(sum);
         m[r] = mnew;
-        for (int x = 0; x < DV; ++x) acc[r][x] *= alpha;
+        float* ar = A + r * dp;
+        for (int x = 0; x < dp; ++x) ar[x] *= alpha;
       }
-      // acc_r += Σ_c p_rc V_c, 8 channels at a time, the 4 rows' sums in registers.
-      for (int x = 0; x < DV; ++x) {
-        v8 ax[kRows];
-        for (int r = 0; r < kRows; ++r) ax[r] = acc[r][x];
-        for (int c = 0; c < valid; ++c) {
-          const v8 vv = load(V + (int64_t)(j0 + c) * dp + 8 * x);
-          for (int r = 0; r < kRows; ++r) ax[r] += splat(s[r][c]) * vv;
-        }
-        for (int r = 0; r < kRows; ++r) acc[r][x] = ax[r];
-      }
+      gemm<true>(rb, dp, cb, S, cb, 1, V + (int64_t)j0 * dp, dp, A, dp);
     }
-    for (int r = 0; r < kRows && i0 + r < h.n; ++r) {
+    for (int r = 0; r < rb && i0 + r < n; ++r) {
       const int i = i0 + r;
-      const float* a = reinterpret_cast<const float*>(acc[r]);
-      float* dst = o + h.base + (int64_t)i * h.c + h.col;
-      for (int x = 0; x < h.d; ++x) dst[x] = a[x] / l[r];
+      float* dst = o + h.out(i);
+      for (int x = 0; x < h.d; ++x) dst[x] = A[r * dp + x] / l[r];
       lse[i] = m[r] + std::log(l[r]);
     }
   }
 }
 
-template <int DV>
 void backward_head(const float* q, const float* k, const float* v, const float* o,
                    const float* lse, const float* dout, float* dq, float* dk, float* dv,
                    const Head& h, float scale) {
-  constexpr int dp = 8 * DV;
-  const int np = h.np, n = h.n;
+  const int np = h.np, dp = h.dp, n = h.n;
   thread_local std::vector<float> buf;
-  const int64_t size = (int64_t)np * dp;
-  float* Q = scratch(buf, 7 * size + 2 * (int64_t)np);
+  const int64_t size = h.size();
+  float* Q = scratch(buf, 7 * size + 2 * (int64_t)np + kRb * (2 * kCbGrad + dp));
   float* Kt = Q + size;
   float* K = Kt + size;
   float* Vt = K + size;
   float* dO = Vt + size;
-  float* dK = dO + size;
+  float* dK = dO + size;  // [np × dp] like K
   float* dV = dK + size;
   float* D = dV + size;
   float* L = D + np;
-  h.rows(q, scale, Q);
-  h.cols(k, Kt);
-  h.rows(k, 1.0f, K);
-  h.cols(v, Vt);
-  h.rows(dout, 1.0f, dO);
+  float* P = L + np;                // [kRb × cb] probabilities
+  float* dS = P + kRb * kCbGrad;    // [kRb × cb] score gradients
+  float* G = dS + kRb * kCbGrad;    // [kRb × dp] Σ dS·K, dq's rows
+  h.rows(q, h.in, scale, Q);
+  h.cols(k, h.in, Kt);
+  h.rows(k, h.in, 1.0f, K);
+  h.cols(v, h.in, Vt);
+  h.rows(dout, h.out, 1.0f, dO);
   std::fill(dK, dK + 2 * size, 0.0f);
   // D_i = dO_i · O_i: the softmax gradient's row term. Padded rows get nothing (L = +inf).
   for (int i = 0; i < np; ++i) {
     float acc = 0.0f;
     if (i < n) {
-      const int64_t at = h.base + (int64_t)i * h.c + h.col;
+      const int64_t at = h.out(i);
       for (int x = 0; x < h.d; ++x) acc += dout[at + x] * o[at + x];
     }
     D[i] = acc;
     L[i] = i < n ? lse[i] : INFINITY;
   }
-  alignas(32) float p[kRows][kCols];
-  alignas(32) float ds[kRows][kCols];
-  for (int i0 = 0; i0 < n; i0 += kRows) {
-    v8 g[kRows][DV] = {};
+  for (int i0 = 0; i0 < n; i0 += kRb) {
+    const int rb = std::min(kRb, np - i0);
     const float* Qi = Q + (int64_t)i0 * dp;
     const float* dOi = dO + (int64_t)i0 * dp;
-    for (int j = 0; j < n; j += kCols) {
-      tile_products(Qi, Kt, np, dp, j, p[0], kCols);
-      tile_products(dOi, Vt, np, dp, j, ds[0], kCols);
-      const int valid = std::min(kCols, n - j);
-      for (int r = 0; r < kRows; ++r) {
+    std::fill(G, G + (int64_t)rb * dp, 0.0f);
+    for (int j0 = 0; j0 < n; j0 += kCbGrad) {
+      const int cb = std::min(kCbGrad, np - j0), valid = std::min(cb, n - j0);
+      gemm<false>(rb, cb, dp, Qi, dp, 1, Kt + j0, h.lt, P, cb);
+      gemm<false>(rb, cb, dp, dOi, dp, 1, Vt + j0, h.lt, dS, cb);
+      for (int r = 0; r < rb; ++r) {
         const float lr = L[i0 + r], dr = D[i0 + r];
-        for (int c = 0; c < kCols; ++c) {
-          const float e = c < valid ? exp_f(p[r][c] - lr) : 0.0f;
-          p[r][c] = e;
-          ds[r][c] = e * (ds[r][c] - dr);
+        float* pr = P + r * cb;
+        float* sr = dS + r * cb;
+        for (int c = 0; c < cb; ++c) {
+          const float e = exp_f_upto88(pr[c] - lr);
+          pr[c] = e;
+          sr[c] = e * (sr[c] - dr);
         }
+        std::fill(pr + valid, pr + cb, 0.0f);  // keys beyond n
+        std::fill(sr + valid, sr + cb, 0.0f);
       }
-      // dV_c += Σ_r p_rc dO_r, dK_c += Σ_r ds_rc Q_r, dQ_r += Σ_c ds_rc K_c, a column of 8
-      // channels at a time with the tile's rows of dO and Q held in registers.
-      for (int x = 0; x < DV; ++x) {
-        v8 dor[kRows], qr[kRows], gx[kRows];
-        for (int r = 0; r < kRows; ++r) {
-          dor[r] = load(dOi + r * dp + 8 * x);
-          qr[r] = load(Qi + r * dp + 8 * x);
-          gx[r] = g[r][x];
-        }
-        for (int c = 0; c < valid; ++c) {
-          const int64_t at = (int64_t)(j + c) * dp + 8 * x;
-          v8 a = load(dV + at), b = load(dK + at);
-          const v8 kv = load(K + at);
-          for (int r = 0; r < kRows; ++r) {
-            a += splat(p[r][c]) * dor[r];
-            b += splat(ds[r][c]) * qr[r];
-            gx[r] += splat(ds[r][c]) * kv;
-          }
-          store(dV + at, a);
-          store(dK + at, b);
-        }
-        for (int r = 0; r < kRows; ++r) g[r][x] = gx[r];
-      }
+      // dq_r += Σ_c dS_rc K_c; dV += Pᵀ dO and dK += dSᵀ Q over the block's rows.
+      gemm<true>(rb, dp, cb, dS, cb, 1, K + (int64_t)j0 * dp, dp, G, dp);
+      gemm<true>(cb, dp, rb, P, 1, cb, dOi, dp, dV + (int64_t)j0 * dp, dp);
+      gemm<true>(cb, dp, rb, dS, 1, cb, Qi, dp, dK + (int64_t)j0 * dp, dp);
     }
-    for (int r = 0; r < kRows && i0 + r < n; ++r) {
-      const float* a = reinterpret_cast<const float*>(g[r]);
-      float* dst = dq + h.base + (int64_t)(i0 + r) * h.c + h.col;
-      for (int x = 0; x < h.d; ++x) dst[x] = a[x] * scale;
+    for (int r = 0; r < rb && i0 + r < n; ++r) {
+      float* dst = dq + h.in(i0 + r);
+      for (int x = 0; x < h.d; ++x) dst[x] = G[r * dp + x] * scale;
     }
   }
   for (int i = 0; i < n; ++i) {
-    const int64_t at = h.base + (int64_t)i * h.c + h.col;
+    const int64_t at = h.in(i);
     for (int x = 0; x < h.d; ++x) {
       dk[at + x] = dK[(int64_t)i * dp + x];
       dv[at + x] = dV[(int64_t)i * dp + x];
@@ -232,28 +265,20 @@ void backward_head(const float* q, const float* k, const float* v, const float* 
   }
 }
 
-// Runs fn<DV>(head, task) for every (image, head), DV the v8 count that holds d (a power of
-// two, so eight instantiations cover d up to 1,024).
-template <template <int> class F, class... A>
-bool each_head(int b, int n, int heads, int d, A... args) {
+// Runs fn(head, task, scale) for every (image, head), one task each; q, k, v lie ld floats a
+// position apart, o heads·d.
+template <class F>
+bool each_head(int b, int n, int heads, int d, int64_t ld, F fn) {
   if (d < 1 || d > kMaxD || b < 0 || n < 0 || heads < 1) return false;
-  int dv = 1;
-  while (8 * dv < d) dv *= 2;
   const int tasks = b * heads;
+  const int64_t c = (int64_t)heads * d;
+  const float scale = 1.0f / std::sqrt((float)d);
   auto run = [&](int, int t) {
-    Head h{n, d, (int)round_up(n, kCols), 8 * dv, heads * d,
-           (int64_t)(t / heads) * n * heads * d, (int64_t)(t % heads) * d};
-    const float scale = 1.0f / std::sqrt((float)d);
-    switch (dv) {
-      case 1: F<1>::run(h, t, scale, args...); break;
-      case 2: F<2>::run(h, t, scale, args...); break;
-      case 4: F<4>::run(h, t, scale, args...); break;
-      case 8: F<8>::run(h, t, scale, args...); break;
-      case 16: F<16>::run(h, t, scale, args...); break;
-      case 32: F<32>::run(h, t, scale, args...); break;
-      case 64: F<64>::run(h, t, scale, args...); break;
-      default: F<128>::run(h, t, scale, args...); break;
-    }
+    const int np = (int)round_up(n, kPad);
+    const int64_t image = t / heads, col = (int64_t)(t % heads) * d;
+    const Head h{n, d, np, (int)round_up(d, 8), np + 16, Rows{image * n * ld + col, ld},
+                 Rows{image * n * c + col, c}};
+    fn(h, t, scale);
   };
   if (tasks <= 1 || pool_threads() == 1 || (int64_t)tasks * n * n * d < (1 << 16)) {
     for (int t = 0; t < tasks; ++t) run(0, t);
@@ -263,34 +288,22 @@ bool each_head(int b, int n, int heads, int d, A... args) {
   return true;
 }
 
-template <int DV>
-struct Forward {
-  static void run(const Head& h, int t, float scale, const float* q, const float* k,
-                  const float* v, float* o, float* lse) {
-    forward_head<DV>(q, k, v, o, lse + (int64_t)t * h.n, h, scale);
-  }
-};
-
-template <int DV>
-struct Backward {
-  static void run(const Head& h, int t, float scale, const float* q, const float* k,
-                  const float* v, const float* o, const float* lse, const float* dout,
-                  float* dq, float* dk, float* dv) {
-    backward_head<DV>(q, k, v, o, lse + (int64_t)t * h.n, dout, dq, dk, dv, h, scale);
-  }
-};
-
 }  // namespace
 
-bool attention_forward(const float* q, const float* k, const float* v, float* o, float* lse,
-                       int b, int n, int heads, int d) {
-  return each_head<Forward>(b, n, heads, d, q, k, v, o, lse);
+bool attention_forward(const float* qkv, float* o, float* lse, int b, int n, int heads, int d) {
+  const int64_t c = (int64_t)heads * d;
+  return each_head(b, n, heads, d, 3 * c, [&](const Head& h, int t, float scale) {
+    forward_head(qkv, qkv + c, qkv + 2 * c, o, lse + (int64_t)t * n, h, scale);
+  });
 }
 
-bool attention_backward(const float* q, const float* k, const float* v, const float* o,
-                        const float* lse, const float* do_, float* dq, float* dk, float* dv,
-                        int b, int n, int heads, int d) {
-  return each_head<Backward>(b, n, heads, d, q, k, v, o, lse, do_, dq, dk, dv);
+bool attention_backward(const float* qkv, const float* o, const float* lse, const float* do_,
+                        float* dqkv, int b, int n, int heads, int d) {
+  const int64_t c = (int64_t)heads * d;
+  return each_head(b, n, heads, d, 3 * c, [&](const Head& h, int t, float scale) {
+    backward_head(qkv, qkv + c, qkv + 2 * c, o, lse + (int64_t)t * n, do_, dqkv, dqkv + c,
+                  dqkv + 2 * c, h, scale);
+  });
 }
 
 void softmax_rows(const float* x, float* y, int64_t rows, int cols) {
@@ -300,7 +313,7 @@ void softmax_rows(const float* x, float* y, int64_t rows, int cols) {
       float* yr = y + r * cols;
       float m = -INFINITY;
       for (int c = 0; c < cols; ++c) m = std::max(m, xr[c]);
-      for (int c = 0; c < cols; ++c) yr[c] = exp_f(xr[c] - m);
+      for (int c = 0; c < cols; ++c) yr[c] = exp_f_upto88(xr[c] - m);
       v8 acc = {};
       int c = 0;
       for (; c + 8 <= cols; c += 8) acc += load(yr + c);

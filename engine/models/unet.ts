@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../backend/conv.js';
-import { attention } from '../backend/fused/attention.js';
+import { attentionPacked } from '../backend/fused/attention.js';
 // One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
 import { gelu } from '../backend/fused/gelu.js';
 import {
@@ -477,8 +477,9 @@ export interface AttentionResult {
  * Self-attention over the H·W positions of x [B, H, W, C]: GroupNorm, then Q, K, V as 1×1
  * projections (`<prefix>.q|k|v`, [C, C]), per head (d = C / heads channels each)
  * softmax(Q Kᵀ / √d) V, the heads concatenated, projected by `<prefix>.o` and added to x.
- * With `weights: false` the heads run as one fused kernel (engine/backend/fused/attention.ts:
- * no [H·W, H·W] score matrix is stored, forward or backward); otherwise they are composed from
+ * With `weights: false` q, k and v come from one packed projection (with one head, Wo folded
+ * into Wv) and the heads run as one fused kernel (engine/backend/fused/attention.ts: no
+ * [H·W, H·W] score matrix is stored, forward or backward); otherwise they are composed from
  * matMul and softmax, heads on column slices of the projections, and their weights returned.
  * Intermediates are disposed; the caller owns `out` and `weights`.
  * @example const { out } = selfAttention(x, W, 'attn', { groups: 8, heads: 4, weights: false });
@@ -510,11 +511,14 @@ export function selfAttention(
       return tf.matMul(n, wt).reshape<tf.Tensor3D>([b, h * w, d]);
     };
     if (opts.weights === false) {
-      const [q, k, v] = ['q', 'k', 'v'].map((p) =>
-        tf.matMul(n, W[`${prefix}.${p}`] as tf.Tensor2D).reshape<tf.Tensor3D>([b, h * w, c]),
-      );
-      const mixed = attention(q, k, v, heads).reshape<tf.Tensor2D>([b * h * w, c]);
-      const out = tf.matMul(mixed, W[`${prefix}.o`]).reshape<tf.Tensor4D>([b, h, w, c]);
+      // One projection n · [Wq | Wk | Wv] into the packed [B, H·W, 3C] the kernel reads. With
+      // one head, softmax(·) (n Wv) Wo = softmax(·) (n (Wv Wo)): the output projection is
+      // folded into v's ([C, C] · [C, C]), and the kernel's output is the layer's.
+      const [wq, wk, wv, wo] = ['q', 'k', 'v', 'o'].map((p) => W[`${prefix}.${p}`] as tf.Tensor2D);
+      const wqkv = tf.concat([wq, wk, heads === 1 ? tf.matMul(wv, wo) : wv], 1);
+      const qkv = tf.matMul(n, wqkv).reshape<tf.Tensor3D>([b, h * w, 3 * c]);
+      const mixed = attentionPacked(qkv, heads).reshape<tf.Tensor2D>([b * h * w, c]);
+      const out = (heads === 1 ? mixed : tf.matMul(mixed, wo)).reshape<tf.Tensor4D>([b, h, w, c]);
       return { out: tf.add<tf.Tensor4D>(x, out), weights: [] };
     }
     const weights: tf.Tensor3D[] = [];

@@ -1,7 +1,8 @@
 /**
- * Fused attention for any backend, on plain arrays: q, k, v [b, n, heads·d]. Each query's
- * scores are formed whole (one row of n at a time, in float64) and never stored beyond it;
- * the native kernels (native/attention.cc) tile the same computation.
+ * Fused attention for any backend, on plain arrays: q, k, v packed as qkv [b, n, 3·heads·d]
+ * (q's channels, then k's, then v's). Each query's scores are formed whole (one row of n at a
+ * time, in float64) and never stored beyond it; the native kernels (native/attention.cc) tile
+ * the same computation.
  */
 
 /** Attention geometry: batch, positions, heads, head size. */
@@ -17,32 +18,32 @@ function scaleOf(d: number): number {
   return Math.fround(1 / Math.fround(Math.sqrt(d)));
 }
 
-/** One query's scores against every key of its head (into `s`); returns their maximum. */
+/**
+ * One query's scores against every key of its head (into `s`); returns their maximum. The
+ * query's channels start at qkv[at], the head's first key's at qkv[k0], keys 3·heads·d apart.
+ */
 function scoresOf(
-  q: Float32Array,
-  k: Float32Array,
+  qkv: Float32Array,
   at: number,
-  head0: number,
+  k0: number,
   { n, heads, d }: AttentionDims,
   s: Float64Array,
 ): number {
-  const c = heads * d;
+  const ld = 3 * heads * d;
   const scale = scaleOf(d);
   let max = -Infinity;
   for (let j = 0; j < n; j++) {
     let dot = 0;
-    for (let x = 0; x < d; x++) dot += q[at + x] * k[head0 + j * c + x];
+    for (let x = 0; x < d; x++) dot += qkv[at + x] * qkv[k0 + j * ld + x];
     s[j] = dot * scale;
     if (s[j] > max) max = s[j];
   }
   return max;
 }
 
-/** o = softmax(q kᵀ/√d) v per head, and lse [b, heads, n]. */
+/** o = softmax(q kᵀ/√d) v per head ([b, n, heads·d]), and lse [b, heads, n]. */
 export function attentionValues(
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
+  qkv: Float32Array,
   dims: AttentionDims,
 ): { o: Float32Array; lse: Float32Array } {
   const { b, n, heads, d } = dims;
@@ -53,17 +54,18 @@ export function attentionValues(
   const acc = new Float64Array(d);
   for (let img = 0; img < b; img++) {
     for (let h = 0; h < heads; h++) {
-      const head0 = img * n * c + h * d;
+      const q0 = img * n * 3 * c + h * d; // the head's first query; its keys at + c, values + 2c
       for (let i = 0; i < n; i++) {
-        const at = head0 + i * c;
-        const max = scoresOf(q, k, at, head0, dims, s);
+        const max = scoresOf(qkv, q0 + i * 3 * c, q0 + c, dims, s);
         let sum = 0;
         acc.fill(0);
         for (let j = 0; j < n; j++) {
           const e = Math.exp(s[j] - max);
           sum += e;
-          for (let x = 0; x < d; x++) acc[x] += e * v[head0 + j * c + x];
+          const vj = q0 + 2 * c + j * 3 * c;
+          for (let x = 0; x < d; x++) acc[x] += e * qkv[vj + x];
         }
+        const at = img * n * c + i * c + h * d;
         for (let x = 0; x < d; x++) o[at + x] = acc[x] / sum;
         lse[(img * heads + h) * n + i] = max + Math.log(sum);
       }
@@ -72,46 +74,45 @@ export function attentionValues(
   return { o, lse };
 }
 
-/** The gradient of attentionValues from dy (and its o and lse): dq, dk, dv. */
+/** The gradient of attentionValues from dy (and its o and lse): dqkv in qkv's layout. */
 export function attentionGradValues(
   dy: Float32Array,
-  q: Float32Array,
-  k: Float32Array,
-  v: Float32Array,
+  qkv: Float32Array,
   o: Float32Array,
   lse: Float32Array,
   dims: AttentionDims,
-): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+): Float32Array {
   const { b, n, heads, d } = dims;
   const c = heads * d;
+  const ld = 3 * c;
   const scale = scaleOf(d);
-  const dq = new Float64Array(b * n * c);
-  const dk = new Float64Array(b * n * c);
-  const dv = new Float64Array(b * n * c);
+  const g = new Float64Array(b * n * ld);
   const s = new Float64Array(n);
   for (let img = 0; img < b; img++) {
     for (let h = 0; h < heads; h++) {
-      const head0 = img * n * c + h * d;
+      const q0 = img * n * ld + h * d;
       for (let i = 0; i < n; i++) {
-        const at = head0 + i * c;
-        scoresOf(q, k, at, head0, dims, s);
+        const qi = q0 + i * ld;
+        scoresOf(qkv, qi, q0 + c, dims, s);
         const l = lse[(img * heads + h) * n + i];
+        const at = img * n * c + i * c + h * d; // row i of o and dy
         let rowTerm = 0;
         for (let x = 0; x < d; x++) rowTerm += dy[at + x] * o[at + x];
         for (let j = 0; j < n; j++) {
-          const kj = head0 + j * c;
+          const kj = q0 + j * ld + c;
+          const vj = kj + c;
           const p = Math.exp(s[j] - l);
           let dp = 0;
-          for (let x = 0; x < d; x++) dp += dy[at + x] * v[kj + x];
+          for (let x = 0; x < d; x++) dp += dy[at + x] * qkv[vj + x];
           const ds = p * (dp - rowTerm) * scale;
           for (let x = 0; x < d; x++) {
-            dv[kj + x] += p * dy[at + x];
-            dk[kj + x] += ds * q[at + x];
-            dq[at + x] += ds * k[kj + x];
+            g[vj + x] += p * dy[at + x];
+            g[kj + x] += ds * qkv[qi + x];
+            g[qi + x] += ds * qkv[kj + x];
           }
         }
       }
     }
   }
-  return { dq: Float32Array.from(dq), dk: Float32Array.from(dk), dv: Float32Array.from(dv) };
+  return Float32Array.from(g);
 }

@@ -39,17 +39,18 @@ export const GeluGrad = 'PhasewatchGeluGrad';
 export type GeluGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'x'>;
 
 /**
- * Multi-head attention softmax(q kᵀ / √d) v of q, k, v [b, n, heads·d] (head h on channels
- * h·d … h·d+d-1); outputs [o, lse]: o in q's layout and lse [b, heads, n], the log of each
- * softmax row's normaliser, which the gradient reuses instead of a stored score matrix.
+ * Multi-head attention softmax(q kᵀ / √d) v of q, k, v packed as qkv [b, n, 3·heads·d] (q's
+ * channels, then k's, then v's; head h of each on channels h·d … h·d+d-1); outputs [o, lse]:
+ * o [b, n, heads·d] and lse [b, heads, n], the log of each softmax row's normaliser, which the
+ * gradient reuses instead of a stored score matrix.
  */
 export const Attention = 'PhasewatchAttention';
-export type AttentionInputs = Pick<tf.NamedTensorInfoMap, 'q' | 'k' | 'v'>;
+export type AttentionInputs = Pick<tf.NamedTensorInfoMap, 'qkv'>;
 export interface AttentionAttrs {
   heads: number;
 }
 
-/** Attention's gradient; outputs [dq, dk, dv]. */
+/** Attention's gradient; outputs [dqkv] in qkv's layout. */
 export const AttentionGrad = 'PhasewatchAttentionGrad';
-export type AttentionGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'q' | 'k' | 'v' | 'o' | 'lse'>;
+export type AttentionGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'qkv' | 'o' | 'lse'>;
 export type AttentionGradAttrs = AttentionAttrs;

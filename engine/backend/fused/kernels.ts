@@ -157,15 +157,15 @@ export const geluGradConfig: tf.GradConfig = {
   },
 };
 
-/** [b, n, heads, d] of a [b, n, heads·d] attention operand. */
+/** [b, n, heads, d] of a packed [b, n, 3·heads·d] attention input. */
 export function attentionDims(shape: readonly number[], heads: number): AttentionDims {
-  const [b, n, c] = shape;
-  return { b, n, heads, d: c / heads };
+  const [b, n, c3] = shape;
+  return { b, n, heads, d: c3 / 3 / heads };
 }
 
 /** The portable attention kernel (any backend). */
 export function attentionPortable({
-  inputs: { q, k, v },
+  inputs: { qkv },
   attrs: { heads },
   backend,
 }: {
@@ -173,15 +173,16 @@ export function attentionPortable({
   attrs: AttentionAttrs;
   backend: PortableBackend;
 }): tf.TensorInfo[] {
-  if (!q || !k || !v) throw new Error(`${Attention}: expected inputs q, k, v`);
-  const dims = attentionDims(q.shape, heads);
-  const r = attentionValues(read(backend, q), read(backend, k), read(backend, v), dims);
-  return [output(backend, r.o, q.shape), output(backend, r.lse, [dims.b, heads, dims.n])];
+  if (!qkv) throw new Error(`${Attention}: expected input qkv`);
+  const dims = attentionDims(qkv.shape, heads);
+  const { b, n, d } = dims;
+  const r = attentionValues(read(backend, qkv), dims);
+  return [output(backend, r.o, [b, n, heads * d]), output(backend, r.lse, [b, heads, n])];
 }
 
 /** The portable attention gradient kernel (any backend). */
 export function attentionGradPortable({
-  inputs: { dy, q, k, v, o, lse },
+  inputs: { dy, qkv, o, lse },
   attrs: { heads },
   backend,
 }: {
@@ -189,35 +190,31 @@ export function attentionGradPortable({
   attrs: AttentionGradAttrs;
   backend: PortableBackend;
 }): tf.TensorInfo[] {
-  if (!dy || !q || !k || !v || !o || !lse) {
-    throw new Error(`${AttentionGrad}: expected inputs dy, q, k, v, o, lse`);
+  if (!dy || !qkv || !o || !lse) {
+    throw new Error(`${AttentionGrad}: expected inputs dy, qkv, o, lse`);
   }
-  const [dyv, qv, kv, vv, ov, lv] = [dy, q, k, v, o, lse].map((t) => read(backend, t));
-  const r = attentionGradValues(dyv, qv, kv, vv, ov, lv, attentionDims(q.shape, heads));
-  return [
-    output(backend, r.dq, q.shape),
-    output(backend, r.dk, q.shape),
-    output(backend, r.dv, q.shape),
-  ];
+  const [dyv, qkvv, ov, lv] = [dy, qkv, o, lse].map((t) => read(backend, t));
+  const g = attentionGradValues(dyv, qkvv, ov, lv, attentionDims(qkv.shape, heads));
+  return [output(backend, g, qkv.shape)];
 }
 
-/** Attention's gradient: one AttentionGrad kernel for q, k and v (lse gets none). */
+/** Attention's gradient: one AttentionGrad kernel for qkv (lse gets none). */
 export const attentionGradConfig: tf.GradConfig = {
   kernelName: Attention,
-  inputsToSave: ['q', 'k', 'v'],
+  inputsToSave: ['qkv'],
   outputsToSave: [true, true],
   gradFunc: (dy, saved, attrs) => {
-    const [q, k, v, o, lse] = saved;
-    const inputs: AttentionGradInputs = { dy: Array.isArray(dy) ? dy[0] : dy, q, k, v, o, lse };
+    const [qkv, o, lse] = saved;
+    const inputs: AttentionGradInputs = { dy: Array.isArray(dy) ? dy[0] : dy, qkv, o, lse };
     const gradAttrs: AttentionGradAttrs = { heads: (attrs as unknown as AttentionAttrs).heads };
-    const [dq, dk, dv] = tf
+    const [dqkv] = tf
       .engine()
       .runKernel<tf.Tensor[]>(
         AttentionGrad,
         inputs as unknown as tf.NamedTensorMap,
         gradAttrs as unknown as tf.NamedAttrMap,
       );
-    return { q: () => dq, k: () => dk, v: () => dv };
+    return { qkv: () => dqkv };
   },
 };
 

@@ -6,21 +6,20 @@ import {
 } from '../fused/kernel-names.js';
 import { alloc, attentionDims, f32, nativeKernel, type NativeKernelArgs } from './shared.js';
 
-/** Fused attention's gradient, scores recomputed tile by tile: outputs dq, dk, dv. */
+/** Fused attention's gradient, scores recomputed block by block: outputs dqkv. */
 export function attentionGrad({
-  inputs: { dy, q, k, v, o, lse },
+  inputs: { dy, qkv, o, lse },
   attrs: { heads },
   backend,
   addon,
 }: NativeKernelArgs<AttentionGradInputs, AttentionGradAttrs>): tf.TensorInfo[] | null {
-  if (!dy || !q || !k || !v || !o || !lse) return null;
-  const dims = attentionDims(q.shape, heads);
-  const values = [q, k, v, o, lse, dy].map((t) => f32(backend, t));
-  const [qv, kv, vv, ov, lv, dyv] = values;
-  if (!dims || !qv || !kv || !vv || !ov || !lv || !dyv) return null;
-  const [dq, dk, dv] = [alloc(qv.length), alloc(qv.length), alloc(qv.length)];
-  addon.attentionGrad(qv, kv, vv, ov, lv, dyv, dq, dk, dv, dims);
-  return [dq, dk, dv].map((g) => backend.makeTensorInfo([...q.shape], 'float32', g));
+  if (!dy || !qkv || !o || !lse) return null;
+  const dims = attentionDims(qkv.shape, heads);
+  const [x, ov, lv, dyv] = [qkv, o, lse, dy].map((t) => f32(backend, t));
+  if (!dims || !x || !ov || !lv || !dyv) return null;
+  const g = alloc(x.length);
+  addon.attentionGrad(x, ov, lv, dyv, g, dims);
+  return [backend.makeTensorInfo([...qkv.shape], 'float32', g)];
 }
 
 export const attentionGradConfig = nativeKernel(AttentionGrad, attentionGrad);

@@ -191,13 +191,14 @@ export function poolForward(
 }
 
 /**
- * The addon's attention dimensions (batch, positions, heads, head size) of a [b, n, heads·d]
- * operand; null outside what it handles (another rank, a head over 1,024 channels).
+ * The addon's attention dimensions (batch, positions, heads, head size) of a packed
+ * [b, n, 3·heads·d] input; null outside what it handles (another rank, a head over 1,024
+ * channels).
  */
 export function attentionDims(shape: readonly number[], heads: number): Int32Array | null {
   if (shape.length !== 3 || !Number.isInteger(heads) || heads < 1) return null;
-  const [b, n, c] = shape;
-  const d = c / heads;
+  const [b, n, c3] = shape;
+  const d = c3 / 3 / heads;
   if (!Number.isInteger(d) || d < 1 || d > 1024) return null;
   return Int32Array.from([b, n, heads, d]);
 }

@@ -95,28 +95,18 @@ export interface NativeAddon {
   /** dims: rows, columns; softmax over each row. */
   softmax(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   /**
-   * dims: batch, positions n, heads, head size d; q, k, v, o are [batch, n, heads·d], lse is
-   * [batch, heads, n] (the log of each softmax row's normaliser).
+   * dims: batch, positions n, heads, head size d; qkv is [batch, n, 3·heads·d] (q, k and v
+   * packed), o [batch, n, heads·d], lse [batch, heads, n] (the log of each softmax row's
+   * normaliser).
    */
-  attention(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    o: Float32Array,
-    lse: Float32Array,
-    dims: Int32Array,
-  ): void;
-  /** The gradient of `attention` from dy, as dq, dk, dv (dims as for attention). */
+  attention(qkv: Float32Array, o: Float32Array, lse: Float32Array, dims: Int32Array): void;
+  /** The gradient of `attention` from dy, as dqkv in qkv's layout (dims as for attention). */
   attentionGrad(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
+    qkv: Float32Array,
     o: Float32Array,
     lse: Float32Array,
     dy: Float32Array,
-    dq: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
+    dqkv: Float32Array,
     dims: Int32Array,
   ): void;
   /**

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { FusedAdamEma } from '../../../engine/backend/adam-ema.js';
-import { attention } from '../../../engine/backend/fused/attention.js';
+import { selectBackend } from '../../../engine/backend/backend.js';
+import {
+  attention,
+  attentionComposed,
+  attentionPacked,
+} from '../../../engine/backend/fused/attention.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
 import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 import {
@@ -682,22 +687,15 @@ describe('native backend', function () {
     }
 
     /** Per head softmax(q kᵀ/√d) v composed of matMul, softmax and concat: the reference. */
-    const attentionOps = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number): tf.Tensor => {
-      const [b, n, c] = q.shape;
-      const d = c / heads;
-      const head = (t: tf.Tensor, h: number): tf.Tensor3D =>
-        tf.slice(t, [0, 0, h * d], [b, n, d]) as tf.Tensor3D;
-      const mixes = Array.from({ length: heads }, (_, h) => {
-        const scores = tf.div(tf.matMul(head(q, h), head(k, h), false, true), Math.sqrt(d));
-        return tf.matMul(tf.softmax(scores) as tf.Tensor3D, head(v, h));
-      });
-      return tf.concat(mixes, 2);
-    };
+    const attentionOps = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, heads: number): tf.Tensor =>
+      attentionComposed(tf.concat([q, k, v], 2) as tf.Tensor3D, heads);
 
-    // Odd sizes: key counts off the 32-key tile, query counts off the 4-query tile, head sizes
-    // off the 8-float vector (and one of 80, the 16-vector instantiation).
+    // Odd sizes: position counts off the 32-position padding, the 6-row register tile and the
+    // 48-query and 64/128-key blocks (200: several blocks and a short last one), head sizes off
+    // the 8-float vector and the 16-float register tile (24, 80).
     for (const [shape, heads] of [
       [[2, 37, 12], 2],
+      [[2, 200, 24], 1],
       [[3, 70, 16], 1],
       [[1, 5, 80], 1],
       [[2, 64, 64], 4],
@@ -723,22 +721,55 @@ describe('native backend', function () {
       await tf.setBackend('native');
       const [b, n, c] = [2, 1024, 8];
       const scores = b * n * n * 4;
-      const peak = async (f: typeof attention): Promise<number> =>
+      const peak = async (f: typeof attentionPacked): Promise<number> =>
         (
           await tf.profile(() =>
             tf.tidy(() => {
-              const [q, k, v] = [1, 2, 3].map((s) => rand([b, n, c], s) as tf.Tensor3D);
-              return tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
-                tf.sum(f(x as tf.Tensor3D, y as tf.Tensor3D, z as tf.Tensor3D)),
-              )([q, k, v]);
+              const qkv = rand([b, n, 3 * c], 1);
+              return tf.grads((x: tf.Tensor) => tf.sum(f(x as tf.Tensor3D)))([qkv]);
             }),
           )
         ).peakBytes;
-      expect(await peak(attention)).to.be.below(scores / 8);
+      expect(await peak(attentionPacked)).to.be.below(scores / 8);
       // The composed version, for contrast, holds several.
-      const composed = (x: tf.Tensor3D, y: tf.Tensor3D, z: tf.Tensor3D): tf.Tensor3D =>
-        attentionOps(x, y, z, 1) as tf.Tensor3D;
-      expect(await peak(composed)).to.be.above(scores);
+      expect(await peak(attentionComposed)).to.be.above(scores);
+    });
+
+    it('reads q, k, v packed in one [b, n, 3C] input, its gradient in the same layout', async () => {
+      const run = (packed: boolean) => () => {
+        const qkv = rand([2, 45, 3 * 20], 64, -2, 2) as tf.Tensor3D;
+        const f = (x: tf.Tensor): tf.Tensor => {
+          if (packed) return attentionPacked(x as tf.Tensor3D, 2);
+          const [q, k, v] = tf.split(x, 3, 2);
+          return attentionOps(q, k, v, 2);
+        };
+        return [f(qkv), ...tf.grads(f)([qkv], rand([2, 45, 20], 65))];
+      };
+      await expectMatchRef(run(true), run(false));
+      expectNative('PhasewatchAttentionGrad');
+    });
+
+    it('on wasm runs composed of its own matMul and softmax, with the same values and gradients', async () => {
+      const run = () => {
+        const [q, k, v] = [66, 67, 68].map((seed) => rand([2, 30, 8], seed, -2, 2));
+        const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Tensor =>
+          attention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, 2);
+        return [f(q, k, v), ...tf.grads(f)([q, k, v], rand([2, 30, 8], 69))].map((t) =>
+          Float32Array.from(t.dataSync()),
+        );
+      };
+      await tf.setBackend('cpu');
+      const want = tf.tidy(run);
+      expect(await selectBackend('wasm')).to.equal('wasm');
+      const { kernelNames, result } = await tf.profile(() => tf.tidy(run));
+      expect(kernelNames).to.include.members(['BatchMatMul', 'Softmax']);
+      expect(kernelNames).not.to.include('PhasewatchAttention');
+      (result as unknown as Float32Array[]).forEach((g, i) => {
+        const scale = Math.max(...want[i].map(Math.abs));
+        for (let j = 0; j < g.length; j++) {
+          expect(g[j], `output ${i}[${j}]`).to.be.closeTo(want[i][j], 1e-4 * scale);
+        }
+      });
     });
 
     it('rejects mismatched shapes, a head count that does not divide the channels, non-float input', () => {
@@ -752,6 +783,9 @@ describe('native backend', function () {
         );
         expect(() => attention(q, q, tf.zeros([1, 4, 6], 'int32') as tf.Tensor3D)).to.throw(
           /^attention: v must be float32 \(got int32\)$/,
+        );
+        expect(() => attentionPacked(tf.zeros([1, 4, 8]) as tf.Tensor3D)).to.throw(
+          /^attention: qkv must have 3·C channels \(got 8\)$/,
         );
       });
     });

@@ -153,8 +153,14 @@ describe('self-attention', () => {
       expect(kernelNames).not.to.include('Softmax');
       const gradsOf = (fused: boolean): Float32Array[] =>
         tf.tidy(() => {
-          const f = (a: tf.Tensor, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): tf.Tensor => {
-            const w = { ...W, 'a.q': q, 'a.k': k, 'a.v': v };
+          const f = (
+            a: tf.Tensor,
+            q: tf.Tensor,
+            k: tf.Tensor,
+            v: tf.Tensor,
+            o: tf.Tensor,
+          ): tf.Tensor => {
+            const w = { ...W, 'a.q': q, 'a.k': k, 'a.v': v, 'a.o': o };
             return tf.sum(
               tf.square(
                 selfAttention(a as tf.Tensor4D, w, 'a', { groups: 2, heads, weights: !fused }).out,
@@ -162,7 +168,7 @@ describe('self-attention', () => {
             );
           };
           return tf
-            .grads(f)([x, W['a.q'], W['a.k'], W['a.v']])
+            .grads(f)([x, W['a.q'], W['a.k'], W['a.v'], W['a.o']])
             .map((g) => g.dataSync() as Float32Array);
         });
       const [fused, composed] = [gradsOf(true), gradsOf(false)];
