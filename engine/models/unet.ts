@@ -608,9 +608,16 @@ export function unetApply(
     const d2 = block('down2', pool(d1));
     const d3raw = block('down3', pool(d2));
     const d3 = c.bottleneck ? residualBlock(d3raw, W, 'bottleneck', g) : d3raw;
-    const u1raw = doubleConv(tf.concat([up(d3), d2], 3), W, 'up1', g);
-    if (opts.capture) layer4 = tf.keep(u1raw);
-    const u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
+    // "Layer 4" is up1's output before its conditioning bias: captured, the bias is added after.
+    const u1in = tf.concat<tf.Tensor4D>([up(d3), d2], 3);
+    let u1: tf.Tensor4D;
+    if (opts.capture) {
+      const u1raw = doubleConv(u1in, W, 'up1', g);
+      layer4 = tf.keep(u1raw);
+      u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
+    } else {
+      u1 = block('up1', u1in);
+    }
     const u2 = block('up2', tf.concat([up(u1), d1], 3));
     const u3 = block('up3', tf.concat([up(u2), stem], 3));
     return tf.add<tf.Tensor4D>(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']);
