@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { conv2d } from '../conv.js';
 import { gelu } from './gelu.js';
 import { groupNorm, groupNormGelu } from './group-norm.js';
-import { ConvBlock, type ConvBlockAttrs, type ConvBlockInputs } from './kernel-names.js';
+import { ConvBlock, ConvBlockGrad, type ConvBlockAttrs } from './kernel-names.js';
 import { ensureFusedKernels } from './kernels.js';
 
 /** A double-conv block's weights: two [k, k, cin, cout] filters and two GroupNorms' [c]. */
@@ -49,7 +49,10 @@ export function convBlock(
 
 /**
  * The block as the ConvBlock kernel on any backend (the C++ one on 'native'; elsewhere the
- * portable loops of portable.ts, far slower than the separate ops: for tests).
+ * portable loops of portable.ts, far slower than the separate ops: for tests). Its gradient
+ * is a tf.customGrad, not a registered one: tfjs hands a registered gradient a zero-filled dy
+ * for every output it does not use (here h1, h2 and the statistics, saved for the backward
+ * pass only), allocating and clearing them every step.
  */
 export function convBlockKernel(
   x: tf.Tensor4D,
@@ -59,17 +62,30 @@ export function convBlockKernel(
   checkConvBlock(x, w, opts);
   ensureFusedKernels(tf.getBackend());
   const { groups1, groups2, eps = 1e-5, bias, residual = false } = opts;
-  const inputs: ConvBlockInputs = { x, ...w, ...(bias ? { bias } : {}) };
   const attrs: ConvBlockAttrs = { groups1, groups2, eps, residual, hasBias: bias !== undefined };
-  const [y, ...saved] = tf
-    .engine()
-    .runKernel<tf.Tensor[]>(
-      ConvBlock,
-      inputs as unknown as tf.NamedTensorMap,
-      attrs as unknown as tf.NamedAttrMap,
-    );
-  tf.dispose(saved);
-  return y as tf.Tensor4D;
+  const names = ['x', 'w1', 'gamma1', 'beta1', 'w2', 'gamma2', 'beta2', 'bias'] as const;
+  const named = (ts: tf.Tensor[]): tf.NamedTensorMap =>
+    Object.fromEntries(ts.map((t, i) => [names[i], t]));
+  const run = (kernel: string, inputs: tf.NamedTensorMap): tf.Tensor[] =>
+    tf.engine().runKernel<tf.Tensor[]>(kernel, inputs, attrs as unknown as tf.NamedAttrMap);
+  const block = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const inputs = args as tf.Tensor[];
+    // [y, h1, h2, mean1, rstd1, mean2, rstd2]
+    const [y, ...kept] = run(ConvBlock, named(inputs));
+    save([...inputs.slice(0, 7), ...kept]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [h1, h2, mean1, rstd1, mean2, rstd2] = saved.slice(7);
+        const gradInputs = { ...named(saved.slice(0, 7)), h1, h2, mean1, rstd1, mean2, rstd2 };
+        return run(ConvBlockGrad, { ...gradInputs, dy: Array.isArray(dy) ? dy[0] : dy });
+      },
+    };
+  });
+  const { w1, gamma1, beta1, w2, gamma2, beta2 } = w;
+  const inputs = [x, w1, gamma1, beta1, w2, gamma2, beta2, ...(bias ? [bias] : [])];
+  return block(...inputs) as tf.Tensor4D;
 }
 
 /**

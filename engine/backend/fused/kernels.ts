@@ -330,34 +330,6 @@ export function convBlockGradPortable({
   return out;
 }
 
-/** ConvBlock's gradient: one ConvBlockGrad kernel for every input. */
-export const convBlockGradConfig: tf.GradConfig = {
-  kernelName: ConvBlock,
-  inputsToSave: ['x', 'w1', 'gamma1', 'beta1', 'w2', 'gamma2', 'beta2'],
-  outputsToSave: [false, true, true, true, true, true, true],
-  gradFunc: (dy, saved, attrs) => {
-    const [x, w1, gamma1, beta1, w2, gamma2, beta2, h1, h2, mean1, rstd1, mean2, rstd2] = saved;
-    const inputs: ConvBlockGradInputs = {
-      dy: Array.isArray(dy) ? dy[0] : dy,
-      ...{ x, w1, gamma1, beta1, w2, gamma2, beta2, h1, h2, mean1, rstd1, mean2, rstd2 },
-    };
-    const [dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2, dbias] = tf
-      .engine()
-      .runKernel<tf.Tensor[]>(ConvBlockGrad, inputs as unknown as tf.NamedTensorMap, attrs);
-    const grads: Record<string, () => tf.Tensor> = {
-      x: () => dx,
-      w1: () => dw1,
-      gamma1: () => dgamma1,
-      beta1: () => dbeta1,
-      w2: () => dw2,
-      gamma2: () => dgamma2,
-      beta2: () => dbeta2,
-    };
-    if (dbias) grads.bias = () => dbias;
-    return grads;
-  },
-};
-
 /** The fused kernels' portable implementations, which any backend can run. */
 export const portableFusedKernels: { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
   { kernelName: GroupNorm, kernelFunc: groupNormPortable as unknown as tf.KernelFunc },
@@ -383,7 +355,6 @@ export function ensureFusedKernels(backendName: string): void {
     tf.registerGradient(groupNormGradConfig);
     tf.registerGradient(geluGradConfig);
     tf.registerGradient(attentionGradConfig);
-    tf.registerGradient(convBlockGradConfig);
   }
   for (const { kernelName, kernelFunc } of portableFusedKernels) {
     if (!tf.getKernel(kernelName, backendName)) {
