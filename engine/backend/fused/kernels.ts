@@ -310,13 +310,12 @@ export function convBlockGradPortable({
     throw new Error(`${ConvBlockGrad}: expected inputs h1, h2, mean1, rstd1, mean2, rstd2`);
   }
   const w = { w1, gamma1, beta1, w2, gamma2, beta2 };
-  // The bias's values are not needed, only whether there is one.
-  const a = convBlockValuesArgs(backend, x, w, attrs.hasBias ? dy : null, attrs);
+  const a = convBlockValuesArgs(backend, x, w, null, attrs);
   const saved = { h1, h2, mean1, rstd1, mean2, rstd2 };
   const s = Object.fromEntries(
     Object.entries(saved).map(([k, t]) => [k, read(backend, t)]),
   ) as Record<keyof typeof saved, Float32Array>;
-  const r = convBlockGradValues(read(backend, dy), read(backend, x), a, s);
+  const r = convBlockGradValues(read(backend, dy), read(backend, x), a, s, attrs.hasBias);
   const out = [
     output(backend, r.dx, x.shape),
     output(backend, r.dw1, w1.shape),

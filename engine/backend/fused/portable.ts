@@ -390,12 +390,13 @@ export function convBlockValues(
   return { ...saved, y: n2.y, mean2: n2.mean, rstd2: n2.rstd };
 }
 
-/** The double-conv block's gradient (dbias null without a bias). */
+/** The double-conv block's gradient (a.bias is not read; dbias null unless `hasBias`). */
 export function convBlockGradValues(
   dy: Float32Array,
   x: Float32Array,
   a: ConvBlockValuesArgs,
   s: ConvBlockSaved,
+  hasBias: boolean,
 ): {
   dx: Float32Array;
   dw1: Float32Array;
@@ -425,7 +426,7 @@ export function convBlockGradValues(
     a.groups2,
   );
   let dbias: Float32Array | null = null;
-  if (a.bias) {
+  if (hasBias) {
     const co = c2.outChannels;
     const sums = new Float64Array(b * co);
     for (let i = 0; i < dy.length; i++) sums[Math.floor(i / (hw2 * co)) * co + (i % co)] += dy[i];
