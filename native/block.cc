@@ -98,6 +98,7 @@ void conv_block_backward(const ConvBlockShape& s, const float* dy, const float* 
   group_norm_grad(da1, saved.h1, w.gamma1, w.beta1, saved.mean1, saved.rstd1, dh1, g.dgamma1,
                   g.dbeta1, n, pixels(c1), c1.co, s.groups1, true);
   conv2d_backprop_filter(c1, x, dh1, g.dw1);
+  if (!g.dx) return;
   conv2d_backprop_input(c1, dh1, w.w1, g.dx);
   if (dz) {
     // x's two gradients (the residual path's and conv1's), added as tfjs accumulates them.

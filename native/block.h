@@ -29,7 +29,7 @@ struct ConvBlockSaved {
   float *h1, *h2, *mean1, *rstd1, *mean2, *rstd2;
 };
 
-// The gradients; dbias is null for a block without a bias.
+// The gradients; dbias is null for a block without a bias, dx null where x needs none.
 struct ConvBlockGrads {
   float *dx, *dw1, *dgamma1, *dbeta1, *dw2, *dgamma2, *dbeta2, *dbias;
 };

@@ -449,16 +449,19 @@ function blockWeights(
   return [weights, { groups1, groups2: largestDivisorUpTo(w2.shape[3], groups) }];
 }
 
-/** GELU(GN(conv(GELU(GN(conv(x)))))) (+ bias): one fused op (engine/backend/fused/conv-block.ts). */
+/**
+ * GELU(GN(conv(GELU(GN(conv(x)))))) (+ bias): one fused op (engine/backend/fused/conv-block.ts);
+ * `inputGrad: false` where x is the network's input.
+ */
 function doubleConv(
   x: tf.Tensor4D,
   W: UnetWeights,
   name: string,
   groups: number,
-  bias?: tf.Tensor4D,
+  opts: { bias?: tf.Tensor4D; inputGrad?: boolean } = {},
 ): tf.Tensor4D {
   const [weights, g] = blockWeights(W, name, groups);
-  return convBlock(x, weights, { ...g, bias });
+  return convBlock(x, weights, { ...g, ...opts });
 }
 
 /** The residual bottleneck: GELU(x + GN(conv(GELU(GN(conv(x)))))), one fused op. */
@@ -588,7 +591,7 @@ export function unetApply(
     const g = c.groups;
     const stem =
       c.stem === 'block'
-        ? doubleConv(x, W, 'stem', g)
+        ? doubleConv(x, W, 'stem', g, { inputGrad: false })
         : tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
     const up = (v: tf.Tensor4D): tf.Tensor4D => upsample(v, c.upsample ?? 'nearest');
     const attend = new Map(attentionPlan(c).map(([prefix, after]) => [after, prefix]));
@@ -601,7 +604,7 @@ export function unetApply(
         : selfAttention(v, W, prefix, { groups: g, heads, weights: false }).out;
     };
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
-      attended(name, doubleConv(input, W, name, g, condBias(cond, W, name)));
+      attended(name, doubleConv(input, W, name, g, { bias: condBias(cond, W, name) }));
     const pool = (v: tf.Tensor4D): tf.Tensor4D =>
       c.pool === 'max' ? tf.maxPool(v, 2, 2, 'valid') : tf.avgPool(v, 2, 2, 'valid');
     const d1 = block('down1', pool(stem));

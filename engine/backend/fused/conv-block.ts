@@ -24,6 +24,11 @@ export interface ConvBlockOptions {
   bias?: tf.Tensor4D;
   /** y = GELU(x + GN2(conv2(…))) instead of GELU(GN2(conv2(…))); x keeps its shape. */
   residual?: boolean;
+  /**
+   * False where x needs no gradient (a network's input): the fused kernel then skips it and
+   * reports zeros (tfjs skips it by itself for the separate ops). Default true.
+   */
+  inputGrad?: boolean;
 }
 
 /** Backends that run the block as one kernel forward and one backward. */
@@ -61,8 +66,9 @@ export function convBlockKernel(
 ): tf.Tensor4D {
   checkConvBlock(x, w, opts);
   ensureFusedKernels(tf.getBackend());
-  const { groups1, groups2, eps = 1e-5, bias, residual = false } = opts;
-  const attrs: ConvBlockAttrs = { groups1, groups2, eps, residual, hasBias: bias !== undefined };
+  const { groups1, groups2, eps = 1e-5, bias, residual = false, inputGrad = true } = opts;
+  const hasBias = bias !== undefined;
+  const attrs: ConvBlockAttrs = { groups1, groups2, eps, residual, hasBias, inputGrad };
   const names = ['x', 'w1', 'gamma1', 'beta1', 'w2', 'gamma2', 'beta2', 'bias'] as const;
   const named = (ts: tf.Tensor[]): tf.NamedTensorMap =>
     Object.fromEntries(ts.map((t, i) => [names[i], t]));

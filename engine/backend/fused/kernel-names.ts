@@ -73,6 +73,8 @@ export interface ConvBlockAttrs {
   eps: number;
   residual: boolean;
   hasBias: boolean;
+  /** False where x needs no gradient (a network's input): dx is then zeros, not computed. */
+  inputGrad: boolean;
 }
 
 /** ConvBlock's gradient; outputs [dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2(, dbias)]. */

@@ -316,6 +316,7 @@ export function convBlockGradPortable({
     Object.entries(saved).map(([k, t]) => [k, read(backend, t)]),
   ) as Record<keyof typeof saved, Float32Array>;
   const r = convBlockGradValues(read(backend, dy), read(backend, x), a, s, attrs.hasBias);
+  if (!attrs.inputGrad) r.dx.fill(0);
   const out = [
     output(backend, r.dx, x.shape),
     output(backend, r.dw1, w1.shape),

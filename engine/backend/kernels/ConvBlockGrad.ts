@@ -9,7 +9,7 @@ import { alloc, f32, nativeKernel, sizeOf, type NativeKernelArgs } from './share
 
 /**
  * The double-conv block's gradient in one addon call, the activations recomputed from the
- * saved convolution outputs: outputs dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2 and, for
+ * saved convolution outputs: outputs dx (zeros without inputGrad), dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2 and, for
  * a block with a bias, dbias [b, 1, 1, cout].
  */
 export function convBlockGrad({
@@ -29,7 +29,10 @@ export function convBlockGrad({
   // dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2 take their input's shape, dbias its own.
   const shapes = inputs.map((t) => [...t!.shape]);
   if (attrs.hasBias) shapes.push([x.shape[0], 1, 1, args.yShape[3]]);
-  const g = shapes.map((s) => alloc(sizeOf(s)));
+  // Without an input gradient dx stays zeros (the addon leaves it alone).
+  const g = shapes.map((s, i) =>
+    i === 0 && !attrs.inputGrad ? new Float32Array(sizeOf(s)) : alloc(sizeOf(s)),
+  );
   addon.convBlockGrad(
     dyv,
     xv,
@@ -45,7 +48,7 @@ export function convBlockGrad({
     r1v,
     m2v,
     r2v,
-    g[0],
+    attrs.inputGrad ? g[0] : new Float32Array(0),
     g[1],
     g[2],
     g[3],

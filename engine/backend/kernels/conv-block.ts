@@ -6,7 +6,7 @@ import { convGeom, convInfo } from './shared.js';
 export interface ConvBlockArgs {
   geom1: Int32Array;
   geom2: Int32Array;
-  /** groups1, groups2, residual (0/1), bias (0/1). */
+  /** groups1, groups2, residual, bias, inputGrad (each 0/1 after the groups). */
   params: Int32Array;
   /** h1's and y's shapes (h2 has y's). */
   h1Shape: number[];
@@ -27,11 +27,11 @@ export function convBlockArgs(
   const c1 = convInfo(x.shape, w1.shape, same, 1);
   const c2 = c1 && convInfo(c1.outShape, w2.shape, same, 1);
   if (!c1 || !c2 || c1.outChannels !== w2.shape[2]) return null;
-  const { groups1, groups2, residual, hasBias } = attrs;
+  const { groups1, groups2, residual, hasBias, inputGrad } = attrs;
   return {
     geom1: convGeom(c1),
     geom2: convGeom(c2),
-    params: Int32Array.from([groups1, groups2, residual ? 1 : 0, hasBias ? 1 : 0]),
+    params: Int32Array.from([groups1, groups2, +residual, +hasBias, +inputGrad]),
     h1Shape: [...c1.outShape],
     yShape: [...c2.outShape],
   };

@@ -133,8 +133,9 @@ export interface NativeAddon {
   ): void;
   /**
    * The double-conv block (native/block.h): geom1, geom2 the two convolutions' geometries (as
-   * for conv2d), params groups1, groups2, residual (0/1), bias (0/1); bias [batch, cout] or
-   * empty; writes y, the convolution outputs h1, h2 and the [batch, groups] statistics.
+   * for conv2d), params groups1, groups2, residual, bias, inputGrad (each 0/1); bias
+   * [batch, cout] or empty; writes y, the convolution outputs h1, h2 and the [batch, groups]
+   * statistics.
    */
   convBlock(
     x: Float32Array,
@@ -157,7 +158,10 @@ export interface NativeAddon {
     params: Int32Array,
     eps: number,
   ): void;
-  /** convBlock's gradient from dy and the forward's saved arrays; dbias empty without a bias. */
+  /**
+   * convBlock's gradient from dy and the forward's saved arrays; dbias empty without a bias, dx
+   * empty (and not computed) without inputGrad.
+   */
   convBlockGrad(
     dy: Float32Array,
     x: Float32Array,

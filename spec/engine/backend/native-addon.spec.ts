@@ -87,16 +87,16 @@ describe('native addon: one op table for TypeScript and C++', () => {
       const w = new Float32Array(9);
       const block = (params: Int32Array, x = f) =>
         addon.convBlock(x, w, f, f, w, f, f, f, f, f, f, f, f, f, f, geom, geom, params, 1e-5);
-      expect(() => block(Int32Array.of(1, 1, 0, 0))).not.to.throw();
-      expect(() => block(Int32Array.of(1, 1, 1, 1))).to.throw(
+      expect(() => block(Int32Array.of(1, 1, 0, 0, 1))).not.to.throw();
+      expect(() => block(Int32Array.of(1, 1, 1, 1, 1))).to.throw(
         TypeError,
         "phasewatch_native.convBlock: a residual block keeps its input's shape and has no bias",
       );
-      expect(() => block(Int32Array.of(2, 1, 0, 0))).to.throw(
+      expect(() => block(Int32Array.of(2, 1, 0, 0, 1))).to.throw(
         TypeError,
         'phasewatch_native.convBlock: conv2 does not follow conv1, or the groups do not divide the channels',
       );
-      expect(() => block(Int32Array.of(1, 1, 0, 0), new Float32Array(3))).to.throw(
+      expect(() => block(Int32Array.of(1, 1, 0, 0, 1), new Float32Array(3))).to.throw(
         TypeError,
         'phasewatch_native.convBlock: array too short for its shape',
       );

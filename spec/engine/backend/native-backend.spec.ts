@@ -672,20 +672,24 @@ describe('native backend', function () {
       groups: [number, number];
       bias?: boolean;
       residual?: boolean;
+      inputGrad?: boolean;
     }
     const cases: BlockCase[] = [
       { x: [3, 6, 5, 3], cmid: 8, cout: 6, groups: [4, 3], bias: true },
       { x: [2, 8, 8, 4], cmid: 6, cout: 8, groups: [1, 8] },
       { x: [2, 4, 4, 8], cmid: 8, cout: 8, groups: [4, 2], residual: true },
+      // A network's input (the stem): no input gradient.
+      { x: [2, 6, 6, 1], cmid: 8, cout: 8, groups: [2, 4], inputGrad: false },
       // Over the threading threshold (64·8·8·32 elements), as the UNet's blocks are.
       { x: [64, 8, 8, 16], cmid: 32, cout: 32, groups: [8, 8], bias: true },
     ];
     const label = (c: BlockCase): string =>
       `${JSON.stringify(c.x)} → ${c.cmid} → ${c.cout}, groups ${c.groups.join('/')}` +
       (c.bias ? ', with bias' : '') +
-      (c.residual ? ', residual' : '');
+      (c.residual ? ', residual' : '') +
+      (c.inputGrad === false ? ', no input gradient' : '');
 
-    /** The block's output and the gradients of every input, by `op`. */
+    /** The block's output and the gradients of every input (but x without inputGrad), by `op`. */
     const run = (c: BlockCase, op: typeof convBlock) => (): tf.Tensor[] => {
       const cin = c.x[3];
       const inputs = [
@@ -707,10 +711,12 @@ describe('native backend', function () {
           groups2,
           bias: bias as tf.Tensor4D | undefined,
           residual: c.residual,
+          inputGrad: c.inputGrad,
         });
       };
       const y = f(...inputs);
-      return [y, ...tf.grads(f)(inputs, rand(y.shape, 68))];
+      const [dx, ...grads] = tf.grads(f)(inputs, rand(y.shape, 68));
+      return c.inputGrad === false ? [y, ...grads] : [y, dx, ...grads];
     };
 
     for (const c of cases) {
@@ -732,6 +738,27 @@ describe('native backend', function () {
         await expectMatchRef(run(c, convBlockKernel), run(c, convBlockComposed));
       });
     }
+
+    it('without inputGrad, reports zeros for x on native and cpu', async () => {
+      for (const backend of ['native', 'cpu']) {
+        await tf.setBackend(backend);
+        const dx = tf.tidy(() => {
+          const x = rand([2, 4, 4, 1], 69);
+          const w = {
+            w1: rand([3, 3, 1, 4], 70) as tf.Tensor4D,
+            gamma1: tf.ones([4]),
+            beta1: tf.zeros([4]),
+            w2: rand([3, 3, 4, 4], 71) as tf.Tensor4D,
+            gamma2: tf.ones([4]),
+            beta2: tf.zeros([4]),
+          };
+          const opts = { groups1: 2, groups2: 2, inputGrad: false };
+          return tf.grad((a: tf.Tensor) => convBlockKernel(a as tf.Tensor4D, w, opts))(x);
+        });
+        expect([...dx.dataSync()], backend).to.deep.equal(new Array<number>(32).fill(0));
+        dx.dispose();
+      }
+    });
 
     it('is one kernel forward and one backward on native', async () => {
       await tf.setBackend('native');
