@@ -46,7 +46,6 @@ export function convBlock(
   w: ConvBlockWeights,
   opts: ConvBlockOptions,
 ): tf.Tensor4D {
-  checkConvBlock(x, w, opts);
   return FUSED_BACKENDS.has(tf.getBackend())
     ? convBlockKernel(x, w, opts)
     : convBlockComposed(x, w, opts);
