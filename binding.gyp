@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/attention.cc",
+        "native/block.cc",
         "native/gemm.cc",
         "native/pool.cc",
         "native/ops.cc"

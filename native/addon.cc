@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "attention.h"
+#include "block.h"
 #include "gemm.h"
 #include "ops.h"
 #include "pool.h"
@@ -477,6 +478,79 @@ void AdamEma(Args& a) {
                ptr[4].data(), c.p);
 }
 
+// ---- the double-conv block (native/block.h) ---------------------------------------------------
+
+// The sizes a block's arrays must have, by role.
+enum BlockArray { kX, kW1, kMid, kW2, kOut, kBias, kY, kH1, kStats1, kStats2, kDx };
+
+// Reads a block's trailing arguments, geom1, geom2, [groups1, groups2, residual, bias,
+// inputGrad], eps, checks its shape and that every array in `arrays` (roles `roles`) is long
+// enough (bias and dx may be empty without a bias or an input gradient).
+template <size_t N>
+bool read_block(Args& a, Span<float> (&arrays)[N], const BlockArray (&roles)[N],
+                pw::ConvBlockShape* s, bool* bias, bool* input_grad) {
+  int p[5];
+  if (!read_geom(a, &s->conv1) || !read_geom(a, &s->conv2) || !a.ints(p)) return false;
+  s->groups1 = p[0];
+  s->groups2 = p[1];
+  s->residual = p[2] != 0;
+  *bias = p[3] != 0;
+  *input_grad = p[4] != 0;
+  s->eps = (float)a.number(1e-5);
+  const pw::ConvGeom &c1 = s->conv1, &c2 = s->conv2;
+  if (!a.check(c2.n == c1.n && c2.h == c1.ho && c2.w == c1.wo && c2.ci == c1.co &&
+                   s->groups1 > 0 && s->groups2 > 0 && c1.co % s->groups1 == 0 &&
+                   c2.co % s->groups2 == 0,
+               "conv2 does not follow conv1, or the groups do not divide the channels") ||
+      !a.check(!s->residual || (!*bias && c2.ho == c1.h && c2.wo == c1.w && c2.co == c1.ci),
+               "a residual block keeps its input's shape and has no bias"))
+    return false;
+  const size_t need[] = {sz(c1.n, c1.h, c1.w, c1.ci), sz(c1.kh, c1.kw, c1.ci, c1.co),
+                         (size_t)c1.co, sz(c2.kh, c2.kw, c2.ci, c2.co), (size_t)c2.co,
+                         *bias ? sz(c2.n, c2.co, 1, 1) : 0, sz(c2.n, c2.ho, c2.wo, c2.co),
+                         sz(c1.n, c1.ho, c1.wo, c1.co), sz(c1.n, s->groups1, 1, 1),
+                         sz(c1.n, s->groups2, 1, 1),
+                         *input_grad ? sz(c1.n, c1.h, c1.w, c1.ci) : 0};
+  bool ok = true;
+  for (size_t i = 0; i < N; ++i) ok = ok && arrays[i].n >= need[roles[i]];
+  return a.check(ok, "array too short for its shape");
+}
+
+// convBlock(x, w1, gamma1, beta1, w2, gamma2, beta2, bias, y, h1, h2, mean1, rstd1, mean2,
+//           rstd2, geom1, geom2, [groups1, groups2, residual, hasBias, inputGrad], eps)
+void ConvBlock(Args& a) {
+  Span<float> s[15];
+  for (auto& v : s) v = a.f32();
+  static constexpr BlockArray roles[15] = {kX,  kW1, kMid, kMid,    kW2,     kOut,    kOut,   kBias,
+                                           kY,  kH1, kY,   kStats1, kStats1, kStats2, kStats2};
+  pw::ConvBlockShape shape;
+  bool bias, input_grad;
+  if (!read_block(a, s, roles, &shape, &bias, &input_grad)) return;
+  pw::conv_block_forward(shape, s[0].p,
+                         {s[1].p, s[2].p, s[3].p, s[4].p, s[5].p, s[6].p, bias ? s[7].p : nullptr},
+                         s[8].p, {s[9].p, s[10].p, s[11].p, s[12].p, s[13].p, s[14].p});
+}
+
+// convBlockGrad(dy, x, w1, gamma1, beta1, w2, gamma2, beta2, h1, h2, mean1, rstd1, mean2, rstd2,
+//               dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2, dbias, geom1, geom2,
+//               [groups1, groups2, residual, hasBias, inputGrad], eps); dx empty without
+//               inputGrad
+void ConvBlockGrad(Args& a) {
+  Span<float> s[22];
+  for (auto& v : s) v = a.f32();
+  static constexpr BlockArray roles[22] = {
+      kY,      kX,      kW1, kMid, kMid, kW2,  kOut, kOut, kH1,  kY,   kStats1,
+      kStats1, kStats2, kStats2, kDx, kW1, kMid, kMid, kW2, kOut, kOut, kBias};
+  pw::ConvBlockShape shape;
+  bool bias, input_grad;
+  if (!read_block(a, s, roles, &shape, &bias, &input_grad)) return;
+  pw::conv_block_backward(
+      shape, s[0].p, s[1].p, {s[2].p, s[3].p, s[4].p, s[5].p, s[6].p, s[7].p, nullptr},
+      {s[8].p, s[9].p, s[10].p, s[11].p, s[12].p, s[13].p},
+      {input_grad ? s[14].p : nullptr, s[15].p, s[16].p, s[17].p, s[18].p, s[19].p, s[20].p,
+       bias ? s[21].p : nullptr});
+}
+
 // ---- the table -------------------------------------------------------------------------------
 
 struct Entry {
@@ -510,6 +584,8 @@ constexpr Entry kEntries[] = {
     {"attention", Attention},
     {"attentionGrad", AttentionGrad},
     {"adamEma", AdamEma},
+    {"convBlock", ConvBlock},
+    {"convBlockGrad", ConvBlockGrad},
 };
 
 Napi::Value Dispatch(const Napi::CallbackInfo& info) {

@@ -10,6 +10,8 @@ import { concatConfig } from './kernels/Concat.js';
 import { conv2DConfig } from './kernels/Conv2D.js';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter.js';
 import { conv2DBackpropInputConfig } from './kernels/Conv2DBackpropInput.js';
+import { convBlockConfig } from './kernels/ConvBlock.js';
+import { convBlockGradConfig } from './kernels/ConvBlockGrad.js';
 import { erfConfig } from './kernels/Erf.js';
 import { expConfig } from './kernels/Exp.js';
 import { geluConfig } from './kernels/Gelu.js';
@@ -64,6 +66,8 @@ export const nativeKernelConfigs: readonly NativeKernelConfig[] = [
   conv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
+  convBlockConfig,
+  convBlockGradConfig,
   erfConfig,
   expConfig,
   geluConfig,

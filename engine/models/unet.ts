@@ -3,10 +3,8 @@ import { conv2d } from '../backend/conv.js';
 import { attentionPacked } from '../backend/fused/attention.js';
 // One native pass each way on the 'native' backend; the same composed tf ops elsewhere.
 import { gelu } from '../backend/fused/gelu.js';
-import {
-  groupNorm as fusedGroupNorm,
-  groupNormGelu as fusedGroupNormGelu,
-} from '../backend/fused/group-norm.js';
+import { groupNorm as fusedGroupNorm } from '../backend/fused/group-norm.js';
+import { convBlock, type ConvBlockWeights } from '../backend/fused/conv-block.js';
 import { createRng } from '../../streams/random.js';
 import type { Rng } from '../../streams/random.js';
 
@@ -381,16 +379,6 @@ function groupNorm(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, groups: nu
   return fusedGroupNorm(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
 }
 
-/** GELU(groupNorm(…)) as one fused op. */
-function groupNormGelu(
-  x: tf.Tensor4D,
-  gamma: tf.Tensor,
-  beta: tf.Tensor,
-  groups: number,
-): tf.Tensor4D {
-  return fusedGroupNormGelu(x, gamma, beta, largestDivisorUpTo(x.shape[3], groups));
-}
-
 /** Sinusoidal encoding of v [B] at the given angular frequencies → [B, 2·freqs]. */
 function sinusoid(v: tf.Tensor1D, freqs: Float32Array): tf.Tensor2D {
   const angles = tf.mul(v.reshape([-1, 1]), tf.tensor2d(freqs, [1, freqs.length]));
@@ -441,20 +429,45 @@ export function encodeConditions(
   });
 }
 
-function doubleConv(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
-  let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
-  h = groupNormGelu(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups);
-  h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
-  return groupNormGelu(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups);
+/** A double-conv block's weights (`<name>.conv1.w`, `.gn1.g`, …) and its GroupNorms' groups. */
+function blockWeights(
+  W: UnetWeights,
+  name: string,
+  groups: number,
+): [ConvBlockWeights, { groups1: number; groups2: number }] {
+  const w1 = W[`${name}.conv1.w`] as tf.Tensor4D;
+  const w2 = W[`${name}.conv2.w`] as tf.Tensor4D;
+  const weights = {
+    w1,
+    gamma1: W[`${name}.gn1.g`],
+    beta1: W[`${name}.gn1.b`],
+    w2,
+    gamma2: W[`${name}.gn2.g`],
+    beta2: W[`${name}.gn2.b`],
+  };
+  const groups1 = largestDivisorUpTo(w1.shape[3], groups);
+  return [weights, { groups1, groups2: largestDivisorUpTo(w2.shape[3], groups) }];
 }
 
-/** The residual bottleneck: GELU(x + GN(conv(GELU(GN(conv(x)))))). */
+/**
+ * GELU(GN(conv(GELU(GN(conv(x)))))) (+ bias): one fused op (engine/backend/fused/conv-block.ts);
+ * `inputGrad: false` where x is the network's input.
+ */
+function doubleConv(
+  x: tf.Tensor4D,
+  W: UnetWeights,
+  name: string,
+  groups: number,
+  opts: { bias?: tf.Tensor4D; inputGrad?: boolean } = {},
+): tf.Tensor4D {
+  const [weights, g] = blockWeights(W, name, groups);
+  return convBlock(x, weights, { ...g, ...opts });
+}
+
+/** The residual bottleneck: GELU(x + GN(conv(GELU(GN(conv(x)))))), one fused op. */
 function residualBlock(x: tf.Tensor4D, W: UnetWeights, name: string, groups: number): tf.Tensor4D {
-  let h = conv2d(x, W[`${name}.conv1.w`] as tf.Tensor4D);
-  h = groupNormGelu(h, W[`${name}.gn1.g`], W[`${name}.gn1.b`], groups);
-  h = conv2d(h, W[`${name}.conv2.w`] as tf.Tensor4D);
-  h = groupNorm(h, W[`${name}.gn2.g`], W[`${name}.gn2.b`], groups);
-  return gelu(tf.add<tf.Tensor4D>(x, h));
+  const [weights, g] = blockWeights(W, name, groups);
+  return convBlock(x, weights, { ...g, residual: true });
 }
 
 function condBias(cond: tf.Tensor2D, W: UnetWeights, name: string): tf.Tensor4D {
@@ -582,7 +595,7 @@ export function unetApply(
     const g = c.groups;
     const stem =
       c.stem === 'block'
-        ? doubleConv(x, W, 'stem', g)
+        ? doubleConv(x, W, 'stem', g, { inputGrad: false })
         : tf.add<tf.Tensor4D>(conv2d(x, W['stem.w'] as tf.Tensor4D), W['stem.b']);
     const up = (v: tf.Tensor4D): tf.Tensor4D => upsample(v, c.upsample ?? 'nearest');
     const attend = new Map(attentionPlan(c).map(([prefix, after]) => [after, prefix]));
@@ -595,16 +608,23 @@ export function unetApply(
         : selfAttention(v, W, prefix, { groups: g, heads, weights: false }).out;
     };
     const block = (name: string, input: tf.Tensor4D): tf.Tensor4D =>
-      attended(name, tf.add<tf.Tensor4D>(doubleConv(input, W, name, g), condBias(cond, W, name)));
+      attended(name, doubleConv(input, W, name, g, { bias: condBias(cond, W, name) }));
     const pool = (v: tf.Tensor4D): tf.Tensor4D =>
       c.pool === 'max' ? tf.maxPool(v, 2, 2, 'valid') : tf.avgPool(v, 2, 2, 'valid');
     const d1 = block('down1', pool(stem));
     const d2 = block('down2', pool(d1));
     const d3raw = block('down3', pool(d2));
     const d3 = c.bottleneck ? residualBlock(d3raw, W, 'bottleneck', g) : d3raw;
-    const u1raw = doubleConv(tf.concat([up(d3), d2], 3), W, 'up1', g);
-    if (opts.capture) layer4 = tf.keep(u1raw);
-    const u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
+    // "Layer 4" is up1's output before its conditioning bias: captured, the bias is added after.
+    const u1in = tf.concat<tf.Tensor4D>([up(d3), d2], 3);
+    let u1: tf.Tensor4D;
+    if (opts.capture) {
+      const u1raw = doubleConv(u1in, W, 'up1', g);
+      layer4 = tf.keep(u1raw);
+      u1 = attended('up1', tf.add<tf.Tensor4D>(u1raw, condBias(cond, W, 'up1')));
+    } else {
+      u1 = block('up1', u1in);
+    }
     const u2 = block('up2', tf.concat([up(u1), d1], 3));
     const u3 = block('up3', tf.concat([up(u2), stem], 3));
     return tf.add<tf.Tensor4D>(conv2d(u3, W['out.w'] as tf.Tensor4D), W['out.b']);

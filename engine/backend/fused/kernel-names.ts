@@ -54,3 +54,47 @@ export interface AttentionAttrs {
 export const AttentionGrad = 'PhasewatchAttentionGrad';
 export type AttentionGradInputs = Pick<tf.NamedTensorInfoMap, 'dy' | 'qkv' | 'o' | 'lse'>;
 export type AttentionGradAttrs = AttentionAttrs;
+
+/**
+ * The UNet's double-convolution block: h1 = conv(x, w1) and h2 = conv(GELU(GN1(h1)), w2)
+ * (stride 1, 'same'), then y = GELU(GN2(h2)) (+ bias [b, 1, 1, cout] when given), or with
+ * `residual` y = GELU(x + GN2(h2)) (GN2 without GELU; x and y of one shape). Outputs
+ * [y, h1, h2, mean1, rstd1, mean2, rstd2]: the gradient recomputes the activations from the
+ * two pre-norm convolution outputs and the GroupNorms' [b, groups] statistics.
+ */
+export const ConvBlock = 'PhasewatchConvBlock';
+export type ConvBlockInputs = Pick<
+  tf.NamedTensorInfoMap,
+  'x' | 'w1' | 'gamma1' | 'beta1' | 'w2' | 'gamma2' | 'beta2'
+> &
+  Partial<Pick<tf.NamedTensorInfoMap, 'bias'>>;
+export interface ConvBlockAttrs {
+  groups1: number;
+  groups2: number;
+  eps: number;
+  residual: boolean;
+  hasBias: boolean;
+  /** False where x needs no gradient (a network's input): dx is then zeros, not computed. */
+  inputGrad: boolean;
+}
+
+/** ConvBlock's gradient; outputs [dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2(, dbias)]. */
+export const ConvBlockGrad = 'PhasewatchConvBlockGrad';
+export type ConvBlockGradInputs = Pick<
+  tf.NamedTensorInfoMap,
+  | 'dy'
+  | 'x'
+  | 'w1'
+  | 'gamma1'
+  | 'beta1'
+  | 'w2'
+  | 'gamma2'
+  | 'beta2'
+  | 'h1'
+  | 'h2'
+  | 'mean1'
+  | 'rstd1'
+  | 'mean2'
+  | 'rstd2'
+>;
+export type ConvBlockGradAttrs = ConvBlockAttrs;

@@ -3,6 +3,8 @@ import { attentionGradValues, attentionValues, type AttentionDims } from './atte
 import {
   Attention,
   AttentionGrad,
+  ConvBlock,
+  ConvBlockGrad,
   Gelu,
   GeluGrad,
   GroupNorm,
@@ -11,6 +13,9 @@ import {
   type AttentionGradAttrs,
   type AttentionGradInputs,
   type AttentionInputs,
+  type ConvBlockAttrs,
+  type ConvBlockGradInputs,
+  type ConvBlockInputs,
   type GeluGradInputs,
   type GeluInputs,
   type GroupNormAttrs,
@@ -19,12 +24,15 @@ import {
   type GroupNormInputs,
 } from './kernel-names.js';
 import {
+  convBlockGradValues,
+  convBlockValues,
   geluGradValues,
   geluValues,
   groupNormGradValues,
   groupNormValues,
   output,
   read,
+  type ConvBlockValuesArgs,
   type PortableBackend,
 } from './portable.js';
 
@@ -218,6 +226,107 @@ export const attentionGradConfig: tf.GradConfig = {
   },
 };
 
+/** A ConvBlock's weights and shape as the portable values functions take them. */
+function convBlockValuesArgs(
+  backend: PortableBackend,
+  x: tf.TensorInfo,
+  w: Record<'w1' | 'gamma1' | 'beta1' | 'w2' | 'gamma2' | 'beta2', tf.TensorInfo>,
+  bias: tf.TensorInfo | null,
+  { groups1, groups2, eps, residual }: ConvBlockAttrs,
+): ConvBlockValuesArgs {
+  const same = (xShape: readonly number[], wShape: readonly number[]) =>
+    tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      wShape as [number, number, number, number],
+      1,
+      1,
+      'same',
+    );
+  const conv1 = same(x.shape, w.w1.shape);
+  return {
+    w1: read(backend, w.w1),
+    gamma1: read(backend, w.gamma1),
+    beta1: read(backend, w.beta1),
+    w2: read(backend, w.w2),
+    gamma2: read(backend, w.gamma2),
+    beta2: read(backend, w.beta2),
+    bias: bias ? read(backend, bias) : null,
+    conv1,
+    conv2: same(conv1.outShape, w.w2.shape),
+    groups1,
+    groups2,
+    eps,
+    residual,
+  };
+}
+
+/** The portable double-conv block kernel (any backend; plain loops, slow: a fallback). */
+export function convBlockPortable({
+  inputs: { x, w1, gamma1, beta1, w2, gamma2, beta2, bias },
+  attrs,
+  backend,
+}: {
+  inputs: ConvBlockInputs;
+  attrs: ConvBlockAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  if (!x || !w1 || !gamma1 || !beta1 || !w2 || !gamma2 || !beta2 || (attrs.hasBias && !bias)) {
+    throw new Error(`${ConvBlock}: expected inputs x, w1, gamma1, beta1, w2, gamma2, beta2 (bias)`);
+  }
+  const w = { w1, gamma1, beta1, w2, gamma2, beta2 };
+  const a = convBlockValuesArgs(backend, x, w, attrs.hasBias && bias ? bias : null, attrs);
+  const r = convBlockValues(read(backend, x), a);
+  const b = x.shape[0];
+  return [
+    output(backend, r.y, a.conv2.outShape),
+    output(backend, r.h1, a.conv1.outShape),
+    output(backend, r.h2, a.conv2.outShape),
+    output(backend, r.mean1, [b, attrs.groups1]),
+    output(backend, r.rstd1, [b, attrs.groups1]),
+    output(backend, r.mean2, [b, attrs.groups2]),
+    output(backend, r.rstd2, [b, attrs.groups2]),
+  ];
+}
+
+/** The portable double-conv block gradient kernel (any backend). */
+export function convBlockGradPortable({
+  inputs,
+  attrs,
+  backend,
+}: {
+  inputs: ConvBlockGradInputs;
+  attrs: ConvBlockAttrs;
+  backend: PortableBackend;
+}): tf.TensorInfo[] {
+  const { dy, x, w1, gamma1, beta1, w2, gamma2, beta2, h1, h2, mean1, rstd1, mean2, rstd2 } =
+    inputs;
+  if (!dy || !x || !w1 || !gamma1 || !beta1 || !w2 || !gamma2 || !beta2) {
+    throw new Error(`${ConvBlockGrad}: expected inputs dy, x and the weights`);
+  }
+  if (!h1 || !h2 || !mean1 || !rstd1 || !mean2 || !rstd2) {
+    throw new Error(`${ConvBlockGrad}: expected inputs h1, h2, mean1, rstd1, mean2, rstd2`);
+  }
+  const w = { w1, gamma1, beta1, w2, gamma2, beta2 };
+  const a = convBlockValuesArgs(backend, x, w, null, attrs);
+  const saved = { h1, h2, mean1, rstd1, mean2, rstd2 };
+  const s = Object.fromEntries(
+    Object.entries(saved).map(([k, t]) => [k, read(backend, t)]),
+  ) as Record<keyof typeof saved, Float32Array>;
+  const r = convBlockGradValues(read(backend, dy), read(backend, x), a, s, attrs.hasBias);
+  if (!attrs.inputGrad) r.dx.fill(0);
+  const out = [
+    output(backend, r.dx, x.shape),
+    output(backend, r.dw1, w1.shape),
+    output(backend, r.dgamma1, gamma1.shape),
+    output(backend, r.dbeta1, beta1.shape),
+    output(backend, r.dw2, w2.shape),
+    output(backend, r.dgamma2, gamma2.shape),
+    output(backend, r.dbeta2, beta2.shape),
+  ];
+  if (r.dbias) out.push(output(backend, r.dbias, [x.shape[0], 1, 1, a.conv2.outChannels]));
+  return out;
+}
+
 /** The fused kernels' portable implementations, which any backend can run. */
 export const portableFusedKernels: { kernelName: string; kernelFunc: tf.KernelFunc }[] = [
   { kernelName: GroupNorm, kernelFunc: groupNormPortable as unknown as tf.KernelFunc },
@@ -226,6 +335,8 @@ export const portableFusedKernels: { kernelName: string; kernelFunc: tf.KernelFu
   { kernelName: GeluGrad, kernelFunc: geluGradPortable as unknown as tf.KernelFunc },
   { kernelName: Attention, kernelFunc: attentionPortable as unknown as tf.KernelFunc },
   { kernelName: AttentionGrad, kernelFunc: attentionGradPortable as unknown as tf.KernelFunc },
+  { kernelName: ConvBlock, kernelFunc: convBlockPortable as unknown as tf.KernelFunc },
+  { kernelName: ConvBlockGrad, kernelFunc: convBlockGradPortable as unknown as tf.KernelFunc },
 ];
 
 let gradients = false;

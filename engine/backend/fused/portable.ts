@@ -231,3 +231,230 @@ export function geluGradValues(dy: Float32Array, x: Float32Array): Float32Array 
   for (let i = 0; i < x.length; i++) dx[i] = dy[i] * geluSlope(x[i]);
   return dx;
 }
+
+type ConvInfo = tf.backend_util.Conv2DInfo;
+
+/**
+ * Calls visit(xAt, yAt, wAt) for every (output pixel, filter tap) pair of convolution `c`
+ * whose input pixel is inside the image: xAt, yAt and wAt are the offsets of that input
+ * pixel's channels, the output pixel's channels and the tap's [ci, co] filter slice.
+ */
+function forEachTap(c: ConvInfo, visit: (xAt: number, yAt: number, wAt: number) => void): void {
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = c;
+  const { top, left } = c.padInfo;
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < c.outHeight; oy++) {
+      for (let ox = 0; ox < c.outWidth; ox++) {
+        const yAt = ((b * c.outHeight + oy) * c.outWidth + ox) * co;
+        for (let ky = 0; ky < c.filterHeight; ky++) {
+          const iy = oy * c.strideHeight - top + ky * c.dilationHeight;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < c.filterWidth; kx++) {
+            const ix = ox * c.strideWidth - left + kx * c.dilationWidth;
+            if (ix < 0 || ix >= w) continue;
+            visit(((b * h + iy) * w + ix) * ci, yAt, (ky * c.filterWidth + kx) * ci * co);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** An NHWC convolution y = conv(x, f) of geometry c. */
+export function convValues(x: Float32Array, f: Float32Array, c: ConvInfo): Float32Array {
+  const { inChannels: ci, outChannels: co } = c;
+  const y = new Float64Array(c.batchSize * c.outHeight * c.outWidth * co);
+  forEachTap(c, (xAt, yAt, wAt) => {
+    for (let i = 0; i < ci; i++) {
+      const v = x[xAt + i];
+      for (let o = 0; o < co; o++) y[yAt + o] += v * f[wAt + i * co + o];
+    }
+  });
+  return Float32Array.from(y);
+}
+
+/** The convolution's input gradient dx from dy. */
+export function convInputGradValues(dy: Float32Array, f: Float32Array, c: ConvInfo): Float32Array {
+  const { inChannels: ci, outChannels: co } = c;
+  const dx = new Float64Array(c.batchSize * c.inHeight * c.inWidth * ci);
+  forEachTap(c, (xAt, yAt, wAt) => {
+    for (let i = 0; i < ci; i++) {
+      let s = 0;
+      for (let o = 0; o < co; o++) s += dy[yAt + o] * f[wAt + i * co + o];
+      dx[xAt + i] += s;
+    }
+  });
+  return Float32Array.from(dx);
+}
+
+/** The convolution's filter gradient from x and dy. */
+export function convFilterGradValues(x: Float32Array, dy: Float32Array, c: ConvInfo): Float32Array {
+  const { inChannels: ci, outChannels: co } = c;
+  const df = new Float64Array(c.filterHeight * c.filterWidth * ci * co);
+  forEachTap(c, (xAt, yAt, wAt) => {
+    for (let i = 0; i < ci; i++) {
+      const v = x[xAt + i];
+      for (let o = 0; o < co; o++) df[wAt + i * co + o] += v * dy[yAt + o];
+    }
+  });
+  return Float32Array.from(df);
+}
+
+/** A ConvBlock's weights (bias [b, cout] or null) and shape. */
+export interface ConvBlockValuesArgs {
+  w1: Float32Array;
+  gamma1: Float32Array;
+  beta1: Float32Array;
+  w2: Float32Array;
+  gamma2: Float32Array;
+  beta2: Float32Array;
+  bias: Float32Array | null;
+  conv1: ConvInfo;
+  conv2: ConvInfo;
+  groups1: number;
+  groups2: number;
+  eps: number;
+  residual: boolean;
+}
+
+/** What a ConvBlock's forward pass keeps for its gradient. */
+export interface ConvBlockSaved {
+  h1: Float32Array;
+  h2: Float32Array;
+  mean1: Float32Array;
+  rstd1: Float32Array;
+  mean2: Float32Array;
+  rstd2: Float32Array;
+}
+
+function norm1(h1: Float32Array, a: ConvBlockValuesArgs) {
+  const c = a.conv1;
+  const hw = c.outHeight * c.outWidth;
+  return groupNormValues(
+    h1,
+    a.gamma1,
+    a.beta1,
+    c.batchSize,
+    hw,
+    c.outChannels,
+    a.groups1,
+    a.eps,
+    'gelu',
+  );
+}
+
+function norm2(h2: Float32Array, a: ConvBlockValuesArgs, activation: GroupNormActivation) {
+  const c = a.conv2;
+  const hw = c.outHeight * c.outWidth;
+  return groupNormValues(
+    h2,
+    a.gamma2,
+    a.beta2,
+    c.batchSize,
+    hw,
+    c.outChannels,
+    a.groups2,
+    a.eps,
+    activation,
+  );
+}
+
+/** x + GroupNorm2(h2), a residual block's pre-activation. */
+function residualSum(x: Float32Array, h2: Float32Array, a: ConvBlockValuesArgs): Float32Array {
+  const z = norm2(h2, a, 'none').y;
+  for (let i = 0; i < z.length; i++) z[i] = x[i] + z[i];
+  return z;
+}
+
+/** The double-conv block (kernel-names.ts ConvBlock): y and what its gradient needs. */
+export function convBlockValues(
+  x: Float32Array,
+  a: ConvBlockValuesArgs,
+): { y: Float32Array } & ConvBlockSaved {
+  const h1 = convValues(x, a.w1, a.conv1);
+  const n1 = norm1(h1, a);
+  const h2 = convValues(n1.y, a.w2, a.conv2);
+  const saved = { h1, h2, mean1: n1.mean, rstd1: n1.rstd };
+  if (a.residual) {
+    const n2 = norm2(h2, a, 'none');
+    return { ...saved, y: geluValues(residualSum(x, h2, a)), mean2: n2.mean, rstd2: n2.rstd };
+  }
+  const n2 = norm2(h2, a, 'gelu');
+  if (a.bias) {
+    const co = a.conv2.outChannels;
+    const per = a.conv2.outHeight * a.conv2.outWidth * co;
+    for (let i = 0; i < n2.y.length; i++) {
+      n2.y[i] += a.bias[Math.floor(i / per) * co + (i % co)];
+    }
+  }
+  return { ...saved, y: n2.y, mean2: n2.mean, rstd2: n2.rstd };
+}
+
+/** The double-conv block's gradient (a.bias is not read; dbias null unless `hasBias`). */
+export function convBlockGradValues(
+  dy: Float32Array,
+  x: Float32Array,
+  a: ConvBlockValuesArgs,
+  s: ConvBlockSaved,
+  hasBias: boolean,
+): {
+  dx: Float32Array;
+  dw1: Float32Array;
+  dgamma1: Float32Array;
+  dbeta1: Float32Array;
+  dw2: Float32Array;
+  dgamma2: Float32Array;
+  dbeta2: Float32Array;
+  dbias: Float32Array | null;
+} {
+  const { conv1: c1, conv2: c2 } = a;
+  const hw1 = c1.outHeight * c1.outWidth;
+  const hw2 = c2.outHeight * c2.outWidth;
+  const b = c1.batchSize;
+  const a1 = norm1(s.h1, a).y;
+  const dz = a.residual ? geluGradValues(dy, residualSum(x, s.h2, a)) : dy;
+  const g2 = groupNormGradValues(
+    dz,
+    s.h2,
+    a.gamma2,
+    a.residual ? null : a.beta2,
+    s.mean2,
+    s.rstd2,
+    b,
+    hw2,
+    c2.outChannels,
+    a.groups2,
+  );
+  let dbias: Float32Array | null = null;
+  if (hasBias) {
+    const co = c2.outChannels;
+    const sums = new Float64Array(b * co);
+    for (let i = 0; i < dy.length; i++) sums[Math.floor(i / (hw2 * co)) * co + (i % co)] += dy[i];
+    dbias = Float32Array.from(sums);
+  }
+  const da1 = convInputGradValues(g2.dx, a.w2, c2);
+  const g1 = groupNormGradValues(
+    da1,
+    s.h1,
+    a.gamma1,
+    a.beta1,
+    s.mean1,
+    s.rstd1,
+    b,
+    hw1,
+    c1.outChannels,
+    a.groups1,
+  );
+  const dx = convInputGradValues(g1.dx, a.w1, c1);
+  if (a.residual) for (let i = 0; i < dx.length; i++) dx[i] = dz[i] + dx[i];
+  return {
+    dx,
+    dw1: convFilterGradValues(x, g1.dx, c1),
+    dgamma1: g1.dgamma,
+    dbeta1: g1.dbeta,
+    dw2: convFilterGradValues(a1, g2.dx, c2),
+    dgamma2: g2.dgamma,
+    dbeta2: g2.dbeta,
+    dbias,
+  };
+}

@@ -121,6 +121,65 @@ export interface NativeAddon {
     ema: Float32Array[],
     coef: Float32Array,
   ): void;
+  /**
+   * The double-conv block (native/block.h): geom1, geom2 the two convolutions' geometries (as
+   * for conv2d), params groups1, groups2, residual, bias, inputGrad (each 0/1); bias
+   * [batch, cout] or empty; writes y, the convolution outputs h1, h2 and the [batch, groups]
+   * statistics.
+   */
+  convBlock(
+    x: Float32Array,
+    w1: Float32Array,
+    gamma1: Float32Array,
+    beta1: Float32Array,
+    w2: Float32Array,
+    gamma2: Float32Array,
+    beta2: Float32Array,
+    bias: Float32Array,
+    y: Float32Array,
+    h1: Float32Array,
+    h2: Float32Array,
+    mean1: Float32Array,
+    rstd1: Float32Array,
+    mean2: Float32Array,
+    rstd2: Float32Array,
+    geom1: Int32Array,
+    geom2: Int32Array,
+    params: Int32Array,
+    eps: number,
+  ): void;
+  /**
+   * convBlock's gradient from dy and the forward's saved arrays; dbias empty without a bias, dx
+   * empty (and not computed) without inputGrad.
+   */
+  convBlockGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    w1: Float32Array,
+    gamma1: Float32Array,
+    beta1: Float32Array,
+    w2: Float32Array,
+    gamma2: Float32Array,
+    beta2: Float32Array,
+    h1: Float32Array,
+    h2: Float32Array,
+    mean1: Float32Array,
+    rstd1: Float32Array,
+    mean2: Float32Array,
+    rstd2: Float32Array,
+    dx: Float32Array,
+    dw1: Float32Array,
+    dgamma1: Float32Array,
+    dbeta1: Float32Array,
+    dw2: Float32Array,
+    dgamma2: Float32Array,
+    dbeta2: Float32Array,
+    dbias: Float32Array,
+    geom1: Int32Array,
+    geom2: Int32Array,
+    params: Int32Array,
+    eps: number,
+  ): void;
   /** Threads used per kernel; with an argument, sets it first. */
   threads(n?: number): number;
   /** The op names the addon was built with, by code (native/ops_generated.h). */

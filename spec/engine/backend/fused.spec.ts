@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'chai';
 import { selectBackend } from '../../../engine/backend/backend.js';
+import {
+  convBlock,
+  convBlockComposed,
+  convBlockKernel,
+} from '../../../engine/backend/fused/conv-block.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
 import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 
@@ -79,4 +84,68 @@ describe('fused GroupNorm and GELU kernels', function () {
         });
     });
   }
+
+  /** A double-conv block with bias, and its gradients, by `op` on the active backend. */
+  function block(op: typeof convBlock): Float32Array[] {
+    return tf.tidy(() => {
+      const t = (shape: number[], seed: number, lo = -1, hi = 1) =>
+        tf.tensor(
+          values(
+            shape.reduce((a, b) => a * b, 1),
+            seed,
+            lo,
+            hi,
+          ),
+          shape,
+        );
+      const inputs = [
+        t([2, 5, 4, 3], 10),
+        t([3, 3, 3, 8], 11),
+        t([8], 12, 0.5, 1.5),
+        t([8], 13),
+        t([3, 3, 8, 6], 14),
+        t([6], 15, 0.5, 1.5),
+        t([6], 16),
+        t([2, 1, 1, 6], 17),
+      ];
+      const f = (...a: tf.Tensor[]): tf.Tensor =>
+        op(
+          a[0] as tf.Tensor4D,
+          {
+            w1: a[1] as tf.Tensor4D,
+            gamma1: a[2],
+            beta1: a[3],
+            w2: a[4] as tf.Tensor4D,
+            gamma2: a[5],
+            beta2: a[6],
+          },
+          { groups1: 4, groups2: 3, bias: a[7] as tf.Tensor4D },
+        );
+      const y = f(...inputs);
+      return [y, ...tf.grads(f)(inputs, t(y.shape, 18))].map((v) =>
+        Float32Array.from(v.dataSync()),
+      );
+    });
+  }
+
+  it('runs the double-conv block as separate ops on cpu and wasm, matching the portable kernel', async () => {
+    await selectBackend('cpu');
+    const reference = block(convBlockKernel);
+    for (const backend of ['cpu', 'wasm']) {
+      await selectBackend(backend);
+      const before = tf.memory().numTensors;
+      const runs = [block(convBlock), block(convBlockComposed)];
+      expect(tf.memory().numTensors, `${backend} leaked tensors`).to.equal(before);
+      expect(runs[0], backend).to.deep.equal(runs[1]);
+      runs[0].forEach((v, i) => {
+        let scale = 0;
+        let err = 0;
+        v.forEach((y, j) => {
+          scale = Math.max(scale, Math.abs(reference[i][j]));
+          err = Math.max(err, Math.abs(y - reference[i][j]));
+        });
+        expect(err / scale, `${backend} output ${i}`).to.be.at.most(1e-4);
+      });
+    }
+  });
 });

@@ -82,6 +82,24 @@ describe('native addon: one op table for TypeScript and C++', () => {
       expect(() =>
         addon.adamEma([f], [f], [f], [f], [new Float32Array(3)], new Float32Array(10)),
       ).to.throw(TypeError, "phasewatch_native.adamEma: a tensor's arrays differ in length");
+      // A 1×2×2×1 block through 1 middle channel: every array 4 floats, 3×3 filters 9.
+      const geom = Int32Array.of(1, 2, 2, 1, 2, 2, 1, 3, 3, 1, 1, 1, 1, 1, 1);
+      const w = new Float32Array(9);
+      const block = (params: Int32Array, x = f) =>
+        addon.convBlock(x, w, f, f, w, f, f, f, f, f, f, f, f, f, f, geom, geom, params, 1e-5);
+      expect(() => block(Int32Array.of(1, 1, 0, 0, 1))).not.to.throw();
+      expect(() => block(Int32Array.of(1, 1, 1, 1, 1))).to.throw(
+        TypeError,
+        "phasewatch_native.convBlock: a residual block keeps its input's shape and has no bias",
+      );
+      expect(() => block(Int32Array.of(2, 1, 0, 0, 1))).to.throw(
+        TypeError,
+        'phasewatch_native.convBlock: conv2 does not follow conv1, or the groups do not divide the channels',
+      );
+      expect(() => block(Int32Array.of(1, 1, 0, 0, 1), new Float32Array(3))).to.throw(
+        TypeError,
+        'phasewatch_native.convBlock: array too short for its shape',
+      );
     });
 
     it('computes through the table-driven entries', () => {

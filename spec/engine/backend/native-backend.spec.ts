@@ -7,6 +7,11 @@ import {
   attentionComposed,
   attentionPacked,
 } from '../../../engine/backend/fused/attention.js';
+import {
+  convBlock,
+  convBlockComposed,
+  convBlockKernel,
+} from '../../../engine/backend/fused/conv-block.js';
 import { gelu } from '../../../engine/backend/fused/gelu.js';
 import { groupNorm, groupNormGelu } from '../../../engine/backend/fused/group-norm.js';
 import {
@@ -665,6 +670,175 @@ describe('native backend', function () {
           /gelu: x must be float32 \(got int32\)/,
         );
       });
+    });
+  });
+
+  describe('fused double-conv block', () => {
+    interface BlockCase {
+      x: number[];
+      cmid: number;
+      cout: number;
+      groups: [number, number];
+      bias?: boolean;
+      residual?: boolean;
+      inputGrad?: boolean;
+    }
+    const cases: BlockCase[] = [
+      { x: [3, 6, 5, 3], cmid: 8, cout: 6, groups: [4, 3], bias: true },
+      { x: [2, 8, 8, 4], cmid: 6, cout: 8, groups: [1, 8] },
+      { x: [2, 4, 4, 8], cmid: 8, cout: 8, groups: [4, 2], residual: true },
+      // A network's input (the stem): no input gradient.
+      { x: [2, 6, 6, 1], cmid: 8, cout: 8, groups: [2, 4], inputGrad: false },
+      // Over the threading threshold (64·8·8·32 elements), as the UNet's blocks are.
+      { x: [64, 8, 8, 16], cmid: 32, cout: 32, groups: [8, 8], bias: true },
+    ];
+    const label = (c: BlockCase): string =>
+      `${JSON.stringify(c.x)} → ${c.cmid} → ${c.cout}, groups ${c.groups.join('/')}` +
+      (c.bias ? ', with bias' : '') +
+      (c.residual ? ', residual' : '') +
+      (c.inputGrad === false ? ', no input gradient' : '');
+
+    /** The block's output and the gradients of every input (but x without inputGrad), by `op`. */
+    const run = (c: BlockCase, op: typeof convBlock) => (): tf.Tensor[] => {
+      const cin = c.x[3];
+      const inputs = [
+        rand(c.x, 60, -2, 2),
+        rand([3, 3, cin, c.cmid], 61, -0.5, 0.5),
+        rand([c.cmid], 62, 0.5, 1.5),
+        rand([c.cmid], 63),
+        rand([3, 3, c.cmid, c.cout], 64, -0.5, 0.5),
+        rand([c.cout], 65, 0.5, 1.5),
+        rand([c.cout], 66),
+        ...(c.bias ? [rand([c.x[0], 1, 1, c.cout], 67)] : []),
+      ];
+      const f = (...t: tf.Tensor[]): tf.Tensor => {
+        const [x, w1, gamma1, beta1, w2, gamma2, beta2, bias] = t;
+        const w = { w1: w1 as tf.Tensor4D, gamma1, beta1, w2: w2 as tf.Tensor4D, gamma2, beta2 };
+        const [groups1, groups2] = c.groups;
+        return op(x as tf.Tensor4D, w, {
+          groups1,
+          groups2,
+          bias: bias as tf.Tensor4D | undefined,
+          residual: c.residual,
+          inputGrad: c.inputGrad,
+        });
+      };
+      const y = f(...inputs);
+      const [dx, ...grads] = tf.grads(f)(inputs, rand(y.shape, 68));
+      return c.inputGrad === false ? [y, ...grads] : [y, dx, ...grads];
+    };
+
+    for (const c of cases) {
+      it(`${label(c)}: on native, bit for bit the separate ops, forward and every gradient`, async () => {
+        await tf.setBackend('native');
+        const fused = tf.tidy(run(c, convBlock));
+        expectNative('PhasewatchConvBlock');
+        expectNative('PhasewatchConvBlockGrad');
+        const composed = tf.tidy(run(c, convBlockComposed));
+        expect(fused.length).to.equal(composed.length);
+        fused.forEach((t, i) => {
+          expect(t.shape, `output ${i}`).to.deep.equal(composed[i].shape);
+          expect(t.dataSync(), `output ${i}`).to.deep.equal(composed[i].dataSync());
+        });
+        tf.dispose([...fused, ...composed]);
+      });
+
+      it(`${label(c)}: the kernel (C++ on native, portable on cpu) matches the separate ops on cpu`, async () => {
+        await expectMatchRef(run(c, convBlockKernel), run(c, convBlockComposed));
+      });
+    }
+
+    it('without inputGrad, reports zeros for x on native and cpu', async () => {
+      for (const backend of ['native', 'cpu']) {
+        await tf.setBackend(backend);
+        const dx = tf.tidy(() => {
+          const x = rand([2, 4, 4, 1], 69);
+          const w = {
+            w1: rand([3, 3, 1, 4], 70) as tf.Tensor4D,
+            gamma1: tf.ones([4]),
+            beta1: tf.zeros([4]),
+            w2: rand([3, 3, 4, 4], 71) as tf.Tensor4D,
+            gamma2: tf.ones([4]),
+            beta2: tf.zeros([4]),
+          };
+          const opts = { groups1: 2, groups2: 2, inputGrad: false };
+          return tf.grad((a: tf.Tensor) => convBlockKernel(a as tf.Tensor4D, w, opts))(x);
+        });
+        expect([...dx.dataSync()], backend).to.deep.equal(new Array<number>(32).fill(0));
+        dx.dispose();
+      }
+    });
+
+    it('is one kernel forward and one backward on native', async () => {
+      await tf.setBackend('native');
+      const { kernelNames } = await tf.profile(() => tf.tidy(run(cases[0], convBlock)));
+      expect(kernelNames).to.include.members(['PhasewatchConvBlock', 'PhasewatchConvBlockGrad']);
+      for (const k of ['Conv2D', 'Conv2DBackpropInput', 'PhasewatchGroupNorm', 'Sum', 'Add']) {
+        expect(kernelNames, k).not.to.include(k);
+      }
+    });
+
+    it('rejects mismatched filters, groups, bias and non-float input', () => {
+      tf.tidy(() => {
+        const x = tf.zeros([2, 4, 4, 3]) as tf.Tensor4D;
+        const w = {
+          w1: tf.zeros([3, 3, 3, 6]) as tf.Tensor4D,
+          gamma1: tf.ones([6]),
+          beta1: tf.zeros([6]),
+          w2: tf.zeros([3, 3, 6, 4]) as tf.Tensor4D,
+          gamma2: tf.ones([4]),
+          beta2: tf.zeros([4]),
+        };
+        const g = { groups1: 2, groups2: 2 };
+        expect(() => convBlock(x, { ...w, w2: tf.zeros([3, 3, 5, 4]) as tf.Tensor4D }, g)).to.throw(
+          /^convBlock: w2 expects 5 input channels, w1 gives 6$/,
+        );
+        expect(() => convBlock(x, w, { ...g, groups2: 3 })).to.throw(
+          /^convBlock: groups must divide the 4 channels \(got 3\)$/,
+        );
+        const flat: tf.Tensor = tf.zeros([2, 4]);
+        expect(() => convBlock(x, w, { ...g, bias: flat as tf.Tensor4D })).to.throw(
+          /^convBlock: bias must be \[2, 1, 1, 4\] \(got \[2, 4\]\)$/,
+        );
+        expect(() => convBlock(x, w, { ...g, residual: true })).to.throw(
+          /^convBlock: a residual block keeps x's 3 channels and has no bias$/,
+        );
+        expect(() => convBlock(tf.zeros([2, 4, 4, 3], 'int32') as tf.Tensor4D, w, g)).to.throw(
+          /^convBlock: every input must be float32 \(got int32\)$/,
+        );
+      });
+    });
+
+    it('seeded training of the phase-B UNet (block stem, residual bottleneck) repeats bit for bit with 1 or 2 threads', async () => {
+      await tf.setBackend('native');
+      const addon = loadNativeAddon()!;
+      const threads = addon.threads();
+      const run = (count: number): number[] => {
+        addon.threads(count);
+        const m = new Ddpm({
+          size: 16,
+          widths: [8, 16, 16],
+          groups: 4,
+          stem: 'block',
+          bottleneck: true,
+          pool: 'max',
+          upsample: 'bilinear',
+          seed: 6,
+        });
+        const images = Float32Array.from({ length: 64 * 256 }, (_, i) => Math.sin(i * 0.29));
+        const labels = Float32Array.from({ length: 64 * 2 }, (_, i) => (i % 5) / 5);
+        const losses = Array.from({ length: 3 }, () => m.trainStep(images, labels, 64));
+        m.dispose();
+        return losses;
+      };
+      try {
+        const first = run(2);
+        expect(run(2)).to.deep.equal(first);
+        expect(run(1)).to.deep.equal(first);
+        expectNative('PhasewatchConvBlockGrad');
+      } finally {
+        addon.threads(threads);
+      }
     });
   });
 
