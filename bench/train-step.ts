@@ -435,7 +435,7 @@ for (const r of rows) {
   );
 }
 console.log(
-  `(conv GFLOP/s: convolution FLOPs only, over the whole step or pass; % of ${peak.gflops.toFixed(0)} GFLOP/s)`,
+  `(conv GFLOP/s: convolution FLOPs only, over the whole step or pass; % of ${peak.gflops.toFixed(0)} GFLOP/s, the peak at the base clock: a boosting core can pass 100 %)`,
 );
 
 if (backends.includes('native')) await convKernels(peak.gflops);
