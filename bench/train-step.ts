@@ -189,7 +189,7 @@ async function openBackend(m: ModelSpec, backend: string): Promise<NativeSide> {
   try {
     row.backend = await selectBackend(backend);
   } catch (err) {
-    row.note = `unavailable: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    row.note = `unavailable: ${firstLine(err)}`;
     return closed;
   }
   const model = m.preset
@@ -268,26 +268,28 @@ function torchAvailable(): boolean {
   return r.status === 0;
 }
 
+/** The first line of an error's message. */
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}
+
+/** One process of reference/unet.py with these flags (and this machine's threads): its JSON line. */
+function runReference(flags: string[]): Record<string, number | string | undefined> {
+  const script = path.join(here, 'reference', 'unet.py');
+  const args = [script, ...flags, '--threads', String(os.cpus().length)];
+  const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
+}
+
 /** The same model in PyTorch (reference/unet.py): one process, folded into `row`. */
 function runTorch(m: ModelSpec, row: Row): void {
-  const script = path.join(here, 'reference', 'unet.py');
-  const args = [
-    script,
-    ...['--size', String(m.size), '--widths', m.widths.join(','), '--batch', String(m.batch)],
-    ...['--steps', String(STEPS), '--sample', String(SAMPLES)],
-    ...['--sample-steps', String(SAMPLE_STEPS), '--chunk', String(CHUNK)],
-    ...['--threads', String(os.cpus().length)],
-    ...(m.preset === 'phase-b' ? ['--model', 'phase-b', '--cond-hidden', '128'] : []),
-  ];
   try {
-    const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-    const last = out.trim().split('\n').pop() ?? '{}';
-    const r = JSON.parse(last) as {
-      train_ms?: number;
-      train_min_ms?: number;
-      sample_ms?: number;
-      torch?: string;
-    };
+    const r = runReference([
+      ...['--size', String(m.size), '--widths', m.widths.join(','), '--batch', String(m.batch)],
+      ...['--steps', String(STEPS), '--sample', String(SAMPLES)],
+      ...['--sample-steps', String(SAMPLE_STEPS), '--chunk', String(CHUNK)],
+      ...(m.preset === 'phase-b' ? ['--model', 'phase-b', '--cond-hidden', '128'] : []),
+    ]) as { train_ms?: number; train_min_ms?: number; sample_ms?: number; torch?: string };
     const better = (a: number | null, b: number | undefined): number | null =>
       b === undefined || b === null ? a : a === null ? b : Math.min(a, b);
     row.trainMs = better(row.trainMs, r.train_ms);
@@ -296,7 +298,7 @@ function runTorch(m: ModelSpec, row: Row): void {
     if (r.train_ms !== undefined) row.steps.push(r.train_ms);
     row.note = `torch ${r.torch ?? '?'}, ${os.cpus().length} threads`;
   } catch (err) {
-    row.note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+    row.note = `failed: ${firstLine(err)}`;
   }
 }
 
@@ -473,7 +475,7 @@ async function timeSeedNative(): Promise<{
   try {
     await selectBackend('native');
   } catch (err) {
-    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    const why = firstLine(err);
     return { full: null, plain: null, note: `unavailable: ${why}` };
   }
   const make = (attention: boolean) => unetFromConfig(resolveConfig({ preset: 'seed', attention }));
@@ -507,12 +509,10 @@ async function timeSeedNative(): Promise<{
 
 /** The same pair in PyTorch (reference/unet.py --attention interlaced --plain), best of RUNS. */
 function timeSeedTorch(): { full: Times | null; plain: Times | null; note: string } {
-  const script = path.join(here, 'reference', 'unet.py');
-  const args = [
-    script,
+  const flags = [
     ...['--size', '32', '--widths', SEED.widths.join(','), '--batch', String(SEED.batch)],
     ...['--steps', String(STEPS), '--warmup', '1', '--sample', '0', '--cond-hidden', '0'],
-    ...['--attention', 'interlaced', '--plain', '--threads', String(os.cpus().length)],
+    ...['--attention', 'interlaced', '--plain'],
   ];
   let full: Times | null = null;
   let plain: Times | null = null;
@@ -521,13 +521,12 @@ function timeSeedTorch(): { full: Times | null; plain: Times | null; note: strin
     a === null ? b : { min: Math.min(a.min, b.min), median: Math.min(a.median, b.median) };
   for (let i = 0; i < RUNS; i++) {
     try {
-      const out = execFileSync('/usr/bin/python3', args, { encoding: 'utf8', maxBuffer: 1 << 20 });
-      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as Record<string, number | string>;
+      const r = runReference(flags);
       full = best(full, { min: Number(r.train_min_ms), median: Number(r.train_ms) });
       plain = best(plain, { min: Number(r.plain_train_min_ms), median: Number(r.plain_train_ms) });
       note = `torch ${String(r.torch)}, ${os.cpus().length} threads, best of ${i + 1} processes`;
     } catch (err) {
-      note = `failed: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`;
+      note = `failed: ${firstLine(err)}`;
     }
   }
   return { full, plain, note };

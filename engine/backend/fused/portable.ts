@@ -327,43 +327,25 @@ export interface ConvBlockSaved {
   rstd2: Float32Array;
 }
 
-function norm1(h1: Float32Array, a: ConvBlockValuesArgs) {
-  const c = a.conv1;
+/** GroupNorm (+GELU) of conv `k`'s output h, with that GroupNorm's weights. */
+function blockNorm(
+  h: Float32Array,
+  a: ConvBlockValuesArgs,
+  k: 1 | 2,
+  activation: GroupNormActivation,
+) {
+  const c = k === 1 ? a.conv1 : a.conv2;
+  const [gamma, beta, groups] =
+    k === 1 ? [a.gamma1, a.beta1, a.groups1] : [a.gamma2, a.beta2, a.groups2];
   const hw = c.outHeight * c.outWidth;
-  return groupNormValues(
-    h1,
-    a.gamma1,
-    a.beta1,
-    c.batchSize,
-    hw,
-    c.outChannels,
-    a.groups1,
-    a.eps,
-    'gelu',
-  );
+  return groupNormValues(h, gamma, beta, c.batchSize, hw, c.outChannels, groups, a.eps, activation);
 }
 
-function norm2(h2: Float32Array, a: ConvBlockValuesArgs, activation: GroupNormActivation) {
-  const c = a.conv2;
-  const hw = c.outHeight * c.outWidth;
-  return groupNormValues(
-    h2,
-    a.gamma2,
-    a.beta2,
-    c.batchSize,
-    hw,
-    c.outChannels,
-    a.groups2,
-    a.eps,
-    activation,
-  );
-}
-
-/** x + GroupNorm2(h2), a residual block's pre-activation. */
-function residualSum(x: Float32Array, h2: Float32Array, a: ConvBlockValuesArgs): Float32Array {
-  const z = norm2(h2, a, 'none').y;
-  for (let i = 0; i < z.length; i++) z[i] = x[i] + z[i];
-  return z;
+/** x + GroupNorm2(h2), a residual block's pre-activation, with that GroupNorm's statistics. */
+function residualSum(x: Float32Array, h2: Float32Array, a: ConvBlockValuesArgs) {
+  const n2 = blockNorm(h2, a, 2, 'none');
+  for (let i = 0; i < n2.y.length; i++) n2.y[i] = x[i] + n2.y[i];
+  return n2;
 }
 
 /** The double-conv block (kernel-names.ts ConvBlock): y and what its gradient needs. */
@@ -372,14 +354,14 @@ export function convBlockValues(
   a: ConvBlockValuesArgs,
 ): { y: Float32Array } & ConvBlockSaved {
   const h1 = convValues(x, a.w1, a.conv1);
-  const n1 = norm1(h1, a);
+  const n1 = blockNorm(h1, a, 1, 'gelu');
   const h2 = convValues(n1.y, a.w2, a.conv2);
   const saved = { h1, h2, mean1: n1.mean, rstd1: n1.rstd };
   if (a.residual) {
-    const n2 = norm2(h2, a, 'none');
-    return { ...saved, y: geluValues(residualSum(x, h2, a)), mean2: n2.mean, rstd2: n2.rstd };
+    const z = residualSum(x, h2, a);
+    return { ...saved, y: geluValues(z.y), mean2: z.mean, rstd2: z.rstd };
   }
-  const n2 = norm2(h2, a, 'gelu');
+  const n2 = blockNorm(h2, a, 2, 'gelu');
   if (a.bias) {
     const co = a.conv2.outChannels;
     const per = a.conv2.outHeight * a.conv2.outWidth * co;
@@ -411,8 +393,8 @@ export function convBlockGradValues(
   const hw1 = c1.outHeight * c1.outWidth;
   const hw2 = c2.outHeight * c2.outWidth;
   const b = c1.batchSize;
-  const a1 = norm1(s.h1, a).y;
-  const dz = a.residual ? geluGradValues(dy, residualSum(x, s.h2, a)) : dy;
+  const a1 = blockNorm(s.h1, a, 1, 'gelu').y;
+  const dz = a.residual ? geluGradValues(dy, residualSum(x, s.h2, a).y) : dy;
   const g2 = groupNormGradValues(
     dz,
     s.h2,

@@ -22,10 +22,10 @@ export function convBlockGrad({
   const saved = [dy, h1, h2, mean1, rstd1, mean2, rstd2];
   if (!x || !w1 || !w2 || [...inputs, ...saved].some((t) => !t)) return null;
   const args = convBlockArgs(x, w1, w2, attrs);
-  const [xv, w1v, g1v, b1v, w2v, g2v, b2v] = inputs.map((t) => f32(backend, t!));
-  const [dyv, h1v, h2v, m1v, r1v, m2v, r2v] = saved.map((t) => f32(backend, t!));
-  if (!args || !xv || !w1v || !g1v || !b1v || !w2v || !g2v || !b2v) return null;
-  if (!dyv || !h1v || !h2v || !m1v || !r1v || !m2v || !r2v) return null;
+  const values = [...inputs, ...saved].map((t) => f32(backend, t!));
+  if (!args || values.some((v) => !v)) return null;
+  const [xv, w1v, g1v, b1v, w2v, g2v, b2v, dyv, h1v, h2v, m1v, r1v, m2v, r2v] =
+    values as Float32Array[];
   // dx, dw1, dgamma1, dbeta1, dw2, dgamma2, dbeta2 take their input's shape, dbias its own.
   const shapes = inputs.map((t) => [...t!.shape]);
   if (attrs.hasBias) shapes.push([x.shape[0], 1, 1, args.yShape[3]]);
