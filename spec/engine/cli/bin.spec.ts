@@ -199,13 +199,12 @@ describe('the phasewatch command (engine/cli/bin.js)', function () {
       const code = exited(child);
       for (;;) {
         await new Promise((r) => setTimeout(r, 10));
-        // (the run's directory is made before its events.jsonl)
-        const last =
-          existsSync(cut) &&
-          readdirSync(cut).length &&
-          existsSync(path.join(runDir(cut), 'events.jsonl'))
-            ? losses(runDir(cut)).at(-1)
-            : undefined;
+        // (the run's directory is made before its events.jsonl; the listing is read once, as
+        // an entry can come and go between two reads while the run starts)
+        const events = (existsSync(cut) ? readdirSync(cut) : [])
+          .map((name) => path.join(cut, name, 'events.jsonl'))
+          .find((file) => existsSync(file));
+        const last = events ? losses(path.dirname(events)).at(-1) : undefined;
         if (last && last[0] >= 42) break;
       }
       child.kill('SIGINT');
